@@ -104,9 +104,9 @@ export function sinTurn(t: f32): f32 {
   const q = <i32>Mathf.floor(x4);
   const f = x4 - <f32>q;
   const swap = f > 0.5;
-  const a = (swap ? 1 - f : f) * HALF_PI;
-  const s = swap ? cosPoly(a) : sinPoly(a);
-  const c = swap ? sinPoly(a) : cosPoly(a);
+  const a: f32 = (swap ? <f32>1 - f : f) * HALF_PI;
+  const s: f32 = swap ? cosPoly(a) : sinPoly(a);
+  const c: f32 = swap ? sinPoly(a) : cosPoly(a);
   const quadrant = q & 3;
   if (quadrant == 0) return s;
   if (quadrant == 1) return c;
@@ -122,9 +122,9 @@ export function cosTurn(t: f32): f32 {
   const q = <i32>Mathf.floor(x4);
   const f = x4 - <f32>q;
   const swap = f > 0.5;
-  const a = (swap ? 1 - f : f) * HALF_PI;
-  const s = swap ? cosPoly(a) : sinPoly(a);
-  const c = swap ? sinPoly(a) : cosPoly(a);
+  const a: f32 = (swap ? <f32>1 - f : f) * HALF_PI;
+  const s: f32 = swap ? cosPoly(a) : sinPoly(a);
+  const c: f32 = swap ? sinPoly(a) : cosPoly(a);
   const quadrant = q & 3;
   if (quadrant == 0) return c;
   if (quadrant == 1) return -s;

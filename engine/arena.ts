@@ -1,0 +1,69 @@
+// Arena scopes over the engine's heap: everything allocated inside a scope is freed when it closes.
+import { engine } from "./backend.ts";
+import type { Mark } from "./heap.ts";
+import { Tensor } from "./tensor.ts";
+
+/** The current arena position; pass it to `release` to free everything allocated after it. */
+export function mark(): Mark {
+  return engine().heap.mark();
+}
+
+/** Frees every tensor allocated since `m`. Using one of them afterwards throws a FwdgradError. */
+export function release(m: Mark): void {
+  engine().heap.release(m);
+}
+
+/** Bytes of the heap in use: back at its baseline after a released scope. */
+export function heapBytes(): number {
+  return engine().heap.used;
+}
+
+function collect(value: unknown, into: Tensor[]): void {
+  if (value instanceof Tensor) {
+    into.push(value);
+    if (value.dt) into.push(value.dt);
+  } else if (Array.isArray(value)) {
+    for (const v of value) collect(v, into);
+  } else if (value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const v of Object.values(value)) collect(v, into);
+  }
+}
+
+/**
+ * Runs `fn` in an arena scope and keeps only the tensors it returns (found in arrays and plain
+ * objects): they are moved down to the scope's start, everything else is freed.
+ * @example
+ * ```ts
+ * const loss = tidy(() => mean(softmaxCrossEntropy(matmul(x, w), labels))); // intermediates freed
+ * ```
+ */
+export function tidy<R>(fn: () => R): R {
+  const heap = engine().heap;
+  const start = heap.mark();
+  const result = fn();
+  const kept: Tensor[] = [];
+  collect(result, kept);
+  // Allocations made in the scope, by address; tensors sharing one (views) move together.
+  const groups = new Map<number, Tensor[]>();
+  for (const t of kept) {
+    if (t.serial < start.serial) continue;
+    const group = groups.get(t.serial);
+    if (group) group.push(t);
+    else groups.set(t.serial, [t]);
+  }
+  const moves = [...groups.values()].sort((a, b) => a[0].ptr - b[0].ptr);
+  heap.release(start);
+  for (const group of moves) {
+    const bytes = Math.max(...group.map((t) => t.size * 4));
+    const { ptr, serial } = heap.alloc(bytes);
+    // Destinations never pass their sources (allocations are sorted by address), so copyWithin is safe.
+    const f32 = heap.f32();
+    const src = group[0].ptr >>> 2;
+    f32.copyWithin(ptr >>> 2, src, src + bytes / 4);
+    for (const t of group) {
+      t.ptr = ptr;
+      t.serial = serial;
+    }
+  }
+  return result;
+}

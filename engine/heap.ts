@@ -1,0 +1,117 @@
+// The engine's single WebAssembly.Memory and its allocator. Tensors live in it as f32, row-major,
+// 16-byte aligned. Allocation is a bump pointer; `mark()`/`release()` give arena scopes whose
+// tensors die together. Every allocation gets a serial number, and released serial ranges are
+// remembered, so a tensor used after its scope was released is reported instead of read as garbage.
+import { FwdgradError } from "./errors.ts";
+
+const PAGE = 65536;
+// Below this address nothing is allocated: the kernel module's static data (none today) lives there.
+const HEAP_BASE = PAGE;
+const MAX_PAGES = 65536;
+const ALIGN = 16;
+
+/** A point in the arena to release back to. */
+export interface Mark {
+  readonly top: number;
+  readonly serial: number;
+}
+
+export class Heap {
+  readonly memory: WebAssembly.Memory;
+  private topPtr = HEAP_BASE;
+  private nextSerial = 1;
+  // Sorted, disjoint [from, to) serial ranges whose memory was released.
+  private dead: Array<[number, number]> = [];
+  private f32View: Float32Array;
+  private i32View: Int32Array;
+  private u32View: Uint32Array;
+
+  constructor(initialPages = 32) {
+    this.memory = new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES });
+    this.f32View = new Float32Array(this.memory.buffer);
+    this.i32View = new Int32Array(this.memory.buffer);
+    this.u32View = new Uint32Array(this.memory.buffer);
+  }
+
+  /** Current f32 view of the whole memory; growing the memory detaches old views, so always ask here. */
+  f32(): Float32Array {
+    if (this.f32View.buffer !== this.memory.buffer) this.f32View = new Float32Array(this.memory.buffer);
+    return this.f32View;
+  }
+
+  i32(): Int32Array {
+    if (this.i32View.buffer !== this.memory.buffer) this.i32View = new Int32Array(this.memory.buffer);
+    return this.i32View;
+  }
+
+  u32(): Uint32Array {
+    if (this.u32View.buffer !== this.memory.buffer) this.u32View = new Uint32Array(this.memory.buffer);
+    return this.u32View;
+  }
+
+  /** Bytes in use above the heap base. */
+  get used(): number {
+    return this.topPtr - HEAP_BASE;
+  }
+
+  /** Reserves `bytes` (rounded up to 16) and returns the address and the allocation's serial. */
+  alloc(bytes: number): { ptr: number; serial: number } {
+    const ptr = this.topPtr;
+    const end = ptr + Math.ceil(bytes / ALIGN) * ALIGN;
+    this.ensure(end);
+    this.topPtr = end;
+    return { ptr, serial: this.nextSerial++ };
+  }
+
+  mark(): Mark {
+    return { top: this.topPtr, serial: this.nextSerial };
+  }
+
+  /** Frees everything allocated since `m`; tensors from that span become unusable. */
+  release(m: Mark): void {
+    if (m.top > this.topPtr || m.serial > this.nextSerial) {
+      throw new FwdgradError("release: this mark was taken after memory it covers was already released");
+    }
+    if (m.serial < this.nextSerial) this.markDead(m.serial, this.nextSerial);
+    this.topPtr = m.top;
+  }
+
+  /** False once the arena scope that allocated `serial` has been released. */
+  isLive(serial: number): boolean {
+    const dead = this.dead;
+    let lo = 0;
+    let hi = dead.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const [from, to] = dead[mid];
+      if (serial < from) hi = mid - 1;
+      else if (serial >= to) lo = mid + 1;
+      else return false;
+    }
+    return true;
+  }
+
+  private markDead(from: number, to: number): void {
+    // Releases arrive in increasing serial order, so the new range goes at (or merges into) the end.
+    const dead = this.dead;
+    while (dead.length > 0 && dead[dead.length - 1][0] >= from) dead.pop();
+    const last = dead[dead.length - 1];
+    if (last && last[1] >= from) last[1] = Math.max(last[1], to);
+    else dead.push([from, to]);
+  }
+
+  private ensure(end: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (end <= have) return;
+    const pages = Math.ceil((end - have) / PAGE);
+    const grow = Math.max(pages, Math.ceil(have / PAGE / 2));
+    try {
+      this.memory.grow(Math.min(grow, MAX_PAGES - have / PAGE));
+    } catch {
+      throw new FwdgradError(`out of memory: cannot grow the heap to ${end} bytes (${have} in use)`);
+    }
+    if (this.memory.buffer.byteLength < end) {
+      throw new FwdgradError(`out of memory: cannot grow the heap to ${end} bytes (limit ${MAX_PAGES * PAGE})`);
+    }
+  }
+}

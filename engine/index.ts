@@ -1,0 +1,13 @@
+// The engine's public surface, re-exported from the package root.
+export { ready, useKernels, type EngineInfo, type KernelKind } from "./backend.ts";
+export { FwdgradError } from "./errors.ts";
+export { Tensor, tensor, zeros } from "./tensor.ts";
+export {
+  add, sub, mul, div, scale, neg, exp, log, relu, matmul, transpose, reshape, broadcast, broadcastShapes,
+  sum, mean, max, gatherRows, softmaxCrossEntropy,
+} from "./ops.ts";
+export { jvp } from "./jvp.ts";
+export { mark, release, tidy, heapBytes } from "./arena.ts";
+export type { Mark } from "./heap.ts";
+export { rng, Rng, type RngState } from "./rng.ts";
+export { PRIMS, type PrimName } from "./prims.ts";

@@ -1,0 +1,208 @@
+// The public ops. Each validates its arguments (naming the op and the shapes at fault) before any
+// work, then calls primitives through `apply`. Composites (mean, broadcasting arithmetic, transposed
+// products) are built from primitives, so their tangents come for free.
+import { FwdgradError, fmt } from "./errors.ts";
+import { apply } from "./prims.ts";
+import { assertLive, checkShape, indexBuffer, sizeOf, tensor, Tensor } from "./tensor.ts";
+
+function normAxis(op: string, x: Tensor, axis: number): number {
+  if (!Number.isInteger(axis) || axis < -x.rank || axis >= x.rank) {
+    throw new FwdgradError(`${op}: axis ${axis} is out of range for shape ${fmt(x.shape)}`);
+  }
+  return axis < 0 ? axis + x.rank : axis;
+}
+
+function asTensor(op: string, x: Tensor | number): Tensor {
+  if (typeof x === "number") return tensor([x], []);
+  assertLive(op, x);
+  return x;
+}
+
+/** The shape both inputs broadcast to under NumPy's rules, or a FwdgradError naming both shapes. */
+export function broadcastShapes(op: string, a: readonly number[], b: readonly number[]): number[] {
+  const rank = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? 1;
+    const db = b[b.length - rank + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new FwdgradError(`${op}: shapes ${fmt(a)} and ${fmt(b)} do not broadcast (axis ${i}: ${da} vs ${db})`);
+    }
+    out.push(da === 1 ? db : da);
+  }
+  return out;
+}
+
+/**
+ * `x` repeated along size-1 or missing leading axes to `shape` (NumPy broadcasting).
+ * @example
+ * ```ts
+ * broadcast(tensor([1, 2], [2]), [3, 2]).toArray(); // [1, 2, 1, 2, 1, 2]
+ * ```
+ */
+export function broadcast(x: Tensor, shape: readonly number[]): Tensor {
+  assertLive("broadcast", x);
+  checkShape("broadcast", shape);
+  if (x.rank > shape.length) {
+    throw new FwdgradError(`broadcast: cannot broadcast ${fmt(x.shape)} to the lower-rank shape ${fmt(shape)}`);
+  }
+  const from = [...new Array<number>(shape.length - x.rank).fill(1), ...x.shape];
+  from.forEach((d, i) => {
+    if (d !== 1 && d !== shape[i]) {
+      throw new FwdgradError(`broadcast: cannot broadcast ${fmt(x.shape)} to ${fmt(shape)} (axis ${i}: ${d} vs ${shape[i]})`);
+    }
+  });
+  if (from.every((d, i) => d === shape[i])) return x.rank === shape.length ? x : reshape(x, shape);
+  return apply("broadcast", [x], { from, shape });
+}
+
+function binary(op: "add" | "sub" | "mul" | "div", a: Tensor | number, b: Tensor | number): Tensor {
+  const ta = asTensor(op, a);
+  const tb = asTensor(op, b);
+  const shape = broadcastShapes(op, ta.shape, tb.shape);
+  return apply(op, [broadcast(ta, shape), broadcast(tb, shape)], {});
+}
+
+/** a + b elementwise, with NumPy broadcasting; a number counts as a scalar tensor. */
+export const add = (a: Tensor | number, b: Tensor | number): Tensor => binary("add", a, b);
+/** a − b elementwise, with NumPy broadcasting. */
+export const sub = (a: Tensor | number, b: Tensor | number): Tensor => binary("sub", a, b);
+/** a · b elementwise, with NumPy broadcasting. */
+export function mul(a: Tensor | number, b: Tensor | number): Tensor {
+  if (typeof b === "number" && typeof a !== "number") return scale(a, b);
+  if (typeof a === "number" && typeof b !== "number") return scale(b, a);
+  return binary("mul", a, b);
+}
+/** a / b elementwise, with NumPy broadcasting. */
+export const div = (a: Tensor | number, b: Tensor | number): Tensor => binary("div", a, b);
+
+/** x · c for a finite number c. */
+export function scale(x: Tensor, c: number): Tensor {
+  assertLive("scale", x);
+  if (typeof c !== "number" || !Number.isFinite(c)) throw new FwdgradError(`scale: factor must be a finite number, got ${String(c)}`);
+  return apply("scale", [x], { c });
+}
+
+/** −x. */
+export function neg(x: Tensor): Tensor {
+  return apply("neg", [x], {});
+}
+/** e^x, computed by the engine's own bit-reproducible expf. */
+export function exp(x: Tensor): Tensor {
+  return apply("exp", [x], {});
+}
+/** Natural logarithm (−∞ at 0, NaN below), by the engine's own logf. */
+export function log(x: Tensor): Tensor {
+  return apply("log", [x], {});
+}
+/** max(x, 0); its tangent is 0 at x = 0. */
+export function relu(x: Tensor): Tensor {
+  return apply("relu", [x], {});
+}
+
+/** Swaps the last two axes (rank ≥ 2). */
+export function transpose(x: Tensor): Tensor {
+  assertLive("transpose", x);
+  if (x.rank < 2) throw new FwdgradError(`transpose: needs rank ≥ 2, got shape ${fmt(x.shape)}`);
+  return apply("transpose", [x], {});
+}
+
+/**
+ * Matrix product of 2-D tensors, optionally of their transposes: op(a)·op(b).
+ * @example
+ * ```ts
+ * matmul(x, w, { transB: true }); // x·wᵀ, x [n, in], w [out, in] -> [n, out]
+ * ```
+ */
+export function matmul(a: Tensor, b: Tensor, options: { transA?: boolean; transB?: boolean } = {}): Tensor {
+  assertLive("matmul", a);
+  assertLive("matmul", b);
+  if (a.rank !== 2 || b.rank !== 2) {
+    throw new FwdgradError(`matmul: expects 2-D tensors, got ${fmt(a.shape)} and ${fmt(b.shape)}`);
+  }
+  const inner = options.transA ? a.shape[0] : a.shape[1];
+  const innerB = options.transB ? b.shape[1] : b.shape[0];
+  if (inner !== innerB) {
+    const desc = `${options.transA ? "aᵀ" : "a"}·${options.transB ? "bᵀ" : "b"}`;
+    throw new FwdgradError(`matmul: inner sizes differ for ${desc} with a ${fmt(a.shape)} and b ${fmt(b.shape)} (${inner} vs ${innerB})`);
+  }
+  const left = options.transA ? apply("transpose", [a], {}) : a;
+  const right = options.transB ? apply("transpose", [b], {}) : b;
+  return apply("matmul", [left, right], {});
+}
+
+/** The same values under another shape of the same size; one entry may be −1 (inferred). */
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  assertLive("reshape", x);
+  const holes = shape.filter((d) => d === -1).length;
+  const known = shape.filter((d) => d !== -1);
+  checkShape("reshape", known);
+  const knownSize = sizeOf(known);
+  if (holes > 1 || (holes === 1 && (knownSize === 0 || x.size % knownSize !== 0))) {
+    throw new FwdgradError(`reshape: cannot reshape ${fmt(x.shape)} to ${fmt(shape)}`);
+  }
+  const full = shape.map((d) => (d === -1 ? x.size / knownSize : d));
+  if (sizeOf(full) !== x.size) {
+    throw new FwdgradError(`reshape: ${fmt(x.shape)} has ${x.size} values, ${fmt(shape)} holds ${sizeOf(full)}`);
+  }
+  return apply("reshape", [x], { shape: full });
+}
+
+interface ReduceOptions {
+  /** Keep the reduced axis with size 1. Default false. */
+  keepdims?: boolean;
+}
+
+function reduce(op: "sum" | "max", x: Tensor, axis: number | undefined, options: ReduceOptions): Tensor {
+  assertLive(op, x);
+  if (axis === undefined) {
+    const flat = apply(op, [reshape(x, [x.size])], { axis: 0, keepdims: false });
+    return options.keepdims ? reshape(flat, x.shape.map(() => 1)) : flat;
+  }
+  const a = normAxis(op, x, axis);
+  if (op === "max" && x.shape[a] === 0) throw new FwdgradError(`max: axis ${axis} of ${fmt(x.shape)} is empty`);
+  return apply(op, [x], { axis: a, keepdims: options.keepdims ?? false });
+}
+
+/** Sum over `axis` (negative counts from the end), or over everything when omitted. */
+export function sum(x: Tensor, axis?: number, options: ReduceOptions = {}): Tensor {
+  return reduce("sum", x, axis, options);
+}
+
+/** Mean over `axis`, or over everything when omitted. */
+export function mean(x: Tensor, axis?: number, options: ReduceOptions = {}): Tensor {
+  assertLive("mean", x);
+  const count = axis === undefined ? x.size : x.shape[normAxis("mean", x, axis)];
+  if (count === 0) throw new FwdgradError(`mean: nothing to average over in ${fmt(x.shape)}`);
+  return scale(sum(x, axis, options), 1 / count);
+}
+
+/** Maximum over `axis`, or over everything when omitted; the tangent follows the first maximal element. */
+export function max(x: Tensor, axis?: number, options: ReduceOptions = {}): Tensor {
+  if (axis === undefined && x instanceof Tensor && x.size === 0) throw new FwdgradError("max: the tensor is empty");
+  return reduce("max", x, axis, options);
+}
+
+/** Rows `indices` of x (along axis 0): shape [indices.length, ...x.shape.slice(1)]. */
+export function gatherRows(x: Tensor, indices: Int32Array | readonly number[]): Tensor {
+  assertLive("gatherRows", x);
+  if (x.rank < 1) throw new FwdgradError(`gatherRows: needs rank ≥ 1, got shape ${fmt(x.shape)}`);
+  const indexPtr = indexBuffer("gatherRows", indices, x.shape[0]);
+  return apply("gatherRows", [x], { indexPtr, count: indices.length });
+}
+
+/**
+ * Per-example softmax cross-entropy: loss[r] = log Σ_c e^{z[r,c]} − z[r, labels[r]], shape [rows].
+ * Fused, so its value and tangent stay accurate where a composite would overflow.
+ */
+export function softmaxCrossEntropy(logits: Tensor, labels: Int32Array | readonly number[]): Tensor {
+  assertLive("softmaxCrossEntropy", logits);
+  if (logits.rank !== 2 || logits.shape[1] === 0) {
+    throw new FwdgradError(`softmaxCrossEntropy: logits must be [rows, classes] with classes ≥ 1, got ${fmt(logits.shape)}`);
+  }
+  if (labels.length !== logits.shape[0]) {
+    throw new FwdgradError(`softmaxCrossEntropy: ${labels.length} labels for logits ${fmt(logits.shape)}`);
+  }
+  const labelPtr = indexBuffer("softmaxCrossEntropy", labels, logits.shape[1]);
+  return apply("softmaxCrossEntropy", [logits], { labelPtr });
+}

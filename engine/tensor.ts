@@ -1,0 +1,128 @@
+// Tensors: f32, row-major, `{ptr, shape}` into the engine's memory. A tensor's data never changes
+// after it is written (reshape shares it), so views are safe. `dt` carries forward-mode tangents:
+// a tensor of shape [D, ...shape], one row per tangent direction, or null for a zero tangent.
+import { engine } from "./backend.ts";
+import { FwdgradError, fmt } from "./errors.ts";
+
+export class Tensor {
+  /** Byte address of the first element in the engine's memory. */
+  ptr: number;
+  /** Allocation serial, checked against released arena scopes. */
+  serial: number;
+  readonly shape: readonly number[];
+  readonly size: number;
+  /** Tangents, shape [directions, ...shape]; null is a symbolic zero. Set only inside `jvp`. */
+  dt: Tensor | null = null;
+
+  constructor(ptr: number, serial: number, shape: readonly number[]) {
+    this.ptr = ptr;
+    this.serial = serial;
+    this.shape = Object.freeze(shape.slice());
+    this.size = sizeOf(shape);
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** A copy of the values, row-major. */
+  toArray(): Float32Array {
+    assertLive("toArray", this);
+    const start = this.ptr >>> 2;
+    return engine().heap.f32().slice(start, start + this.size);
+  }
+
+  toString(): string {
+    return `Tensor${fmt(this.shape)}`;
+  }
+}
+
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Throws unless `shape` is an array of non-negative integers. */
+export function checkShape(op: string, shape: readonly number[]): void {
+  if (!Array.isArray(shape)) throw new FwdgradError(`${op}: shape must be an array of integers, got ${String(shape)}`);
+  for (const d of shape) {
+    if (typeof d !== "number" || !Number.isSafeInteger(d) || d < 0) {
+      throw new FwdgradError(`${op}: shape ${fmt(shape)} has ${String(d)}; sizes must be non-negative integers`);
+    }
+  }
+  if (sizeOf(shape) > 2 ** 30) throw new FwdgradError(`${op}: shape ${fmt(shape)} has more than 2^30 elements`);
+}
+
+/** Throws unless `t` is a tensor whose memory is still allocated. */
+export function assertLive(op: string, t: unknown): asserts t is Tensor {
+  if (!(t instanceof Tensor)) throw new FwdgradError(`${op}: expected a Tensor, got ${describe(t)}`);
+  if (!engine().heap.isLive(t.serial)) {
+    throw new FwdgradError(`${op}: tensor ${fmt(t.shape)} was freed when its arena scope was released`);
+  }
+}
+
+function describe(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  return typeof x;
+}
+
+/** A new tensor with uninitialised contents. */
+export function empty(shape: readonly number[]): Tensor {
+  const { ptr, serial } = engine().heap.alloc(sizeOf(shape) * 4);
+  return new Tensor(ptr, serial, shape);
+}
+
+/** A tensor sharing `t`'s data under another shape of the same size. */
+export function view(t: Tensor, shape: readonly number[]): Tensor {
+  return new Tensor(t.ptr, t.serial, shape);
+}
+
+/**
+ * A tensor holding `data` (copied) with the given shape, row-major; the shape defaults to `[data.length]`.
+ * @example
+ * ```ts
+ * const x = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+ * x.shape; // [2, 3]
+ * ```
+ */
+export function tensor(data: Float32Array | readonly number[], shape?: readonly number[]): Tensor {
+  if (!(data instanceof Float32Array) && !Array.isArray(data)) {
+    throw new FwdgradError(`tensor: data must be a Float32Array or an array of numbers, got ${describe(data)}`);
+  }
+  const dims = shape ?? [data.length];
+  checkShape("tensor", dims);
+  if (sizeOf(dims) !== data.length) {
+    throw new FwdgradError(`tensor: shape ${fmt(dims)} holds ${sizeOf(dims)} values but data has ${data.length}`);
+  }
+  if (Array.isArray(data)) {
+    const bad = data.findIndex((v) => typeof v !== "number");
+    if (bad >= 0) throw new FwdgradError(`tensor: data[${bad}] is ${describe(data[bad])}, not a number`);
+  }
+  const t = empty(dims);
+  engine().heap.f32().set(data, t.ptr >>> 2);
+  return t;
+}
+
+/** A tensor of zeros. */
+export function zeros(shape: readonly number[]): Tensor {
+  checkShape("zeros", shape);
+  const t = empty(shape);
+  engine().heap.f32().fill(0, t.ptr >>> 2, (t.ptr >>> 2) + t.size);
+  return t;
+}
+
+/** Copies `indices` (row numbers) into the heap as i32 and returns their address; checks the range. */
+export function indexBuffer(op: string, indices: Int32Array | readonly number[], limit: number): number {
+  const heap = engine().heap;
+  for (let i = 0; i < indices.length; i++) {
+    const v = indices[i];
+    if (!Number.isInteger(v) || v < 0 || v >= limit) {
+      throw new FwdgradError(`${op}: index ${i} is ${v}; expected an integer in [0, ${limit})`);
+    }
+  }
+  const { ptr } = heap.alloc(indices.length * 4);
+  heap.i32().set(indices, ptr >>> 2);
+  return ptr;
+}

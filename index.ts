@@ -1,0 +1,2 @@
+// fwdgrad: forward-mode AD and forward-gradient training in TypeScript + WebAssembly SIMD.
+export * from "./engine/index.ts";
