@@ -28,7 +28,8 @@ const EXP_LN2_LO = fr(1.4286067653e-6);
 const EXP_P1 = fr(0.1666662544);
 const EXP_P2 = fr(-0.0027667332906);
 
-export function expf32(x: number): number {
+export function expf32(value: number): number {
+  const x = fr(value);
   if (x !== x) return x;
   if (x > EXP_OVERFLOW) return Infinity;
   if (x < EXP_UNDERFLOW) return 0;
@@ -51,13 +52,14 @@ const LN2_HI = fr(0.69313812256);
 const LN2_LO = fr(9.0580006145e-6);
 const TWO_POW_25 = 33554432;
 
-export function logf32(x: number): number {
+export function logf32(value: number): number {
+  const x = fr(value);
   let ix = bitsOf(x);
   let k = 0;
   if (ix < 0x00800000 || ix >= 0x7f800000) {
     if ((ix & 0x7fffffff) === 0) return -Infinity;
     if (ix < 0) return NaN;
-    if (ix >= 0x7f800000) return fr(x);
+    if (ix >= 0x7f800000) return x;
     k = -25;
     ix = bitsOf(fr(x * TWO_POW_25));
   }

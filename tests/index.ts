@@ -1,0 +1,3 @@
+// The single test entry for every runtime (Node via tsx, Deno, Bun, and the browser bundle).
+import "./engine/kernels.test.ts";
+import "./engine/prims.test.ts";
