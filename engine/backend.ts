@@ -16,6 +16,7 @@ export interface EngineInfo {
 }
 
 export interface Backend {
+  memory: WebAssembly.Memory;
   heap: Heap;
   k: Kernels;
   ref: Kernels;
@@ -30,7 +31,7 @@ async function start(): Promise<Backend> {
   const heap = new Heap();
   const ref = createRefKernels(heap);
   const wasm = await loadKernels(heap.memory, ref);
-  backend = { heap, ref, wasm, k: wasm ?? ref, kind: wasm ? "wasm" : "ts" };
+  backend = { heap, memory: heap.memory, ref, wasm, k: wasm ?? ref, kind: wasm ? "wasm" : "ts" };
   return backend;
 }
 

@@ -2,7 +2,7 @@
 // is made ready here, once, before any suite runs.
 import { suite, test } from "uvu";
 import * as assert from "uvu/assert";
-import { ready } from "../index.ts";
+import { FwdgradError, ready } from "../index.ts";
 
 export const engineInfo = await ready();
 export { suite, test, assert };
@@ -57,4 +57,16 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
       assert.unreachable(`${what}: element ${i} is ${a}, expected ${e} (rtol ${rtol}, atol ${atol})`);
     }
   }
+}
+
+/** Asserts that `fn` throws a FwdgradError whose message matches `pattern`. */
+export function assertFwdgradError(fn: () => unknown, pattern: RegExp = /./): void {
+  try {
+    fn();
+  } catch (e) {
+    assert.instance(e, FwdgradError, `expected a FwdgradError, got ${String(e)}`);
+    assert.match((e as Error).message, pattern);
+    return;
+  }
+  assert.unreachable(`expected a FwdgradError matching ${pattern}`);
 }
