@@ -4,3 +4,4 @@ import "./engine/prims.test.ts";
 import "./engine/jvp.test.ts";
 import "./engine/rng.test.ts";
 import "./engine/memory.test.ts";
+import "./engine/errors.test.ts";

@@ -1,0 +1,79 @@
+// Runs the test suite in headless Chromium: bundles tests/index.ts with esbuild, serves it on
+// 127.0.0.1, drives Debian's /usr/bin/chromium with playwright-core (no browser download) and
+// streams the page's console to stdout. Exits 0 only if uvu reports Total equal to Passed.
+import { build } from "esbuild";
+import { createServer } from "node:http";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const entry = process.argv[2] ?? "tests/index.ts";
+const outDir = ".tmp/browser";
+const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const TIMEOUT_MS = 5 * 60 * 1000;
+
+mkdirSync(outDir, { recursive: true });
+await build({
+  entryPoints: [entry],
+  bundle: true,
+  format: "esm",
+  platform: "browser",
+  target: "es2022",
+  outfile: join(outDir, "test.js"),
+  logLevel: "warning",
+  // The package is marked side-effect free for its users; test modules register suites on import.
+  ignoreAnnotations: true,
+});
+
+const page = `<!doctype html><meta charset="utf-8"><title>fwdgrad tests</title><script type="module" src="/test.js"></script>`;
+const server = createServer((req, res) => {
+  if (req.url === "/" || req.url === "/index.html") {
+    res.writeHead(200, { "content-type": "text/html" }).end(page);
+  } else if (req.url === "/test.js") {
+    res.writeHead(200, { "content-type": "text/javascript" }).end(readFileSync(join(outDir, "test.js")));
+  } else {
+    res.writeHead(req.url === "/favicon.ico" ? 204 : 404).end();
+  }
+});
+await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+const url = `http://127.0.0.1:${server.address().port}/`;
+
+const profile = mkdtempSync(join(tmpdir(), "fwdgrad-chromium-"));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath,
+  headless: true,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync"],
+});
+
+let total = null;
+let passed = null;
+let finished;
+const done = new Promise((resolve) => (finished = resolve));
+const browserPage = await context.newPage();
+browserPage.on("console", (msg) => {
+  const text = msg.text();
+  process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+  const t = /Total:\s+(\d+)/.exec(text);
+  if (t) total = Number(t[1]);
+  const p = /Passed:\s+(\d+)/.exec(text);
+  if (p) passed = Number(p[1]);
+  if (/Duration:/.test(text)) finished();
+});
+browserPage.on("pageerror", (err) => {
+  console.log(`page error: ${err.message}`);
+  finished();
+});
+const timer = setTimeout(() => {
+  console.log(`browser tests timed out after ${TIMEOUT_MS / 1000} s`);
+  finished();
+}, TIMEOUT_MS);
+
+await browserPage.goto(url);
+await done;
+clearTimeout(timer);
+await context.close();
+server.close();
+rmSync(profile, { recursive: true, force: true });
+process.exit(total !== null && total === passed ? 0 : 1);

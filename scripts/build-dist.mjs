@@ -1,0 +1,27 @@
+// Builds the published package: dist/index.js (one ESM bundle, WASM bytes inside) and the .d.ts
+// types beside it. Needs engine/generated/kernels-wasm.ts (npm run build:wasm).
+import { build } from "esbuild";
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+rmSync("dist", { recursive: true, force: true });
+await build({
+  entryPoints: ["index.ts"],
+  bundle: true,
+  format: "esm",
+  platform: "neutral",
+  target: "es2022",
+  outfile: "dist/index.js",
+  sourcemap: true,
+  logLevel: "warning",
+});
+execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
+// Sources import with .ts extensions (Deno needs them); published types point at the .d.ts files.
+for (const entry of readdirSync("dist", { recursive: true })) {
+  const path = join("dist", String(entry));
+  if (!path.endsWith(".d.ts")) continue;
+  const text = readFileSync(path, "utf8");
+  writeFileSync(path, text.replace(/(from\s+"\.{1,2}\/[^"]*)\.ts"/g, '$1.js"'));
+}
+console.log("dist: index.js and .d.ts types written");

@@ -1,0 +1,39 @@
+// Line budget, in the spirit of tinygrad's sz.py: non-blank, non-comment lines per top-level folder,
+// the primitive count and the package's export count. Exits non-zero when engine/ passes its budget.
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import * as fwdgrad from "../index.ts";
+
+const ENGINE_BUDGET = 2500;
+const FOLDERS = ["engine", "kernels-as", "estimators", "models", "scripts", "tests"];
+
+function sourceLines(path: string): number {
+  if (!existsSync(path)) return 0;
+  if (statSync(path).isDirectory()) {
+    return readdirSync(path).filter((e) => e !== "generated" && e !== "build").reduce((n, e) => n + sourceLines(join(path, e)), 0);
+  }
+  if (!/\.(ts|mjs)$/.test(path)) return 0;
+  let inBlock = false;
+  return readFileSync(path, "utf8").split("\n").filter((raw) => {
+    const line = raw.trim();
+    if (inBlock) {
+      inBlock = !line.includes("*/");
+      return false;
+    }
+    if (line.startsWith("/*")) {
+      inBlock = !line.includes("*/");
+      return false;
+    }
+    return line !== "" && !line.startsWith("//") && !line.startsWith("*");
+  }).length;
+}
+
+const counts = FOLDERS.map((f) => [f, sourceLines(f)] as const);
+for (const [folder, lines] of counts) console.log(`${folder.padEnd(12)} ${String(lines).padStart(6)}`);
+console.log(`primitives   ${String(Object.keys(fwdgrad.PRIMS).length).padStart(6)}`);
+console.log(`exports      ${String(Object.keys(fwdgrad).length).padStart(6)}`);
+const engineLines = counts.find(([f]) => f === "engine")![1];
+if (engineLines > ENGINE_BUDGET) {
+  console.error(`engine/ has ${engineLines} lines, over its budget of ${ENGINE_BUDGET}`);
+  process.exit(1);
+}
