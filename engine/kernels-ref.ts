@@ -159,6 +159,9 @@ function counterBlock(k0: number, k1: number, c0: number, c1: number, b: number)
   return words;
 }
 
+// Packing scratch of the WebAssembly gemm (MC·KC + KC·NC + MR·NR floats); a test checks both agree.
+const GEMM_SCRATCH_F32 = 64 * 256 + 256 * 512 + 4 * 8;
+
 const unit = (x: number) => (x >>> 8) * TWO_POW_M24;
 const boxMullerRadius = (x: number) => fr(Math.sqrt(fr(-2 * logf32(((x >>> 8) + 1) * TWO_POW_M24))));
 
@@ -244,15 +247,33 @@ export function createRefKernels(heap: Heap) {
       }
     },
 
-    matmul_f32(outPtr: number, aPtr: number, bPtr: number, rows: number, k: number, n: number): void {
-      const mem = f32(), out = outPtr >>> 2, a = aPtr >>> 2, b = bPtr >>> 2;
-      for (let i = 0; i < rows; i++) {
-        for (let j = 0; j < n; j++) {
-          let s = 0;
-          for (let p = 0; p < k; p++) s = fr(s + fr(mem[a + i * k + p] * mem[b + p * n + j]));
-          mem[out + i * n + j] = s;
+    /** Same contract as kernels-as/matmul.ts gemm_f32; booleans arrive as 0/1. */
+    gemm_f32(
+      outPtr: number, aPtr: number, bPtr: number, biasPtr: number, packPtr: number,
+      batch: number, m: number, k: number, n: number, aStride: number, bStride: number,
+      transA: number, transB: number, alpha: number, relu: number,
+    ): void {
+      const mem = f32(), alphaF = fr(alpha);
+      for (let bi = 0; bi < batch; bi++) {
+        const a = (aPtr >>> 2) + bi * aStride, b = (bPtr >>> 2) + bi * bStride, out = (outPtr >>> 2) + bi * m * n;
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) {
+            let s = 0;
+            for (let p = 0; p < k; p++) {
+              const av = transA ? mem[a + p * m + i] : mem[a + i * k + p];
+              const bv = transB ? mem[b + j * k + p] : mem[b + p * n + j];
+              s = fr(s + fr(av * bv));
+            }
+            if (alphaF !== 1) s = fr(s * alphaF);
+            if (biasPtr) s = fr(s + mem[(biasPtr >>> 2) + j]);
+            if (relu && s < 0) s = 0;
+            mem[out + i * n + j] = s;
+          }
         }
       }
+    },
+    gemm_scratch_f32(): number {
+      return GEMM_SCRATCH_F32;
     },
     transpose_f32(outPtr: number, xPtr: number, batch: number, rows: number, cols: number): void {
       const m = f32(), out = outPtr >>> 2, x = xPtr >>> 2, plane = rows * cols;

@@ -2,7 +2,7 @@
 // work, then calls primitives through `apply`. Composites (mean, broadcasting arithmetic, transposed
 // products) are built from primitives, so their tangents come for free.
 import { FwdgradError, fmt } from "./errors.ts";
-import { apply } from "./prims.ts";
+import { apply, matmulGeometry } from "./prims.ts";
 import { assertLive, checkShape, indexBuffer, sizeOf, tensor, Tensor } from "./tensor.ts";
 
 function normAxis(op: string, x: Tensor, axis: number): number {
@@ -108,27 +108,30 @@ export function transpose(x: Tensor): Tensor {
 }
 
 /**
- * Matrix product of 2-D tensors, optionally of their transposes: op(a)·op(b).
+ * Matrix product op(a)·op(b), where op transposes when `transA`/`transB` is set (no copy is made).
+ * Operands are matrices or stacks [batch, rows, cols]; a matrix is shared across a stack.
  * @example
  * ```ts
- * matmul(x, w, { transB: true }); // x·wᵀ, x [n, in], w [out, in] -> [n, out]
+ * matmul(x, w, { transB: true });      // x·wᵀ: x [n, in], w [out, in] -> [n, out]
+ * matmul(stackA, stackB);              // [8, m, k]·[8, k, n] -> [8, m, n], one kernel call
  * ```
  */
 export function matmul(a: Tensor, b: Tensor, options: { transA?: boolean; transB?: boolean } = {}): Tensor {
   assertLive("matmul", a);
   assertLive("matmul", b);
-  if (a.rank !== 2 || b.rank !== 2) {
-    throw new FwdgradError(`matmul: expects 2-D tensors, got ${fmt(a.shape)} and ${fmt(b.shape)}`);
+  const attrs = { transA: options.transA ?? false, transB: options.transB ?? false };
+  const ranksOk = [a.rank, b.rank].every((r) => r === 2 || r === 3);
+  if (!ranksOk) throw new FwdgradError(`matmul: expects matrices or stacks of matrices (rank 2 or 3), got ${fmt(a.shape)} and ${fmt(b.shape)}`);
+  if (a.rank === 3 && b.rank === 3 && a.shape[0] !== b.shape[0]) {
+    throw new FwdgradError(`matmul: stacks of different lengths, ${fmt(a.shape)} and ${fmt(b.shape)}`);
   }
-  const inner = options.transA ? a.shape[0] : a.shape[1];
-  const innerB = options.transB ? b.shape[1] : b.shape[0];
-  if (inner !== innerB) {
-    const desc = `${options.transA ? "aᵀ" : "a"}·${options.transB ? "bᵀ" : "b"}`;
-    throw new FwdgradError(`matmul: inner sizes differ for ${desc} with a ${fmt(a.shape)} and b ${fmt(b.shape)} (${inner} vs ${innerB})`);
+  const g = matmulGeometry(a, b, attrs);
+  const innerB = attrs.transB ? b.shape[b.rank - 1] : b.shape[b.rank - 2];
+  if (g.k !== innerB) {
+    const desc = `${attrs.transA ? "aᵀ" : "a"}·${attrs.transB ? "bᵀ" : "b"}`;
+    throw new FwdgradError(`matmul: inner sizes differ for ${desc} with a ${fmt(a.shape)} and b ${fmt(b.shape)} (${g.k} vs ${innerB})`);
   }
-  const left = options.transA ? apply("transpose", [a], {}) : a;
-  const right = options.transB ? apply("transpose", [b], {}) : b;
-  return apply("matmul", [left, right], {});
+  return apply("matmul", [a, b], attrs);
 }
 
 /** The same values under another shape of the same size; one entry may be −1 (inferred). */

@@ -5,6 +5,7 @@
 // the one place that decides whether tangents are computed.
 import { engine } from "./backend.ts";
 import { FwdgradError } from "./errors.ts";
+import { gemm, type GemmOperand } from "./gemm.ts";
 import type { Kernels } from "./kernels-ref.ts";
 import { assertLive, empty, sizeOf, Tensor, view } from "./tensor.ts";
 
@@ -91,6 +92,25 @@ function swapLastTwo(shape: readonly number[]): number[] {
   return s;
 }
 
+function operand(x: Tensor, stride: number, trans: boolean): GemmOperand {
+  return { ptr: x.ptr, stride, trans };
+}
+
+/** Sizes of op(A)·op(B) for operands of rank 2 or 3; a rank-2 operand is shared across the batch. */
+export function matmulGeometry(a: { shape: readonly number[] }, b: { shape: readonly number[] }, t: { transA: boolean; transB: boolean }) {
+  const [ar, ac] = a.shape.slice(-2), [br, bc] = b.shape.slice(-2);
+  const [m, k] = t.transA ? [ac, ar] : [ar, ac];
+  const n = t.transB ? br : bc;
+  const batch = a.shape.length === 3 ? a.shape[0] : b.shape.length === 3 ? b.shape[0] : 1;
+  const stacked = a.shape.length === 3 || b.shape.length === 3;
+  return {
+    m, k, n, batch,
+    aStride: a.shape.length === 3 ? ar * ac : 0,
+    bStride: b.shape.length === 3 ? br * bc : 0,
+    outShape: stacked ? [batch, m, n] : [m, n],
+  };
+}
+
 function transposed(x: Tensor): Tensor {
   const out = empty(swapLastTwo(x.shape));
   k().transpose_f32(out.ptr, x.ptr, ...lastTwo(x.shape));
@@ -113,7 +133,8 @@ interface PrimAttrs {
   exp: {};
   log: {};
   relu: {};
-  matmul: {};
+  // Operands of rank 2 or 3 (a stack); op(·) transposes the last two axes when the flag is set.
+  matmul: { transA: boolean; transB: boolean };
   transpose: {};
   reshape: { shape: readonly number[] };
   // `from` is x's shape left-padded with 1s to the rank of `shape`.
@@ -171,22 +192,33 @@ export const PRIMS = {
     tangent: ([x], [dx]) => dx && perDirection(dx, x.shape, (o, d) => k().relu_jvp_f32(o, x.ptr, d, x.size)),
   },
   matmul: {
-    // d(AB) = dA·B + A·dB; dA's directions stack as extra rows, so dA·B is one product.
-    value: ([a, b]) => {
-      const [m, kk] = a.shape, n = b.shape[1];
-      const out = empty([m, n]);
-      k().matmul_f32(out.ptr, a.ptr, b.ptr, m, kk, n);
+    // d(op(A)·op(B)) = op(dA)·op(B) + op(A)·op(dB). A direction axis is one more level of batching.
+    value: ([a, b], attrs) => {
+      const g = matmulGeometry(a, b, attrs);
+      const out = empty(g.outShape);
+      gemm(out.ptr, operand(a, g.aStride, attrs.transA), operand(b, g.bStride, attrs.transB), g.batch, g.m, g.k, g.n);
       return out;
     },
-    tangent: ([a, b], [da, db], out) => {
-      const [m, kk] = a.shape, n = b.shape[1];
-      let fromA: Tan = null;
-      if (da) {
-        fromA = empty([da.shape[0], m, n]);
-        k().matmul_f32(fromA.ptr, da.ptr, b.ptr, da.shape[0] * m, kk, n);
-      }
-      const fromB = db && perDirection(db, out.shape, (o, d) => k().matmul_f32(o, a.ptr, d, m, kk, n));
-      return plus(fromA, fromB);
+    tangent: ([a, b], [da, db], out, attrs) => {
+      const g = matmulGeometry(a, b, attrs);
+      const directions = (da ?? db)!.shape[0];
+      const plane = g.batch * g.m * g.n;
+      // dx: the operand carrying directions (size `directions`·x.size); other: shared by all directions.
+      const product = (dx: Tensor, aSide: boolean) => {
+        const dout = empty([directions, ...out.shape]);
+        const step = dx.size / Math.max(directions, 1);
+        const [x, other] = aSide ? [a, b] : [b, a];
+        const [xStride, otherStride] = aSide ? [g.aStride, g.bStride] : [g.bStride, g.aStride];
+        const call = (outPtr: number, dxPtr: number, count: number, dxStride: number, sharedStride: number) => {
+          const moving = { ptr: dxPtr, stride: dxStride, trans: aSide ? attrs.transA : attrs.transB };
+          const shared = { ptr: other.ptr, stride: sharedStride, trans: aSide ? attrs.transB : attrs.transA };
+          gemm(outPtr, aSide ? moving : shared, aSide ? shared : moving, count, g.m, g.k, g.n);
+        };
+        if (g.batch === 1) call(dout.ptr, dx.ptr, directions, step, 0);
+        else for (let d = 0; d < directions; d++) call(dout.ptr + d * plane * 4, dx.ptr + d * step * 4, g.batch, xStride, otherStride);
+        return dout;
+      };
+      return plus(da && product(da, true), db && product(db, false));
     },
   },
   transpose: {

@@ -1,8 +1,23 @@
-// Dense f32 matrix products, row-major, no aliasing between out and the inputs.
-// First SIMD version: a 4-row × 8-column register block of f32x4 accumulators walks the shared
-// dimension p in order, so every output is the sequential sum Σ_p a[i,p]·b[p,j] rounded after each
-// multiply and add (no FMA): the TS twin reproduces it bit for bit. Cache blocking and packed
-// panels come with the kernels issue.
+// Dense f32 matrix products, row-major, out must not alias the inputs.
+// GEMM in the Goto/BLIS scheme (Goto & van de Geijn, "Anatomy of high-performance matrix
+// multiplication", TOMS 2008): B is packed into KC×NR column panels and A into MR×KC row panels,
+// both contiguous, and a 4×8 register-blocked f32x4 micro-kernel walks the packed panels. Transposed
+// operands are handled by the packing, never materialised. Every output element is the sequential
+// sum Σ_p a[i,p]·b[p,j] with a rounding after each multiply and each add (no FMA), in increasing p,
+// across KC blocks too (a block continues from the stored partial sums), so the TS twin gives the
+// same bits. The epilogue (scale, bias, ReLU) runs on each finished block while it is still in cache.
+
+const MR = 4;
+const NR = 8;
+const KC = 256;
+const MC = 64;
+const NC = 512;
+const GEMM_SCRATCH_F32 = MC * KC + KC * NC + MR * NR;
+
+/** Scratch floats gemm_f32 needs at packPtr: a packed A block, a packed B block and one edge tile. */
+export function gemm_scratch_f32(): i32 {
+  return GEMM_SCRATCH_F32;
+}
 
 // @ts-ignore: decorator
 @inline
@@ -10,78 +25,179 @@ function at(ptr: usize, row: i32, stride: i32, col: i32): usize {
   return ptr + ((<usize>row * <usize>stride + <usize>col) << 2);
 }
 
-/** Rows [i0, i0+4) × columns [j0, j0+8). */
-// @ts-ignore: decorator
-@inline
-function block4x8(outPtr: usize, aPtr: usize, bPtr: usize, i0: i32, j0: i32, k: i32, n: i32): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  for (let p = 0; p < k; p++) {
-    const bRow = at(bPtr, p, n, j0);
-    const b0 = v128.load(bRow), b1 = v128.load(bRow, 16);
-    const a0 = f32x4.splat(load<f32>(at(aPtr, i0, k, p)));
-    const a1 = f32x4.splat(load<f32>(at(aPtr, i0 + 1, k, p)));
-    const a2 = f32x4.splat(load<f32>(at(aPtr, i0 + 2, k, p)));
-    const a3 = f32x4.splat(load<f32>(at(aPtr, i0 + 3, k, p)));
-    c00 = f32x4.add(c00, f32x4.mul(a0, b0)); c01 = f32x4.add(c01, f32x4.mul(a0, b1));
-    c10 = f32x4.add(c10, f32x4.mul(a1, b0)); c11 = f32x4.add(c11, f32x4.mul(a1, b1));
-    c20 = f32x4.add(c20, f32x4.mul(a2, b0)); c21 = f32x4.add(c21, f32x4.mul(a2, b1));
-    c30 = f32x4.add(c30, f32x4.mul(a3, b0)); c31 = f32x4.add(c31, f32x4.mul(a3, b1));
-  }
-  v128.store(at(outPtr, i0, n, j0), c00); v128.store(at(outPtr, i0, n, j0), c01, 16);
-  v128.store(at(outPtr, i0 + 1, n, j0), c10); v128.store(at(outPtr, i0 + 1, n, j0), c11, 16);
-  v128.store(at(outPtr, i0 + 2, n, j0), c20); v128.store(at(outPtr, i0 + 2, n, j0), c21, 16);
-  v128.store(at(outPtr, i0 + 3, n, j0), c30); v128.store(at(outPtr, i0 + 3, n, j0), c31, 16);
-}
-
-/** One row × columns [j0, j0+4). */
-// @ts-ignore: decorator
-@inline
-function block1x4(outPtr: usize, aPtr: usize, bPtr: usize, i: i32, j0: i32, k: i32, n: i32): void {
-  let c = f32x4.splat(0);
-  for (let p = 0; p < k; p++) {
-    c = f32x4.add(c, f32x4.mul(f32x4.splat(load<f32>(at(aPtr, i, k, p))), v128.load(at(bPtr, p, n, j0))));
-  }
-  v128.store(at(outPtr, i, n, j0), c);
-}
-
-/** One output element, scalar. */
-// @ts-ignore: decorator
-@inline
-function block1x1(outPtr: usize, aPtr: usize, bPtr: usize, i: i32, j: i32, k: i32, n: i32): void {
-  let s: f32 = 0;
-  for (let p = 0; p < k; p++) s += load<f32>(at(aPtr, i, k, p)) * load<f32>(at(bPtr, p, n, j));
-  store<f32>(at(outPtr, i, n, j), s);
-}
-
-/** out[m×n] = a[m×k]·b[k×n]. */
-export function matmul_f32(outPtr: usize, aPtr: usize, bPtr: usize, m: i32, k: i32, n: i32): void {
-  const m4 = m & ~3, n8 = n & ~7, n4 = n & ~3;
-  for (let i = 0; i < m4; i += 4) {
-    for (let j = 0; j < n8; j += 8) block4x8(outPtr, aPtr, bPtr, i, j, k, n);
-    for (let r = i; r < i + 4; r++) {
-      for (let j = n8; j < n4; j += 4) block1x4(outPtr, aPtr, bPtr, r, j, k, n);
-      for (let j = n4; j < n; j++) block1x1(outPtr, aPtr, bPtr, r, j, k, n);
+/** Packs op(A)[i0 .. i0+mc, p0 .. p0+kc] as MR-row panels, each kc steps of MR values; pads with 0. */
+function packA(dst: usize, a: usize, transA: bool, m: i32, k: i32, i0: i32, mc: i32, p0: i32, kc: i32): void {
+  for (let ip = 0; ip < mc; ip += MR) {
+    const rows = min(MR, mc - ip);
+    for (let p = 0; p < kc; p++) {
+      for (let r = 0; r < MR; r++) {
+        let v: f32 = 0;
+        if (r < rows) {
+          const i = i0 + ip + r;
+          v = transA ? load<f32>(at(a, p0 + p, m, i)) : load<f32>(at(a, i, k, p0 + p));
+        }
+        store<f32>(dst, v);
+        dst += 4;
+      }
     }
   }
-  for (let i = m4; i < m; i++) {
-    for (let j = 0; j < n4; j += 4) block1x4(outPtr, aPtr, bPtr, i, j, k, n);
-    for (let j = n4; j < n; j++) block1x1(outPtr, aPtr, bPtr, i, j, k, n);
+}
+
+/** Packs op(B)[p0 .. p0+kc, j0 .. j0+nc] as NR-column panels, each kc rows of NR values; pads with 0. */
+function packB(dst: usize, b: usize, transB: bool, k: i32, n: i32, p0: i32, kc: i32, j0: i32, nc: i32): void {
+  for (let jp = 0; jp < nc; jp += NR) {
+    const cols = min(NR, nc - jp);
+    if (!transB && cols == NR) {
+      // SIMD body: two f32x4 copies per row of the panel.
+      for (let p = 0; p < kc; p++) {
+        const src = at(b, p0 + p, n, j0 + jp);
+        v128.store(dst, v128.load(src));
+        v128.store(dst, v128.load(src, 16), 16);
+        dst += NR << 2;
+      }
+      continue;
+    }
+    for (let p = 0; p < kc; p++) {
+      for (let c = 0; c < NR; c++) {
+        let v: f32 = 0;
+        if (c < cols) {
+          const j = j0 + jp + c;
+          v = transB ? load<f32>(at(b, j, k, p0 + p)) : load<f32>(at(b, p0 + p, n, j));
+        }
+        store<f32>(dst, v);
+        dst += 4;
+      }
+    }
+  }
+}
+
+/** C[4×8] (row stride ldc bytes) = (resume ? C : 0) + Σ_p aPanel[p]·bPanel[p], in p order. */
+// @ts-ignore: decorator
+@inline
+function micro(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, resume: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  if (resume) {
+    c00 = v128.load(c); c01 = v128.load(c, 16);
+    c10 = v128.load(c + ldc); c11 = v128.load(c + ldc, 16);
+    c20 = v128.load(c + 2 * ldc); c21 = v128.load(c + 2 * ldc, 16);
+    c30 = v128.load(c + 3 * ldc); c31 = v128.load(c + 3 * ldc, 16);
+  }
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+    let a = v128.load32_splat(ap);
+    c00 = f32x4.add(c00, f32x4.mul(a, b0)); c01 = f32x4.add(c01, f32x4.mul(a, b1));
+    a = v128.load32_splat(ap, 4);
+    c10 = f32x4.add(c10, f32x4.mul(a, b0)); c11 = f32x4.add(c11, f32x4.mul(a, b1));
+    a = v128.load32_splat(ap, 8);
+    c20 = f32x4.add(c20, f32x4.mul(a, b0)); c21 = f32x4.add(c21, f32x4.mul(a, b1));
+    a = v128.load32_splat(ap, 12);
+    c30 = f32x4.add(c30, f32x4.mul(a, b0)); c31 = f32x4.add(c31, f32x4.mul(a, b1));
+    ap += MR << 2;
+    bp += NR << 2;
+  }
+  v128.store(c, c00); v128.store(c, c01, 16);
+  v128.store(c + ldc, c10); v128.store(c + ldc, c11, 16);
+  v128.store(c + 2 * ldc, c20); v128.store(c + 2 * ldc, c21, 16);
+  v128.store(c + 3 * ldc, c30); v128.store(c + 3 * ldc, c31, 16);
+}
+
+/** out[i, j] = relu?(alpha·out[i, j] + bias[j]) over rows [0, m) and columns [j0, j0+nc). */
+function epilogue(out: usize, n: i32, m: i32, j0: i32, nc: i32, alpha: f32, biasPtr: usize, relu: bool): void {
+  const scaleIt = alpha != 1;
+  const body = nc & ~3;
+  const av = f32x4.splat(alpha);
+  const zero = f32x4.splat(0);
+  for (let i = 0; i < m; i++) {
+    const row = at(out, i, n, j0);
+    for (let j = 0; j < body; j += 4) {
+      const o = <usize>j << 2;
+      let v = v128.load(row + o);
+      if (scaleIt) v = f32x4.mul(v, av);
+      if (biasPtr) v = f32x4.add(v, v128.load(biasPtr + ((<usize>(j0 + j)) << 2)));
+      if (relu) v = v128.andnot(v, f32x4.lt(v, zero));
+      v128.store(row + o, v);
+    }
+    for (let j = body; j < nc; j++) {
+      const o = <usize>j << 2;
+      let v = load<f32>(row + o);
+      if (scaleIt) v *= alpha;
+      if (biasPtr) v += load<f32>(biasPtr + ((<usize>(j0 + j)) << 2));
+      if (relu) v = v < 0 ? 0 : v;
+      store<f32>(row + o, v);
+    }
+  }
+}
+
+/**
+ * out[b] = relu?(alpha · op(A[b]) · op(B[b]) + bias) for b < batch, with op(A) m×k and op(B) k×n.
+ * A[b] starts at aPtr + b·aStride elements (aStride 0 shares one A), likewise B; out[b] is m×n,
+ * contiguous. transA: A is stored k×m; transB: B is stored n×k. biasPtr 0 means no bias, else n
+ * values added to every row. packPtr: GEMM_SCRATCH_F32 floats of 16-byte-aligned scratch.
+ */
+export function gemm_f32(
+  outPtr: usize, aPtr: usize, bPtr: usize, biasPtr: usize, packPtr: usize,
+  batch: i32, m: i32, k: i32, n: i32, aStride: i32, bStride: i32,
+  transA: bool, transB: bool, alpha: f32, relu: bool,
+): void {
+  const aPack = packPtr;
+  const bPack = packPtr + ((<usize>(MC * KC)) << 2);
+  const tile = bPack + ((<usize>(KC * NC)) << 2);
+  const ldc = <usize>n << 2;
+  for (let bi = 0; bi < batch; bi++) {
+    const a = aPtr + ((<usize>bi * <usize>aStride) << 2);
+    const b = bPtr + ((<usize>bi * <usize>bStride) << 2);
+    const out = outPtr + ((<usize>bi * <usize>m * <usize>n) << 2);
+    for (let j0 = 0; j0 < n; j0 += NC) {
+      const nc = min(NC, n - j0);
+      if (k == 0) {
+        for (let i = 0; i < m; i++) memory.fill(at(out, i, n, j0), 0, <usize>nc << 2);
+      }
+      for (let p0 = 0; p0 < k; p0 += KC) {
+        const kc = min(KC, k - p0);
+        const resume = p0 > 0;
+        packB(bPack, b, transB, k, n, p0, kc, j0, nc);
+        for (let i0 = 0; i0 < m; i0 += MC) {
+          const mc = min(MC, m - i0);
+          packA(aPack, a, transA, m, k, i0, mc, p0, kc);
+          for (let jp = 0; jp < nc; jp += NR) {
+            const cols = min(NR, nc - jp);
+            const bp = bPack + ((<usize>jp * <usize>kc) << 2);
+            for (let ip = 0; ip < mc; ip += MR) {
+              const rows = min(MR, mc - ip);
+              const ap = aPack + ((<usize>ip * <usize>kc) << 2);
+              const c = at(out, i0 + ip, n, j0 + jp);
+              if (rows == MR && cols == NR) {
+                micro(ap, bp, kc, c, ldc, resume);
+                continue;
+              }
+              // Edge: run the full micro-kernel on a private tile, copy the valid part.
+              if (resume) {
+                for (let r = 0; r < rows; r++) memory.copy(tile + ((<usize>r * NR) << 2), c + <usize>r * ldc, <usize>cols << 2);
+              }
+              micro(ap, bp, kc, tile, NR << 2, resume);
+              for (let r = 0; r < rows; r++) memory.copy(c + <usize>r * ldc, tile + ((<usize>r * NR) << 2), <usize>cols << 2);
+            }
+          }
+        }
+      }
+      if (alpha != 1 || biasPtr != 0 || relu) epilogue(out, n, m, j0, nc, alpha, biasPtr, relu);
+    }
   }
 }
 
 /** out[b, c, r] = x[b, r, c]: swaps the last two axes of a stack of `batch` rows×cols matrices. */
 export function transpose_f32(outPtr: usize, xPtr: usize, batch: i32, rows: i32, cols: i32): void {
-  const tile = 16;
+  const tileSize = 16;
   const plane = <usize>rows * <usize>cols;
   for (let b = 0; b < batch; b++) {
     const src = xPtr + ((<usize>b * plane) << 2);
     const dst = outPtr + ((<usize>b * plane) << 2);
     // Square tiles keep both the reads and the writes within a few cache lines.
-    for (let r0 = 0; r0 < rows; r0 += tile) {
-      const r1 = min(r0 + tile, rows);
-      for (let c0 = 0; c0 < cols; c0 += tile) {
-        const c1 = min(c0 + tile, cols);
+    for (let r0 = 0; r0 < rows; r0 += tileSize) {
+      const r1 = min(r0 + tileSize, rows);
+      for (let c0 = 0; c0 < cols; c0 += tileSize) {
+        const c1 = min(c0 + tileSize, cols);
         for (let r = r0; r < r1; r++) {
           for (let c = c0; c < c1; c++) store<f32>(at(dst, c, rows, r), load<f32>(at(src, r, cols, c)));
         }

@@ -103,13 +103,52 @@ KernelsSuite("sum_axis_f32, max_axis_f32, max_jvp_f32", () => {
   }
 });
 
-KernelsSuite("matmul_f32 at odd and square shapes", () => {
+KernelsSuite("gemm_f32: every transposition, odd and square shapes", () => {
+  const heap = engine().heap;
+  assert.is(engine().wasm!.gemm_scratch_f32(), engine().ref.gemm_scratch_f32(), "scratch size agrees");
+  const pack = put(new Float32Array(engine().ref.gemm_scratch_f32()));
   const shapes: number[][] = SIZES.map((s) => [s, s, s]);
-  shapes.push([5, 17, 3], [17, 4, 65], [65, 3, 17], [1, 64, 9], [9, 1, 64], [64, 65, 5], [3, 7, 8], [4, 9, 12]);
+  shapes.push([5, 17, 3], [17, 4, 65], [65, 3, 17], [1, 64, 9], [9, 1, 64], [64, 65, 5], [3, 7, 8], [4, 9, 12], [70, 300, 530], [3, 0, 5]);
   for (const [m, kk, n] of shapes) {
     const r = inputs(m * 7 + kk * 13 + n);
     const a = put(r.uniform(m * kk)), b = put(r.uniform(kk * n));
-    compare(`matmul ${m}x${kk}x${n}`, m * n, (k, out) => k.matmul_f32(out, a, b, m, kk, n));
+    for (const [ta, tb] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
+      const mark = heap.mark();
+      compare(`gemm ${m}x${kk}x${n} transA=${ta} transB=${tb}`, m * n, (k, out) => k.gemm_f32(out, a, b, 0, pack, 1, m, kk, n, 0, 0, ta, tb, 1, 0));
+      heap.release(mark);
+    }
+  }
+});
+
+KernelsSuite("gemm_f32: batches, shared operands and the epilogue", () => {
+  const pack = put(new Float32Array(engine().ref.gemm_scratch_f32()));
+  for (const [batch, m, kk, n] of [[1, 5, 4, 3], [3, 17, 5, 9], [4, 64, 65, 17], [2, 1, 3, 1]]) {
+    const r = inputs(batch + m + kk + n);
+    const a = put(r.uniform(batch * m * kk)), b = put(r.uniform(batch * kk * n)), bias = put(r.uniform(n));
+    for (const [aStride, bStride] of [[m * kk, kk * n], [0, kk * n], [m * kk, 0]]) {
+      for (const [alpha, useBias, relu] of [[1, 0, 0], [0.5, 1, 0], [-2, 1, 1], [1, 0, 1]]) {
+        compare(`gemm batch=${batch} ${m}x${kk}x${n} strides ${aStride},${bStride} alpha=${alpha} bias=${useBias} relu=${relu}`, batch * m * n,
+          (k, out) => k.gemm_f32(out, a, b, useBias ? bias : 0, pack, batch, m, kk, n, aStride, bStride, 0, 1 - Number(aStride === 0), alpha, relu));
+      }
+    }
+  }
+});
+
+KernelsSuite("gemm_f32 against an f64 product", () => {
+  const heap = engine().heap;
+  const pack = put(new Float32Array(engine().ref.gemm_scratch_f32()));
+  const [m, kk, n] = [33, 300, 21];
+  const r = inputs(5);
+  const av = r.uniform(m * kk), bv = r.uniform(kk * n);
+  const out = put(new Float32Array(m * n));
+  engine().wasm!.gemm_f32(out, put(av), put(bv), 0, pack, 1, m, kk, n, 0, 0, 0, 0, 1, 0);
+  const got = heap.f32().slice(out >>> 2, (out >>> 2) + m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < kk; p++) s += av[i * kk + p] * bv[p * n + j];
+      assert.ok(Math.abs(got[i * n + j] - s) < 1e-4, `element ${i},${j}: ${got[i * n + j]} vs ${s}`);
+    }
   }
 });
 

@@ -76,6 +76,14 @@ const ROWS_TABLE: Row[] = [
     ref: ([a, b]) => refMatmul(refTranspose(a, 4, 3), refTranspose(b, 5, 4), 3, 4, 5),
   },
   {
+    prim: "matmul", label: "matmul of a stack by a matrix, aᵀ", shapes: [[2, 4, 3], [4, 5]], run: (a, b) => matmul(a, b, { transA: true }),
+    ref: ([a, b]) => new Float64Array([...refMatmul(refTranspose(a.subarray(0, 12), 4, 3), b, 3, 4, 5), ...refMatmul(refTranspose(a.subarray(12), 4, 3), b, 3, 4, 5)]),
+  },
+  {
+    prim: "matmul", label: "matmul of two stacks, bᵀ", shapes: [[2, 3, 4], [2, 5, 4]], run: (a, b) => matmul(a, b, { transB: true }),
+    ref: ([a, b]) => new Float64Array([...refMatmul(a.subarray(0, 12), refTranspose(b.subarray(0, 20), 5, 4), 3, 4, 5), ...refMatmul(a.subarray(12), refTranspose(b.subarray(20), 5, 4), 3, 4, 5)]),
+  },
+  {
     prim: "transpose", label: "transpose [2,3,4]", shapes: [[2, 3, 4]], run: transpose,
     ref: ([a]) => new Float64Array([...refTranspose(a.subarray(0, 12), 3, 4), ...refTranspose(a.subarray(12), 3, 4)]),
   },

@@ -1,0 +1,28 @@
+// The typed wrapper around the gemm kernel: shapes in, one kernel call out, packing scratch taken
+// from the arena for the duration of the call. Callers validate shapes first (ops.ts, linalg.ts).
+import { engine } from "./backend.ts";
+
+export interface GemmOperand {
+  ptr: number;
+  /** Elements between consecutive matrices of a stack; 0 reuses one matrix for the whole batch. */
+  stride: number;
+  /** Stored transposed: A as k×m, B as n×k. */
+  trans: boolean;
+}
+
+export interface GemmEpilogue {
+  alpha?: number;
+  /** Address of n bias values added to every row, or 0. */
+  biasPtr?: number;
+  relu?: boolean;
+}
+
+/** out[b] (m×n, contiguous) = epilogue(op(A[b])·op(B[b])) for b < batch. */
+export function gemm(outPtr: number, a: GemmOperand, b: GemmOperand, batch: number, m: number, k: number, n: number, epi: GemmEpilogue = {}): void {
+  const { heap, k: kernels } = engine();
+  const start = heap.mark();
+  const pack = heap.alloc(kernels.gemm_scratch_f32() * 4).ptr;
+  kernels.gemm_f32(outPtr, a.ptr, b.ptr, epi.biasPtr ?? 0, pack, batch, m, k, n, a.stride, b.stride,
+    Number(a.trans), Number(b.trans), epi.alpha ?? 1, Number(epi.relu ?? false));
+  heap.release(start);
+}
