@@ -25,12 +25,14 @@ export class Heap {
   private f32View: Float32Array;
   private i32View: Int32Array;
   private u32View: Uint32Array;
+  private f64View: Float64Array;
 
   constructor(initialPages = 32) {
     this.memory = new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES });
     this.f32View = new Float32Array(this.memory.buffer);
     this.i32View = new Int32Array(this.memory.buffer);
     this.u32View = new Uint32Array(this.memory.buffer);
+    this.f64View = new Float64Array(this.memory.buffer);
   }
 
   /** Current f32 view of the whole memory; growing the memory detaches old views, so always ask here. */
@@ -47,6 +49,11 @@ export class Heap {
   u32(): Uint32Array {
     if (this.u32View.buffer !== this.memory.buffer) this.u32View = new Uint32Array(this.memory.buffer);
     return this.u32View;
+  }
+
+  f64(): Float64Array {
+    if (this.f64View.buffer !== this.memory.buffer) this.f64View = new Float64Array(this.memory.buffer);
+    return this.f64View;
   }
 
   /** Bytes in use above the heap base. */

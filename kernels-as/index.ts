@@ -6,3 +6,4 @@ export { gemm_f32, gemm_scratch_f32, transpose_f32 } from "./matmul";
 export { repeat_axis_f32, gather_rows_f32 } from "./layout";
 export { softmax_xent_f32, softmax_xent_jvp_f32 } from "./loss";
 export { philox_block_u32, philox_uniform_f32, philox_normal_f32 } from "./random";
+export { svd_f32, svd_scratch_f64 } from "./svd";
