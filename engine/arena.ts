@@ -31,7 +31,7 @@ function collect(value: unknown, into: Tensor[]): void {
 
 /**
  * Runs `fn` in an arena scope and keeps only the tensors it returns (found in arrays and plain
- * objects): they are moved down to the scope's start, everything else is freed.
+ * objects): they are moved down to the scope's start, everything else is freed (also when fn throws).
  * @example
  * ```ts
  * const loss = tidy(() => mean(softmaxCrossEntropy(matmul(x, w), labels))); // intermediates freed
@@ -40,7 +40,13 @@ function collect(value: unknown, into: Tensor[]): void {
 export function tidy<R>(fn: () => R): R {
   const heap = engine().heap;
   const start = heap.mark();
-  const result = fn();
+  let result: R;
+  try {
+    result = fn();
+  } catch (error) {
+    heap.release(start);
+    throw error;
+  }
   const kept: Tensor[] = [];
   collect(result, kept);
   // Allocations made in the scope, by address; tensors sharing one (views) move together.

@@ -4,6 +4,7 @@
 // rounding after every operation (Math.fround, or a store into a Float32Array), so the results are
 // the same bits: a correctly rounded f64 +, −, ×, ÷ or √ of f32 inputs, rounded to f32, equals the f32 operation.
 import type { Heap } from "./heap.ts";
+import { createEighRef } from "./kernels-ref-eigh.ts";
 import { createSvdRef } from "./kernels-ref-svd.ts";
 
 const fr = Math.fround;
@@ -180,6 +181,7 @@ export function createRefKernels(heap: Heap) {
 
   return {
     ...createSvdRef(heap),
+    ...createEighRef(heap),
     add_f32: binary((a, b) => a + b),
     sub_f32: binary((a, b) => a - b),
     mul_f32: binary((a, b) => a * b),

@@ -7,3 +7,4 @@ export { repeat_axis_f32, gather_rows_f32 } from "./layout";
 export { softmax_xent_f32, softmax_xent_jvp_f32 } from "./loss";
 export { philox_block_u32, philox_uniform_f32, philox_normal_f32 } from "./random";
 export { svd_f32, svd_scratch_f64 } from "./svd";
+export { eigh_f32, eigh_scratch_f64, qr_f32, qr_scratch_f64 } from "./eigh";

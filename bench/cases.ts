@@ -1,0 +1,164 @@
+// The case table: matmul against tfjs-wasm, tfjs-cpu and ml-matrix; SVD against ml-matrix.
+import * as fwdgrad from "../index.ts";
+import { mark, matmul, release, rng, type Tensor } from "../index.ts";
+import { SingularValueDecomposition } from "ml-matrix";
+import { tf, toMatrix, type TfBackend } from "./peers.ts";
+
+/** The SVD contract (`svd` may not be exported yet: then the SVD cases are skipped). */
+type Svd = (a: Tensor, options?: { k?: number; full?: boolean }) => { u: Tensor; s: Tensor; v: Tensor };
+export const svd: Svd | undefined = (fwdgrad as unknown as { svd?: Svd }).svd;
+
+export interface Peer {
+  name: string;
+  /** The tfjs backend to switch to before `setup`. */
+  backend?: TfBackend;
+  /** Factor applied to the measured time (a peer timed on part of the work). */
+  scale?: number;
+  minSamples?: number;
+  setup(): { run: () => void; dispose?: () => void };
+}
+
+export interface Setup {
+  ours: () => void;
+  peers: Peer[];
+  /** Lines printed after the case (accuracy figures, scaling). */
+  notes?: string[];
+}
+
+export interface Case {
+  name: string;
+  kind: "matmul" | "svd";
+  /** Floating-point operations per call, for GFLOP/s; null where not meaningful. */
+  flops: number | null;
+  /** Creates the inputs; runs inside an arena scope the runner releases. */
+  setup(options: { full: boolean }): Setup;
+}
+
+/** The ml-matrix and tfjs-cpu peers are 50–100× slower: run them on sizes up to this only. */
+const SLOW_PEER_MAX = 512;
+
+const MATMUL_SHAPES: [m: number, k: number, n: number][] = [
+  ...[64, 128, 256, 512, 1024].map((s): [number, number, number] => [s, s, s]),
+  [512, 40, 512],
+  [512, 1024, 1024],
+];
+
+const VARIANTS = [
+  { label: "AB", transA: false, transB: false },
+  { label: "ABt", transA: false, transB: true },
+  { label: "AtB", transA: true, transB: false },
+];
+
+function matmulCase(m: number, k: number, n: number, v: (typeof VARIANTS)[number]): Case {
+  const aShape = v.transA ? [k, m] : [m, k];
+  const bShape = v.transB ? [n, k] : [k, n];
+  return {
+    name: `matmul ${m}x${k}*${k}x${n} ${v.label}`,
+    kind: "matmul",
+    flops: 2 * m * k * n,
+    setup() {
+      const r = rng(m * 1_000_003 + k * 1009 + n);
+      const a = r.normal(aShape);
+      const b = r.normal(bShape);
+      const aData = a.toArray();
+      const bData = b.toArray();
+      const options = { transA: v.transA, transB: v.transB };
+      const tfPeer = (backend: TfBackend): Peer => ({
+        name: `tfjs-${backend}`,
+        backend,
+        setup() {
+          const ta = tf.tensor2d(aData, aShape as [number, number]);
+          const tb = tf.tensor2d(bData, bShape as [number, number]);
+          return { run: () => tf.matMul(ta, tb, v.transA, v.transB).dispose(), dispose: () => tf.dispose([ta, tb]) };
+        },
+      });
+      const mlPeer: Peer = {
+        name: "ml-matrix",
+        setup() {
+          const ma = toMatrix(aData, aShape[0], aShape[1]);
+          const mb = toMatrix(bData, bShape[0], bShape[1]);
+          const run = v.transA ? () => ma.transpose().mmul(mb) : v.transB ? () => ma.mmul(mb.transpose()) : () => ma.mmul(mb);
+          return { run };
+        },
+      };
+      const small = Math.max(m, k, n) <= SLOW_PEER_MAX;
+      return {
+        ours: () => {
+          const s = mark();
+          matmul(a, b, options);
+          release(s);
+        },
+        peers: small ? [tfPeer("wasm"), tfPeer("cpu"), mlPeer] : [tfPeer("wasm")],
+      };
+    },
+  };
+}
+
+/** ml-matrix's full SVD of each matrix; `count` of them, row-major f32 in `data`. */
+function mlSvdPeer(data: Float32Array, rows: number, cols: number, count: number, scale = 1, name = "ml-matrix"): Peer {
+  return {
+    name,
+    scale,
+    minSamples: 2,
+    setup() {
+      const size = rows * cols;
+      const ms = Array.from({ length: count }, (_, i) => toMatrix(data.subarray(i * size, (i + 1) * size), rows, cols));
+      return { run: () => ms.forEach((x) => new SingularValueDecomposition(x)) };
+    },
+  };
+}
+
+function timedSvd(fn: Svd, a: Tensor, options?: { k?: number; full?: boolean }): () => void {
+  return () => {
+    const s = mark();
+    fn(a, options);
+    release(s);
+  };
+}
+
+function svdCase(name: string, shape: number[], options?: { k?: number; full?: boolean }): Case {
+  return {
+    name,
+    kind: "svd",
+    flops: null,
+    setup() {
+      const a = rng(shape.reduce((x, y) => x * 31 + y, 7)).normal(shape);
+      const [rows, cols] = shape.slice(-2);
+      const notes: string[] = [];
+      if (options?.k) {
+        const k = options.k;
+        const top = svd!(a, options).s.toArray();
+        const all = svd!(a).s.toArray();
+        let worst = 0;
+        for (let i = 0; i < k; i++) worst = Math.max(worst, Math.abs(top[i] - all[i]) / all[i]);
+        notes.push(`${name}: max relative difference of the top-${k} singular values vs our full SVD: ${worst.toExponential(2)}`);
+      }
+      return { ours: timedSvd(svd!, a, options), peers: [mlSvdPeer(a.toArray(), rows, cols, 1)], notes };
+    },
+  };
+}
+
+/** One call on a [batch, n, n] stack; the ml-matrix peer loops (over part of the batch unless `full`). */
+function svdBatchCase(batch: number, n: number, partial: number): Case {
+  return {
+    name: `svd batch ${batch}x${n}x${n}`,
+    kind: "svd",
+    flops: null,
+    setup({ full }) {
+      const a = rng(batch * 31 + n).normal([batch, n, n]);
+      const count = full ? batch : partial;
+      const name = full ? "ml-matrix" : `ml-matrix (${count} of ${batch}, x${batch / count})`;
+      const notes = full ? [] : [`svd batch: ml-matrix timed on ${count} of ${batch} matrices and scaled by ${batch / count} (--full times all ${batch})`];
+      return { ours: timedSvd(svd!, a), peers: [mlSvdPeer(a.toArray(), n, n, count, batch / count, name)], notes };
+    },
+  };
+}
+
+export const CASES: Case[] = [
+  ...MATMUL_SHAPES.flatMap(([m, k, n]) => VARIANTS.map((v) => matmulCase(m, k, n, v))),
+  svdCase("svd 128x128", [128, 128]),
+  svdCase("svd 512x512", [512, 512]),
+  svdCase("svd 1024x512 thin", [1024, 512], { full: false }),
+  svdBatchCase(512, 128, 32),
+  svdCase("svd top-10 512x512", [512, 512], { k: 10 }),
+];
