@@ -1,6 +1,5 @@
 // `npm run bench [-- --json] [--filter <substring>] [--full]`: fwdgrad against its peers, side by side.
-import { ready } from "../index.ts";
-import { mark, release } from "../index.ts";
+import { mark, ready, release } from "../index.ts";
 import { CASES, svd, type Case } from "./cases.ts";
 import { initTf, tf } from "./peers.ts";
 import { Printer } from "./print.ts";
@@ -42,17 +41,20 @@ async function main(): Promise<void> {
   const out = new Printer(flags.json);
   const engine = await ready();
   const tfInfo = await initTf();
-  out.header([
-    `fwdgrad bench: node ${process.version} ${process.platform}-${process.arch}, kernels ${engine.kernels}${engine.simd ? " (SIMD)" : ""}; ` +
-      `tfjs ${tfInfo.version} (wasm threads: ${tfInfo.wasmThreads}); ml-matrix f64`,
-    `median of benchmark.js samples (maxTime 1 s) after ${WARMUP_CALLS} untimed warm-up calls; peer/ours > 1 means fwdgrad is faster`,
-  ]);
   let cases = CASES.filter((c) => c.name.includes(flags.filter));
   if (!svd && cases.some((c) => c.kind === "svd")) {
     out.note("svd is not exported by the engine yet: skipping the SVD cases");
     cases = cases.filter((c) => c.kind !== "svd");
   }
-  if (cases.length === 0) out.note(`no case matches --filter ${flags.filter}`);
+  if (cases.length === 0) {
+    out.note(`no case matches --filter ${flags.filter}`);
+    return;
+  }
+  out.header([
+    `fwdgrad bench: node ${process.version} ${process.platform}-${process.arch}, kernels ${engine.kernels}${engine.simd ? " (SIMD)" : ""}; ` +
+      `tfjs ${tfInfo.version} (wasm threads: ${tfInfo.wasmThreads}); ml-matrix f64`,
+    `median of benchmark.js samples (maxTime 1 s) after ${WARMUP_CALLS} untimed warm-up calls; peer/ours > 1 means fwdgrad is faster`,
+  ]);
   for (const c of cases) await runCase(c, flags.full, out);
 }
 

@@ -5,3 +5,4 @@ import "./engine/jvp.test.ts";
 import "./engine/rng.test.ts";
 import "./engine/memory.test.ts";
 import "./engine/errors.test.ts";
+import "./engine/linalg.test.ts";
