@@ -276,6 +276,25 @@ export function createRefKernels(heap: Heap) {
         }
       }
     },
+    gemv_f32(yPtr: number, aPtr: number, xPtr: number, m: number, n: number, trans: number): void {
+      const mem = f32(), y = yPtr >>> 2, a = aPtr >>> 2, x = xPtr >>> 2;
+      if (!trans) {
+        const body = n & ~3;
+        for (let i = 0; i < m; i++) {
+          const lanes = [0, 0, 0, 0];
+          for (let j = 0; j < body; j++) lanes[j & 3] = fr(lanes[j & 3] + fr(mem[a + i * n + j] * mem[x + j]));
+          let s = fr(fr(lanes[0] + lanes[1]) + fr(lanes[2] + lanes[3]));
+          for (let j = body; j < n; j++) s = fr(s + fr(mem[a + i * n + j] * mem[x + j]));
+          mem[y + i] = s;
+        }
+        return;
+      }
+      mem.fill(0, y, y + n);
+      for (let i = 0; i < m; i++) {
+        const xi = mem[x + i];
+        for (let j = 0; j < n; j++) mem[y + j] = mem[y + j] + fr(xi * mem[a + i * n + j]);
+      }
+    },
     gemm_scratch_f32(): number {
       return GEMM_SCRATCH_F32;
     },

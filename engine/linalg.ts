@@ -27,11 +27,15 @@ export interface EighResult {
 }
 
 export interface TopKOptions {
-  /** Only the leading k triplets/pairs, by block subspace iteration. */
+  /** Only the leading k triplets/pairs: Lanczos for svd, block subspace iteration for eigh and warm starts. */
   k?: number;
   /** Extra basis columns beyond k that speed convergence. Default 10. */
   oversample?: number;
-  /** Relative change of the leading k values at which iteration stops. Default 1e-6. */
+  /**
+   * Convergence tolerance, relative to the largest value. Lanczos (svd without warmStart): every
+   * leading triplet's residual bound |β·x| ≤ tol·σ₁. Subspace iteration (eigh, or svd with
+   * warmStart): the leading k values change by at most tol·|λ₁| between iterations. Default 1e-5.
+   */
   tol?: number;
   /** A starting basis (columns; e.g. the previous step's vectors) for slowly changing problems. */
   warmStart?: Tensor;
@@ -80,14 +84,15 @@ function withScratch<R>(count: number, fn: (ptr: number) => R): R {
 /**
  * Singular value decomposition a = u·diag(s)·vᵀ of a matrix or a stack of matrices.
  * Thin by default (u m×r, v n×r, r = min(m, n)); `full` gives square u and v; `k` computes only the
- * leading k triplets by block subspace iteration (much faster for k ≪ min(m, n)).
+ * leading k triplets, by Lanczos bidiagonalisation (default) or by block subspace iteration
+ * (`method: "subspace"`, implied by `warmStart`), much faster than the full SVD for k ≪ min(m, n).
  * @example
  * ```ts
  * const { u, s, v } = svd(a);          // Householder bidiagonalisation + Golub–Kahan QR, f64 inside
  * const top = svd(a, { k: 10 });       // leading 10 triplets
  * ```
  */
-export function svd(a: Tensor, options: TopKOptions & { full?: boolean; maxIter?: number } = {}): SvdResult {
+export function svd(a: Tensor, options: TopKOptions & { full?: boolean; maxIter?: number; method?: "lanczos" | "subspace" } = {}): SvdResult {
   const { batch, m, n } = checkMatrices("svd", a);
   const r = Math.min(m, n);
   checkCount("svd", "k", options.k, 1, r);
@@ -95,7 +100,10 @@ export function svd(a: Tensor, options: TopKOptions & { full?: boolean; maxIter?
   if (options.k !== undefined) {
     if (a.rank !== 2) throw new FwdgradError(`svd: top-k needs a single matrix, got shape ${fmt(a.shape)}`);
     if (options.full) throw new FwdgradError("svd: `full` and `k` cannot be combined");
-    return topKSvd(a, m, n, options.k, options);
+    const method = options.method ?? (options.warmStart ? "subspace" : "lanczos");
+    if (method !== "lanczos" && method !== "subspace") throw new FwdgradError(`svd: method must be "lanczos" or "subspace", got ${String(method)}`);
+    if (method === "lanczos" && options.warmStart) throw new FwdgradError("svd: warmStart needs method \"subspace\"");
+    return method === "subspace" ? topKSvd(a, m, n, options.k, options) : lanczosSvd(a, m, n, options.k, options);
   }
   const maxIter = options.maxIter ?? DEFAULT_MAX_ITER;
   const full = options.full ?? false;
@@ -213,7 +221,7 @@ function assign(dst: Tensor, src: Tensor): void {
  */
 function topKSvd(a: Tensor, m: number, n: number, k: number, options: TopKOptions & { maxIter?: number }): SvdResult {
   const b = Math.min(Math.min(m, n), k + (options.oversample ?? 10));
-  const tol = options.tol ?? 1e-6;
+  const tol = options.tol ?? 1e-5;
   const maxIter = options.maxIter ?? 200;
   return tidy(() => {
     const v = startBasis("svd", n, b, options);
@@ -237,10 +245,116 @@ function topKSvd(a: Tensor, m: number, n: number, k: number, options: TopKOption
   });
 }
 
+/**
+ * Leading k singular triplets by Golub–Kahan–Lanczos bidiagonalisation with full (twice classical
+ * Gram–Schmidt) reorthogonalisation: a·P = U·B with B upper bidiagonal; the SVD of B gives Ritz
+ * triplets whose residuals |β_j·x_i[j]| are the convergence test (Golub & Van Loan §10.4; Larsen's
+ * PROPACK without its restarts). Matrix–vector products are the gemv kernel; maxIter caps the steps.
+ */
+function lanczosSvd(a: Tensor, m: number, n: number, k: number, options: TopKOptions & { maxIter?: number }): SvdResult {
+  const r = Math.min(m, n);
+  const tol = options.tol ?? 1e-5;
+  if (options.maxIter !== undefined && options.maxIter < k) {
+    throw new FwdgradError(`svd: maxIter (${options.maxIter}) must be at least k (${k}): each Lanczos step adds one basis vector`);
+  }
+  const steps = Math.min(r, options.maxIter ?? Math.max(6 * k, 80));
+  return tidy(() => {
+    const K = engine().k;
+    const heap = engine().heap;
+    const U = empty([steps, m]), P = empty([steps + 1, n]);
+    const coef = empty([steps + 1]), tmp = empty([Math.max(m, n)]);
+    const alpha = new Float64Array(steps), beta = new Float64Array(steps);
+    const random = rng(options.seed ?? 0);
+    const row = (basis: Tensor, len: number, j: number) => basis.ptr + j * len * 4;
+    // Orthogonalise basis row j against rows [0, j) twice, then normalise; returns the norm before
+    // normalising. A (numerically) zero vector is replaced by a fresh random direction and 0 returned.
+    const orthonormalize = (basis: Tensor, len: number, j: number, scaleHint: number): number => {
+      const v = row(basis, len, j);
+      for (let pass = 0; pass < 2 && j > 0; pass++) {
+        K.gemv_f32(coef.ptr, basis.ptr, v, j, len, 0);
+        K.gemv_f32(tmp.ptr, basis.ptr, coef.ptr, j, len, 1);
+        const f = heap.f32();
+        for (let i = 0; i < len; i++) f[(v >>> 2) + i] -= f[(tmp.ptr >>> 2) + i];
+      }
+      let norm = Math.sqrt(sumSquares(v, len));
+      if (norm <= 1e-6 * scaleHint || norm === 0) {
+        if (j >= len) return 0;
+        const fresh = random.normal([len]);
+        heap.f32().copyWithin(v >>> 2, fresh.ptr >>> 2, (fresh.ptr >>> 2) + len);
+        orthonormalize(basis, len, j, 0);
+        return 0;
+      }
+      const f = heap.f32();
+      for (let i = 0; i < len; i++) f[(v >>> 2) + i] /= norm;
+      return norm;
+    };
+    const start = random.normal([n]);
+    heap.f32().copyWithin(P.ptr >>> 2, start.ptr >>> 2, (start.ptr >>> 2) + n);
+    orthonormalize(P, n, 0, 0);
+    let largest = 0;
+    // Ritz checks cost a dense SVD of the bidiagonal, so they come at geometrically spaced sizes.
+    let nextCheck = Math.min(steps, k + 8);
+    for (let j = 0; j < steps; j++) {
+      const step = heap.mark();
+      K.gemv_f32(row(U, m, j), a.ptr, row(P, n, j), m, n, 0);
+      if (j > 0) axpyRow(row(U, m, j), -beta[j - 1], row(U, m, j - 1), m);
+      alpha[j] = orthonormalize(U, m, j, largest);
+      K.gemv_f32(row(P, n, j + 1), a.ptr, row(U, m, j), m, n, 1);
+      axpyRow(row(P, n, j + 1), -alpha[j], row(P, n, j), n);
+      beta[j] = j + 1 < n ? orthonormalize(P, n, j + 1, largest) : 0;
+      largest = Math.max(largest, alpha[j], beta[j]);
+      heap.release(step);
+      const size = j + 1;
+      if (size < nextCheck) continue;
+      nextCheck = Math.min(steps, Math.ceil(size * 1.2));
+      const b = new Float32Array(size * size);
+      for (let i = 0; i < size; i++) {
+        b[i * size + i] = alpha[i];
+        if (i + 1 < size) b[i * size + i + 1] = beta[i];
+      }
+      const small = svd(tensorOf(b, [size, size]));
+      const theta = small.s.toArray(), x = small.u.toArray();
+      let done = size === r;
+      if (!done) {
+        done = true;
+        for (let i = 0; i < k; i++) if (Math.abs(beta[j] * x[j * size + i]) > tol * theta[0]) done = false;
+      }
+      if (done) {
+        const uRows = view(U, [steps, m]), pRows = view(P, [steps + 1, n]);
+        const uUsed = size === steps ? uRows : leadingRows(uRows, size), pUsed = leadingRows(pRows, size);
+        return {
+          u: matmul(uUsed, leadingColumns(small.u, k), { transA: true }),
+          s: leading(small.s, k),
+          v: matmul(pUsed, leadingColumns(small.v, k), { transA: true }),
+          iterations: size,
+        };
+      }
+    }
+    throw new FwdgradError(`svd: top-${k} Lanczos did not converge to tol = ${tol} within maxIter = ${steps} steps for ${fmt(a.shape)}`);
+  });
+}
+
+function sumSquares(ptr: number, len: number): number {
+  const f = engine().heap.f32();
+  let s = 0;
+  for (let i = 0; i < len; i++) s += f[(ptr >>> 2) + i] * f[(ptr >>> 2) + i];
+  return s;
+}
+
+function axpyRow(y: number, t: number, x: number, len: number): void {
+  const f = engine().heap.f32();
+  for (let i = 0; i < len; i++) f[(y >>> 2) + i] += t * f[(x >>> 2) + i];
+}
+
+/** First `rows` rows of a row-major matrix (a view: rows are contiguous). */
+function leadingRows(x: Tensor, rows: number): Tensor {
+  return view(x, [rows, x.shape[1]]);
+}
+
 /** Leading k eigenpairs by block subspace iteration with Rayleigh–Ritz on qᵀ·a·q. */
 function topKEigh(a: Tensor, n: number, k: number, options: TopKOptions & { maxIter?: number }): EighResult {
   const b = Math.min(n, k + (options.oversample ?? 10));
-  const tol = options.tol ?? 1e-6;
+  const tol = options.tol ?? 1e-5;
   const maxIter = options.maxIter ?? 200;
   return tidy(() => {
     const q = startBasis("eigh", n, b, options);

@@ -205,3 +205,37 @@ export function transpose_f32(outPtr: usize, xPtr: usize, batch: i32, rows: i32,
     }
   }
 }
+
+/**
+ * y = op(A)·x for one row-major m×n matrix: trans = 0 gives y[m] = A·x, trans = 1 gives y[n] = Aᵀ·x.
+ * A·x: each row's dot keeps four lane sums over j ≡ l (mod 4), combined (l0 + l1) + (l2 + l3), then
+ * the tail in order. Aᵀ·x: y accumulates x[i]·A[i, :] row by row (each y[j] a sequential sum over i).
+ */
+export function gemv_f32(yPtr: usize, aPtr: usize, xPtr: usize, m: i32, n: i32, trans: bool): void {
+  const body = n & ~3;
+  if (!trans) {
+    for (let i = 0; i < m; i++) {
+      const row = at(aPtr, i, n, 0);
+      let acc = f32x4.splat(0);
+      for (let j = 0; j < body; j += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(row + (<usize>j << 2)), v128.load(xPtr + (<usize>j << 2))));
+      let s = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+      for (let j = body; j < n; j++) s += load<f32>(row + (<usize>j << 2)) * load<f32>(xPtr + (<usize>j << 2));
+      store<f32>(yPtr + (<usize>i << 2), s);
+    }
+    return;
+  }
+  memory.fill(yPtr, 0, <usize>n << 2);
+  for (let i = 0; i < m; i++) {
+    const row = at(aPtr, i, n, 0);
+    const xi = load<f32>(xPtr + (<usize>i << 2));
+    const xv = f32x4.splat(xi);
+    for (let j = 0; j < body; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(yPtr + o, f32x4.add(v128.load(yPtr + o), f32x4.mul(xv, v128.load(row + o))));
+    }
+    for (let j = body; j < n; j++) {
+      const o = <usize>j << 2;
+      store<f32>(yPtr + o, load<f32>(yPtr + o) + xi * load<f32>(row + o));
+    }
+  }
+}

@@ -134,6 +134,15 @@ KernelsSuite("gemm_f32: batches, shared operands and the epilogue", () => {
   }
 });
 
+KernelsSuite("gemv_f32, plain and transposed", () => {
+  for (const [m, n] of [[1, 1], [3, 5], [4, 4], [17, 64], [65, 3], [64, 65], [5, 17]]) {
+    const r = inputs(m * 31 + n);
+    const a = put(r.uniform(m * n)), x = put(r.uniform(Math.max(m, n)));
+    compare(`gemv ${m}x${n}`, m, (k, out) => k.gemv_f32(out, a, x, m, n, 0));
+    compare(`gemvᵀ ${m}x${n}`, n, (k, out) => k.gemv_f32(out, a, x, m, n, 1));
+  }
+});
+
 KernelsSuite("gemm_f32 against an f64 product", () => {
   const heap = engine().heap;
   const pack = put(new Float32Array(engine().ref.gemm_scratch_f32()));

@@ -139,7 +139,10 @@ Linalg("svd, eigh, qr: bad input and non-convergence are reported", () => {
   assertFwdgradError(() => svd(rng(1).normal([40, 30]), { maxIter: 1 }), /svd: Golub–Kahan QR did not converge within maxIter = 1 sweeps for \[40, 30\]/);
   const g = rng(2).normal([30, 30]);
   assertFwdgradError(() => eigh(matmul(g, g, { transA: true }), { maxIter: 1 }), /eigh: QL iteration did not converge within maxIter = 1/);
-  assertFwdgradError(() => svd(rng(3).normal([200, 200]), { k: 10, maxIter: 2 }), /svd: top-10 subspace iteration did not converge/);
+  assertFwdgradError(() => svd(rng(3).normal([200, 200]), { k: 10, maxIter: 12, tol: 1e-9 }), /svd: top-10 Lanczos did not converge to tol = 1e-9 within maxIter = 12 steps/);
+  assertFwdgradError(() => svd(rng(3).normal([200, 200]), { k: 10, maxIter: 4 }), /svd: maxIter \(4\) must be at least k \(10\)/);
+  assertFwdgradError(() => svd(rng(3).normal([60, 60]), { k: 10, warmStart: rng(1).normal([60, 5]), maxIter: 2, tol: 1e-9 }), /svd: top-10 subspace iteration did not converge/);
+  assertFwdgradError(() => eigh(matmul(g, g, { transA: true }), { k: 3, maxIter: 2, tol: 1e-9 }), /eigh: top-3 subspace iteration did not converge/);
   assertFwdgradError(() => newtonSchulz(rng(1).normal([4, 4]), { coeffs: [1, NaN] }), /newtonSchulz: coeffs must be 1 to 4 finite numbers/);
   assertFwdgradError(() => newtonSchulz(rng(1).normal([4, 4]), { preset: "quartic" as never }), /unknown preset "quartic"/);
 });
@@ -192,8 +195,10 @@ Linalg("top-k svd and eigh match the full decomposition; warm starts converge so
   const us = mat(top.u).data.map((x, i) => x * ts[i % 8]);
   assert.ok(frob(av.data.map((x, i) => x - us[i])) / fullS[0] < 1e-4, "a·v = u·s");
   assert.ok(orthError(mat(top.u)) < 1e-4 && orthError(mat(top.v)) < 1e-4, "orthonormal top-k bases");
-  const warm = svd(a, { k: 8, warmStart: top.v });
-  assert.ok(warm.iterations < top.iterations, `warm start: ${warm.iterations} vs cold ${top.iterations} iterations`);
+  const cold = svd(a, { k: 8, method: "subspace" });
+  assert.ok([...cold.s.toArray()].every((x, i) => Math.abs(x - fullS[i]) <= 1e-4 * fullS[i]), "subspace iteration values");
+  const warm = svd(a, { k: 8, warmStart: cold.v });
+  assert.ok(warm.iterations < cold.iterations, `warm start: ${warm.iterations} vs cold ${cold.iterations} iterations`);
 
   const g = matmul(a, a, { transA: true });
   const full = eigh(g).values.toArray();
