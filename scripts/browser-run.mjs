@@ -5,12 +5,13 @@ import { build } from "esbuild";
 import { createServer } from "node:http";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, normalize } from "node:path";
 import { chromium } from "playwright-core";
 
 const entry = process.argv[2] ?? "tests/index.ts";
 const outDir = ".tmp/browser";
 const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const sharedDir = "../shared";
 const TIMEOUT_MS = 5 * 60 * 1000;
 
 mkdirSync(outDir, { recursive: true });
@@ -24,6 +25,8 @@ await build({
   logLevel: "warning",
   // The package is marked side-effect free for its users; test modules register suites on import.
   ignoreAnnotations: true,
+  // Tests read fixtures from disk outside the browser; that branch never runs in the page.
+  external: ["node:*"],
 });
 
 const page = `<!doctype html><meta charset="utf-8"><title>fwdgrad tests</title><script type="module" src="/test.js"></script>`;
@@ -32,6 +35,15 @@ const server = createServer((req, res) => {
     res.writeHead(200, { "content-type": "text/html" }).end(page);
   } else if (req.url === "/test.js") {
     res.writeHead(200, { "content-type": "text/javascript" }).end(readFileSync(join(outDir, "test.js")));
+  } else if (req.url.startsWith("/shared/")) {
+    // Test fixtures from ../shared, read-only; paths may not climb out of it.
+    const rel = normalize(decodeURIComponent(req.url.slice("/shared/".length)));
+    if (rel.startsWith("..")) return res.writeHead(403).end();
+    try {
+      res.writeHead(200, { "content-type": "application/octet-stream" }).end(readFileSync(join(sharedDir, rel)));
+    } catch {
+      res.writeHead(404).end();
+    }
   } else {
     res.writeHead(req.url === "/favicon.ico" ? 204 : 404).end();
   }

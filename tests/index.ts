@@ -6,3 +6,4 @@ import "./engine/rng.test.ts";
 import "./engine/memory.test.ts";
 import "./engine/errors.test.ts";
 import "./engine/linalg.test.ts";
+import "./models/mnist1d.test.ts";
