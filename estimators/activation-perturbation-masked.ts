@@ -1,0 +1,26 @@
+// Masked activation perturbation: y = M·ε, ε ~ N(0, I), only on units the ReLU lets through
+// (the true gradient is 0 elsewhere), so Cov = M and the estimate stays unbiased.
+import { mul, sum } from "../engine/ops.ts";
+import { activationEstimate, activationSeeds, checkGuesses, isotropicGuess, type CommonOptions, type Estimator } from "./estimator.ts";
+
+export function activationPerturbationMasked(options: CommonOptions = {}): Estimator {
+  const guesses = checkGuesses("activation-perturbation-masked", options.guesses);
+  return {
+    id: "activation-perturbation-masked",
+    guesses,
+    seed: (input) => activationSeeds(input, guesses, (i) => mul(isotropicGuess(input, i, guesses), input.masks[i])),
+    estimate: activationEstimate,
+    covariance: (input, layer) => {
+      const mask = input.masks[layer];
+      return {
+        times: (g) => mul(g, mask),
+        // ‖M − I‖_F² = number of inactive units
+        distanceSquared: () => {
+          const active = sum(mask, 1).toArray();
+          return Float64Array.from(active, (a) => mask.shape[1] - a);
+        },
+        basis: () => null,
+      };
+    },
+  };
+}

@@ -1,0 +1,167 @@
+// The interface every gradient estimator implements, and the step that drives one. An estimator
+// turns a model, a batch and a seeded stream into tangent seeds (weight or activation guesses per
+// layer); one forward-mode pass gives each example's directional derivative of the mean loss, and the
+// estimator turns those into gradient estimates. The step never branches on which estimator it holds.
+import { FwdgradError } from "../engine/errors.ts";
+import { jvp } from "../engine/jvp.ts";
+import { matmul, mul, reshape, scale, softmaxCrossEntropy, sum } from "../engine/ops.ts";
+import type { Rng } from "../engine/rng.ts";
+import { Tensor, zeros } from "../engine/tensor.ts";
+import { reluMask, type Gradients } from "../models/backprop.ts";
+import { forward, type ForwardTrace, type Mlp } from "../models/mlp.ts";
+
+export type EstimatorId =
+  | "forward-gradient"
+  | "activation-perturbation"
+  | "activation-perturbation-masked"
+  | "wt"
+  | "wperp"
+  | "wperp-ns"
+  | "wp";
+
+/** What an estimator sees of one step: the model, the batch and its primal forward pass. */
+export interface StepInput {
+  model: Mlp;
+  /** [B, sizes[0]] */
+  x: Tensor;
+  labels: Int32Array;
+  trace: ForwardTrace;
+  /** masks[i] = 1[s_i > 0], [B, sizes[i + 1]], for every hidden layer i. */
+  masks: Tensor[];
+  rng: Rng;
+}
+
+/**
+ * Tangent seeds for one forward-mode pass, K guesses each, per layer: on the weights ([K, out, in])
+ * or on the pre-activations ([K, B, out]); null where a layer has none.
+ */
+export interface Seeds {
+  weights: (Tensor | null)[];
+  activations: (Tensor | null)[];
+}
+
+export interface Estimate {
+  /** Parameter gradient estimates, averaged over the K guesses. */
+  grads: Gradients;
+  /** Per layer, the per-example activation-gradient estimates ĝ_{s_i} [B, out]; null for weight perturbation. */
+  activationGrads: (Tensor | null)[];
+}
+
+/** The guess distribution of one hidden layer, per example, for the metrics. */
+export interface GuessCovariance {
+  /** Cov_b·g_b for every example b: g [B, d] -> [B, d]. */
+  times(g: Tensor): Tensor;
+  /** ‖Cov_b − I‖_F² per example. */
+  distanceSquared(): Float64Array;
+  /** Orthonormal basis of each example's guess subspace, [B, d, k], where the guess has one. */
+  basis(): Tensor | null;
+}
+
+export interface Estimator {
+  readonly id: EstimatorId;
+  /** Independent guesses per step (tangent directions in the one forward-mode pass). */
+  readonly guesses: number;
+  seed(input: StepInput): Seeds;
+  /** jvp: [K, B], each example's directional derivative of the mean loss along guess k. */
+  estimate(input: StepInput, seeds: Seeds, jvp: Tensor): Estimate;
+  /** The guess covariance of hidden layer i, or null where guesses do not live in activation space. */
+  covariance(input: StepInput, layer: number): GuessCovariance | null;
+}
+
+/** Options every estimator takes. */
+export interface CommonOptions {
+  /** K independent guesses per step, averaged. Default 1. */
+  guesses?: number;
+}
+
+export function checkGuesses(id: string, guesses: number | undefined): number {
+  const k = guesses ?? 1;
+  if (!Number.isInteger(k) || k < 1) throw new FwdgradError(`${id}: guesses must be an integer ≥ 1, got ${guesses}`);
+  return k;
+}
+
+/** The primal pass and the masks an estimator needs. */
+export function prepareStep(model: Mlp, x: Tensor, labels: Int32Array, rng: Rng): StepInput {
+  if (labels.length !== x.shape[0]) throw new FwdgradError(`step: ${labels.length} labels for a batch of ${x.shape[0]}`);
+  const trace = forward(model, x);
+  const masks = trace.pre.slice(0, -1).map(reluMask);
+  return { model, x, labels, trace, masks, rng };
+}
+
+/**
+ * One estimated step: seeds from the estimator, one forward-mode pass carrying all K guesses, and
+ * the estimator's gradients. Returns the mean loss too.
+ */
+export function estimateStep(estimator: Estimator, input: StepInput): Estimate & { loss: number; jvp: Tensor } {
+  const seeds = estimator.seed(input);
+  const { model, x, labels } = input;
+  const layers = model.layers.length;
+  const batch = x.shape[0];
+  // Primals: every weight, then a zero per pre-activation that carries the activation guesses.
+  const run = (...args: Tensor[]) => {
+    const withWeights = { ...model, layers: model.layers.map((l, i) => ({ ...l, w: args[i] })) };
+    const pre = forward(withWeights, x, args.slice(layers)).pre;
+    return scale(softmaxCrossEntropy(pre[pre.length - 1], labels), 1 / batch);
+  };
+  const primals = [...model.layers.map((l) => l.w), ...model.layers.map((_, i) => zeros([batch, model.sizes[i + 1]]))];
+  const [losses, dLosses] = jvp(run, primals, [...seeds.weights, ...seeds.activations]);
+  const loss = sum(losses).toArray()[0];
+  const stacked = dLosses.rank === 1 ? reshape(dLosses, [1, batch]) : dLosses;
+  return { ...estimator.estimate(input, seeds, stacked), loss, jvp: stacked };
+}
+
+/**
+ * The estimate shared by activation-space estimators (paper P, step 5): ĝ_{s_i,b} = jvp_b·y_{i,b},
+ * weight gradient Σ_b jvp_b·y_{i,b}·x_{i,b}ᵀ, bias Σ_b jvp_b·y_{i,b}, each averaged over the K guesses.
+ */
+export function activationEstimate(input: StepInput, seeds: Seeds, jvpPerGuess: Tensor): Estimate {
+  const [K, B] = jvpPerGuess.shape;
+  // Σ_b jvp_b per guess: the directional derivative of the mean loss, for weight guesses.
+  const total = sum(jvpPerGuess, 1);
+  const grads: Gradients = { w: [], b: [] };
+  const activationGrads: (Tensor | null)[] = [];
+  input.model.layers.forEach((layer, i) => {
+    const y = seeds.activations[i];
+    const v = seeds.weights[i];
+    if (y) {
+      // Σ_k jvp_k ⊙ y_k / K: [B, out]
+      const g = scale(sum(mul(y, reshape(jvpPerGuess, [K, B, 1])), 0), 1 / K);
+      activationGrads.push(g);
+      grads.w.push(matmul(g, input.trace.inputs[i], { transA: true }));
+      grads.b.push(layer.b ? sum(g, 0) : null);
+    } else if (v) {
+      // Σ_k (Σ_b jvp_{k,b})·V_k / K
+      const [, out, inp] = v.shape;
+      grads.w.push(scale(reshape(matmul(reshape(total, [1, K]), reshape(v, [K, out * inp])), [out, inp]), 1 / K));
+      grads.b.push(layer.b ? zeros([out]) : null);
+      activationGrads.push(null);
+    } else {
+      throw new FwdgradError(`estimate: layer ${i} has no guess`);
+    }
+  });
+  return { grads, activationGrads };
+}
+
+/** Seeds with activation guesses on every layer: `hidden(i)` for hidden layers, N(0, I) on the output. */
+export function activationSeeds(input: StepInput, guesses: number, hidden: (layer: number) => Tensor): Seeds {
+  const layers = input.model.layers.length;
+  return {
+    weights: new Array<Tensor | null>(layers).fill(null),
+    activations: input.model.layers.map((_, i) => (i === layers - 1 ? isotropicGuess(input, i, guesses) : hidden(i))),
+  };
+}
+
+/** N(0, I) guesses for a layer of width d: [K, B, d]. */
+export function isotropicGuess(input: StepInput, layer: number, guesses: number): Tensor {
+  return input.rng.split(layer).normal([guesses, input.x.shape[0], input.model.sizes[layer + 1]]);
+}
+
+/** Cov = I: the covariance of plain activation perturbation. */
+export function identityCovariance(input: StepInput, layer: number): GuessCovariance {
+  return {
+    times: (g) => g,
+    distanceSquared: () => new Float64Array(input.x.shape[0]),
+    basis: () => null,
+  };
+}
+

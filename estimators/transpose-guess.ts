@@ -1,0 +1,41 @@
+// The Wᵀ guess (Singhal et al. 2023, "How to guess a gradient"): y = M·W_{i+1}ᵀ·ε, ε ~ N(0, I) in the
+// next layer's pre-activation space, so guesses lie in the range the downstream Jacobian can see.
+// Cov = M·WᵀW·M: biased, E ĝ = Cov·g, but a descent direction with far smaller variance in wide layers.
+import { matmul, mul, reshape, sum } from "../engine/ops.ts";
+import { tensor, type Tensor } from "../engine/tensor.ts";
+import { activationEstimate, activationSeeds, checkGuesses, type CommonOptions, type Estimator, type StepInput } from "./estimator.ts";
+
+export function transposeGuess(options: CommonOptions = {}): Estimator {
+  const guesses = checkGuesses("wt", options.guesses);
+  const guess = (input: StepInput, i: number): Tensor => {
+    const batch = input.x.shape[0];
+    const next = input.model.layers[i + 1].w;
+    const eps = input.rng.split(i).normal([guesses * batch, next.shape[0]]);
+    const y = reshape(matmul(eps, next), [guesses, batch, next.shape[1]]);
+    return mul(y, input.masks[i]);
+  };
+  return {
+    id: "wt",
+    guesses,
+    seed: (input) => activationSeeds(input, guesses, (i) => guess(input, i)),
+    estimate: activationEstimate,
+    covariance: (input, layer) => {
+      const mask = input.masks[layer];
+      const next = input.model.layers[layer + 1].w;
+      return {
+        // M·Wᵀ·W·M·g, row by row
+        times: (g) => mul(matmul(matmul(mul(g, mask), next, { transB: true }), next), mask),
+        // ‖MGM − I‖² = mᵀ(G∘G)m − 2·Σ_active G_jj + d, with G = WᵀW
+        distanceSquared: () => {
+          const gram = matmul(next, next, { transA: true });
+          const d = gram.shape[0];
+          const quadratic = sum(mul(matmul(mask, mul(gram, gram)), mask), 1).toArray();
+          const diagonal = gram.toArray().filter((_, j) => j % (d + 1) === 0);
+          const trace = matmul(mask, tensor(diagonal, [d, 1])).toArray();
+          return Float64Array.from(quadratic, (q, b) => q - 2 * trace[b] + d);
+        },
+        basis: () => null,
+      };
+    },
+  };
+}
