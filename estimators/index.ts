@@ -1,0 +1,37 @@
+// The estimator registry: one factory per id, each in its own file, all behind one interface.
+import { FwdgradError } from "../engine/errors.ts";
+import { activationPerturbation } from "./activation-perturbation.ts";
+import { activationPerturbationMasked } from "./activation-perturbation-masked.ts";
+import type { CommonOptions, Estimator, EstimatorId } from "./estimator.ts";
+import { forwardGradient } from "./forward-gradient.ts";
+import { orthogonalGuess, type OrthogonalGuessOptions } from "./orthogonal-guess.ts";
+import { preconditioned, type PreconditionedGuessOptions } from "./preconditioned-guess.ts";
+import { transposeGuess } from "./transpose-guess.ts";
+
+export type EstimatorOptions = CommonOptions & OrthogonalGuessOptions & PreconditionedGuessOptions;
+
+export const ESTIMATORS = {
+  "forward-gradient": forwardGradient,
+  "activation-perturbation": activationPerturbation,
+  "activation-perturbation-masked": activationPerturbationMasked,
+  wt: transposeGuess,
+  wperp: orthogonalGuess,
+  wp: preconditioned,
+} satisfies Partial<Record<EstimatorId, (options: EstimatorOptions) => Estimator>>;
+
+export type RegisteredId = keyof typeof ESTIMATORS;
+
+/**
+ * The estimator with this id, configured by `options` (guesses, k, route, …).
+ * @example
+ * ```ts
+ * const estimator = createEstimator("wperp", { k: 10, guesses: 4 });
+ * ```
+ */
+export function createEstimator(id: string, options: EstimatorOptions = {}): Estimator {
+  const factory = (ESTIMATORS as Record<string, (o: EstimatorOptions) => Estimator>)[id];
+  if (!factory) throw new FwdgradError(`unknown estimator "${id}"; known: ${Object.keys(ESTIMATORS).join(", ")}`);
+  return factory(options);
+}
+
+export * from "./estimator.ts";

@@ -1,0 +1,142 @@
+// Gradient-quality metrics of an estimator against the exact baseline, per linear layer (P §5):
+// cosine similarity (per-example activation gradients, mean over the batch; and the batch weight
+// gradient), bias (eq. 17), variance (eq. 18), covariance distance ‖Cov − I‖ (RMS entry and
+// Frobenius) and the overlap of the true gradient with the guess subspace, averaged over draws.
+import { mark, release } from "../engine/arena.ts";
+import { matmul, reshape, sub } from "../engine/ops.ts";
+import type { Rng } from "../engine/rng.ts";
+import type { Tensor } from "../engine/tensor.ts";
+import { backprop } from "../models/backprop.ts";
+import type { Mlp } from "../models/mlp.ts";
+import { estimateStep, identityCovariance, prepareStep, type Estimator, type GuessCovariance } from "./estimator.ts";
+
+export interface LayerMetrics {
+  layer: number;
+  cosine: number | null;
+  cosineWeights: number;
+  bias: number | null;
+  variance: number | null;
+  covRms: number | null;
+  covFrobenius: number | null;
+  overlap: number | null;
+  overlapSquared: number | null;
+}
+
+function cosine(a: ArrayLike<number>, b: ArrayLike<number>, offset = 0, length = a.length): number | null {
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = offset; i < offset + length; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return aa === 0 || bb === 0 ? null : ab / Math.sqrt(aa * bb);
+}
+
+function norm(v: Float64Array): number {
+  let s = 0;
+  for (const x of v) s += x * x;
+  return Math.sqrt(s);
+}
+
+/** Mean over the examples with a non-zero true gradient of cos(ĝ_b, g_b). */
+function meanRowCosine(estimate: Float32Array, truth: Float32Array, rows: number, d: number): number | null {
+  let total = 0, count = 0;
+  for (let b = 0; b < rows; b++) {
+    const c = cosine(estimate, truth, b * d, d);
+    if (c === null) continue;
+    total += c;
+    count++;
+  }
+  return count === 0 ? null : total / count;
+}
+
+/**
+ * The metrics of `estimator` on one batch, averaged over `draws` independent guesses.
+ * @example
+ * ```ts
+ * const layers = measureQuality(model, x, labels, createEstimator("wperp"), { draws: 20, rng: rng(0) });
+ * ```
+ */
+export function measureQuality(model: Mlp, x: Tensor, labels: Int32Array, estimator: Estimator, options: { draws: number; rng: Rng }): LayerMetrics[] {
+  const start = mark();
+  const truth = backprop(model, x, labels);
+  const layers = model.layers.length;
+  const batch = x.shape[0];
+  const g = truth.activationGrads.map((t) => t.toArray());
+  const gw = truth.grads.w.map((t) => t.toArray());
+  const sums = model.layers.map((_, i) => ({ cosine: 0, cosineCount: 0, cosineWeights: 0, squaredError: new Float64Array(model.sizes[i + 1]) }));
+  const hasActivations = new Array<boolean>(layers).fill(true);
+  for (let draw = 0; draw < options.draws; draw++) {
+    const scope = mark();
+    const input = prepareStep(model, x, labels, options.rng.split(draw));
+    const estimate = estimateStep(estimator, input);
+    for (let i = 0; i < layers; i++) {
+      const d = model.sizes[i + 1];
+      sums[i].cosineWeights += cosine(estimate.grads.w[i].toArray(), gw[i]) ?? 0;
+      const ga = estimate.activationGrads[i];
+      if (!ga) {
+        hasActivations[i] = false;
+        continue;
+      }
+      const values = ga.toArray();
+      const c = meanRowCosine(values, g[i], batch, d);
+      if (c !== null) {
+        sums[i].cosine += c;
+        sums[i].cosineCount++;
+      }
+      for (let b = 0; b < batch; b++) {
+        for (let j = 0; j < d; j++) sums[i].squaredError[j] += (values[b * d + j] - g[i][b * d + j]) ** 2 / (batch * options.draws);
+      }
+    }
+    release(scope);
+  }
+  const input = prepareStep(model, x, labels, options.rng);
+  const result = model.layers.map((_, i): LayerMetrics => {
+    const d = model.sizes[i + 1];
+    const base = { layer: i, cosineWeights: sums[i].cosineWeights / options.draws };
+    const cov: GuessCovariance | null = i === layers - 1 ? identityCovariance(input, i) : estimator.covariance(input, i);
+    if (!hasActivations[i] || !cov) {
+      return { ...base, cosine: null, bias: null, variance: null, covRms: null, covFrobenius: null, overlap: null, overlapSquared: null };
+    }
+    // eq. 17: b = mean_b (Cov_b − I)·g_b;  eq. 18: ‖mean(ĝ − g)^∘2 − b^∘2‖
+    const gi = truth.activationGrads[i];
+    const deviation = sub(cov.times(gi), gi).toArray();
+    const biasVector = new Float64Array(d);
+    for (let b = 0; b < batch; b++) for (let j = 0; j < d; j++) biasVector[j] += deviation[b * d + j] / batch;
+    const varianceVector = sums[i].squaredError.map((mse, j) => mse - biasVector[j] ** 2);
+    const distances = cov.distanceSquared();
+    const frobenius = distances.reduce((s, v) => s + Math.sqrt(Math.max(v, 0)), 0) / batch;
+    const overlaps = overlapOf(cov.basis(), gi, g[i], batch, d);
+    return {
+      ...base,
+      cosine: sums[i].cosineCount ? sums[i].cosine / sums[i].cosineCount : null,
+      bias: norm(biasVector),
+      variance: norm(varianceVector),
+      covRms: frobenius / d,
+      covFrobenius: frobenius,
+      overlap: overlaps && overlaps.plain,
+      overlapSquared: overlaps && overlaps.squared,
+    };
+  });
+  release(start);
+  return result;
+}
+
+/** Mean over examples (with g_b ≠ 0) of ‖V_bV_bᵀg_b‖/‖g_b‖ and of its square. */
+function overlapOf(basis: Tensor | null, gi: Tensor, g: Float32Array, batch: number, d: number): { plain: number; squared: number } | null {
+  if (!basis) return null;
+  const projected = matmul(basis, reshape(gi, [batch, d, 1]), { transA: true }).toArray();
+  const k = basis.shape[2];
+  let plain = 0, squared = 0, count = 0;
+  for (let b = 0; b < batch; b++) {
+    let gg = 0;
+    for (let j = 0; j < d; j++) gg += g[b * d + j] ** 2;
+    if (gg === 0) continue;
+    let pp = 0;
+    for (let j = 0; j < k; j++) pp += projected[b * k + j] ** 2;
+    plain += Math.sqrt(pp / gg);
+    squared += pp / gg;
+    count++;
+  }
+  return count ? { plain: plain / count, squared: squared / count } : null;
+}

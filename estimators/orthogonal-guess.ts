@@ -1,0 +1,101 @@
+// W̃⊥ (Wang, Markou & Campbell 2025): guesses y = V_k·z, z ~ N(0, I_k), with V_k the top-k right
+// singular vectors of each example's upstream Jacobian W̃ = W_{i+1}·M_i (equal in distribution to
+// V_k·U_kᵀ·ε). Cov = V_kV_kᵀ, a projector onto the directions the next layer sees most.
+// Two routes give V_k: "exact" (the paper's definition: an SVD of every example's W̃) and "fast"
+// (default): the top-k eigenvectors of the masked Gram M·WᵀW·M by batched block subspace iteration,
+// started from the Gram's own top eigenvectors, which are warm-started from the previous step.
+import { FwdgradError } from "../engine/errors.ts";
+import { eigh, svd } from "../engine/linalg.ts";
+import { matmul, mul, reshape } from "../engine/ops.ts";
+import { tensor, type Tensor } from "../engine/tensor.ts";
+import { activationEstimate, activationSeeds, checkGuesses, type CommonOptions, type Estimator, type GuessCovariance, type StepInput } from "./estimator.ts";
+import { firstColumns, maskedTopK, stackGuesses } from "./subspace.ts";
+
+export interface OrthogonalGuessOptions extends CommonOptions {
+  /** Rank of the guess subspace. Default 10 (the paper's). */
+  k?: number;
+  /** "fast" (default) or "exact". */
+  route?: "fast" | "exact";
+  /** Fast route: extra basis vectors in the subspace iteration. Default 4. */
+  oversample?: number;
+  /** Fast route: relative change of the Ritz values at which iteration stops. Default 1e-3. */
+  tol?: number;
+  /** Fast route: iteration cap; past it the step throws. Default 100. */
+  maxIter?: number;
+}
+
+/** Each example's W̃ = W·M as a stack [B, out, d]. */
+export function maskedJacobians(next: Tensor, mask: Tensor): Tensor {
+  const [out, d] = next.shape;
+  return mul(reshape(next, [1, out, d]), reshape(mask, [mask.shape[0], 1, d]));
+}
+
+/** y = V·z for K independent z ~ N(0, I): [K, B, d] from V [B, d, k]. */
+export function subspaceGuess(input: StepInput, layer: number, basis: Tensor, guesses: number): Tensor {
+  const [batch, , k] = basis.shape;
+  const r = input.rng.split(layer);
+  const parts: Tensor[] = [];
+  for (let g = 0; g < guesses; g++) parts.push(reshape(matmul(basis, r.split(g).normal([batch, k, 1])), [batch, basis.shape[1]]));
+  return stackGuesses(parts);
+}
+
+/** Cov = V·Vᵀ for orthonormal V [B, d, k]. */
+export function projectorCovariance(basis: Tensor): GuessCovariance {
+  const [batch, d, k] = basis.shape;
+  return {
+    times: (g) => reshape(matmul(basis, matmul(basis, reshape(g, [batch, d, 1]), { transA: true })), [batch, d]),
+    distanceSquared: () => new Float64Array(batch).fill(d - k),
+    basis: () => basis,
+  };
+}
+
+export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator {
+  const guesses = checkGuesses("wperp", options.guesses);
+  const k = options.k ?? 10;
+  if (!Number.isInteger(k) || k < 1) throw new FwdgradError(`wperp: k must be an integer ≥ 1, got ${options.k}`);
+  const route = options.route ?? "fast";
+  if (route !== "fast" && route !== "exact") throw new FwdgradError(`wperp: route must be "fast" or "exact", got ${String(route)}`);
+  const oversample = options.oversample ?? 4;
+  const tol = options.tol ?? 1e-3;
+  const maxIter = options.maxIter ?? 100;
+  // Per layer, the previous step's top eigenvectors of WᵀW (kept as plain arrays: the heap is per step).
+  const warm = new Map<number, { shape: number[]; values: Float32Array }>();
+  // Bases per primal pass (the trace), so repeated draws on one batch decompose once.
+  const bases = new WeakMap<object, Map<number, Tensor>>();
+
+  const exactBasis = (input: StepInput, i: number): Tensor => {
+    const { v } = svd(maskedJacobians(input.model.layers[i + 1].w, input.masks[i]));
+    return firstColumns(v, Math.min(k, v.shape[2]));
+  };
+
+  const fastBasis = (input: StepInput, i: number): Tensor => {
+    const next = input.model.layers[i + 1].w;
+    const d = next.shape[1];
+    // A W̃ with at most k rows keeps its whole row space: its SVD is cheap and exact.
+    if (next.shape[0] <= k) return exactBasis(input, i);
+    const gram = matmul(next, next, { transA: true });
+    const width = Math.min(d, k + oversample);
+    const previous = warm.get(i);
+    const start = eigh(gram, { k: width, tol: 1e-4, warmStart: previous ? tensor(previous.values, previous.shape) : undefined });
+    warm.set(i, { shape: [...start.vectors.shape], values: start.vectors.toArray() });
+    return maskedTopK(gram, input.masks[i], start.vectors, k, tol, maxIter).vectors;
+  };
+
+  const basis = (input: StepInput, i: number): Tensor => {
+    const width = input.model.sizes[i + 1];
+    if (k > width) throw new FwdgradError(`wperp: k = ${k} is larger than the width ${width} of hidden layer ${i}`);
+    let perStep = bases.get(input.trace);
+    if (!perStep) bases.set(input.trace, (perStep = new Map()));
+    let v = perStep.get(i);
+    if (!v) perStep.set(i, (v = route === "exact" ? exactBasis(input, i) : fastBasis(input, i)));
+    return v;
+  };
+
+  return {
+    id: "wperp",
+    guesses,
+    seed: (input) => activationSeeds(input, guesses, (i) => subspaceGuess(input, i, basis(input, i), guesses)),
+    estimate: activationEstimate,
+    covariance: (input, layer) => projectorCovariance(basis(input, layer)),
+  };
+}

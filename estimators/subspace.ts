@@ -1,0 +1,155 @@
+// Batched subspace tools for the W̃⊥ estimators: each example b has its own masked Gram
+// M_b·G·M_b (G = WᵀW shared by the batch), and needs its top-k eigenvectors. Bases are stacks
+// [B, d, k]; products with G are one batched gemm; orthonormalisation is CholeskyQR2 (two rounds of
+// Q ← Q·R⁻¹ with RᵀR = QᵀQ; Fukaya et al. 2014), whose small k×k factorisations run per example.
+import { engine } from "../engine/backend.ts";
+import { FwdgradError } from "../engine/errors.ts";
+import { eigh } from "../engine/linalg.ts";
+import { matmul, mul, reshape, transpose } from "../engine/ops.ts";
+import { empty, type Tensor } from "../engine/tensor.ts";
+
+/** R⁻¹ per example for the Cholesky factor of each k×k block of `gram`; dependent columns get 0. */
+function inverseCholesky(gram: Float32Array, batch: number, k: number): Float32Array {
+  const out = new Float32Array(batch * k * k);
+  const r = new Float64Array(k * k);
+  const inv = new Float64Array(k * k);
+  for (let b = 0; b < batch; b++) {
+    const c = b * k * k;
+    let scale = 0;
+    for (let i = 0; i < k; i++) scale = Math.max(scale, gram[c + i * k + i]);
+    r.fill(0);
+    // Upper-triangular R with RᵀR = C; a pivot below the noise level marks a dependent column.
+    for (let j = 0; j < k; j++) {
+      let diag = gram[c + j * k + j];
+      for (let p = 0; p < j; p++) diag -= r[p * k + j] * r[p * k + j];
+      if (!(diag > 1e-10 * scale)) continue;
+      const rjj = Math.sqrt(diag);
+      r[j * k + j] = rjj;
+      for (let i = j + 1; i < k; i++) {
+        let v = gram[c + j * k + i];
+        for (let p = 0; p < j; p++) v -= r[p * k + j] * r[p * k + i];
+        r[j * k + i] = v / rjj;
+      }
+    }
+    // R⁻¹ by back substitution, column by column; zero where R has a zero pivot.
+    inv.fill(0);
+    for (let j = 0; j < k; j++) {
+      if (r[j * k + j] === 0) continue;
+      inv[j * k + j] = 1 / r[j * k + j];
+      for (let i = j - 1; i >= 0; i--) {
+        if (r[i * k + i] === 0) continue;
+        let v = 0;
+        for (let p = i + 1; p <= j; p++) v += r[i * k + p] * inv[p * k + j];
+        inv[i * k + j] = -v / r[i * k + i];
+      }
+    }
+    for (let i = 0; i < k * k; i++) out[c + i] = inv[i];
+  }
+  return out;
+}
+
+function stackOf(values: Float32Array, shape: number[]): Tensor {
+  const t = empty(shape);
+  engine().heap.f32().set(values, t.ptr >>> 2);
+  return t;
+}
+
+/** Orthonormal columns spanning each example's basis (CholeskyQR2); dependent columns become zero. */
+export function orthonormalize(q: Tensor): Tensor {
+  const [batch, , k] = q.shape;
+  let x = q;
+  for (let round = 0; round < 2; round++) {
+    const gram = matmul(x, x, { transA: true }).toArray();
+    x = matmul(x, stackOf(inverseCholesky(gram, batch, k), [batch, k, k]));
+  }
+  return x;
+}
+
+export interface MaskedTopK {
+  /** [B, d, k]: orthonormal top-k eigenvectors of each M_b·G·M_b. */
+  vectors: Tensor;
+  iterations: number;
+}
+
+/**
+ * Top-k eigenvectors of M_b·G·M_b for every example by block subspace iteration with Rayleigh–Ritz,
+ * starting from the masked basis M_b·start (start [d, k'] with k' ≥ k, e.g. G's own top eigenvectors).
+ * Stops when every example's top-k Ritz values move less than tol·λ₁; throws past maxIter.
+ */
+export function maskedTopK(gram: Tensor, masks: Tensor, start: Tensor, k: number, tol: number, maxIter: number): MaskedTopK {
+  const [batch, d] = masks.shape;
+  const width = start.shape[1];
+  const heap = engine().heap;
+  const maskColumn = reshape(masks, [batch, d, 1]);
+  // The basis lives in one buffer across iterations; each iteration's scratch is released.
+  const q = orthonormalize(mul(reshape(start, [1, d, width]), maskColumn));
+  let previous: Float32Array | null = null;
+  for (let it = 1; it <= maxIter; it++) {
+    const step = heap.mark();
+    const z = mul(gramTimes(gram, q), maskColumn);
+    const { values, vectors } = eigh(symmetric(matmul(q, z, { transA: true })));
+    const ritz = values.toArray();
+    if (previous && converged(previous, ritz, batch, width, k, tol)) {
+      const ritzVectors = firstColumns(matmul(q, vectors), k);
+      const kept = ritzVectors.toArray();
+      heap.release(step);
+      return { vectors: stackOf(kept, [batch, d, k]), iterations: it };
+    }
+    previous = ritz;
+    copyInto(q, orthonormalize(z));
+    heap.release(step);
+  }
+  throw new FwdgradError(`wperp: masked top-${k} subspace iteration did not converge to tol = ${tol} within ${maxIter} iterations`);
+}
+
+/**
+ * G·q_b for every basis of the stack, as one large product: (G·q_b)ᵀ = q_bᵀ·G for symmetric G, so
+ * the transposed bases stacked as rows [B·k, d] meet G in a single gemm instead of B small ones.
+ */
+function gramTimes(gram: Tensor, q: Tensor): Tensor {
+  const [batch, d, k] = q.shape;
+  const rows = reshape(transpose(q), [batch * k, d]);
+  return transpose(reshape(matmul(rows, gram), [batch, k, d]));
+}
+
+function copyInto(dst: Tensor, src: Tensor): void {
+  engine().heap.f32().copyWithin(dst.ptr >>> 2, src.ptr >>> 2, (src.ptr >>> 2) + src.size);
+}
+
+function converged(previous: Float32Array, next: Float32Array, batch: number, width: number, k: number, tol: number): boolean {
+  for (let b = 0; b < batch; b++) {
+    const top = Math.abs(next[b * width]);
+    for (let i = 0; i < k; i++) if (Math.abs(next[b * width + i] - previous[b * width + i]) > tol * top) return false;
+  }
+  return true;
+}
+
+/** (t + tᵀ)/2 for each k×k block: rounding must not make the Rayleigh quotients unsymmetric. */
+function symmetric(t: Tensor): Tensor {
+  const [batch, k] = t.shape;
+  const v = t.toArray();
+  const out = new Float32Array(v.length);
+  for (let b = 0; b < batch; b++) {
+    for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) out[b * k * k + i * k + j] = (v[b * k * k + i * k + j] + v[b * k * k + j * k + i]) / 2;
+  }
+  return stackOf(out, [batch, k, k]);
+}
+
+/** The first k columns of each matrix of a stack [B, d, w]. */
+export function firstColumns(x: Tensor, k: number): Tensor {
+  const [batch, d, w] = x.shape;
+  if (k === w) return x;
+  const v = x.toArray();
+  const out = new Float32Array(batch * d * k);
+  for (let r = 0; r < batch * d; r++) out.set(v.subarray(r * w, r * w + k), r * k);
+  return stackOf(out, [batch, d, k]);
+}
+
+/** [K, B, d] from K tensors of shape [B, d]. */
+export function stackGuesses(parts: Tensor[]): Tensor {
+  const [batch, d] = parts[0].shape;
+  const out = empty([parts.length, batch, d]);
+  const f = engine().heap.f32();
+  parts.forEach((p, i) => f.copyWithin((out.ptr >>> 2) + i * batch * d, p.ptr >>> 2, (p.ptr >>> 2) + batch * d));
+  return out;
+}
