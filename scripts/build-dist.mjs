@@ -2,7 +2,7 @@
 // types beside it. Needs engine/generated/kernels-wasm.ts (npm run build:wasm).
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 rmSync("dist", { recursive: true, force: true });
@@ -16,6 +16,18 @@ await build({
   sourcemap: true,
   logLevel: "warning",
 });
+// The CLI: one Node bundle with the library inside, run as the package's `fwdgrad` bin.
+await build({
+  entryPoints: ["cli/fwdgrad.ts"],
+  bundle: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  outfile: "dist/cli.js",
+  banner: { js: "#!/usr/bin/env node" },
+  logLevel: "warning",
+});
+chmodSync("dist/cli.js", 0o755);
 execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
 // Sources import with .ts extensions (Deno needs them); published types point at the .d.ts files.
 for (const entry of readdirSync("dist", { recursive: true })) {
