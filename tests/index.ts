@@ -7,3 +7,4 @@ import "./engine/memory.test.ts";
 import "./engine/errors.test.ts";
 import "./engine/linalg.test.ts";
 import "./models/mnist1d.test.ts";
+import "./estimators/estimators.test.ts";

@@ -1,0 +1,254 @@
+// Estimators against statistics and algebra: unbiased ones average to the true gradient at the rate
+// their variance predicts; guess covariances match their formulas; the closed-form variance matches
+// Monte Carlo; wperp's fast and exact routes agree; wp equals V·Uᵀ·ε; backprop equals forward-mode
+// Jacobian columns; metrics equal hand computations; bad options are rejected.
+import {
+  backprop, createEstimator, createMlp, estimateStep, jvp, mark, measureQuality, prepareStep, release, rng, tensor,
+  matmul, type Mlp, type Tensor,
+} from "../../index.ts";
+import { maskedJacobians } from "../../estimators/orthogonal-guess.ts";
+import { jacobianSvd, preconditionedGuess } from "../../estimators/preconditioned-guess.ts";
+import { forward } from "../../models/mlp.ts";
+import { mean, softmaxCrossEntropy } from "../../engine/ops.ts";
+import { assert, assertClose, assertFwdgradError, suite } from "../harness.ts";
+
+const Estimators = suite("estimators");
+
+const SIZES = [6, 8, 7, 3];
+const setup = () => {
+  const model = createMlp(SIZES, { seed: 1 });
+  const x = rng(2).normal([5, 6]);
+  const labels = Int32Array.from([0, 1, 2, 1, 0]);
+  return { model, x, labels, truth: backprop(model, x, labels) };
+};
+
+function cos(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
+/** Mean weight-gradient estimate over `draws` steps of K guesses each, and the per-draw variance. */
+function meanEstimate(id: string, model: Mlp, x: Tensor, labels: Int32Array, draws: number, guesses: number, seed = 100) {
+  const estimator = createEstimator(id, { guesses });
+  const sums = model.layers.map((l) => new Float64Array(l.w.size));
+  const squares = model.layers.map((l) => new Float64Array(l.w.size));
+  for (let d = 0; d < draws; d++) {
+    const m = mark();
+    const out = estimateStep(estimator, prepareStep(model, x, labels, rng(seed).split(d)));
+    out.grads.w.forEach((g, i) => g.toArray().forEach((v, j) => {
+      sums[i][j] += v / draws;
+      squares[i][j] += (v * v) / draws;
+    }));
+    release(m);
+  }
+  // Σ_j Var(estimate_j): the predicted squared error of the mean is this over `draws`.
+  const totalVariance = sums.map((s, i) => s.reduce((t, mu, j) => t + squares[i][j] - mu * mu, 0));
+  return { mean: sums, totalVariance };
+}
+
+Estimators("backprop equals forward-mode Jacobian columns of the mean loss", () => {
+  const { model, x, labels, truth } = setup();
+  model.layers.forEach((layer, i) => {
+    const n = layer.w.size;
+    const eye = new Float32Array(n * n);
+    for (let j = 0; j < n; j++) eye[j * n + j] = 1;
+    const loss = (w: Tensor) => {
+      const withW = { ...model, layers: model.layers.map((l, k) => (k === i ? { ...l, w } : l)) };
+      const pre = forward(withW, x).pre;
+      return mean(softmaxCrossEntropy(pre[pre.length - 1], labels));
+    };
+    const [, columns] = jvp(loss, [layer.w], [tensor(eye, [n, ...layer.w.shape])]);
+    assertClose(truth.grads.w[i].toArray(), columns.toArray(), `layer ${i}`, 1e-4, 1e-6);
+  });
+});
+
+Estimators("unbiased estimators average to the true gradient at the predicted rate", () => {
+  const { model, x, labels, truth } = setup();
+  for (const id of ["forward-gradient", "activation-perturbation", "activation-perturbation-masked"]) {
+    const draws = 400;
+    const { mean: average, totalVariance } = meanEstimate(id, model, x, labels, draws, 16);
+    truth.grads.w.forEach((t, i) => {
+      const g = t.toArray();
+      const squaredError = average[i].reduce((s, v, j) => s + (v - g[j]) ** 2, 0);
+      // Unbiased: E‖mean − g‖² = Σ Var / draws (a χ²-like ratio, near 1).
+      const ratio = squaredError / (totalVariance[i] / draws);
+      assert.ok(ratio > 0.4 && ratio < 2.2, `${id} layer ${i}: squared error / predicted = ${ratio}`);
+      assert.ok(cos(average[i], g) > 0.97, `${id} layer ${i}: cosine ${cos(average[i], g)}`);
+    });
+  }
+  // Wᵀ is biased by design, but its mean is a descent direction.
+  const wt = meanEstimate("wt", model, x, labels, 200, 16).mean;
+  truth.grads.w.forEach((t, i) => assert.ok(cos(wt[i], t.toArray()) > 0.5, `wt layer ${i} is a descent direction`));
+});
+
+/** Empirical covariance of one example's guesses for hidden layer `layer`, from K guesses. */
+function empiricalCovariance(id: string, model: Mlp, x: Tensor, labels: Int32Array, layer: number, example: number, guesses: number): Float64Array {
+  const estimator = createEstimator(id, { guesses, k: 3 });
+  const input = prepareStep(model, x, labels, rng(9));
+  const y = estimator.seed(input).activations[layer]!.toArray();
+  const [batch, d] = [x.shape[0], model.sizes[layer + 1]];
+  const cov = new Float64Array(d * d);
+  for (let g = 0; g < guesses; g++) {
+    const off = (g * batch + example) * d;
+    for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) cov[i * d + j] += (y[off + i] * y[off + j]) / guesses;
+  }
+  return cov;
+}
+
+Estimators("guess covariances: masked → M, wt → M·WᵀW·M, wperp → V_kV_kᵀ", () => {
+  const { model, x, labels } = setup();
+  const input = prepareStep(model, x, labels, rng(9));
+  const layer = 0, example = 2, d = SIZES[1];
+  const mask = input.masks[layer].toArray().slice(example * d, (example + 1) * d);
+  const K = 20000;
+  const tolerance = 6 / Math.sqrt(K);
+  const masked = empiricalCovariance("activation-perturbation-masked", model, x, labels, layer, example, K);
+  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) {
+    const expected = i === j ? mask[i] : 0;
+    assert.ok(Math.abs(masked[i * d + j] - expected) < tolerance, `masked Cov[${i},${j}] ${masked[i * d + j]} vs ${expected}`);
+  }
+  const w = model.layers[1].w.toArray(), out = SIZES[2];
+  const wt = empiricalCovariance("wt", model, x, labels, layer, example, K);
+  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) {
+    let g = 0;
+    for (let o = 0; o < out; o++) g += w[o * d + i] * w[o * d + j];
+    const expected = mask[i] * g * mask[j];
+    assert.ok(Math.abs(wt[i * d + j] - expected) < tolerance, `wt Cov[${i},${j}] ${wt[i * d + j]} vs ${expected}`);
+  }
+  const perp = empiricalCovariance("wperp", model, x, labels, layer, example, K);
+  const v = createEstimator("wperp", { k: 3, route: "exact" }).covariance(input, layer)!.basis()!.toArray();
+  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) {
+    let p = 0;
+    for (let c = 0; c < 3; c++) p += v[(example * d + i) * 3 + c] * v[(example * d + j) * 3 + c];
+    assert.ok(Math.abs(perp[i * d + j] - p) < tolerance, `wperp Cov[${i},${j}] ${perp[i * d + j]} vs ${p}`);
+  }
+});
+
+Estimators("closed-form variance of activation perturbation matches Monte Carlo", () => {
+  const { model, x, labels, truth } = setup();
+  const K = 6000;
+  const estimator = createEstimator("activation-perturbation", { guesses: 1 });
+  const input = prepareStep(model, x, labels, rng(11));
+  const seeds = createEstimator("activation-perturbation", { guesses: K }).seed(input);
+  const run = estimateStepWith(model, x, labels, seeds);
+  const layer = 1, d = SIZES[2], batch = 5;
+  const g = truth.activationGrads.map((t) => t.toArray());
+  const y = seeds.activations[layer]!.toArray();
+  for (let b = 0; b < batch; b++) {
+    // E‖ĝ − g‖² = tr(I)·Σ_j ‖g_j‖² + ‖g_i‖² for Σ = I in every layer
+    let total = 0;
+    g.forEach((gj, j) => {
+      const dj = SIZES[j + 1];
+      for (let u = 0; u < dj; u++) total += gj[b * dj + u] ** 2;
+    });
+    let own = 0;
+    for (let u = 0; u < d; u++) own += g[layer][b * d + u] ** 2;
+    const predicted = d * total + own;
+    let empirical = 0;
+    for (let k = 0; k < K; k++) {
+      const jv = run[k * batch + b];
+      for (let u = 0; u < d; u++) empirical += (jv * y[(k * batch + b) * d + u] - g[layer][b * d + u]) ** 2 / K;
+    }
+    assert.ok(Math.abs(empirical - predicted) / predicted < 0.08, `example ${b}: Monte Carlo ${empirical} vs closed form ${predicted}`);
+  }
+  assert.is(estimator.guesses, 1);
+});
+
+/** Per-guess, per-example directional derivatives of the mean loss for given activation seeds: [K·B]. */
+function estimateStepWith(model: Mlp, x: Tensor, labels: Int32Array, seeds: { activations: (Tensor | null)[] }): Float32Array {
+  const batch = x.shape[0];
+  const zeros = model.layers.map((_, i) => tensor(new Float32Array(batch * model.sizes[i + 1]), [batch, model.sizes[i + 1]]));
+  const perExample = (...zs: Tensor[]) => {
+    const pre = forward(model, x, zs).pre;
+    return softmaxCrossEntropy(pre[pre.length - 1], labels);
+  };
+  const [, d] = jvp(perExample, zeros, seeds.activations);
+  return d.toArray().map((v) => v / batch);
+}
+
+Estimators("wperp: fast and exact routes agree; wp equals V·Uᵀ·ε", () => {
+  const model = createMlp([10, 24, 24, 24, 4], { seed: 3 });
+  const x = rng(4).normal([16, 10]);
+  const labels = Int32Array.from({ length: 16 }, (_, i) => i % 4);
+  const fast = measureQuality(model, x, labels, createEstimator("wperp", { k: 5, route: "fast", tol: 1e-5 }), { draws: 2, rng: rng(1) });
+  const exact = measureQuality(model, x, labels, createEstimator("wperp", { k: 5, route: "exact" }), { draws: 2, rng: rng(1) });
+  for (let i = 0; i < 3; i++) {
+    assert.ok(Math.abs(fast[i].overlap! - exact[i].overlap!) < 0.01, `layer ${i}: overlap fast ${fast[i].overlap} vs exact ${exact[i].overlap}`);
+  }
+  // principal angles between the two bases: all cosines ≈ 1
+  const input = prepareStep(model, x, labels, rng(2));
+  const vf = createEstimator("wperp", { k: 5, tol: 1e-6 }).covariance(input, 0)!.basis()!;
+  const ve = createEstimator("wperp", { k: 5, route: "exact" }).covariance(input, 0)!.basis()!;
+  const cross = matmul(vf, ve, { transA: true }).toArray();
+  for (let b = 0; b < 16; b++) {
+    let frob = 0;
+    for (let j = 0; j < 25; j++) frob += cross[b * 25 + j] ** 2;
+    assert.ok(frob > 5 - 1e-2, `example ${b}: Σ cos² of principal angles ${frob} (5 means identical subspaces)`);
+  }
+  const eps = rng(5).normal([16, 24, 1]);
+  const factors = jacobianSvd(input, 0);
+  const y = preconditionedGuess(factors, eps, 1e-5).toArray();
+  const direct = matmul(factors.v, matmul(factors.u, eps, { transA: true })).toArray();
+  assertClose(y, direct, "wp = V·Uᵀ·ε", 1e-3, 1e-5);
+  assert.equal(maskedJacobians(model.layers[1].w, input.masks[0]).shape, [16, 24, 24]);
+});
+
+Estimators("metrics equal hand-computed values on a tiny network", () => {
+  const { model, x, labels, truth } = setup();
+  const input = prepareStep(model, x, labels, rng(1));
+  const masked = measureQuality(model, x, labels, createEstimator("activation-perturbation-masked"), { draws: 3, rng: rng(1) });
+  const d = SIZES[1];
+  const m = input.masks[0].toArray();
+  let expectedFrobenius = 0;
+  for (let b = 0; b < 5; b++) {
+    let inactive = 0;
+    for (let j = 0; j < d; j++) inactive += 1 - m[b * d + j];
+    expectedFrobenius += Math.sqrt(inactive) / 5;
+  }
+  assert.ok(Math.abs(masked[0].covFrobenius! - expectedFrobenius) < 1e-9, `covFrobenius ${masked[0].covFrobenius} vs ${expectedFrobenius}`);
+  assert.ok(Math.abs(masked[0].covRms! - expectedFrobenius / d) < 1e-9, "covRms = covFrobenius / d");
+  assert.ok(masked[0].bias! < 1e-9, "masking loses nothing of g: no bias");
+  // wt bias: ‖mean_b (M WᵀW M − I) g_b‖, by hand in f64
+  const wt = measureQuality(model, x, labels, createEstimator("wt"), { draws: 2, rng: rng(1) });
+  const w = model.layers[1].w.toArray(), g = truth.activationGrads[0].toArray(), out = SIZES[2];
+  const biasVector = new Float64Array(d);
+  for (let b = 0; b < 5; b++) {
+    for (let i = 0; i < d; i++) {
+      let cg = 0;
+      for (let j = 0; j < d; j++) {
+        let gram = 0;
+        for (let o = 0; o < out; o++) gram += w[o * d + i] * w[o * d + j];
+        cg += m[b * d + i] * gram * m[b * d + j] * g[b * d + j];
+      }
+      biasVector[i] += (cg - g[b * d + i]) / 5;
+    }
+  }
+  const expectedBias = Math.sqrt(biasVector.reduce((s, v) => s + v * v, 0));
+  assert.ok(Math.abs(wt[0].bias! - expectedBias) < 1e-6 * Math.max(1, expectedBias), `wt bias ${wt[0].bias} vs ${expectedBias}`);
+  assert.is(wt[2].overlap, null);
+  const plain = measureQuality(model, x, labels, createEstimator("activation-perturbation"), { draws: 2, rng: rng(1) });
+  assert.is(plain[0].bias, 0);
+  assert.is(plain[0].covFrobenius, 0);
+  const fg = measureQuality(model, x, labels, createEstimator("forward-gradient"), { draws: 2, rng: rng(1) });
+  assert.is(fg[0].cosine, null);
+  assert.ok(typeof fg[0].cosineWeights === "number");
+});
+
+Estimators("bad options are rejected", () => {
+  const { model, x, labels } = setup();
+  assertFwdgradError(() => createEstimator("nope"), /unknown estimator "nope"; known: forward-gradient/);
+  assertFwdgradError(() => createEstimator("wperp", { k: 0 }), /wperp: k must be an integer ≥ 1, got 0/);
+  assertFwdgradError(() => createEstimator("wt", { guesses: 0 }), /wt: guesses must be an integer ≥ 1, got 0/);
+  assertFwdgradError(() => createEstimator("wperp", { route: "slow" as never }), /route must be "fast" or "exact"/);
+  const tooWide = createEstimator("wperp", { k: 9 });
+  assertFwdgradError(() => tooWide.seed(prepareStep(model, x, labels, rng(1))), /wperp: k = 9 is larger than the width 8 of hidden layer 0/);
+  assertFwdgradError(() => prepareStep(model, x, Int32Array.from([1, 2]), rng(1)), /2 labels for a batch of 5/);
+  assertFwdgradError(() => createMlp([4]), /createMlp: sizes must be at least two positive integers/);
+});
+
+Estimators.run();
