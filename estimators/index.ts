@@ -5,10 +5,11 @@ import { activationPerturbationMasked } from "./activation-perturbation-masked.t
 import type { CommonOptions, Estimator, EstimatorId } from "./estimator.ts";
 import { forwardGradient } from "./forward-gradient.ts";
 import { orthogonalGuess, type OrthogonalGuessOptions } from "./orthogonal-guess.ts";
+import { orthogonalGuessNs, type OrthogonalGuessNsOptions } from "./orthogonal-guess-ns.ts";
 import { preconditioned, type PreconditionedGuessOptions } from "./preconditioned-guess.ts";
 import { transposeGuess } from "./transpose-guess.ts";
 
-export type EstimatorOptions = CommonOptions & OrthogonalGuessOptions & PreconditionedGuessOptions;
+export type EstimatorOptions = CommonOptions & OrthogonalGuessOptions & OrthogonalGuessNsOptions & PreconditionedGuessOptions;
 
 export const ESTIMATORS = {
   "forward-gradient": forwardGradient,
@@ -16,8 +17,9 @@ export const ESTIMATORS = {
   "activation-perturbation-masked": activationPerturbationMasked,
   wt: transposeGuess,
   wperp: orthogonalGuess,
+  "wperp-ns": orthogonalGuessNs,
   wp: preconditioned,
-} satisfies Partial<Record<EstimatorId, (options: EstimatorOptions) => Estimator>>;
+} satisfies Record<EstimatorId, (options: EstimatorOptions) => Estimator>;
 
 export type RegisteredId = keyof typeof ESTIMATORS;
 

@@ -8,3 +8,4 @@ import "./engine/errors.test.ts";
 import "./engine/linalg.test.ts";
 import "./models/mnist1d.test.ts";
 import "./estimators/estimators.test.ts";
+import "./models/optim.test.ts";

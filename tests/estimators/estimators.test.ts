@@ -4,8 +4,9 @@
 // Jacobian columns; metrics equal hand computations; bad options are rejected.
 import {
   backprop, createEstimator, createMlp, estimateStep, jvp, mark, measureQuality, prepareStep, release, rng, tensor,
-  matmul, type Mlp, type Tensor,
+  matmul, mul, newtonSchulz, qr, type Mlp, type Tensor,
 } from "../../index.ts";
+import { fitFor, NS_FITS, NS_STEPS } from "../../estimators/newton-schulz-coefficients.ts";
 import { maskedJacobians } from "../../estimators/orthogonal-guess.ts";
 import { jacobianSvd, preconditionedGuess } from "../../estimators/preconditioned-guess.ts";
 import { forward } from "../../models/mlp.ts";
@@ -237,6 +238,36 @@ Estimators("metrics equal hand-computed values on a tiny network", () => {
   const fg = measureQuality(model, x, labels, createEstimator("forward-gradient"), { draws: 2, rng: rng(1) });
   assert.is(fg[0].cosine, null);
   assert.ok(typeof fg[0].cosineWeights === "number");
+});
+
+Estimators("wperp-ns: the fitted polynomial approaches the top-k projector as it is composed", () => {
+  // W̃ = Q·diag(σ)·Rᵀ with 5 values above the 0.5 threshold (relative to σ₁) and 5 below.
+  const sigma = [1, 0.9, 0.8, 0.7, 0.62, 0.38, 0.3, 0.2, 0.1, 0.05];
+  const q = qr(rng(1).normal([10, 10])).q, r = qr(rng(2).normal([16, 10])).q;
+  const a = matmul(mul(q, tensor(Float32Array.from(sigma), [1, 10])), r, { transB: true });
+  const fit = NS_FITS.find((f) => f.threshold === 0.5)!;
+  const projector = (() => {
+    const v = r.toArray();
+    const out = new Float64Array(256);
+    for (let i = 0; i < 16; i++) for (let j = 0; j < 16; j++) for (let c = 0; c < 5; c++) out[i * 16 + j] += v[i * 10 + c] * v[j * 10 + c];
+    return out;
+  })();
+  let previous = Infinity;
+  for (let steps = 1; steps <= NS_STEPS; steps++) {
+    const p = newtonSchulz(a, { coeffs: fit.coeffs, steps, powerIters: 60 });
+    const ptp = matmul(p, p, { transA: true }).toArray();
+    const distance = Math.sqrt(ptp.reduce((sum2, v, i) => sum2 + (v - projector[i]) ** 2, 0));
+    assert.ok(distance < previous, `${steps} compositions: ‖PᵀP − V_kV_kᵀ‖ = ${distance}, not below ${previous}`);
+    previous = distance;
+  }
+  assert.ok(previous < 1e-3, `after ${NS_STEPS} compositions: ${previous}`);
+  for (const f of NS_FITS) {
+    assert.ok(f.worst < 0.2 && f.rmse < 0.04, `fit for ${f.threshold}: documented errors ${f.rmse}, ${f.worst}`);
+    assert.ok(Math.abs(fitFor(f.threshold + 0.02).threshold - f.threshold) < 1e-9, "nearest fit");
+  }
+  const { model, x, labels } = setup();
+  const ns = measureQuality(model, x, labels, createEstimator("wperp-ns", { k: 3 }), { draws: 2, rng: rng(1) });
+  assert.ok(ns[0].covFrobenius! > 0 && ns[0].overlap === null, "wperp-ns reports covariance distance, no strict subspace");
 });
 
 Estimators("bad options are rejected", () => {

@@ -1,0 +1,95 @@
+// Optimisers with PyTorch's semantics, updating parameters in place (parameters live below every
+// step's arena mark, so a step's scratch can be released while they persist). f64 arithmetic per
+// element, rounded once to f32; βᵗ is a running product, not Math.pow, so every runtime agrees.
+import { engine } from "../engine/backend.ts";
+import { FwdgradError } from "../engine/errors.ts";
+import type { Tensor } from "../engine/tensor.ts";
+
+export interface AdamWOptions {
+  lr?: number;
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+}
+
+export interface Optimizer {
+  /** Applies one update: params[i] ← params[i] − step(grads[i]). */
+  step(params: Tensor[], grads: Tensor[]): void;
+  /** The optimiser's state as plain arrays, for checkpoints. */
+  state(): { step: number; buffers: Float32Array[] };
+}
+
+function checkPairs(op: string, params: Tensor[], grads: Tensor[]): void {
+  if (params.length !== grads.length) throw new FwdgradError(`${op}: ${params.length} parameters but ${grads.length} gradients`);
+  params.forEach((p, i) => {
+    if (p.size !== grads[i].size) throw new FwdgradError(`${op}: parameter ${i} has ${p.size} values, its gradient ${grads[i].size}`);
+  });
+}
+
+/**
+ * AdamW (Loshchilov & Hutter 2019) exactly as torch.optim.AdamW: decoupled weight decay
+ * p ← p·(1 − lr·λ), then m, v moments, bias corrections 1 − βᵗ, p ← p − lr·m̂/(√v̂ + eps).
+ * Defaults are PyTorch's except lr, which defaults to the W̃⊥ paper's 1e-4.
+ */
+export function adamW(options: AdamWOptions = {}): Optimizer {
+  const lr = options.lr ?? 1e-4;
+  const [beta1, beta2] = options.betas ?? [0.9, 0.999];
+  const eps = options.eps ?? 1e-8;
+  const weightDecay = options.weightDecay ?? 0.01;
+  for (const [name, v] of Object.entries({ lr, beta1, beta2, eps, weightDecay })) {
+    if (!Number.isFinite(v) || v < 0) throw new FwdgradError(`adamW: ${name} must be a finite number ≥ 0, got ${v}`);
+  }
+  if (beta1 >= 1 || beta2 >= 1) throw new FwdgradError(`adamW: betas must be below 1, got [${beta1}, ${beta2}]`);
+  let t = 0;
+  let beta1Power = 1, beta2Power = 1;
+  let m: Float32Array[] = [];
+  let v: Float32Array[] = [];
+  return {
+    step(params, grads) {
+      checkPairs("adamW", params, grads);
+      if (m.length === 0) {
+        m = params.map((p) => new Float32Array(p.size));
+        v = params.map((p) => new Float32Array(p.size));
+      }
+      t++;
+      beta1Power *= beta1;
+      beta2Power *= beta2;
+      const correction1 = 1 - beta1Power;
+      const correction2 = 1 - beta2Power;
+      const stepSize = lr / correction1;
+      const f = engine().heap.f32();
+      params.forEach((p, i) => {
+        const g = grads[i].toArray();
+        const pm = m[i], pv = v[i], at = p.ptr >>> 2;
+        for (let j = 0; j < p.size; j++) {
+          const decayed = f[at + j] * (1 - lr * weightDecay);
+          pm[j] = beta1 * pm[j] + (1 - beta1) * g[j];
+          pv[j] = beta2 * pv[j] + (1 - beta2) * g[j] * g[j];
+          const denominator = Math.sqrt(pv[j]) / Math.sqrt(correction2) + eps;
+          f[at + j] = decayed - (stepSize * pm[j]) / denominator;
+        }
+      });
+    },
+    state: () => ({ step: t, buffers: [...m, ...v].map((b) => b.slice()) }),
+  };
+}
+
+/** Plain SGD as torch.optim.SGD without momentum: p ← p − lr·(g + λ·p). */
+export function sgd(options: { lr?: number; weightDecay?: number } = {}): Optimizer {
+  const lr = options.lr ?? 1e-2;
+  const weightDecay = options.weightDecay ?? 0;
+  if (!Number.isFinite(lr) || lr < 0) throw new FwdgradError(`sgd: lr must be a finite number ≥ 0, got ${lr}`);
+  let t = 0;
+  return {
+    step(params, grads) {
+      checkPairs("sgd", params, grads);
+      t++;
+      const f = engine().heap.f32();
+      params.forEach((p, i) => {
+        const g = grads[i].toArray(), at = p.ptr >>> 2;
+        for (let j = 0; j < p.size; j++) f[at + j] = f[at + j] - lr * (g[j] + weightDecay * f[at + j]);
+      });
+    },
+    state: () => ({ step: t, buffers: [] }),
+  };
+}
