@@ -6,12 +6,16 @@
 // fitted polynomial (estimators/newton-schulz-coefficients.ts).
 import { FwdgradError } from "../engine/errors.ts";
 import { newtonSchulz, svd } from "../engine/linalg.ts";
-import { matmul, mul, reshape, sum } from "../engine/ops.ts";
-import type { Tensor } from "../engine/tensor.ts";
+import { mark, release } from "../engine/arena.ts";
+import { engine } from "../engine/backend.ts";
+import { gatherRows, matmul, mul, reshape, sum } from "../engine/ops.ts";
+import { empty, type Tensor } from "../engine/tensor.ts";
 import { activationEstimate, activationSeeds, checkGuesses, type CommonOptions, type Estimator, type GuessCovariance, type StepInput } from "./estimator.ts";
 import { fitFor, NS_STEPS, type NewtonSchulzFit } from "./newton-schulz-coefficients.ts";
 import { maskedJacobians } from "./orthogonal-guess.ts";
-import { stackGuesses } from "./subspace.ts";
+
+// Floats of per-example polynomial matrices held at once (64 MiB).
+const CHUNK_FLOATS = 16 * 1024 * 1024;
 
 export interface OrthogonalGuessNsOptions extends CommonOptions {
   /** The rank whose singular value sets the threshold. Default 10. */
@@ -30,7 +34,6 @@ export function orthogonalGuessNs(options: OrthogonalGuessNsOptions = {}): Estim
   if (!Number.isInteger(k) || k < 1) throw new FwdgradError(`wperp-ns: k must be an integer ≥ 1, got ${options.k}`);
   if (!Number.isInteger(refresh) || refresh < 1) throw new FwdgradError(`wperp-ns: refresh must be an integer ≥ 1, got ${options.refresh}`);
   const fits = new Map<number, { fit: NewtonSchulzFit; age: number }>();
-  const polynomials = new WeakMap<object, Map<number, Tensor>>();
 
   const fitOf = (input: StepInput, i: number): NewtonSchulzFit => {
     const current = fits.get(i);
@@ -41,46 +44,87 @@ export function orthogonalGuessNs(options: OrthogonalGuessNsOptions = {}): Estim
     const w = input.model.layers[i + 1].w;
     const rank = Math.min(...w.shape);
     // A W̃ of rank ≤ k keeps everything: the lowest threshold.
-    const ratio = rank <= k ? 0 : ((s) => s[k - 1] / s[0])(svd(w, { k }).s.toArray());
+    // Only the ratio of two values is needed: a loose residual tolerance suffices.
+    const ratio = rank <= k ? 0 : ((s) => s[k - 1] / s[0])(svd(w, { k, tol: 1e-3, maxIter: Math.min(rank, 300) }).s.toArray());
     const fit = fitFor(ratio);
     fits.set(i, { fit, age: 1 });
     return fit;
   };
 
-  /** P_b = p∘…∘p(W̃_b/‖W̃_b‖₂) for every example: [B, out, d]. */
-  const polynomial = (input: StepInput, i: number): Tensor => {
+  /**
+   * Runs `use(P, from)` on P_b = p∘…∘p(W̃_b/‖W̃_b‖₂) for consecutive chunks of examples [from, from + c):
+   * each P_b is out×d, so the whole batch at once would not fit in memory for wide layers.
+   */
+  const eachChunk = (input: StepInput, i: number, use: (p: Tensor, from: number) => void): void => {
     const width = input.model.sizes[i + 1];
     if (k > width) throw new FwdgradError(`wperp-ns: k = ${k} is larger than the width ${width} of hidden layer ${i}`);
-    let perStep = polynomials.get(input.trace);
-    if (!perStep) polynomials.set(input.trace, (perStep = new Map()));
-    let p = perStep.get(i);
-    if (!p) {
-      const fit = fitOf(input, i);
-      p = newtonSchulz(maskedJacobians(input.model.layers[i + 1].w, input.masks[i]), { coeffs: fit.coeffs, steps: NS_STEPS, powerIters });
-      perStep.set(i, p);
+    const fit = fitFor(thresholdOf(input, i));
+    const w = input.model.layers[i + 1].w;
+    const [out, d] = w.shape;
+    const batch = input.x.shape[0];
+    const chunk = Math.max(1, Math.min(batch, Math.floor(CHUNK_FLOATS / (out * d))));
+    for (let from = 0; from < batch; from += chunk) {
+      const scope = mark();
+      const rows = Math.min(chunk, batch - from);
+      const masks = gatherRows(input.masks[i], Array.from({ length: rows }, (_, r) => from + r));
+      use(newtonSchulz(maskedJacobians(w, masks), { coeffs: fit.coeffs, steps: NS_STEPS, powerIters }), from);
+      release(scope);
     }
-    return p;
+  };
+
+  /** The threshold σ_k/σ_1 of layer i for this step (refreshed every `refresh` steps). */
+  const thresholds = new WeakMap<object, Map<number, number>>();
+  const thresholdOf = (input: StepInput, i: number): number => {
+    let perStep = thresholds.get(input.trace);
+    if (!perStep) thresholds.set(input.trace, (perStep = new Map()));
+    let t = perStep.get(i);
+    if (t === undefined) perStep.set(i, (t = fitOf(input, i).threshold));
+    return t;
+  };
+
+  /** Writes rows [from, from + n) of a [B, d] result for example chunk into `dst` at that offset. */
+  const place = (dst: Tensor, src: Tensor, offset: number): void => {
+    engine().heap.f32().copyWithin((dst.ptr >>> 2) + offset, src.ptr >>> 2, (src.ptr >>> 2) + src.size);
   };
 
   const guess = (input: StepInput, i: number): Tensor => {
-    const p = polynomial(input, i);
-    const [batch, out, d] = p.shape;
-    const r = input.rng.split(i);
-    return stackGuesses(Array.from({ length: guesses }, (_, g) => reshape(matmul(p, r.split(g).normal([batch, out, 1]), { transA: true }), [batch, d])));
+    const batch = input.x.shape[0], d = input.model.sizes[i + 1], out = input.model.sizes[i + 2];
+    const eps = input.rng.split(i).normal([guesses, batch, out]);
+    const y = empty([guesses, batch, d]);
+    eachChunk(input, i, (p, from) => {
+      const rows = p.shape[0];
+      for (let g = 0; g < guesses; g++) {
+        const e = reshape(gatherRows(reshape(eps, [guesses * batch, out]), Array.from({ length: rows }, (_, r) => g * batch + from + r)), [rows, out, 1]);
+        place(y, matmul(p, e, { transA: true }), (g * batch + from) * d);
+      }
+    });
+    return y;
   };
 
   const covariance = (input: StepInput, i: number): GuessCovariance => {
-    const p = polynomial(input, i);
-    const [batch, out, d] = p.shape;
+    const batch = input.x.shape[0], d = input.model.sizes[i + 1], out = input.model.sizes[i + 2];
     return {
       // Cov_b = P_bᵀP_b
-      times: (g) => reshape(matmul(p, matmul(p, reshape(g, [batch, d, 1])), { transA: true }), [batch, d]),
+      times: (g) => {
+        const result = empty([batch, d]);
+        eachChunk(input, i, (p, from) => {
+          const rows = p.shape[0];
+          const gc = reshape(gatherRows(g, Array.from({ length: rows }, (_, r) => from + r)), [rows, d, 1]);
+          place(result, matmul(p, matmul(p, gc), { transA: true }), from * d);
+        });
+        return result;
+      },
       // ‖PᵀP − I‖² = ‖PPᵀ‖² − 2‖P‖² + d
       distanceSquared: () => {
-        const outer = matmul(p, p, { transB: true });
-        const outerSq = sum(reshape(mul(outer, outer), [batch, out * out]), 1).toArray();
-        const pSq = sum(reshape(mul(p, p), [batch, out * d]), 1).toArray();
-        return Float64Array.from(outerSq, (o, b) => o - 2 * pSq[b] + d);
+        const distances = new Float64Array(batch);
+        eachChunk(input, i, (p, from) => {
+          const rows = p.shape[0];
+          const outer = matmul(p, p, { transB: true });
+          const outerSq = sum(reshape(mul(outer, outer), [rows, out * out]), 1).toArray();
+          const pSq = sum(reshape(mul(p, p), [rows, out * d]), 1).toArray();
+          outerSq.forEach((o, r) => (distances[from + r] = o - 2 * pSq[r] + d));
+        });
+        return distances;
       },
       basis: () => null,
     };

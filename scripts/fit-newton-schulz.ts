@@ -1,11 +1,14 @@
 // Offline fit of the W̃⊥-NS polynomials: for each threshold σ_k ∈ {0.1, …, 0.9}, an odd degree-7
 // polynomial p(x) = a1·x + a3·x³ + a5·x⁵ + a7·x⁷ whose 5-fold composition maps singular values in
-// [0, 1] (after spectral normalisation) above σ_k towards 1 and below towards 0. Least squares on a
+// [0, UPPER] (after spectral normalisation) above σ_k towards 1 and below towards 0. Least squares on a
 // grid, outside a transition band of ±BAND around σ_k, by Nelder–Mead from several starts.
+// The grid runs to UPPER > 1: power iteration underestimates the spectral norm slightly, so normalised
+// values a little above 1 must still map to about 1 rather than diverge under composition.
 // Prints the coefficient table that estimators/newton-schulz-coefficients.ts ships, with its errors.
 const STEPS = 5;
 const BAND = 0.05;
-const GRID = 400;
+const GRID = 440;
+const UPPER = 1.1;
 
 function compose(a: number[], x: number): number {
   for (let s = 0; s < STEPS; s++) {
@@ -19,7 +22,7 @@ function compose(a: number[], x: number): number {
 function loss(a: number[], threshold: number): number {
   let total = 0, count = 0;
   for (let i = 0; i <= GRID; i++) {
-    const x = i / GRID;
+    const x = (i / GRID) * UPPER;
     if (Math.abs(x - threshold) < BAND) continue;
     const target = x > threshold ? 1 : 0;
     total += (compose(a, x) - target) ** 2;
@@ -32,7 +35,7 @@ function loss(a: number[], threshold: number): number {
 function worstError(a: number[], threshold: number): number {
   let worst = 0;
   for (let i = 0; i <= 4 * GRID; i++) {
-    const x = i / (4 * GRID);
+    const x = (i / (4 * GRID)) * UPPER;
     if (Math.abs(x - threshold) < BAND) continue;
     worst = Math.max(worst, Math.abs(compose(a, x) - (x > threshold ? 1 : 0)));
   }

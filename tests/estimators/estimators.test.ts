@@ -263,6 +263,13 @@ Estimators("wperp-ns: the fitted polynomial approaches the top-k projector as it
   assert.ok(previous < 1e-3, `after ${NS_STEPS} compositions: ${previous}`);
   for (const f of NS_FITS) {
     assert.ok(f.worst < 0.2 && f.rmse < 0.04, `fit for ${f.threshold}: documented errors ${f.rmse}, ${f.worst}`);
+    // Values slightly above 1 (an underestimated spectral norm) must not diverge under composition.
+    const p = (x: number) => x * (f.coeffs[0] + x * x * (f.coeffs[1] + x * x * (f.coeffs[2] + x * x * f.coeffs[3])));
+    for (let i = 0; i <= 110; i++) {
+      let y = i / 100;
+      for (let s2 = 0; s2 < NS_STEPS; s2++) y = p(y);
+      assert.ok(Math.abs(y) < 1.2, `fit for ${f.threshold}: p⁵(${i / 100}) = ${y}`);
+    }
     assert.ok(Math.abs(fitFor(f.threshold + 0.02).threshold - f.threshold) < 1e-9, "nearest fit");
   }
   const { model, x, labels } = setup();
