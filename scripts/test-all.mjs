@@ -11,6 +11,7 @@ const RUNS = [
   { name: "deno", cmd: bin("deno"), args: ["run", "--allow-env=FORCE_COLOR,NODE_DISABLE_COLORS,NO_COLOR,TERM", "--allow-read=../shared", "tests/index.ts"] },
   { name: "bun", cmd: bin("bun"), args: ["tests/index.ts"] },
   { name: "chromium", cmd: process.execPath, args: ["scripts/browser-run.mjs"] },
+  { name: "cli", cmd: bin("tsx"), args: ["tests/cli/cli.test.ts"] },
 ];
 
 const only = process.argv.slice(2);
