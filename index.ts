@@ -8,3 +8,4 @@ export {
   type Estimator, type EstimatorId, type EstimatorOptions, type Estimate, type Seeds, type StepInput,
 } from "./estimators/index.ts";
 export { measureQuality, type LayerMetrics } from "./estimators/metrics.ts";
+export { adamW, sgd, type Optimizer, type AdamWOptions } from "./models/optim.ts";
