@@ -293,7 +293,7 @@ function lanczosSvd(a: Tensor, m: number, n: number, k: number, options: TopKOpt
     orthonormalize(P, n, 0, 0);
     let largest = 0;
     // Ritz checks cost a dense SVD of the bidiagonal, so they come at geometrically spaced sizes.
-    let nextCheck = Math.min(steps, k + 8);
+    let nextCheck = Math.min(steps, Math.max(k + 8, Math.ceil(2.5 * k)));
     for (let j = 0; j < steps; j++) {
       const step = heap.mark();
       K.gemv_f32(row(U, m, j), a.ptr, row(P, n, j), m, n, 0);
@@ -306,7 +306,7 @@ function lanczosSvd(a: Tensor, m: number, n: number, k: number, options: TopKOpt
       heap.release(step);
       const size = j + 1;
       if (size < nextCheck) continue;
-      nextCheck = Math.min(steps, Math.ceil(size * 1.2));
+      nextCheck = Math.min(steps, Math.ceil(size * 1.25));
       const b = new Float32Array(size * size);
       for (let i = 0; i < size; i++) {
         b[i * size + i] = alpha[i];
