@@ -1,12 +1,8 @@
 // The case table: matmul against tfjs-wasm, tfjs-cpu and ml-matrix; SVD against ml-matrix.
-import * as fwdgrad from "../index.ts";
-import { mark, matmul, release, rng, type Tensor } from "../index.ts";
+import { mark, matmul, release, rng, svd, type Tensor } from "../index.ts";
 import { SingularValueDecomposition } from "ml-matrix";
 import { tf, toMatrix, type TfBackend } from "./peers.ts";
-
-/** The SVD contract (`svd` may not be exported yet: then the SVD cases are skipped). */
-type Svd = (a: Tensor, options?: { k?: number; full?: boolean }) => { u: Tensor; s: Tensor; v: Tensor };
-export const svd: Svd | undefined = (fwdgrad as unknown as { svd?: Svd }).svd;
+import { STEP_CASES } from "./steps.ts";
 
 export interface Peer {
   name: string;
@@ -15,6 +11,8 @@ export interface Peer {
   /** Factor applied to the measured time (a peer timed on part of the work). */
   scale?: number;
   minSamples?: number;
+  /** Peers with the same key time the same work on the same data: the runner times them once. */
+  key?: string;
   setup(): { run: () => void; dispose?: () => void };
 }
 
@@ -27,7 +25,7 @@ export interface Setup {
 
 export interface Case {
   name: string;
-  kind: "matmul" | "svd";
+  kind: "matmul" | "svd" | "step";
   /** Floating-point operations per call, for GFLOP/s; null where not meaningful. */
   flops: number | null;
   /** Creates the inputs; runs inside an arena scope the runner releases. */
@@ -37,6 +35,7 @@ export interface Case {
 /** The ml-matrix and tfjs-cpu peers are 50–100× slower: run them on sizes up to this only. */
 const SLOW_PEER_MAX = 512;
 
+/** Square sizes, then the MLP shapes ([512×512]·[512×512] is the square 512 case). */
 const MATMUL_SHAPES: [m: number, k: number, n: number][] = [
   ...[64, 128, 256, 512, 1024].map((s): [number, number, number] => [s, s, s]),
   [512, 40, 512],
@@ -50,8 +49,8 @@ const VARIANTS = [
 ];
 
 function matmulCase(m: number, k: number, n: number, v: (typeof VARIANTS)[number]): Case {
-  const aShape = v.transA ? [k, m] : [m, k];
-  const bShape = v.transB ? [n, k] : [k, n];
+  const aShape: [number, number] = v.transA ? [k, m] : [m, k];
+  const bShape: [number, number] = v.transB ? [n, k] : [k, n];
   return {
     name: `matmul ${m}x${k}*${k}x${n} ${v.label}`,
     kind: "matmul",
@@ -67,8 +66,8 @@ function matmulCase(m: number, k: number, n: number, v: (typeof VARIANTS)[number
         name: `tfjs-${backend}`,
         backend,
         setup() {
-          const ta = tf.tensor2d(aData, aShape as [number, number]);
-          const tb = tf.tensor2d(bData, bShape as [number, number]);
+          const ta = tf.tensor2d(aData, aShape);
+          const tb = tf.tensor2d(bData, bShape);
           return { run: () => tf.matMul(ta, tb, v.transA, v.transB).dispose(), dispose: () => tf.dispose([ta, tb]) };
         },
       });
@@ -94,12 +93,13 @@ function matmulCase(m: number, k: number, n: number, v: (typeof VARIANTS)[number
   };
 }
 
-/** ml-matrix's full SVD of each matrix; `count` of them, row-major f32 in `data`. */
-function mlSvdPeer(data: Float32Array, rows: number, cols: number, count: number, scale = 1, name = "ml-matrix"): Peer {
+/** ml-matrix's full SVD of each matrix; `count` of them, row-major f32 in `data` (drawn with `seed`). */
+function mlSvdPeer(data: Float32Array, seed: number, rows: number, cols: number, count: number, scale = 1, name = "ml-matrix"): Peer {
   return {
     name,
     scale,
     minSamples: 2,
+    key: `ml-matrix svd ${count}x${rows}x${cols} seed ${seed}`,
     setup() {
       const size = rows * cols;
       const ms = Array.from({ length: count }, (_, i) => toMatrix(data.subarray(i * size, (i + 1) * size), rows, cols));
@@ -108,10 +108,10 @@ function mlSvdPeer(data: Float32Array, rows: number, cols: number, count: number
   };
 }
 
-function timedSvd(fn: Svd, a: Tensor, options?: { k?: number; full?: boolean }): () => void {
+function timedSvd(a: Tensor, options?: { k?: number; full?: boolean }): () => void {
   return () => {
     const s = mark();
-    fn(a, options);
+    svd(a, options);
     release(s);
   };
 }
@@ -122,18 +122,20 @@ function svdCase(name: string, shape: number[], options?: { k?: number; full?: b
     kind: "svd",
     flops: null,
     setup() {
-      const a = rng(shape.reduce((x, y) => x * 31 + y, 7)).normal(shape);
+      const seed = shape.reduce((x, y) => x * 31 + y, 7);
+      const a = rng(seed).normal(shape);
       const [rows, cols] = shape.slice(-2);
       const notes: string[] = [];
       if (options?.k) {
         const k = options.k;
-        const top = svd!(a, options).s.toArray();
-        const all = svd!(a).s.toArray();
+        const top = svd(a, options);
+        const topS = top.s.toArray();
+        const all = svd(a).s.toArray();
         let worst = 0;
-        for (let i = 0; i < k; i++) worst = Math.max(worst, Math.abs(top[i] - all[i]) / all[i]);
-        notes.push(`${name}: max relative difference of the top-${k} singular values vs our full SVD: ${worst.toExponential(2)}`);
+        for (let i = 0; i < k; i++) worst = Math.max(worst, Math.abs(topS[i] - all[i]) / all[i]);
+        notes.push(`${name}: max relative difference of the top-${k} singular values vs our full SVD: ${worst.toExponential(2)} (${top.iterations} Lanczos steps)`);
       }
-      return { ours: timedSvd(svd!, a, options), peers: [mlSvdPeer(a.toArray(), rows, cols, 1)], notes };
+      return { ours: timedSvd(a, options), peers: [mlSvdPeer(a.toArray(), seed, rows, cols, 1)], notes };
     },
   };
 }
@@ -145,16 +147,18 @@ function svdBatchCase(batch: number, n: number, partial: number): Case {
     kind: "svd",
     flops: null,
     setup({ full }) {
-      const a = rng(batch * 31 + n).normal([batch, n, n]);
+      const seed = batch * 31 + n;
+      const a = rng(seed).normal([batch, n, n]);
       const count = full ? batch : partial;
       const name = full ? "ml-matrix" : `ml-matrix (${count} of ${batch}, x${batch / count})`;
       const notes = full ? [] : [`svd batch: ml-matrix timed on ${count} of ${batch} matrices and scaled by ${batch / count} (--full times all ${batch})`];
-      return { ours: timedSvd(svd!, a), peers: [mlSvdPeer(a.toArray(), n, n, count, batch / count, name)], notes };
+      return { ours: timedSvd(a), peers: [mlSvdPeer(a.toArray(), seed, n, n, count, batch / count, name)], notes };
     },
   };
 }
 
 export const CASES: Case[] = [
+  ...STEP_CASES,
   ...MATMUL_SHAPES.flatMap(([m, k, n]) => VARIANTS.map((v) => matmulCase(m, k, n, v))),
   svdCase("svd 128x128", [128, 128]),
   svdCase("svd 512x512", [512, 512]),

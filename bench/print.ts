@@ -28,17 +28,23 @@ function line(cells: string[]): string {
 
 export class Printer {
   private lastCase = "";
+  private readonly json: boolean;
 
-  constructor(private readonly json: boolean) {}
+  constructor(json: boolean) {
+    this.json = json;
+  }
 
   header(lines: string[]): void {
     for (const l of lines) this.note(l);
-    if (!this.json) console.log(`\n${line(COLUMNS.map((c) => c.title))}\n${"-".repeat(line(COLUMNS.map((c) => c.title)).length)}`);
+    if (this.json) return;
+    const titles = line(COLUMNS.map((c) => c.title));
+    console.log(`\n${titles}\n${"-".repeat(titles.length)}`);
   }
 
   row(r: Row): void {
     if (this.json) {
-      console.log(JSON.stringify(r));
+      const round = (x: number | null) => (x === null ? null : Number(x.toPrecision(4)));
+      console.log(JSON.stringify({ ...r, ours_ms: round(r.ours_ms), peer_ms: round(r.peer_ms), ratio: round(r.ratio), gflops: round(r.gflops) }));
       return;
     }
     const first = r.case !== this.lastCase;

@@ -257,7 +257,7 @@ function lanczosSvd(a: Tensor, m: number, n: number, k: number, options: TopKOpt
   if (options.maxIter !== undefined && options.maxIter < k) {
     throw new FwdgradError(`svd: maxIter (${options.maxIter}) must be at least k (${k}): each Lanczos step adds one basis vector`);
   }
-  const steps = Math.min(r, options.maxIter ?? Math.max(6 * k, 80));
+  const steps = Math.min(r, options.maxIter ?? Math.max(10 * k, 300));
   return tidy(() => {
     const K = engine().k;
     const heap = engine().heap;

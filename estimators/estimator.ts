@@ -4,9 +4,9 @@
 // estimator turns those into gradient estimates. The step never branches on which estimator it holds.
 import { FwdgradError } from "../engine/errors.ts";
 import { jvp } from "../engine/jvp.ts";
-import { matmul, mul, reshape, scale, softmaxCrossEntropy, sum } from "../engine/ops.ts";
+import { add, matmul, mul, reshape, scale, softmaxCrossEntropy, sum } from "../engine/ops.ts";
 import type { Rng } from "../engine/rng.ts";
-import { Tensor, zeros } from "../engine/tensor.ts";
+import type { Tensor } from "../engine/tensor.ts";
 import { reluMask, type Gradients } from "../models/backprop.ts";
 import { forward, type ForwardTrace, type Mlp } from "../models/mlp.ts";
 
@@ -90,24 +90,37 @@ export function prepareStep(model: Mlp, x: Tensor, labels: Int32Array, rng: Rng)
 
 /**
  * One estimated step: seeds from the estimator, one forward-mode pass carrying all K guesses, and
- * the estimator's gradients. Returns the mean loss too.
+ * the estimator's gradients. The primal values are already in `input.trace`, so the pass propagates
+ * tangents only: ṡ_i = ẋ_i·W_iᵀ + x_i·V_iᵀ + y_i and ẋ_{i+1} = M_i ⊙ ṡ_i (relu's tangent rule), and
+ * the engine's jvp differentiates the loss at the logits. Returns the mean loss too.
  */
 export function estimateStep(estimator: Estimator, input: StepInput): Estimate & { loss: number; jvp: Tensor } {
   const seeds = estimator.seed(input);
-  const { model, x, labels } = input;
-  const layers = model.layers.length;
+  const { model, x, labels, trace, masks } = input;
   const batch = x.shape[0];
-  // Primals: every weight, then a zero per pre-activation that carries the activation guesses.
-  const run = (...args: Tensor[]) => {
-    const withWeights = { ...model, layers: model.layers.map((l, i) => ({ ...l, w: args[i] })) };
-    const pre = forward(withWeights, x, args.slice(layers)).pre;
-    return scale(softmaxCrossEntropy(pre[pre.length - 1], labels), 1 / batch);
-  };
-  const primals = [...model.layers.map((l) => l.w), ...model.layers.map((_, i) => zeros([batch, model.sizes[i + 1]]))];
-  const [losses, dLosses] = jvp(run, primals, [...seeds.weights, ...seeds.activations]);
+  let dx: Tensor | null = null;
+  let dz: Tensor | null = null;
+  model.layers.forEach((layer, i) => {
+    const [out, inp] = layer.w.shape;
+    let ds: Tensor | null = null;
+    if (dx) ds = reshape(matmul(reshape(dx, [dx.shape[0] * batch, inp]), layer.w, { transB: true }), [dx.shape[0], batch, out]);
+    const v = seeds.weights[i];
+    if (v) ds = addTangent(ds, matmul(trace.inputs[i], v, { transB: true }));
+    const y = seeds.activations[i];
+    if (y) ds = addTangent(ds, y);
+    if (i < model.layers.length - 1) dx = ds && mul(ds, masks[i]);
+    else dz = ds;
+  });
+  if (!dz) throw new FwdgradError(`${estimator.id}: no guess reaches the output`);
+  const logits = trace.pre[trace.pre.length - 1];
+  const perExample = (z: Tensor) => scale(softmaxCrossEntropy(z, labels), 1 / batch);
+  const [losses, dLosses] = jvp(perExample, [logits], [dz]);
   const loss = sum(losses).toArray()[0];
-  const stacked = dLosses.rank === 1 ? reshape(dLosses, [1, batch]) : dLosses;
-  return { ...estimator.estimate(input, seeds, stacked), loss, jvp: stacked };
+  return { ...estimator.estimate(input, seeds, dLosses), loss, jvp: dLosses };
+}
+
+function addTangent(a: Tensor | null, b: Tensor): Tensor {
+  return a ? add(a, b) : b;
 }
 
 /**
@@ -133,7 +146,8 @@ export function activationEstimate(input: StepInput, seeds: Seeds, jvpPerGuess: 
       // Σ_k (Σ_b jvp_{k,b})·V_k / K
       const [, out, inp] = v.shape;
       grads.w.push(scale(reshape(matmul(reshape(total, [1, K]), reshape(v, [K, out * inp])), [out, inp]), 1 / K));
-      grads.b.push(layer.b ? zeros([out]) : null);
+      if (layer.b) throw new FwdgradError(`estimate: layer ${i} has a bias, which weight perturbation does not estimate`);
+      grads.b.push(null);
       activationGrads.push(null);
     } else {
       throw new FwdgradError(`estimate: layer ${i} has no guess`);
