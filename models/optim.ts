@@ -16,7 +16,14 @@ export interface Optimizer {
   /** Applies one update: params[i] ← params[i] − step(grads[i]). */
   step(params: Tensor[], grads: Tensor[]): void;
   /** The optimiser's state as plain arrays, for checkpoints. */
-  state(): { step: number; buffers: Float32Array[] };
+  state(): OptimizerState;
+  /** Continues from a saved state (same parameter shapes). */
+  restore(state: OptimizerState): void;
+}
+
+export interface OptimizerState {
+  step: number;
+  buffers: Float32Array[];
 }
 
 function checkPairs(op: string, params: Tensor[], grads: Tensor[]): void {
@@ -71,6 +78,21 @@ export function adamW(options: AdamWOptions = {}): Optimizer {
       });
     },
     state: () => ({ step: t, buffers: [...m, ...v].map((b) => b.slice()) }),
+    restore(state) {
+      if (!Number.isInteger(state.step) || state.step < 0 || state.buffers.length % 2 !== 0) {
+        throw new FwdgradError("adamW.restore: expected { step, buffers: [...m, ...v] }");
+      }
+      t = state.step;
+      beta1Power = 1;
+      beta2Power = 1;
+      for (let i = 0; i < t; i++) {
+        beta1Power *= beta1;
+        beta2Power *= beta2;
+      }
+      const half = state.buffers.length / 2;
+      m = state.buffers.slice(0, half).map((b) => b.slice());
+      v = state.buffers.slice(half).map((b) => b.slice());
+    },
   };
 }
 
@@ -91,5 +113,8 @@ export function sgd(options: { lr?: number; weightDecay?: number } = {}): Optimi
       });
     },
     state: () => ({ step: t, buffers: [] }),
+    restore(state) {
+      t = state.step;
+    },
   };
 }

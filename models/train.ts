@@ -1,0 +1,266 @@
+// Training an MLP with any estimator or with backprop: seeded shuffling and batching (the last batch
+// smaller), AdamW, evaluation on the full train and test sets after every epoch, an early stop on a
+// non-finite loss that keeps the last good weights, and checkpoints of the whole state. Every random
+// draw is a Philox substream fixed by (seed, epoch, step), so a resumed run repeats the same numbers.
+import { mark, release } from "../engine/arena.ts";
+import { engine } from "../engine/backend.ts";
+import { FwdgradError } from "../engine/errors.ts";
+import { softmaxCrossEntropy, sum } from "../engine/ops.ts";
+import { rng } from "../engine/rng.ts";
+import { tensor, type Tensor } from "../engine/tensor.ts";
+import { createEstimator, estimateStep, prepareStep, type Estimator } from "../estimators/index.ts";
+import { backprop } from "./backprop.ts";
+import type { Dataset, Split } from "./dataset.ts";
+import { createMlp, forward, type Mlp } from "./mlp.ts";
+import { adamW, type Optimizer, type OptimizerState } from "./optim.ts";
+
+export interface TrainConfig {
+  /** An estimator id, or "backprop" for the exact gradient. */
+  method: string;
+  width: number;
+  depth: number;
+  bias?: boolean;
+  epochs: number;
+  batch: number;
+  lr: number;
+  weightDecay?: number;
+  seed: number;
+  /** Estimator options. */
+  k?: number;
+  guesses?: number;
+  route?: "fast" | "exact";
+}
+
+export interface EpochReport {
+  epoch: number;
+  trainLoss: number;
+  trainAcc: number;
+  testAcc: number;
+  ms: number;
+}
+
+/** Everything a resumed run needs: the configuration, weights, optimiser moments and progress. */
+export interface TrainerState {
+  config: TrainConfig;
+  epoch: number;
+  step: number;
+  weights: Float32Array[];
+  optimizer: OptimizerState;
+  history: EpochReport[];
+}
+
+function checkConfig(c: TrainConfig): void {
+  const positive = (name: keyof TrainConfig, allowZero = false) => {
+    const v = c[name] as number;
+    if (!Number.isInteger(v) || v < (allowZero ? 0 : 1)) throw new FwdgradError(`train: ${name} must be an integer ≥ ${allowZero ? 0 : 1}, got ${v}`);
+  };
+  positive("width");
+  positive("depth");
+  positive("epochs", true);
+  positive("batch");
+  positive("seed", true);
+  if (!Number.isFinite(c.lr) || c.lr <= 0) throw new FwdgradError(`train: lr must be a positive number, got ${c.lr}`);
+}
+
+export class Trainer {
+  readonly model: Mlp;
+  readonly config: TrainConfig;
+  readonly history: EpochReport[] = [];
+  /** Epochs completed. */
+  epoch = 0;
+  /** Steps completed, over all epochs. */
+  step = 0;
+  /** Why training stopped early, or null. */
+  stopped: string | null = null;
+  private readonly estimator: Estimator | null;
+  private readonly optimizer: Optimizer;
+  private readonly params: Tensor[];
+
+  constructor(private readonly data: Dataset, config: TrainConfig, resume?: TrainerState) {
+    checkConfig(config);
+    if (config.batch > data.train.n) throw new FwdgradError(`train: batch ${config.batch} is larger than the training set (${data.train.n})`);
+    this.config = { ...config };
+    this.estimator = config.method === "backprop" ? null : createEstimator(config.method, { k: config.k, guesses: config.guesses, route: config.route });
+    if (this.estimator && config.k !== undefined && config.k > config.width && config.method.startsWith("wperp")) {
+      throw new FwdgradError(`train: k = ${config.k} is larger than the width ${config.width}`);
+    }
+    const sizes = [data.features, ...new Array<number>(config.depth).fill(config.width), data.classes];
+    this.model = createMlp(sizes, { bias: config.bias, seed: config.seed });
+    this.params = [...this.model.layers.map((l) => l.w), ...this.model.layers.flatMap((l) => (l.b ? [l.b] : []))];
+    this.optimizer = adamW({ lr: config.lr, weightDecay: config.weightDecay ?? 0.01 });
+    if (resume) this.restore(resume);
+  }
+
+  private restore(state: TrainerState): void {
+    if (state.weights.length !== this.params.length || state.weights.some((w, i) => w.length !== this.params[i].size)) {
+      throw new FwdgradError("train: the checkpoint's weights do not match the model's shapes");
+    }
+    const f = engine().heap.f32();
+    state.weights.forEach((w, i) => f.set(w, this.params[i].ptr >>> 2));
+    this.optimizer.restore(state.optimizer);
+    this.epoch = state.epoch;
+    this.step = state.step;
+    this.history.push(...state.history);
+  }
+
+  /** The whole state, copied, for a checkpoint. */
+  state(): TrainerState {
+    return {
+      config: { ...this.config },
+      epoch: this.epoch,
+      step: this.step,
+      weights: this.params.map((p) => p.toArray()),
+      optimizer: this.optimizer.state(),
+      history: this.history.slice(),
+    };
+  }
+
+  /** Mean loss and accuracy on a split, in chunks (no tangents, scratch released). */
+  evaluate(split: Split): { loss: number; acc: number } {
+    const { features } = this.data;
+    let lossSum = 0, correct = 0;
+    const chunk = 1000;
+    for (let from = 0; from < split.n; from += chunk) {
+      const scope = mark();
+      const rows = Math.min(chunk, split.n - from);
+      const x = tensor(split.x.subarray(from * features, (from + rows) * features), [rows, features]);
+      const labels = Int32Array.from(split.y.subarray(from, from + rows));
+      const pre = forward(this.model, x).pre;
+      const logits = pre[pre.length - 1];
+      lossSum += sum(softmaxCrossEntropy(logits, labels)).toArray()[0];
+      const z = logits.toArray(), classes = this.data.classes;
+      for (let r = 0; r < rows; r++) {
+        let best = 0;
+        for (let c = 1; c < classes; c++) if (z[r * classes + c] > z[r * classes + best]) best = c;
+        if (best === labels[r]) correct++;
+      }
+      release(scope);
+    }
+    return { loss: lossSum / split.n, acc: correct / split.n };
+  }
+
+  /** The epoch's order of the training examples: Fisher–Yates driven by the epoch's Philox stream. */
+  private order(epoch: number): Int32Array {
+    const n = this.data.train.n;
+    const scope = mark();
+    const u = rng(this.config.seed).split(0).split(epoch).uniform([n]).toArray();
+    release(scope);
+    const order = new Int32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(u[i] * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    return order;
+  }
+
+  /**
+   * Trains one epoch and evaluates. Returns null (and sets `stopped`) if a step's loss was not
+   * finite: the weights and optimiser state of the epoch's start are restored.
+   */
+  runEpoch(onStep?: (step: number, steps: number, loss: number) => void): EpochReport | null {
+    if (this.stopped) return null;
+    const started = performance.now();
+    const snapshot = this.state();
+    const { features } = this.data;
+    const order = this.order(this.epoch);
+    const steps = Math.ceil(order.length / this.config.batch);
+    for (let s = 0; s < steps; s++) {
+      const scope = mark();
+      const rows = order.subarray(s * this.config.batch, Math.min(order.length, (s + 1) * this.config.batch));
+      const xs = new Float32Array(rows.length * features);
+      rows.forEach((row, r) => xs.set(this.data.train.x.subarray(row * features, (row + 1) * features), r * features));
+      const x = tensor(xs, [rows.length, features]);
+      const labels = Int32Array.from(rows, (row) => this.data.train.y[row]);
+      const { loss, grads } = this.estimator
+        ? estimateStep(this.estimator, prepareStep(this.model, x, labels, rng(this.config.seed).split(1).split(this.step)))
+        : backprop(this.model, x, labels);
+      if (!Number.isFinite(loss)) {
+        release(scope);
+        this.stopped = `non-finite loss (${loss}) at epoch ${this.epoch + 1}, step ${s + 1}; the weights of epoch ${this.epoch} are kept`;
+        const f = engine().heap.f32();
+        snapshot.weights.forEach((w, i) => f.set(w, this.params[i].ptr >>> 2));
+        this.optimizer.restore(snapshot.optimizer);
+        this.step = snapshot.step;
+        return null;
+      }
+      this.optimizer.step(this.params, [...grads.w, ...grads.b.filter((b): b is Tensor => b !== null)]);
+      this.step++;
+      release(scope);
+      onStep?.(s + 1, steps, loss);
+    }
+    this.epoch++;
+    const train = this.evaluate(this.data.train);
+    const test = this.evaluate(this.data.test);
+    const report = { epoch: this.epoch, trainLoss: train.loss, trainAcc: train.acc, testAcc: test.acc, ms: performance.now() - started };
+    this.history.push(report);
+    return report;
+  }
+
+  /** A 64-bit FNV-1a hash (as 16 hex digits) of the parameters' bytes, for comparing runs. */
+  weightsHash(): string {
+    return hashArrays(this.params.map((p) => p.toArray()));
+  }
+}
+
+/** FNV-1a over the bytes of several f32 arrays, two 32-bit lanes with different offsets. */
+export function hashArrays(arrays: Float32Array[]): string {
+  let h1 = 0x811c9dc5, h2 = 0xcbf29ce4;
+  for (const a of arrays) {
+    const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    for (let i = 0; i < bytes.length; i++) {
+      h1 = Math.imul(h1 ^ bytes[i], 0x01000193) >>> 0;
+      h2 = Math.imul(h2 ^ bytes[i], 0x01000193) >>> 0;
+      h2 = (h2 ^ (h1 >>> 7)) >>> 0;
+    }
+  }
+  return h1.toString(16).padStart(8, "0") + h2.toString(16).padStart(8, "0");
+}
+
+function toBase64(a: Float32Array): string {
+  const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+function fromBase64(text: string): Float32Array {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return new Float32Array(bytes.buffer);
+}
+
+const CHECKPOINT_FORMAT = "fwdgrad-checkpoint-1";
+
+/** A checkpoint as JSON text (arrays as base64 of their f32 bytes). */
+export function serializeCheckpoint(state: TrainerState): string {
+  return JSON.stringify({
+    format: CHECKPOINT_FORMAT,
+    config: state.config,
+    epoch: state.epoch,
+    step: state.step,
+    history: state.history,
+    weights: state.weights.map(toBase64),
+    optimizer: { step: state.optimizer.step, buffers: state.optimizer.buffers.map(toBase64) },
+  });
+}
+
+export function parseCheckpoint(text: string): TrainerState {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new FwdgradError("checkpoint: not valid JSON");
+  }
+  if (raw.format !== CHECKPOINT_FORMAT) throw new FwdgradError(`checkpoint: unknown format ${JSON.stringify(raw.format)}, expected ${CHECKPOINT_FORMAT}`);
+  const optimizer = raw.optimizer as { step: number; buffers: string[] };
+  return {
+    config: raw.config as TrainConfig,
+    epoch: raw.epoch as number,
+    step: raw.step as number,
+    history: raw.history as EpochReport[],
+    weights: (raw.weights as string[]).map(fromBase64),
+    optimizer: { step: optimizer.step, buffers: optimizer.buffers.map(fromBase64) },
+  };
+}
