@@ -1,6 +1,6 @@
-// The `fwdgrad` command line: data sets and gradient-quality measurements (training arrives with
-// the training issue). Errors print one line and a usage hint, and exit 2.
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+// The `fwdgrad` command line: training, data sets and gradient-quality measurements.
+// Errors print one line and a usage hint, and exit 2.
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ready, rng, tensor } from "../index.ts";
 import { FwdgradError } from "../engine/errors.ts";
@@ -8,6 +8,8 @@ import { createEstimator, ESTIMATORS } from "../estimators/index.ts";
 import { measureQuality } from "../estimators/metrics.ts";
 import { createMlp } from "../models/mlp.ts";
 import { generateMnist1d } from "../models/mnist1d.ts";
+import { parseBinarySplit, parseCsvSplit, splitRows, type Dataset } from "../models/dataset.ts";
+import { parseCheckpoint, serializeCheckpoint, Trainer, type TrainConfig } from "../models/train.ts";
 import { describeFlags, parseFlags, UsageError, type FlagSpec } from "./args.ts";
 
 interface Command {
@@ -26,7 +28,101 @@ function writeAtomic(path: string, bytes: Uint8Array | string): void {
 
 const bytesOf = (a: Float32Array | Uint8Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
+/** A data set from --data: a folder in the binary format (with meta.json) or a CSV file (split 80/20). */
+function loadData(path: string | undefined): Dataset {
+  if (path === undefined) return generateMnist1d();
+  if (!existsSync(path)) throw new UsageError(`--data ${path}: no such file or folder`);
+  if (statSync(path).isDirectory()) {
+    const metaPath = join(path, "meta.json");
+    if (!existsSync(metaPath)) throw new UsageError(`--data ${path}: a data folder needs a meta.json`);
+    const meta = JSON.parse(readFileSync(metaPath, "utf8"));
+    const features = meta.features, classes = meta.classes;
+    const split = (name: "train" | "test") =>
+      parseBinarySplit(`${path}/${meta[name].x}`, readFileSync(join(path, meta[name].x)), readFileSync(join(path, meta[name].y)), features, classes);
+    return { train: split("train"), test: split("test"), features, classes };
+  }
+  const { split, features, classes } = parseCsvSplit(path, readFileSync(path, "utf8"));
+  return { ...splitRows(split, features, 0.8), features, classes };
+}
+
+/** One line redrawn in place on a terminal: epoch, loss, accuracy, step time and ETA. */
+function progressLine(report: { epoch: number; trainLoss: number; trainAcc: number; testAcc: number; ms: number }, epochs: number, started: number, stepsPerEpoch: number): string {
+  const done = report.epoch / epochs;
+  const width = 24;
+  const bar = "█".repeat(Math.round(done * width)).padEnd(width, "░");
+  const elapsed = (performance.now() - started) / 1000;
+  const eta = done > 0 ? elapsed / done - elapsed : 0;
+  return `${bar} epoch ${report.epoch}/${epochs}  loss ${report.trainLoss.toFixed(4)}  train ${(report.trainAcc * 100).toFixed(1)}%  test ${(report.testAcc * 100).toFixed(1)}%  ${(report.ms / stepsPerEpoch).toFixed(1)} ms/step  ETA ${Math.round(eta)} s`;
+}
+
 const COMMANDS: Record<string, Command> = {
+  train: {
+    summary: "train an MLP with an estimator (or backprop) on MNIST-1D or your data",
+    usage: "fwdgrad train --method <id|backprop> --width <d> [--depth 3] [--epochs 300] [--batch 512] [--lr 1e-4] [--k 10] [--seed 0] [--json] [--out dir] [--resume file] [--data path]",
+    flags: {
+      method: { kind: "string", help: `backprop or an estimator: ${Object.keys(ESTIMATORS).join(", ")}` },
+      width: { kind: "int", min: 1, help: "hidden width" },
+      depth: { kind: "int", default: 3, min: 1, help: "hidden layers" },
+      epochs: { kind: "int", default: 300, min: 0, help: "epochs to train (in total, when resuming)" },
+      batch: { kind: "int", default: 512, min: 1, help: "batch size" },
+      lr: { kind: "number", default: 1e-4, help: "AdamW learning rate" },
+      k: { kind: "int", default: 10, min: 1, help: "subspace rank for wperp" },
+      seed: { kind: "int", default: 0, min: 0, help: "seed of the model, the batches and the guesses" },
+      json: { kind: "boolean", help: "one JSON line per epoch, and a final line with weightsHash" },
+      out: { kind: "string", help: "folder for checkpoint.json and history.json, written every epoch" },
+      resume: { kind: "string", help: "continue from a checkpoint.json" },
+      data: { kind: "string", help: "a data folder (binary format with meta.json) or a CSV file; default MNIST-1D" },
+    },
+    async run(flags) {
+      await ready();
+      let config: TrainConfig;
+      let resume;
+      if (typeof flags.resume === "string") {
+        if (!existsSync(flags.resume)) throw new UsageError(`--resume ${flags.resume}: no such file`);
+        resume = parseCheckpoint(readFileSync(flags.resume, "utf8"));
+        config = { ...resume.config, epochs: flags.epochs as number };
+      } else {
+        if (typeof flags.method !== "string") throw new UsageError("--method <id|backprop> is required");
+        if (flags.width === undefined) throw new UsageError("--width <d> is required");
+        if (!((flags.lr as number) > 0)) throw new UsageError(`--lr must be positive, got ${flags.lr}`);
+        if (flags.method !== "backprop" && !(flags.method in ESTIMATORS)) {
+          throw new UsageError(`unknown method "${flags.method}"; known: backprop, ${Object.keys(ESTIMATORS).join(", ")}`);
+        }
+        if (String(flags.method).startsWith("wperp") && (flags.k as number) > (flags.width as number)) {
+          throw new UsageError(`--k ${flags.k} is larger than --width ${flags.width}`);
+        }
+        config = {
+          method: flags.method, width: flags.width as number, depth: flags.depth as number, epochs: flags.epochs as number,
+          batch: flags.batch as number, lr: flags.lr as number, seed: flags.seed as number, k: flags.k as number,
+        };
+      }
+      const data = loadData(flags.data as string | undefined);
+      const trainer = new Trainer(data, config, resume);
+      const out = flags.out as string | undefined;
+      if (out) mkdirSync(out, { recursive: true });
+      const tty = !flags.json && Boolean(process.stdout.isTTY);
+      const started = performance.now();
+      const stepsPerEpoch = Math.ceil(data.train.n / config.batch);
+      while (trainer.epoch < config.epochs) {
+        const report = trainer.runEpoch();
+        if (!report) break;
+        if (flags.json) console.log(JSON.stringify(report));
+        else if (tty) process.stdout.write(`\r${progressLine(report, config.epochs, started, stepsPerEpoch)}`);
+        else console.log(progressLine(report, config.epochs, started, stepsPerEpoch));
+        if (out) {
+          writeAtomic(join(out, "checkpoint.json"), serializeCheckpoint(trainer.state()));
+          writeAtomic(join(out, "history.json"), `${JSON.stringify(trainer.history)}\n`);
+        }
+      }
+      if (tty) process.stdout.write("\n");
+      if (trainer.stopped) console.error(`fwdgrad: training stopped early: ${trainer.stopped}`);
+      const last = trainer.history[trainer.history.length - 1];
+      const final = { ...(last ?? { epoch: trainer.epoch }), method: config.method, width: config.width, seed: config.seed, weightsHash: trainer.weightsHash(), stopped: trainer.stopped };
+      if (flags.json) console.log(JSON.stringify(final));
+      else console.log(`${config.method}: ${trainer.epoch} epochs, train ${last ? (last.trainAcc * 100).toFixed(1) : "—"}%, test ${last ? (last.testAcc * 100).toFixed(1) : "—"}%, weights ${final.weightsHash}`);
+      if (trainer.stopped) process.exitCode = 1;
+    },
+  },
   data: {
     summary: "generate a data set: data mnist1d --out <dir>",
     usage: "fwdgrad data mnist1d --out <dir> [--seed 42] [--samples 5000]",
