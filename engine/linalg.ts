@@ -396,11 +396,17 @@ export interface NewtonSchulzOptions {
   powerIters?: number;
 }
 
+/** Start vectors per matrix in the power iteration: one unlucky start (almost no weight on the top
+ * singular vector) would converge to σ₂ and let the normalised σ₁ exceed 1; two independent starts
+ * make that failure the product of two small probabilities. */
+const POWER_STARTS = 2;
+
 /** Largest singular value of each matrix of a [batch, m, n] stack by power iteration on aᵀa. */
 function spectralNorms(a: Tensor, batch: number, m: number, n: number, iters: number): Float32Array {
   const heap = engine().heap;
   const flat = a.rank === 3 ? a : view(a, [1, m, n]);
-  const v = rng(1).normal([batch, n, 1]);
+  const c = POWER_STARTS;
+  const v = rng(1).normal([batch, n, c]);
   const norms = new Float32Array(batch);
   for (let it = 0; it < iters; it++) {
     const step = heap.mark();
@@ -408,9 +414,16 @@ function spectralNorms(a: Tensor, batch: number, m: number, n: number, iters: nu
     const lengths = sum(mul(w, w), 1).toArray();
     const f = heap.f32();
     for (let b = 0; b < batch; b++) {
-      const length = Math.sqrt(lengths[b]);
-      norms[b] = Math.sqrt(length);
-      for (let i = 0; i < n; i++) f[(v.ptr >>> 2) + b * n + i] = length > 0 ? f[(w.ptr >>> 2) + b * n + i] / length : 0;
+      let best = 0;
+      for (let j = 0; j < c; j++) {
+        const length = Math.sqrt(lengths[b * c + j]);
+        best = Math.max(best, length);
+        for (let i = 0; i < n; i++) {
+          const at = b * n * c + i * c + j;
+          f[(v.ptr >>> 2) + at] = length > 0 ? f[(w.ptr >>> 2) + at] / length : 0;
+        }
+      }
+      norms[b] = Math.sqrt(best);
     }
     heap.release(step);
   }

@@ -155,8 +155,8 @@ export class Trainer {
   }
 
   /**
-   * Trains one epoch and evaluates. Returns null (and sets `stopped`) if a step's loss was not
-   * finite: the weights and optimiser state of the epoch's start are restored.
+   * Trains one epoch and evaluates. Returns null (and sets `stopped`) if a step's loss or gradient
+   * was not finite: the weights and optimiser state of the epoch's start are restored.
    */
   runEpoch(onStep?: (step: number, steps: number, loss: number) => void): EpochReport | null {
     if (this.stopped) return null;
@@ -175,16 +175,19 @@ export class Trainer {
       const { loss, grads } = this.estimator
         ? estimateStep(this.estimator, prepareStep(this.model, x, labels, rng(this.config.seed).split(1).split(this.step)))
         : backprop(this.model, x, labels);
-      if (!Number.isFinite(loss)) {
+      const update = [...grads.w, ...grads.b.filter((b): b is Tensor => b !== null)];
+      const badGradient = update.findIndex((g) => g.toArray().some((v) => !Number.isFinite(v)));
+      if (!Number.isFinite(loss) || badGradient >= 0) {
         release(scope);
-        this.stopped = `non-finite loss (${loss}) at epoch ${this.epoch + 1}, step ${s + 1}; the weights of epoch ${this.epoch} are kept`;
+        const what = Number.isFinite(loss) ? `a non-finite gradient (parameter ${badGradient})` : `non-finite loss (${loss})`;
+        this.stopped = `${what} at epoch ${this.epoch + 1}, step ${s + 1}; the weights of epoch ${this.epoch} are kept`;
         const f = engine().heap.f32();
         snapshot.weights.forEach((w, i) => f.set(w, this.params[i].ptr >>> 2));
         this.optimizer.restore(snapshot.optimizer);
         this.step = snapshot.step;
         return null;
       }
-      this.optimizer.step(this.params, [...grads.w, ...grads.b.filter((b): b is Tensor => b !== null)]);
+      this.optimizer.step(this.params, update);
       this.step++;
       release(scope);
       onStep?.(s + 1, steps, loss);

@@ -9,3 +9,4 @@ import "./engine/linalg.test.ts";
 import "./models/mnist1d.test.ts";
 import "./estimators/estimators.test.ts";
 import "./models/optim.test.ts";
+import "./models/train.test.ts";
