@@ -29,6 +29,8 @@ export interface StepInput {
   /** masks[i] = 1[s_i > 0], [B, sizes[i + 1]], for every hidden layer i. */
   masks: Tensor[];
   rng: Rng;
+  /** Data set rows of the batch, when known: lets estimators keep per-example state across epochs. */
+  indices?: Int32Array;
 }
 
 /**
@@ -81,11 +83,12 @@ export function checkGuesses(id: string, guesses: number | undefined): number {
 }
 
 /** The primal pass and the masks an estimator needs. */
-export function prepareStep(model: Mlp, x: Tensor, labels: Int32Array, rng: Rng): StepInput {
+export function prepareStep(model: Mlp, x: Tensor, labels: Int32Array, rng: Rng, indices?: Int32Array): StepInput {
   if (labels.length !== x.shape[0]) throw new FwdgradError(`step: ${labels.length} labels for a batch of ${x.shape[0]}`);
   const trace = forward(model, x);
   const masks = trace.pre.slice(0, -1).map(reluMask);
-  return { model, x, labels, trace, masks, rng };
+  if (indices && indices.length !== labels.length) throw new FwdgradError(`step: ${indices.length} indices for a batch of ${labels.length}`);
+  return { model, x, labels, trace, masks, rng, indices };
 }
 
 /**

@@ -18,10 +18,15 @@ export interface OrthogonalGuessOptions extends CommonOptions {
   route?: "fast" | "exact";
   /** Fast route: extra basis vectors in the subspace iteration. Default 4. */
   oversample?: number;
-  /** Fast route: relative change of the Ritz values at which iteration stops. Default 1e-3. */
+  /** Fast route: Ritz residual ‖M·G·M·u − λ·u‖ at which iteration stops, relative to λ₁. Default 1e-2. */
   tol?: number;
   /** Fast route: iteration cap; past it the step throws. Default 100. */
   maxIter?: number;
+  /**
+   * Fast route: subspace iterations that refine an example's own basis from its previous visit
+   * (when the batch's data set rows are known and all were seen before). Default 1.
+   */
+  warmIterations?: number;
 }
 
 /** Each example's W̃ = W·M as a stack [B, out, d]. */
@@ -56,10 +61,15 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
   const route = options.route ?? "fast";
   if (route !== "fast" && route !== "exact") throw new FwdgradError(`wperp: route must be "fast" or "exact", got ${String(route)}`);
   const oversample = options.oversample ?? 4;
-  const tol = options.tol ?? 1e-3;
+  const tol = options.tol ?? 1e-2;
   const maxIter = options.maxIter ?? 100;
+  const warmIterations = options.warmIterations ?? 1;
+  if (!Number.isInteger(warmIterations) || warmIterations < 1) throw new FwdgradError(`wperp: warmIterations must be an integer ≥ 1, got ${options.warmIterations}`);
   // Per layer, the previous step's top eigenvectors of WᵀW (kept as plain arrays: the heap is per step).
   const warm = new Map<number, { shape: number[]; values: Float32Array }>();
+  // Per layer, every example's last basis (by data set row), so an example seen again an epoch later
+  // starts from its own subspace: the weights move little in between.
+  const perExample = new Map<number, Map<number, Float32Array>>();
   // Bases per primal pass (the trace), so repeated draws on one batch decompose once.
   const bases = new WeakMap<object, Map<number, Tensor>>();
 
@@ -78,7 +88,29 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
     const previous = warm.get(i);
     const start = eigh(gram, { k: width, tol: 1e-4, warmStart: previous ? tensor(previous.values, previous.shape) : undefined });
     warm.set(i, { shape: [...start.vectors.shape], values: start.vectors.toArray() });
-    return maskedTopK(gram, input.masks[i], start.vectors, k, tol, maxIter).vectors;
+    const batch = input.x.shape[0];
+    const cache = perExample.get(i) ?? new Map<number, Float32Array>();
+    perExample.set(i, cache);
+    const shared = start.vectors.toArray();
+    // Start: an example's cached basis in its first k columns when it has one, the Gram's top
+    // eigenvectors everywhere else (masked inside maskedTopK).
+    const initial = new Float32Array(batch * d * width);
+    let allWarm = Boolean(input.indices);
+    for (let b = 0; b < batch; b++) {
+      const cached = input.indices ? cache.get(input.indices[b]) : undefined;
+      if (!cached) allWarm = false;
+      for (let r = 0; r < d; r++) {
+        for (let c = 0; c < width; c++) {
+          initial[(b * d + r) * width + c] = cached && c < k ? cached[r * k + c] : shared[r * width + c];
+        }
+      }
+    }
+    const found = maskedTopK(gram, input.masks[i], tensor(initial, [batch, d, width]), k, tol, maxIter, allWarm ? warmIterations : undefined).vectors;
+    if (input.indices) {
+      const values = found.toArray();
+      for (let b = 0; b < batch; b++) cache.set(input.indices[b], values.slice(b * d * k, (b + 1) * d * k));
+    }
+    return found;
   };
 
   const basis = (input: StepInput, i: number): Tensor => {

@@ -5,7 +5,7 @@
 import { engine } from "../engine/backend.ts";
 import { FwdgradError } from "../engine/errors.ts";
 import { eigh } from "../engine/linalg.ts";
-import { matmul, mul, reshape, transpose } from "../engine/ops.ts";
+import { matmul, mul, reshape, sub, sum, transpose } from "../engine/ops.ts";
 import { empty, type Tensor } from "../engine/tensor.ts";
 
 /** R⁻¹ per example for the Cholesky factor of each k×k block of `gram`; dependent columns get 0. */
@@ -73,33 +73,34 @@ export interface MaskedTopK {
 
 /**
  * Top-k eigenvectors of M_b·G·M_b for every example by block subspace iteration with Rayleigh–Ritz,
- * starting from the masked basis M_b·start (start [d, k'] with k' ≥ k, e.g. G's own top eigenvectors).
- * Stops when every example's top-k Ritz values move less than tol·λ₁; throws past maxIter.
+ * from per-example starting bases `start` [B, d, w] (w ≥ k; masked here). Each iteration checks the
+ * Ritz residuals ‖M·G·M·u − λ·u‖ of the leading k pairs against tol·λ₁ and throws past maxIter;
+ * with `fixedIterations` it refines a warm start that many times instead, without a test.
  */
-export function maskedTopK(gram: Tensor, masks: Tensor, start: Tensor, k: number, tol: number, maxIter: number): MaskedTopK {
+export function maskedTopK(gram: Tensor, masks: Tensor, start: Tensor, k: number, tol: number, maxIter: number, fixedIterations?: number): MaskedTopK {
   const [batch, d] = masks.shape;
-  const width = start.shape[1];
+  const width = start.shape[2];
   const heap = engine().heap;
   const maskColumn = reshape(masks, [batch, d, 1]);
   // The basis lives in one buffer across iterations; each iteration's scratch is released.
-  const q = orthonormalize(mul(reshape(start, [1, d, width]), maskColumn));
-  let previous: Float32Array | null = null;
+  const q = orthonormalize(mul(start, maskColumn));
   for (let it = 1; it <= maxIter; it++) {
     const step = heap.mark();
     const z = mul(gramTimes(gram, q), maskColumn);
     const { values, vectors } = eigh(symmetric(matmul(q, z, { transA: true })));
-    const ritz = values.toArray();
-    if (previous && converged(previous, ritz, batch, width, k, tol)) {
-      const ritzVectors = firstColumns(matmul(q, vectors), k);
-      const kept = ritzVectors.toArray();
+    const ritzVectors = matmul(q, vectors);
+    // Residuals of the Ritz pairs: z·w − (q·w)·λ.
+    const residual = sub(matmul(z, vectors), mul(ritzVectors, reshape(values, [batch, 1, width])));
+    const done = fixedIterations !== undefined ? it >= fixedIterations : residualsSmall(sum(mul(residual, residual), 1).toArray(), values.toArray(), batch, width, k, tol);
+    if (done) {
+      const kept = firstColumns(ritzVectors, k).toArray();
       heap.release(step);
       return { vectors: stackOf(kept, [batch, d, k]), iterations: it };
     }
-    previous = ritz;
     copyInto(q, orthonormalize(z));
     heap.release(step);
   }
-  throw new FwdgradError(`wperp: masked top-${k} subspace iteration did not converge to tol = ${tol} within ${maxIter} iterations`);
+  throw new FwdgradError(`wperp: masked top-${k} subspace iteration did not reach residual tol = ${tol} within ${maxIter} iterations`);
 }
 
 /**
@@ -116,10 +117,11 @@ function copyInto(dst: Tensor, src: Tensor): void {
   engine().heap.f32().copyWithin(dst.ptr >>> 2, src.ptr >>> 2, (src.ptr >>> 2) + src.size);
 }
 
-function converged(previous: Float32Array, next: Float32Array, batch: number, width: number, k: number, tol: number): boolean {
+/** Every example's leading k residual norms at most tol·|λ₁| (examples with λ₁ = 0 have nothing to find). */
+function residualsSmall(squares: Float32Array, values: Float32Array, batch: number, width: number, k: number, tol: number): boolean {
   for (let b = 0; b < batch; b++) {
-    const top = Math.abs(next[b * width]);
-    for (let i = 0; i < k; i++) if (Math.abs(next[b * width + i] - previous[b * width + i]) > tol * top) return false;
+    const bound = tol * Math.abs(values[b * width]);
+    for (let i = 0; i < k; i++) if (Math.sqrt(squares[b * width + i]) > bound) return false;
   }
   return true;
 }

@@ -173,7 +173,7 @@ export class Trainer {
       const x = tensor(xs, [rows.length, features]);
       const labels = Int32Array.from(rows, (row) => this.data.train.y[row]);
       const { loss, grads } = this.estimator
-        ? estimateStep(this.estimator, prepareStep(this.model, x, labels, rng(this.config.seed).split(1).split(this.step)))
+        ? estimateStep(this.estimator, prepareStep(this.model, x, labels, rng(this.config.seed).split(1).split(this.step), Int32Array.from(rows)))
         : backprop(this.model, x, labels);
       const update = [...grads.w, ...grads.b.filter((b): b is Tensor => b !== null)];
       const badGradient = update.findIndex((g) => g.toArray().some((v) => !Number.isFinite(v)));
