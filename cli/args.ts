@@ -55,3 +55,11 @@ export function describeFlags(specs: Record<string, FlagSpec>): string {
     .map(([name, s]) => `  --${name}${s.kind === "boolean" ? "" : ` <${s.kind}>`}`.padEnd(24) + s.help + (s.default !== undefined && s.kind !== "boolean" ? ` (default ${s.default})` : ""))
     .join("\n");
 }
+
+/** One CLI command: its flags, help text and what it does. */
+export interface Command {
+  summary: string;
+  usage: string;
+  flags: Record<string, FlagSpec>;
+  run(flags: Flags, positional: string[]): Promise<void>;
+}

@@ -1,6 +1,6 @@
 // The `fwdgrad` command line: training, data sets and gradient-quality measurements.
 // Errors print one line and a usage hint, and exit 2.
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ready, rng, tensor } from "../index.ts";
 import { FwdgradError } from "../engine/errors.ts";
@@ -8,42 +8,11 @@ import { createEstimator, ESTIMATORS } from "../estimators/index.ts";
 import { measureQuality } from "../estimators/metrics.ts";
 import { createMlp } from "../models/mlp.ts";
 import { generateMnist1d } from "../models/mnist1d.ts";
-import { parseBinarySplit, parseCsvSplit, splitRows, type Dataset } from "../models/dataset.ts";
 import { parseCheckpoint, serializeCheckpoint, Trainer, type TrainConfig } from "../models/train.ts";
-import { describeFlags, parseFlags, UsageError, type FlagSpec } from "./args.ts";
+import { describeFlags, parseFlags, UsageError, type Command } from "./args.ts";
+import { compareCommand, reproduceCommand } from "./experiments.ts";
+import { bytesOf, loadData, writeAtomic } from "./io.ts";
 
-interface Command {
-  summary: string;
-  usage: string;
-  flags: Record<string, FlagSpec>;
-  run(flags: Record<string, unknown>, positional: string[]): Promise<void>;
-}
-
-/** Writes `bytes` to `path` through a temporary name, so a crash never leaves half a file. */
-function writeAtomic(path: string, bytes: Uint8Array | string): void {
-  const temp = `${path}.tmp-${Date.now()}`;
-  writeFileSync(temp, bytes);
-  renameSync(temp, path);
-}
-
-const bytesOf = (a: Float32Array | Uint8Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-
-/** A data set from --data: a folder in the binary format (with meta.json) or a CSV file (split 80/20). */
-function loadData(path: string | undefined): Dataset {
-  if (path === undefined) return generateMnist1d();
-  if (!existsSync(path)) throw new UsageError(`--data ${path}: no such file or folder`);
-  if (statSync(path).isDirectory()) {
-    const metaPath = join(path, "meta.json");
-    if (!existsSync(metaPath)) throw new UsageError(`--data ${path}: a data folder needs a meta.json`);
-    const meta = JSON.parse(readFileSync(metaPath, "utf8"));
-    const features = meta.features, classes = meta.classes;
-    const split = (name: "train" | "test") =>
-      parseBinarySplit(`${path}/${meta[name].x}`, readFileSync(join(path, meta[name].x)), readFileSync(join(path, meta[name].y)), features, classes);
-    return { train: split("train"), test: split("test"), features, classes };
-  }
-  const { split, features, classes } = parseCsvSplit(path, readFileSync(path, "utf8"));
-  return { ...splitRows(split, features, 0.8), features, classes };
-}
 
 /** One line redrawn in place on a terminal: epoch, loss, accuracy, step time and ETA. */
 function progressLine(report: { epoch: number; trainLoss: number; trainAcc: number; testAcc: number; ms: number }, epochs: number, started: number, stepsPerEpoch: number): string {
@@ -56,6 +25,8 @@ function progressLine(report: { epoch: number; trainLoss: number; trainAcc: numb
 }
 
 const COMMANDS: Record<string, Command> = {
+  compare: compareCommand,
+  reproduce: reproduceCommand,
   train: {
     summary: "train an MLP with an estimator (or backprop) on MNIST-1D or your data",
     usage: "fwdgrad train --method <id|backprop> --width <d> [--depth 3] [--epochs 300] [--batch 512] [--lr 1e-4] [--k 10] [--seed 0] [--json] [--out dir] [--resume file] [--data path]",

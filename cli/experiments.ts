@@ -1,0 +1,203 @@
+// Experiments of the CLI: `compare` (several methods on identical data, init and batches, with a
+// table, results.json and SVG plots) and `reproduce` (the W̃⊥ paper's tables, mean ± std over seeds,
+// side by side with the published numbers, and its Figure 2).
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { ready, rng, tensor } from "../index.ts";
+import { createEstimator, ESTIMATORS } from "../estimators/index.ts";
+import { measureQuality } from "../estimators/metrics.ts";
+import { Trainer, type EpochReport, type TrainConfig } from "../models/train.ts";
+import { UsageError, type Command, type Flags } from "./args.ts";
+import { loadData, writeAtomic } from "./io.ts";
+import { lineChart } from "./plot.ts";
+
+interface RunResult {
+  method: string;
+  width: number;
+  seed: number;
+  history: EpochReport[];
+  /** Per measurement: epoch and per-layer cosine and overlap (null where they do not apply). */
+  quality: Array<{ epoch: number; cosine: (number | null)[]; overlap: (number | null)[] }>;
+  seconds: number;
+  weightsHash: string;
+  stopped: string | null;
+}
+
+const METHODS = ["backprop", ...Object.keys(ESTIMATORS)];
+
+function checkMethods(list: string[]): void {
+  for (const m of list) if (!METHODS.includes(m)) throw new UsageError(`unknown method "${m}"; known: ${METHODS.join(", ")}`);
+}
+
+/** Trains one method; measures gradient quality on a fixed batch every `qualityEvery` epochs. */
+function runOne(config: TrainConfig, qualityEvery: number, log: (line: string) => void): RunResult {
+  const data = loadData(undefined);
+  const trainer = new Trainer(data, config);
+  const quality: RunResult["quality"] = [];
+  const probeRows = Math.min(512, data.train.n);
+  const x = tensor(data.train.x.subarray(0, probeRows * data.features), [probeRows, data.features]);
+  const labels = Int32Array.from(data.train.y.subarray(0, probeRows));
+  const measure = () => {
+    if (config.method === "backprop" || qualityEvery === 0) return;
+    const estimator = createEstimator(config.method, { k: config.k });
+    const layers = measureQuality(trainer.model, x, labels, estimator, { draws: 3, rng: rng(config.seed).split(7) });
+    quality.push({ epoch: trainer.epoch, cosine: layers.map((l) => l.cosine), overlap: layers.map((l) => l.overlap) });
+  };
+  const started = performance.now();
+  measure();
+  while (trainer.epoch < config.epochs) {
+    const report = trainer.runEpoch();
+    if (!report) break;
+    if (qualityEvery > 0 && trainer.epoch % qualityEvery === 0) measure();
+    if (trainer.epoch % Math.max(1, Math.floor(config.epochs / 10)) === 0 || trainer.epoch === config.epochs) {
+      log(`  ${config.method} w${config.width} s${config.seed}: epoch ${report.epoch}/${config.epochs}, train ${(report.trainAcc * 100).toFixed(1)}%, test ${(report.testAcc * 100).toFixed(1)}%`);
+    }
+  }
+  return {
+    method: config.method, width: config.width, seed: config.seed, history: trainer.history, quality,
+    seconds: (performance.now() - started) / 1000, weightsHash: trainer.weightsHash(), stopped: trainer.stopped,
+  };
+}
+
+function configFrom(flags: Flags, method: string, width: number, seed: number): TrainConfig {
+  return { method, width, depth: flags.depth as number, epochs: flags.epochs as number, batch: flags.batch as number, lr: flags.lr as number, seed, k: flags.k as number };
+}
+
+const sharedFlags = {
+  depth: { kind: "int", default: 3, min: 1, help: "hidden layers" },
+  epochs: { kind: "int", default: 300, min: 1, help: "epochs per run" },
+  batch: { kind: "int", default: 512, min: 1, help: "batch size" },
+  lr: { kind: "number", default: 1e-4, help: "AdamW learning rate" },
+  k: { kind: "int", default: 10, min: 1, help: "subspace rank for wperp" },
+  out: { kind: "string", default: "results", help: "folder for results.json and the SVG plots" },
+  json: { kind: "boolean", help: "print the results as one JSON object" },
+} as const;
+
+const last = (r: RunResult) => r.history[r.history.length - 1];
+
+export const compareCommand: Command = {
+  summary: "train several methods on identical data, init and batches; table, results.json, plots",
+  usage: "fwdgrad compare --methods a,b,c --width <d> [--depth 3] [--epochs 300] [--batch 512] [--lr 1e-4] [--k 10] [--seed 0] [--quality-every n] [--out results] [--json]",
+  flags: {
+    methods: { kind: "string", help: `comma-separated: ${METHODS.join(", ")}` },
+    width: { kind: "int", min: 1, help: "hidden width" },
+    seed: { kind: "int", default: 0, min: 0, help: "seed of the model, batches and guesses (shared by all methods)" },
+    "quality-every": { kind: "int", default: 0, min: 0, help: "measure per-layer cosine and overlap every n epochs (0: 10 times per run)" },
+    ...sharedFlags,
+  },
+  async run(flags) {
+    if (typeof flags.methods !== "string") throw new UsageError("--methods a,b,c is required");
+    if (flags.width === undefined) throw new UsageError("--width <d> is required");
+    const methods = flags.methods.split(",").map((m) => m.trim()).filter(Boolean);
+    checkMethods(methods);
+    await ready();
+    const epochs = flags.epochs as number;
+    const every = (flags["quality-every"] as number) || Math.max(1, Math.floor(epochs / 10));
+    const log = (line: string) => (flags.json ? undefined : console.log(line));
+    const runs = methods.map((m) => runOne(configFrom(flags, m, flags.width as number, flags.seed as number), every, log));
+    const out = flags.out as string;
+    mkdirSync(out, { recursive: true });
+    writeAtomic(join(out, "results.json"), `${JSON.stringify({ command: "compare", width: flags.width, epochs, runs }, null, 1)}\n`);
+    writeAtomic(join(out, "accuracy.svg"), lineChart(`Train accuracy, width ${flags.width}`, "epoch", "train accuracy",
+      runs.map((r) => ({ name: r.method, points: r.history.map((h) => [h.epoch, h.trainAcc] as [number, number]) }))));
+    const written = ["results.json", "accuracy.svg"];
+    const withQuality = runs.filter((r) => r.quality.length > 0);
+    for (const [metric, label] of [["cosine", "cosine similarity"], ["overlap", "overlap with the guess subspace"]] as const) {
+      const series = withQuality.flatMap((r) => r.quality[0][metric].map((_, layer) => ({
+        name: `${r.method} L${layer}`,
+        points: r.quality.map((q) => [q.epoch, q[metric][layer] ?? NaN] as [number, number]),
+      }))).filter((s) => s.points.some((p) => Number.isFinite(p[1])));
+      if (series.length) {
+        writeAtomic(join(out, `${metric}.svg`), lineChart(`Per-layer ${label}`, "epoch", label, series));
+        written.push(`${metric}.svg`);
+      }
+    }
+    if (flags.json) {
+      console.log(JSON.stringify({ width: flags.width, epochs, runs: runs.map((r) => ({ method: r.method, ...last(r), seconds: r.seconds, weightsHash: r.weightsHash })) }));
+      return;
+    }
+    console.log(`\nwidth ${flags.width}, ${epochs} epochs, seed ${flags.seed}`);
+    console.log(`${"method".padEnd(32)}${"train".padStart(8)}${"test".padStart(8)}${"time".padStart(10)}`);
+    for (const r of runs) {
+      const h = last(r);
+      console.log(`${r.method.padEnd(32)}${(h ? (h.trainAcc * 100).toFixed(1) + "%" : "—").padStart(8)}${(h ? (h.testAcc * 100).toFixed(1) + "%" : "—").padStart(8)}${(r.seconds.toFixed(1) + " s").padStart(10)}`);
+    }
+    console.log(`\nwrote ${written.map((f) => join(out, f)).join(", ")}`);
+  },
+};
+
+/** Train accuracy after 300 epochs in Wang, Markou & Campbell (2025), single seed. */
+const PAPER_TABLE3: Record<number, Record<string, number>> = {
+  64: { "forward-gradient": 0.121, "activation-perturbation": 0.201, wt: 0.268, wperp: 0.268, backprop: 0.536 },
+  128: { "forward-gradient": 0.124, "activation-perturbation": 0.275, wt: 0.312, wperp: 0.323, backprop: 0.709 },
+  256: { "forward-gradient": 0.179, "activation-perturbation": 0.309, wt: 0.376, wperp: 0.434, backprop: 0.887 },
+  512: { "forward-gradient": 0.177, "activation-perturbation": 0.319, wt: 0.494, wperp: 0.581, backprop: 1.0 },
+};
+
+/** Train / test accuracy and wall time for 300 epochs (the paper's table 4, laptop GPU). */
+const PAPER_TABLE4: Record<number, Record<string, [number, number, string]>> = {
+  128: { "wperp-ns": [0.326, 0.291, "9 min"], wperp: [0.324, 0.283, "1 h"], wt: [0.312, 0.277, "5 min"] },
+  512: { "wperp-ns": [0.594, 0.477, "6 h"], wperp: [0.581, 0.498, "40 h"], wt: [0.486, 0.438, "26 min"] },
+};
+
+const EXPERIMENTS: Record<string, { widths: number[]; methods: string[] }> = {
+  table1: { widths: [64, 128, 256, 512], methods: ["forward-gradient", "activation-perturbation", "wt", "wperp", "backprop"] },
+  table3: { widths: [128], methods: ["forward-gradient", "activation-perturbation", "wt", "wperp", "backprop"] },
+  table4: { widths: [128, 512], methods: ["wperp-ns", "wperp", "wt"] },
+};
+
+const meanStd = (xs: number[]) => {
+  const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
+  const std = Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / Math.max(1, xs.length - 1));
+  return { mean, std };
+};
+
+export const reproduceCommand: Command = {
+  summary: "reproduce a table of the W̃⊥ paper (table1, table3, table4) with mean ± std over seeds",
+  usage: "fwdgrad reproduce <table1|table3|table4> [--epochs 300] [--seeds 3] [--out results] [--json]",
+  flags: {
+    seeds: { kind: "int", default: 3, min: 1, help: "seeds per cell (0, 1, …)" },
+    ...sharedFlags,
+  },
+  async run(flags, positional) {
+    const name = positional[0];
+    const experiment = EXPERIMENTS[name ?? ""];
+    if (!experiment) throw new UsageError(`unknown experiment "${name ?? ""}"; known: ${Object.keys(EXPERIMENTS).join(", ")}`);
+    await ready();
+    const seeds = flags.seeds as number;
+    const log = (line: string) => (flags.json ? undefined : console.log(line));
+    const cells: Array<{ width: number; method: string; train: { mean: number; std: number }; test: { mean: number; std: number }; seconds: number; paper: number | [number, number, string] | null }> = [];
+    const runs: RunResult[] = [];
+    for (const width of experiment.widths) {
+      for (const method of experiment.methods) {
+        const results = Array.from({ length: seeds }, (_, seed) => runOne(configFrom(flags, method, width, seed), 0, log));
+        runs.push(...results);
+        const finals = results.map(last).filter(Boolean);
+        const paper = name === "table4" ? PAPER_TABLE4[width]?.[method] ?? null : PAPER_TABLE3[width]?.[method] ?? null;
+        cells.push({
+          width, method, paper,
+          train: meanStd(finals.map((h) => h.trainAcc)), test: meanStd(finals.map((h) => h.testAcc)),
+          seconds: results.reduce((s, r) => s + r.seconds, 0) / results.length,
+        });
+      }
+    }
+    const out = flags.out as string;
+    mkdirSync(out, { recursive: true });
+    writeAtomic(join(out, `${name}.json`), `${JSON.stringify({ experiment: name, epochs: flags.epochs, seeds, cells, runs }, null, 1)}\n`);
+    if (experiment.widths.length > 1) {
+      writeAtomic(join(out, `${name}-figure2.svg`), lineChart("Train accuracy vs width (cf. the paper's Figure 2)", "width", "train accuracy",
+        experiment.methods.map((m) => ({ name: m, points: cells.filter((c) => c.method === m).map((c) => [c.width, c.train.mean] as [number, number]) })), [0, 1]));
+    }
+    if (flags.json) {
+      console.log(JSON.stringify({ experiment: name, epochs: flags.epochs, seeds, cells }));
+      return;
+    }
+    console.log(`\n${name}: ${flags.epochs} epochs, ${seeds} seed(s); train accuracy mean ± std (paper: single seed, 300 epochs)`);
+    console.log(`${"width".padEnd(7)}${"method".padEnd(26)}${"train".padStart(16)}${"test".padStart(16)}${"paper".padStart(22)}${"time/run".padStart(11)}`);
+    for (const c of cells) {
+      const paper = c.paper === null ? "—" : Array.isArray(c.paper) ? `${c.paper[0].toFixed(3)} / ${c.paper[1].toFixed(3)} (${c.paper[2]})` : c.paper.toFixed(3);
+      console.log(`${String(c.width).padEnd(7)}${c.method.padEnd(26)}${`${c.train.mean.toFixed(3)} ± ${c.train.std.toFixed(3)}`.padStart(16)}${`${c.test.mean.toFixed(3)} ± ${c.test.std.toFixed(3)}`.padStart(16)}${paper.padStart(22)}${`${c.seconds.toFixed(0)} s`.padStart(11)}`);
+    }
+    console.log(`\nwrote ${join(out, `${name}.json`)}${experiment.widths.length > 1 ? ` and ${join(out, `${name}-figure2.svg`)}` : ""}`);
+  },
+};

@@ -1,0 +1,55 @@
+// Minimal SVG line charts for the CLI's reports: one or more series over a shared x axis, with
+// axes, ticks and a legend. Deterministic text output, no dependencies.
+export interface Series {
+  name: string;
+  points: Array<[number, number]>;
+}
+
+const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
+
+function ticks(lo: number, hi: number, count = 5): number[] {
+  if (hi === lo) return [lo];
+  const raw = (hi - lo) / count;
+  const step = 10 ** Math.floor(Math.log10(raw));
+  const nice = [1, 2, 5, 10].map((m) => m * step).find((s) => s >= raw) ?? raw;
+  const out: number[] = [];
+  for (let t = Math.ceil(lo / nice) * nice; t <= hi + 1e-12; t += nice) out.push(+t.toPrecision(12));
+  return out;
+}
+
+const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+/** An SVG document plotting `series`; y range defaults to the data's, padded. */
+export function lineChart(title: string, xLabel: string, yLabel: string, series: Series[], yRange?: [number, number]): string {
+  const width = 640, height = 400, left = 64, right = 160, top = 36, bottom = 48;
+  const xs = series.flatMap((s) => s.points.map((p) => p[0]));
+  const ys = series.flatMap((s) => s.points.map((p) => p[1])).filter(Number.isFinite);
+  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  const [y0, y1] = yRange ?? [Math.min(...ys), Math.max(...ys)];
+  const sx = (x: number) => left + ((x - x0) / (x1 - x0 || 1)) * (width - left - right);
+  const sy = (y: number) => height - bottom - ((y - y0) / (y1 - y0 || 1)) * (height - top - bottom);
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${escape(title)}</text>`,
+    `<line x1="${left}" y1="${height - bottom}" x2="${width - right}" y2="${height - bottom}" stroke="black"/>`,
+    `<line x1="${left}" y1="${top}" x2="${left}" y2="${height - bottom}" stroke="black"/>`,
+    `<text x="${(left + width - right) / 2}" y="${height - 10}" text-anchor="middle">${escape(xLabel)}</text>`,
+    `<text transform="translate(16 ${(top + height - bottom) / 2}) rotate(-90)" text-anchor="middle">${escape(yLabel)}</text>`,
+  ];
+  for (const t of ticks(x0, x1)) parts.push(`<text x="${sx(t)}" y="${height - bottom + 16}" text-anchor="middle">${t}</text>`);
+  for (const t of ticks(y0, y1)) {
+    parts.push(`<line x1="${left}" y1="${sy(t)}" x2="${width - right}" y2="${sy(t)}" stroke="#ddd"/>`);
+    parts.push(`<text x="${left - 6}" y="${sy(t) + 4}" text-anchor="end">${t}</text>`);
+  }
+  series.forEach((s, i) => {
+    const color = COLORS[i % COLORS.length];
+    const path = s.points.filter((p) => Number.isFinite(p[1])).map((p, j) => `${j ? "L" : "M"}${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(" ");
+    parts.push(`<path d="${path}" fill="none" stroke="${color}" stroke-width="2"/>`);
+    if (s.points.length < 12) for (const p of s.points) parts.push(`<circle cx="${sx(p[0]).toFixed(1)}" cy="${sy(p[1]).toFixed(1)}" r="3" fill="${color}"/>`);
+    parts.push(`<line x1="${width - right + 12}" y1="${top + 18 * i + 6}" x2="${width - right + 32}" y2="${top + 18 * i + 6}" stroke="${color}" stroke-width="2"/>`);
+    parts.push(`<text x="${width - right + 38}" y="${top + 18 * i + 10}">${escape(s.name)}</text>`);
+  });
+  parts.push("</svg>");
+  return `${parts.join("\n")}\n`;
+}
