@@ -1,5 +1,5 @@
 // The fwdgrad command line, run as a user would (Node only: it spawns processes and writes files).
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,6 +31,13 @@ Cli("bad flags and values exit non-zero with one line and a usage hint", () => {
     [["data", "mnist1d"], /fwdgrad: --out <dir> is required/],
     [["data", "cifar", "--out", "x"], /fwdgrad: unknown data set "cifar"/],
     [["train2"], /fwdgrad: unknown command "train2"/],
+    [["train", "--method", "magic", "--width", "8"], /fwdgrad: unknown method "magic"; known: backprop, forward-gradient/],
+    [["train", "--method", "wt", "--width", "0"], /fwdgrad: --width must be at least 1, got 0/],
+    [["train", "--method", "wt", "--width", "8", "--epochs", "-2"], /fwdgrad: --epochs must be at least 0, got -2/],
+    [["train", "--resume", "/nonexistent/checkpoint.json"], /fwdgrad: --resume \/nonexistent\/checkpoint.json: no such file/],
+    [["train", "--method", "wt", "--width", "8", "--data", "/nonexistent.csv"], /fwdgrad: --data \/nonexistent.csv: no such file or folder/],
+    [["compare", "--methods", "wt,nope", "--width", "8"], /fwdgrad: unknown method "nope"/],
+    [["reproduce", "table9"], /fwdgrad: unknown experiment "table9"; known: table1, table3, table4/],
   ] as const) {
     const { code, err } = fwdgrad(...args);
     assert.is(code, 2, `${args.join(" ")}: exit code`);
@@ -64,6 +71,56 @@ Cli("quality --json prints one object with a row per linear layer", () => {
   assert.equal(Object.keys(report.layers[0]), ["layer", "cosineWeights", "cosine", "bias", "variance", "covRms", "covFrobenius", "overlap", "overlapSquared"]);
   assert.is(report.layers[3].overlap, null, "the output layer has no guess subspace");
   assert.type(report.layers[0].overlap, "number");
+});
+
+Cli("train --json prints a line per epoch and a final line with weightsHash; resume continues", () => {
+  const dir = mkdtempSync(join(tmpdir(), "fwdgrad-train-"));
+  try {
+    const { code, out } = fwdgrad("train", "--method", "wt", "--width", "16", "--epochs", "3", "--batch", "256", "--json", "--out", dir);
+    assert.is(code, 0);
+    const lines = out.trim().split("\n").map((l) => JSON.parse(l));
+    assert.is(lines.length, 4);
+    assert.equal(Object.keys(lines[0]), ["epoch", "trainLoss", "trainAcc", "testAcc", "ms"]);
+    assert.match(lines[3].weightsHash, /^[0-9a-f]{16}$/);
+    const resumed = fwdgrad("train", "--resume", join(dir, "checkpoint.json"), "--epochs", "4", "--json");
+    const resumedLines = resumed.out.trim().split("\n").map((l) => JSON.parse(l));
+    assert.is(resumedLines[0].epoch, 4, "resumes after the saved epoch");
+    const whole = fwdgrad("train", "--method", "wt", "--width", "16", "--epochs", "4", "--batch", "256", "--json");
+    assert.is(resumedLines[resumedLines.length - 1].weightsHash, JSON.parse(whole.out.trim().split("\n").pop()!).weightsHash, "resume = uninterrupted");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Cli("a run killed while saving leaves a readable checkpoint", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "fwdgrad-kill-"));
+  try {
+    for (const delay of [1500, 2300]) {
+      const child = spawn(process.execPath, ["node_modules/tsx/dist/cli.mjs", "cli/fwdgrad.ts", "train", "--method", "wt", "--width", "64", "--epochs", "1000", "--batch", "128", "--json", "--out", dir]);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      child.kill("SIGKILL");
+      await new Promise((resolve) => child.on("exit", resolve));
+      const checkpoint = JSON.parse(readFileSync(join(dir, "checkpoint.json"), "utf8"));
+      assert.is(checkpoint.format, "fwdgrad-checkpoint-1");
+      assert.ok(checkpoint.epoch >= 1, `saved epoch ${checkpoint.epoch}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Cli("compare writes results.json and plots; --json parses", () => {
+  const dir = mkdtempSync(join(tmpdir(), "fwdgrad-compare-"));
+  try {
+    const { code, out } = fwdgrad("compare", "--methods", "wt,backprop", "--width", "16", "--epochs", "2", "--batch", "256", "--out", dir, "--json");
+    assert.is(code, 0);
+    const report = JSON.parse(out);
+    assert.equal(report.runs.map((r: { method: string }) => r.method), ["wt", "backprop"]);
+    assert.ok(readdirSync(dir).includes("accuracy.svg") && readdirSync(dir).includes("results.json"));
+    assert.match(readFileSync(join(dir, "accuracy.svg"), "utf8"), /^<svg /);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 Cli.run();
