@@ -84,28 +84,30 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
     // A W̃ with at most k rows keeps its whole row space: its SVD is cheap and exact.
     if (next.shape[0] <= k) return exactBasis(input, i);
     const gram = matmul(next, next, { transA: true });
-    const width = Math.min(d, k + oversample);
-    const previous = warm.get(i);
-    const start = eigh(gram, { k: width, tol: 1e-4, warmStart: previous ? tensor(previous.values, previous.shape) : undefined });
-    warm.set(i, { shape: [...start.vectors.shape], values: start.vectors.toArray() });
     const batch = input.x.shape[0];
     const cache = perExample.get(i) ?? new Map<number, Float32Array>();
     perExample.set(i, cache);
-    const shared = start.vectors.toArray();
-    // Start: an example's cached basis in its first k columns when it has one, the Gram's top
-    // eigenvectors everywhere else (masked inside maskedTopK).
-    const initial = new Float32Array(batch * d * width);
-    let allWarm = Boolean(input.indices);
-    for (let b = 0; b < batch; b++) {
-      const cached = input.indices ? cache.get(input.indices[b]) : undefined;
-      if (!cached) allWarm = false;
-      for (let r = 0; r < d; r++) {
-        for (let c = 0; c < width; c++) {
-          initial[(b * d + r) * width + c] = cached && c < k ? cached[r * k + c] : shared[r * width + c];
-        }
-      }
+    const cached = input.indices ? Array.from(input.indices, (row) => cache.get(row)) : [];
+    const allWarm = input.indices !== undefined && cached.every((c) => c !== undefined);
+    let initial: Float32Array;
+    let columns: number;
+    if (allWarm) {
+      // Every example starts from its own basis of its previous visit: k columns suffice.
+      columns = k;
+      initial = new Float32Array(batch * d * k);
+      cached.forEach((c, b) => initial.set(c!, b * d * k));
+    } else {
+      // A cold start: the Gram's top eigenvectors (masked inside maskedTopK), plus oversampling,
+      // themselves warm-started from the last cold start's.
+      columns = Math.min(d, k + oversample);
+      const previous = warm.get(i);
+      const start = eigh(gram, { k: columns, tol: 1e-4, warmStart: previous ? tensor(previous.values, previous.shape) : undefined });
+      const shared = start.vectors.toArray();
+      warm.set(i, { shape: [...start.vectors.shape], values: shared });
+      initial = new Float32Array(batch * d * columns);
+      for (let b = 0; b < batch; b++) initial.set(shared, b * d * columns);
     }
-    const found = maskedTopK(gram, input.masks[i], tensor(initial, [batch, d, width]), k, tol, maxIter, allWarm ? warmIterations : undefined).vectors;
+    const found = maskedTopK(gram, input.masks[i], tensor(initial, [batch, d, columns]), k, tol, maxIter, allWarm ? warmIterations : undefined).vectors;
     if (input.indices) {
       const values = found.toArray();
       for (let b = 0; b < batch; b++) cache.set(input.indices[b], values.slice(b * d * k, (b + 1) * d * k));

@@ -90,8 +90,11 @@ export function maskedTopK(gram: Tensor, masks: Tensor, start: Tensor, k: number
     const { values, vectors } = eigh(symmetric(matmul(q, z, { transA: true })));
     const ritzVectors = matmul(q, vectors);
     // Residuals of the Ritz pairs: z·w − (q·w)·λ.
-    const residual = sub(matmul(z, vectors), mul(ritzVectors, reshape(values, [batch, 1, width])));
-    const done = fixedIterations !== undefined ? it >= fixedIterations : residualsSmall(sum(mul(residual, residual), 1).toArray(), values.toArray(), batch, width, k, tol);
+    const residualSquares = () => {
+      const residual = sub(matmul(z, vectors), mul(ritzVectors, reshape(values, [batch, 1, width])));
+      return sum(mul(residual, residual), 1).toArray();
+    };
+    const done = fixedIterations !== undefined ? it >= fixedIterations : residualsSmall(residualSquares(), values.toArray(), batch, width, k, tol);
     if (done) {
       const kept = firstColumns(ritzVectors, k).toArray();
       heap.release(step);
