@@ -78,11 +78,30 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
     return firstColumns(v, Math.min(k, v.shape[2]));
   };
 
+  /**
+   * For a W̃ with at most k rows (the last hidden layer) the whole row space is kept: from the small
+   * Gram W̃W̃ᵀ = UΣ²Uᵀ, V = W̃ᵀUΣ⁻¹ (columns for zero singular values are left zero).
+   */
+  const thinBasis = (input: StepInput, i: number): Tensor => {
+    const jacobians = maskedJacobians(input.model.layers[i + 1].w, input.masks[i]);
+    const [batch, rows] = jacobians.shape;
+    const { values, vectors } = eigh(matmul(jacobians, jacobians, { transB: true }));
+    const lambda = values.toArray();
+    const inverse = new Float32Array(batch * rows);
+    for (let b = 0; b < batch; b++) {
+      const top = Math.max(lambda[b * rows], 0);
+      for (let j = 0; j < rows; j++) {
+        const l = lambda[b * rows + j];
+        inverse[b * rows + j] = l > 1e-10 * top && l > 0 ? 1 / Math.sqrt(l) : 0;
+      }
+    }
+    return firstColumns(matmul(jacobians, mul(vectors, tensor(inverse, [batch, 1, rows])), { transA: true }), Math.min(k, rows));
+  };
+
   const fastBasis = (input: StepInput, i: number): Tensor => {
     const next = input.model.layers[i + 1].w;
     const d = next.shape[1];
-    // A W̃ with at most k rows keeps its whole row space: its SVD is cheap and exact.
-    if (next.shape[0] <= k) return exactBasis(input, i);
+    if (next.shape[0] <= k) return thinBasis(input, i);
     const gram = matmul(next, next, { transA: true });
     const batch = input.x.shape[0];
     const cache = perExample.get(i) ?? new Map<number, Float32Array>();
