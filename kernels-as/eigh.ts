@@ -4,21 +4,9 @@
 // JAMA's EigenvalueDecomposition); values descending, vectors as the columns of an n×n matrix.
 // qr: Householder QR (Golub & Van Loan §5.2; JAMA's QRDecomposition), a = q·r with q m×kk having
 // orthonormal columns and r kk×n upper triangular, kk = min(m, n).
-import { axpy, col, dot, el, hypot, loadColMajor, rot } from "./f64";
+import { axpy, col, dot, el, get, hypot, loadColMajor, put, rot } from "./f64";
 
 const EPS: f64 = 2.220446049250313e-16;
-
-// @ts-ignore: decorator
-@inline
-function get(p: usize, i: i32): f64 {
-  return load<f64>(p + (<usize>i << 3));
-}
-
-// @ts-ignore: decorator
-@inline
-function put(p: usize, i: i32, v: f64): void {
-  store<f64>(p + (<usize>i << 3), v);
-}
 
 // @ts-ignore: decorator
 @inline

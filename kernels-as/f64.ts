@@ -15,6 +15,19 @@ export function el(base: usize, rows: i32, i: i32, j: i32): usize {
   return base + ((<usize>j * <usize>rows + <usize>i) << 3);
 }
 
+/** Element i of an f64 array. */
+// @ts-ignore: decorator
+@inline
+export function get(p: usize, i: i32): f64 {
+  return load<f64>(p + (<usize>i << 3));
+}
+
+// @ts-ignore: decorator
+@inline
+export function put(p: usize, i: i32, v: f64): void {
+  store<f64>(p + (<usize>i << 3), v);
+}
+
 /** Σ x[i]·y[i]: even and odd indices in two lanes, lane0 + lane1, then the odd tail. */
 export function dot(x: usize, y: usize, len: i32): f64 {
   const body = len & ~1;

@@ -96,10 +96,10 @@ function cosPoly(a: f32): f32 {
   return 1 + z * (C2 + z * (C4 + z * (C6 + z * (C8 + z * C10))));
 }
 
-/** sin(2πt); see cosTurn. */
+/** sin(2πt) (wantSin) or cos(2πt), for t ∈ [0, 1). */
 // @ts-ignore: decorator
 @inline
-export function sinTurn(t: f32): f32 {
+export function turn(t: f32, wantSin: bool): f32 {
   const x4 = t * 4;
   const q = <i32>Mathf.floor(x4);
   const f = x4 - <f32>q;
@@ -107,27 +107,10 @@ export function sinTurn(t: f32): f32 {
   const a: f32 = (swap ? <f32>1 - f : f) * HALF_PI;
   const s: f32 = swap ? cosPoly(a) : sinPoly(a);
   const c: f32 = swap ? sinPoly(a) : cosPoly(a);
-  const quadrant = q & 3;
+  // cos(2πt) = sin(2π(t + ¼)): one quadrant further on.
+  const quadrant = (wantSin ? q : q + 1) & 3;
   if (quadrant == 0) return s;
   if (quadrant == 1) return c;
   if (quadrant == 2) return -s;
   return -c;
-}
-
-/** cos(2πt) for t ∈ [0, 1). */
-// @ts-ignore: decorator
-@inline
-export function cosTurn(t: f32): f32 {
-  const x4 = t * 4;
-  const q = <i32>Mathf.floor(x4);
-  const f = x4 - <f32>q;
-  const swap = f > 0.5;
-  const a: f32 = (swap ? <f32>1 - f : f) * HALF_PI;
-  const s: f32 = swap ? cosPoly(a) : sinPoly(a);
-  const c: f32 = swap ? sinPoly(a) : cosPoly(a);
-  const quadrant = q & 3;
-  if (quadrant == 0) return c;
-  if (quadrant == 1) return -s;
-  if (quadrant == 2) return -c;
-  return s;
 }

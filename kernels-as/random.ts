@@ -2,7 +2,7 @@
 // 1, 2, 3", SC 2011). Block b of the stream under key (k0, k1) is philox(counter = (b_lo, b_hi, 0, 0)).
 // A call fills n values from consecutive blocks starting at block (c0, c1); each block yields four
 // outputs. engine/kernels-ref.ts computes the same stream in TypeScript, bit for bit.
-import { logf32, sinTurn, cosTurn } from "./math";
+import { logf32, turn } from "./math";
 
 const M0: u32 = 0xd2511f53;
 const M1: u32 = 0xcd9e8d57;
@@ -73,13 +73,13 @@ export function philox_normal_f32(outPtr: usize, n: i32, k0: u32, k1: u32, c0: u
     const o = outPtr + (<usize>i << 2);
     const r0 = Mathf.sqrt(-2 * logf32(<f32>((x0 >>> 8) + 1) * TWO_POW_M24));
     const t0 = unit(x1);
-    store<f32>(o, r0 * cosTurn(t0));
-    if (i + 1 < n) store<f32>(o, r0 * sinTurn(t0), 4);
+    store<f32>(o, r0 * turn(t0, false));
+    if (i + 1 < n) store<f32>(o, r0 * turn(t0, true), 4);
     if (i + 2 < n) {
       const r1 = Mathf.sqrt(-2 * logf32(<f32>((x2 >>> 8) + 1) * TWO_POW_M24));
       const t1 = unit(x3);
-      store<f32>(o, r1 * cosTurn(t1), 8);
-      if (i + 3 < n) store<f32>(o, r1 * sinTurn(t1), 12);
+      store<f32>(o, r1 * turn(t1, false), 8);
+      if (i + 3 < n) store<f32>(o, r1 * turn(t1, true), 12);
     }
   }
 }

@@ -3,7 +3,7 @@
 // (Golub & Van Loan §8.6; the LINPACK dsvdc formulation as in JAMA's SingularValueDecomposition).
 // Working arrays are column-major f64 in the caller's scratch; outputs are row-major f32:
 // u m×nu (nu = n thin, m full), s n descending and non-negative, v n×n, with a = u·diag(s)·vᵀ.
-import { axpy, col, dot, el, hypot, loadColMajor, rot, storeRowMajor } from "./f64";
+import { axpy, col, dot, el, get, hypot, loadColMajor, put, rot, storeRowMajor } from "./f64";
 
 const EPS: f64 = 2.220446049250313e-16;
 const TINY: f64 = 1.6033346880071782e-291;
@@ -38,18 +38,6 @@ export function svd_f32(uPtr: usize, sPtr: usize, vPtr: usize, aPtr: usize, work
     for (let j = 0; j < n; j++) store<f32>(sPtr + ((<usize>b * <usize>n + <usize>j) << 2), <f32>load<f64>(s + (<usize>j << 3)));
   }
   return worst;
-}
-
-// @ts-ignore: decorator
-@inline
-function get(p: usize, i: i32): f64 {
-  return load<f64>(p + (<usize>i << 3));
-}
-
-// @ts-ignore: decorator
-@inline
-function put(p: usize, i: i32, v: f64): void {
-  store<f64>(p + (<usize>i << 3), v);
 }
 
 function identityColumn(M: usize, rows: i32, j: i32): void {
