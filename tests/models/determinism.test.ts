@@ -1,0 +1,38 @@
+// The same seed gives the same weights everywhere: 21 training steps of several methods end in pinned
+// weight hashes, in every runtime this suite runs in, and with the TypeScript kernels as well as the
+// WebAssembly ones (the twins agree bit for bit).
+import { useKernels } from "../../index.ts";
+import { generateMnist1d } from "../../models/mnist1d.ts";
+import { Trainer } from "../../models/train.ts";
+import { assert, suite } from "../harness.ts";
+
+const Determinism = suite("determinism");
+
+const PINNED: Record<string, string> = {
+  wt: "47203dfea08f0445",
+  wperp: "58c5542fefdbb424",
+  backprop: "2ab93c6bf9b4302e",
+  "wperp-ns": "b81963b52af748e2",
+  "forward-gradient": "48a4ad00b52ed207",
+};
+
+function hashAfterTraining(method: string): string {
+  const data = generateMnist1d({ numSamples: 1000 });
+  const t = new Trainer(data, { method, width: 24, depth: 2, epochs: 3, batch: 120, lr: 1e-3, seed: 5, k: 4 });
+  for (let e = 0; e < 3; e++) t.runEpoch();
+  assert.is(t.step, 21);
+  return t.weightsHash();
+}
+
+for (const kernels of ["wasm", "ts"] as const) {
+  Determinism(`21 training steps give the pinned weights (${kernels} kernels)`, () => {
+    useKernels(kernels);
+    try {
+      for (const [method, hash] of Object.entries(PINNED)) assert.is(hashAfterTraining(method), hash, `${method} with ${kernels} kernels`);
+    } finally {
+      useKernels("wasm");
+    }
+  });
+}
+
+Determinism.run();
