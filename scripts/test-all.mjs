@@ -12,13 +12,16 @@ const RUNS = [
   { name: "bun", cmd: bin("bun"), args: ["tests/index.ts"] },
   { name: "chromium", cmd: process.execPath, args: ["scripts/browser-run.mjs"] },
   { name: "cli", cmd: bin("tsx"), args: ["tests/cli/cli.test.ts"] },
+  { name: "examples", cmd: process.execPath, args: ["scripts/run-examples.mjs"] },
 ];
 
 const only = process.argv.slice(2);
 const runs = only.length ? RUNS.filter((r) => only.includes(r.name)) : RUNS;
 
-if (!existsSync("engine/generated/kernels-wasm.ts")) {
-  const built = spawnSync("npm", ["run", "build:wasm"], { stdio: "inherit" });
+// The suites import the generated kernel module; the examples import the built bundle.
+for (const [file, script] of [["engine/generated/kernels-wasm.ts", "build:wasm"], ["dist/index.js", "build:dist"]]) {
+  if (existsSync(file)) continue;
+  const built = spawnSync("npm", ["run", script], { stdio: "inherit" });
   if (built.status !== 0) process.exit(1);
 }
 

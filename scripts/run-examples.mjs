@@ -1,0 +1,67 @@
+// Runs the examples as users would: examples/train.mjs under Node, Deno and Bun, and
+// examples/browser.html in headless Chromium from a local static server. Each prints (or shows) one
+// JSON result; all four must agree on steps and weightsHash. Prints uvu-style Total/Passed lines.
+import { spawnSync } from "node:child_process";
+import { createServer } from "node:http";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { extname, join, normalize } from "node:path";
+import { chromium } from "playwright-core";
+
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".map": "application/json" };
+const results = {};
+const failures = [];
+
+for (const [name, cmd, args] of [
+  ["node", process.execPath, ["examples/train.mjs"]],
+  ["deno", "node_modules/.bin/deno", ["run", "examples/train.mjs"]],
+  ["bun", "node_modules/.bin/bun", ["examples/train.mjs"]],
+]) {
+  const run = spawnSync(cmd, args, { encoding: "utf8" });
+  try {
+    results[name] = JSON.parse(run.stdout.trim().split("\n").pop());
+  } catch {
+    failures.push(`${name}: no result (exit ${run.status}): ${run.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+  }
+}
+
+const server = createServer((req, res) => {
+  const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname)).replace(/^\/+/, "");
+  if (path.startsWith("..")) return res.writeHead(403).end();
+  let body;
+  try {
+    body = readFileSync(path);
+  } catch {
+    return res.writeHead(path === "favicon.ico" ? 204 : 404).end();
+  }
+  res.writeHead(200, { "content-type": TYPES[extname(path)] ?? "application/octet-stream" }).end(body);
+});
+await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+const profile = mkdtempSync(join(tmpdir(), "fwdgrad-examples-"));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+  headless: true,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+try {
+  const page = await context.newPage();
+  await page.goto(`http://127.0.0.1:${server.address().port}/examples/browser.html`);
+  await page.waitForFunction(() => document.getElementById("result")?.textContent?.startsWith("{"), null, { timeout: 120_000 });
+  results.chromium = JSON.parse(await page.textContent("#result"));
+} catch (error) {
+  failures.push(`chromium: ${error.message.split("\n")[0]}`);
+} finally {
+  await context.close();
+  server.close();
+  rmSync(profile, { recursive: true, force: true });
+}
+
+for (const [name, r] of Object.entries(results)) console.log(`${name.padEnd(9)} ${JSON.stringify(r)}`);
+const reference = results.node;
+for (const [name, r] of Object.entries(results)) {
+  if (!reference || r.weightsHash !== reference.weightsHash || r.steps !== reference.steps) failures.push(`${name}: result differs from node's`);
+}
+for (const f of failures) console.log(`FAIL ${f}`);
+const total = 4;
+console.log(`\n  Total:     ${total}\n  Passed:    ${total - new Set(failures.map((f) => f.split(":")[0])).size}\n`);
+process.exit(failures.length ? 1 : 0);
