@@ -146,6 +146,7 @@ interface PrimAttrs {
   softmaxCrossEntropy: { labelPtr: number };
 }
 
+/** The primitive table: each differentiable op's value rule and tangent (JVP) rule. */
 export const PRIMS = {
   add: {
     value: ([x, y]) => elementwise("add_f32", x, y),

@@ -17,6 +17,7 @@ export interface RngState {
   counter: [number, number];
 }
 
+/** A Philox4x32-10 stream: a key and a block counter; draws uniform or normal tensors, splits into independent streams. */
 export class Rng {
   private readonly k0: number;
   private readonly k1: number;

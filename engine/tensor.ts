@@ -4,6 +4,7 @@
 import { engine } from "./backend.ts";
 import { FwdgradError, fmt } from "./errors.ts";
 
+/** An f32 row-major tensor in the engine's memory: `{ptr, shape}`, with `toArray()` for a copy of its values. */
 export class Tensor {
   /** Byte address of the first element in the engine's memory. */
   ptr: number;

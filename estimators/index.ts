@@ -11,6 +11,7 @@ import { transposeGuess } from "./transpose-guess.ts";
 
 export type EstimatorOptions = CommonOptions & OrthogonalGuessOptions & OrthogonalGuessNsOptions & PreconditionedGuessOptions;
 
+/** Every estimator id with its factory; `createEstimator(id, options)` looks ids up here. */
 export const ESTIMATORS = {
   "forward-gradient": forwardGradient,
   "activation-perturbation": activationPerturbation,

@@ -62,6 +62,14 @@ function checkConfig(c: TrainConfig): void {
   if (!Number.isFinite(c.lr) || c.lr <= 0) throw new FwdgradError(`train: lr must be a positive number, got ${c.lr}`);
 }
 
+/**
+ * Trains an MLP on a data set with one method; `runEpoch()` trains and evaluates one epoch.
+ * @example
+ * ```ts
+ * const trainer = new Trainer(generateMnist1d(), { method: "wperp", width: 128, depth: 3, epochs: 300, batch: 512, lr: 1e-4, seed: 0 });
+ * while (trainer.epoch < 300) console.log(trainer.runEpoch());
+ * ```
+ */
 export class Trainer {
   readonly model: Mlp;
   readonly config: TrainConfig;
@@ -236,7 +244,7 @@ function fromBase64(text: string): Float32Array {
 
 const CHECKPOINT_FORMAT = "fwdgrad-checkpoint-1";
 
-/** A checkpoint as JSON text (arrays as base64 of their f32 bytes). */
+/** A checkpoint as JSON text (arrays as base64 of their f32 bytes); `parseCheckpoint` reads it back. */
 export function serializeCheckpoint(state: TrainerState): string {
   return JSON.stringify({
     format: CHECKPOINT_FORMAT,
@@ -249,6 +257,7 @@ export function serializeCheckpoint(state: TrainerState): string {
   });
 }
 
+/** The trainer state in a checkpoint written by `serializeCheckpoint`, for `new Trainer(data, config, state)`. */
 export function parseCheckpoint(text: string): TrainerState {
   let raw: Record<string, unknown>;
   try {

@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 const bin = (name) => `node_modules/.bin/${name}`;
 const RUNS = [
   { name: "source", cmd: process.execPath, args: ["scripts/check-source.mjs"] },
+  { name: "docs", cmd: bin("tsx"), args: ["scripts/api-docs.ts", "--check"] },
   { name: "node", cmd: bin("tsx"), args: ["tests/index.ts"] },
   { name: "deno", cmd: bin("deno"), args: ["run", "--allow-env=FORCE_COLOR,NODE_DISABLE_COLORS,NO_COLOR,TERM", "--allow-read=../shared", "tests/index.ts"] },
   { name: "bun", cmd: bin("bun"), args: ["tests/index.ts"] },
