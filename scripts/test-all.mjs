@@ -14,6 +14,7 @@ const RUNS = [
   { name: "chromium", cmd: process.execPath, args: ["scripts/browser-run.mjs"] },
   { name: "cli", cmd: bin("tsx"), args: ["tests/cli/cli.test.ts"] },
   { name: "examples", cmd: process.execPath, args: ["scripts/run-examples.mjs"] },
+  { name: "web", cmd: process.execPath, args: ["scripts/web-test.mjs"] },
 ];
 
 const only = process.argv.slice(2);

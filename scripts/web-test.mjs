@@ -1,0 +1,75 @@
+// End-to-end test of the lab page in headless Chromium (playwright-core, Debian's /usr/bin/chromium):
+// start wt at width 64, wait for 3 epochs, check accuracy above chance and the plots, take a
+// screenshot into .tmp/, pause, and check that bad settings show an error. uvu-style totals.
+import { execFileSync } from "node:child_process";
+import { createServer } from "node:http";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { extname, join, normalize } from "node:path";
+import { chromium } from "playwright-core";
+
+execFileSync(process.execPath, ["scripts/build-web.mjs"], { stdio: "inherit" });
+const server = createServer((req, res) => {
+  const path = normalize(new URL(req.url, "http://x").pathname).replace(/^\/+/, "") || "index.html";
+  let body;
+  try {
+    body = readFileSync(join("web-dist", path));
+  } catch {
+    return res.writeHead(path === "favicon.ico" ? 204 : 404).end();
+  }
+  res.writeHead(200, { "content-type": extname(path) === ".html" ? "text/html" : "text/javascript" }).end(body);
+});
+await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+const profile = mkdtempSync(join(tmpdir(), "fwdgrad-web-"));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+  headless: true,
+  viewport: { width: 1400, height: 1100 },
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+
+const checks = [];
+const check = (name, ok, detail = "") => {
+  checks.push(ok);
+  console.log(`${ok ? "ok  " : "FAIL"} ${name}${detail ? `: ${detail}` : ""}`);
+};
+
+try {
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.log(`page error: ${e.message}`));
+  await page.goto(`http://127.0.0.1:${server.address().port}/`);
+  await page.waitForFunction(() => !document.getElementById("start").disabled, null, { timeout: 60_000 });
+  check("the kernels load in the worker", /SIMD kernels ready/.test(await page.textContent("#status")), await page.textContent("#status"));
+  await page.selectOption("#method", "wt");
+  await page.fill("#width", "64");
+  await page.click("#start");
+  await page.waitForFunction(() => /epoch ([3-9]|\d\d)/.test(document.getElementById("progress").textContent), null, { timeout: 120_000 });
+  const progress = await page.textContent("#progress");
+  const train = Number(/train ([\d.]+) %/.exec(progress)?.[1]);
+  check("3 epochs shown, train accuracy above chance (10 %)", train > 10, progress);
+  check("the accuracy plot drew", (await page.locator("#accuracy-plot svg path").count()) >= 2);
+  check("examples with predicted labels", (await page.locator("#examples figure").count()) === 6);
+  mkdirSync(".tmp", { recursive: true });
+  await page.screenshot({ path: ".tmp/web-lab.png", fullPage: true });
+  await page.click("#pause");
+  const pausedAt = await page.textContent("#progress");
+  await page.waitForTimeout(1500);
+  check("pause stops training", (await page.textContent("#progress")) === pausedAt);
+  await page.fill("#width", "0");
+  await page.click("#start");
+  check("width 0 shows an error", /width must be/.test(await page.textContent("#error")), await page.textContent("#error"));
+  await page.fill("#width", "8");
+  await page.selectOption("#method", "wperp");
+  await page.fill("#k", "20");
+  await page.click("#start");
+  check("k larger than the width shows an error", /k must be between 1 and the width \(8\)/.test(await page.textContent("#error")), await page.textContent("#error"));
+} catch (error) {
+  check("the page runs", false, error.message.split("\n")[0]);
+} finally {
+  await context.close();
+  server.close();
+  rmSync(profile, { recursive: true, force: true });
+}
+const passed = checks.filter(Boolean).length;
+console.log(`\n  Total:     ${checks.length}\n  Passed:    ${passed}\n`);
+process.exit(passed === checks.length && checks.length > 0 ? 0 : 1);
