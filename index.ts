@@ -11,3 +11,4 @@ export { measureQuality, type LayerMetrics } from "./estimators/metrics.ts";
 export { adamW, sgd, type Optimizer, type AdamWOptions } from "./models/optim.ts";
 export { Trainer, serializeCheckpoint, parseCheckpoint, type TrainConfig, type EpochReport, type TrainerState } from "./models/train.ts";
 export { parseBinarySplit, parseCsvSplit, splitRows, type Dataset, type Split } from "./models/dataset.ts";
+export { serveTraining, workerScopeEndpoint, type TrainingEndpoint, type TrainingEvent, type TrainingMessage, type TrainingSettings } from "./models/train-worker.ts";

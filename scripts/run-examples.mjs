@@ -1,6 +1,7 @@
-// Runs the examples as users would: examples/train.mjs under Node, Deno and Bun, and
-// examples/browser.html in headless Chromium from a local static server. Each prints (or shows) one
-// JSON result; all four must agree on steps and weightsHash. Prints uvu-style Total/Passed lines.
+// Runs the examples as users would: examples/train.mjs under Node, Deno and Bun,
+// examples/browser.html in headless Chromium from a local static server, and
+// examples/train-in-worker.mjs (training in a worker) under Node, Deno and Bun. Each prints (or
+// shows) one JSON result; the runs of each example must agree on weightsHash. uvu-style totals.
 import { spawnSync } from "node:child_process";
 import { createServer } from "node:http";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -16,6 +17,10 @@ for (const [name, cmd, args] of [
   ["node", process.execPath, ["examples/train.mjs"]],
   ["deno", "node_modules/.bin/deno", ["run", "examples/train.mjs"]],
   ["bun", "node_modules/.bin/bun", ["examples/train.mjs"]],
+  // Training off the main thread: worker_threads in Node, Web Workers in Deno and Bun.
+  ["node worker", process.execPath, ["examples/train-in-worker.mjs"]],
+  ["deno worker", "node_modules/.bin/deno", ["run", "--allow-read=.", "examples/train-in-worker.mjs"]],
+  ["bun worker", "node_modules/.bin/bun", ["examples/train-in-worker.mjs"]],
 ]) {
   const run = spawnSync(cmd, args, { encoding: "utf8" });
   try {
@@ -56,12 +61,12 @@ try {
   rmSync(profile, { recursive: true, force: true });
 }
 
-for (const [name, r] of Object.entries(results)) console.log(`${name.padEnd(9)} ${JSON.stringify(r)}`);
-const reference = results.node;
+for (const [name, r] of Object.entries(results)) console.log(`${name.padEnd(12)} ${JSON.stringify(r)}`);
 for (const [name, r] of Object.entries(results)) {
+  const reference = name.endsWith("worker") ? results["node worker"] : results.node;
   if (!reference || r.weightsHash !== reference.weightsHash || r.steps !== reference.steps) failures.push(`${name}: result differs from node's`);
 }
 for (const f of failures) console.log(`FAIL ${f}`);
-const total = 4;
+const total = 7;
 console.log(`\n  Total:     ${total}\n  Passed:    ${total - new Set(failures.map((f) => f.split(":")[0])).size}\n`);
 process.exit(failures.length ? 1 : 0);

@@ -18,7 +18,7 @@ let running = false;
 
 function readSettings(): Settings | string {
   const num = (id: string) => Number($<HTMLInputElement>(id).value);
-  const s: Settings = { method: method.value, width: num("width"), depth: num("depth"), k: num("k"), lr: num("lr"), seed: num("seed"), epochs: num("epochs") };
+  const s = { method: method.value, width: num("width"), depth: num("depth"), k: num("k"), lr: num("lr"), seed: num("seed"), epochs: num("epochs") } satisfies Settings;
   for (const key of ["width", "depth", "epochs"] as const) {
     if (!Number.isInteger(s[key]) || s[key] < 1) return `${key} must be a whole number of at least 1 (got ${$<HTMLInputElement>(key).value || "nothing"})`;
   }
