@@ -37,6 +37,7 @@ export interface EpochReport {
   trainAcc: number;
   testAcc: number;
   ms: number;
+  testLoss: number;
 }
 
 /** Everything a resumed run needs: the configuration, weights, optimiser moments and progress. */
@@ -203,7 +204,7 @@ export class Trainer {
     this.epoch++;
     const train = this.evaluate(this.data.train);
     const test = this.evaluate(this.data.test);
-    const report = { epoch: this.epoch, trainLoss: train.loss, trainAcc: train.acc, testAcc: test.acc, ms: performance.now() - started };
+    const report = { epoch: this.epoch, trainLoss: train.loss, trainAcc: train.acc, testAcc: test.acc, ms: performance.now() - started, testLoss: test.loss };
     this.history.push(report);
     return report;
   }

@@ -11,7 +11,7 @@ const method = $<HTMLSelectElement>("method");
 for (const m of METHODS) method.add(new Option(m, m));
 const start = $<HTMLButtonElement>("start"), pause = $<HTMLButtonElement>("pause"), reset = $<HTMLButtonElement>("reset");
 
-let history: Array<{ epoch: number; trainAcc: number; testAcc: number; trainLoss: number }> = [];
+let history: Array<{ epoch: number; trainAcc: number; testAcc: number; trainLoss: number; testLoss: number }> = [];
 let cosine: Array<{ epoch: number; cosine: (number | null)[] }> = [];
 let started = 0;
 let running = false;
@@ -35,7 +35,10 @@ function draw(): void {
   ];
   if (history.length) {
     $("accuracy-plot").innerHTML = lineChart("Accuracy", "epoch", "accuracy", acc, [0, 1]);
-    $("loss-plot").innerHTML = lineChart("Train loss", "epoch", "loss", [{ name: "train", points: history.map((h) => [h.epoch, h.trainLoss]) }]);
+    $("loss-plot").innerHTML = lineChart("Loss", "epoch", "cross-entropy", [
+      { name: "train", points: history.map((h) => [h.epoch, h.trainLoss]) },
+      { name: "test", points: history.map((h) => [h.epoch, h.testLoss]) },
+    ]);
   }
   if (cosine.length) {
     const layers = cosine[0].cosine.length;

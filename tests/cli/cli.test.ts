@@ -80,7 +80,7 @@ Cli("train --json prints a line per epoch and a final line with weightsHash; res
     assert.is(code, 0);
     const lines = out.trim().split("\n").map((l) => JSON.parse(l));
     assert.is(lines.length, 4);
-    assert.equal(Object.keys(lines[0]), ["epoch", "trainLoss", "trainAcc", "testAcc", "ms"]);
+    assert.equal(Object.keys(lines[0]), ["epoch", "trainLoss", "trainAcc", "testAcc", "ms", "testLoss"]);
     assert.match(lines[3].weightsHash, /^[0-9a-f]{16}$/);
     const resumed = fwdgrad("train", "--resume", join(dir, "checkpoint.json"), "--epochs", "4", "--json");
     const resumedLines = resumed.out.trim().split("\n").map((l) => JSON.parse(l));
