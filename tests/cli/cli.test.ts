@@ -1,4 +1,5 @@
 // The fwdgrad command line, run as a user would (Node only: it spawns processes and writes files).
+// Commands run as `node --import tsx cli/fwdgrad.ts`, one process each, so a kill reaches the trainer.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,7 +10,7 @@ import * as assert from "uvu/assert";
 const Cli = suite("cli");
 
 function fwdgrad(...args: string[]) {
-  const result = spawnSync(process.execPath, ["node_modules/tsx/dist/cli.mjs", "cli/fwdgrad.ts", ...args], { encoding: "utf8" });
+  const result = spawnSync(process.execPath, ["--import", "tsx", "cli/fwdgrad.ts", ...args], { encoding: "utf8" });
   return { code: result.status, out: result.stdout, err: result.stderr };
 }
 
@@ -96,10 +97,14 @@ Cli("a run killed while saving leaves a readable checkpoint", async () => {
   const dir = mkdtempSync(join(tmpdir(), "fwdgrad-kill-"));
   try {
     for (const delay of [1500, 2300]) {
-      const child = spawn(process.execPath, ["node_modules/tsx/dist/cli.mjs", "cli/fwdgrad.ts", "train", "--method", "wt", "--width", "64", "--epochs", "1000", "--batch", "128", "--json", "--out", dir]);
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      const child = spawn(process.execPath, ["--import", "tsx", "cli/fwdgrad.ts", "train", "--method", "wt", "--width", "64", "--epochs", "1000", "--batch", "128", "--json", "--out", dir], { stdio: ["ignore", "ignore", "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (chunk) => (stderr += chunk));
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      const early = await Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), delay))]);
+      assert.not.ok(early, `the training run ended before it was killed: ${stderr}`);
       child.kill("SIGKILL");
-      await new Promise((resolve) => child.on("exit", resolve));
+      await exited;
       const checkpoint = JSON.parse(readFileSync(join(dir, "checkpoint.json"), "utf8"));
       assert.is(checkpoint.format, "fwdgrad-checkpoint-1");
       assert.ok(checkpoint.epoch >= 1, `saved epoch ${checkpoint.epoch}`);
