@@ -10,7 +10,6 @@ import type { Kernels } from "./kernels-ref.ts";
 import { assertLive, empty, sizeOf, Tensor, view } from "./tensor.ts";
 
 type Tan = Tensor | null;
-type KernelName = keyof Kernels;
 type Binary = "add_f32" | "sub_f32" | "mul_f32" | "div_f32";
 
 interface Prim<A> {
@@ -208,7 +207,7 @@ export const PRIMS = {
       const product = (dx: Tensor, aSide: boolean) => {
         const dout = empty([directions, ...out.shape]);
         const step = dx.size / Math.max(directions, 1);
-        const [x, other] = aSide ? [a, b] : [b, a];
+        const other = aSide ? b : a;
         const [xStride, otherStride] = aSide ? [g.aStride, g.bStride] : [g.bStride, g.aStride];
         const call = (outPtr: number, dxPtr: number, count: number, dxStride: number, sharedStride: number) => {
           const moving = { ptr: dxPtr, stride: dxStride, trans: aSide ? attrs.transA : attrs.transB };

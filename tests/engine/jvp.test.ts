@@ -1,6 +1,6 @@
 // jvp: several directions at once equal the same directions one at a time; full Jacobians of a small
 // MLP from forward-mode columns equal f64 finite differences; the contract's edge cases.
-import { add, FwdgradError, jvp, matmul, mean, mul, relu, softmaxCrossEntropy, sum, tensor, zeros, type Tensor } from "../../index.ts";
+import { add, jvp, matmul, mean, mul, relu, softmaxCrossEntropy, sum, tensor, zeros, type Tensor } from "../../index.ts";
 import { assert, assertFwdgradError, assertClose, assertSameBits, inputs, suite } from "../harness.ts";
 
 const Jvp = suite("jvp");

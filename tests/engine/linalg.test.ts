@@ -1,7 +1,6 @@
 // Decompositions against algebraic properties (a = u·diag(s)·vᵀ, orthonormal factors, eigen-
 // residuals), hard inputs, the TS twins bit for bit, top-k against the full decomposition, and
 // Newton–Schulz against the polynomial's action on the singular values (checked through svd).
-import { engine } from "../../engine/backend.ts";
 import { eigh, matmul, newtonSchulz, qr, rng, svd, tensor, mark, release, useKernels, type Tensor } from "../../index.ts";
 import { assert, assertFwdgradError, assertSameBits, suite } from "../harness.ts";
 

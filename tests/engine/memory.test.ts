@@ -2,7 +2,7 @@
 // tensors cannot be read, tidy keeps only what it returns, and views survive memory growth.
 import { engine } from "../../engine/backend.ts";
 import {
-  add, FwdgradError, heapBytes, jvp, mark, matmul, mean, relu, release, rng, softmaxCrossEntropy, tensor, tidy, type Tensor,
+  add, heapBytes, jvp, mark, matmul, mean, relu, release, rng, softmaxCrossEntropy, tensor, tidy, type Tensor,
 } from "../../index.ts";
 import { assert, assertFwdgradError, suite } from "../harness.ts";
 

@@ -2,7 +2,7 @@
 // the normal transform against an f64 Box–Muller, moments, splitting and state round trips.
 import { engine } from "../../engine/backend.ts";
 import { philoxBlock } from "../../engine/kernels-ref.ts";
-import { FwdgradError, Rng, rng } from "../../index.ts";
+import { Rng, rng } from "../../index.ts";
 import { assert, assertFwdgradError, assertClose, suite } from "../harness.ts";
 
 const Random = suite("rng");
