@@ -93,10 +93,10 @@ export function measureQuality(model: Mlp, x: Tensor, labels: Int32Array, estima
   const input = prepareStep(model, x, labels, options.rng);
   const result = model.layers.map((_, i): LayerMetrics => {
     const d = model.sizes[i + 1];
-    const base = { layer: i, cosineWeights: sums[i].cosineWeights / options.draws };
+    const cosineWeights = sums[i].cosineWeights / options.draws;
     const cov: GuessCovariance | null = i === layers - 1 ? identityCovariance(input, i) : estimator.covariance(input, i);
     if (!hasActivations[i] || !cov) {
-      return { ...base, cosine: null, bias: null, variance: null, covRms: null, covFrobenius: null, overlap: null, overlapSquared: null };
+      return { layer: i, cosine: null, cosineWeights, bias: null, variance: null, covRms: null, covFrobenius: null, overlap: null, overlapSquared: null };
     }
     // eq. 17: b = mean_b (Cov_b − I)·g_b;  eq. 18: ‖mean(ĝ − g)^∘2 − b^∘2‖
     const gi = truth.activationGrads[i];
@@ -108,8 +108,9 @@ export function measureQuality(model: Mlp, x: Tensor, labels: Int32Array, estima
     const frobenius = distances.reduce((s, v) => s + Math.sqrt(Math.max(v, 0)), 0) / batch;
     const overlaps = overlapOf(cov.basis(), gi, g[i], batch, d);
     return {
-      ...base,
+      layer: i,
       cosine: sums[i].cosineCount ? sums[i].cosine / sums[i].cosineCount : null,
+      cosineWeights,
       bias: norm(biasVector),
       variance: norm(varianceVector),
       covRms: frobenius / d,

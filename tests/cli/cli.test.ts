@@ -69,7 +69,7 @@ Cli("quality --json prints one object with a row per linear layer", () => {
   const report = JSON.parse(out);
   assert.equal(Object.keys(report), ["method", "width", "depth", "k", "draws", "seed", "layers"]);
   assert.is(report.layers.length, 4);
-  assert.equal(Object.keys(report.layers[0]), ["layer", "cosineWeights", "cosine", "bias", "variance", "covRms", "covFrobenius", "overlap", "overlapSquared"]);
+  assert.equal(Object.keys(report.layers[0]), ["layer", "cosine", "cosineWeights", "bias", "variance", "covRms", "covFrobenius", "overlap", "overlapSquared"]);
   assert.is(report.layers[3].overlap, null, "the output layer has no guess subspace");
   assert.type(report.layers[0].overlap, "number");
 });
