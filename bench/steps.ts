@@ -16,6 +16,9 @@ function stepCase(id: string): Case {
       const data = generateMnist1d();
       const x = tensor(data.train.x.subarray(0, BATCH * data.features), [BATCH, data.features]);
       const labels = Int32Array.from(data.train.y.subarray(0, BATCH));
+      // The batch's data set rows: estimators with per-example state (wperp) warm-start from them,
+      // as they do in training, where every example returns once per epoch.
+      const rows = Int32Array.from({ length: BATCH }, (_, i) => i);
       const model = createMlp([data.features, WIDTH, WIDTH, WIDTH, data.classes], { seed: 0 });
       const weights = model.layers.map((l) => l.w);
       const estimator = createEstimator(id);
@@ -39,7 +42,7 @@ function stepCase(id: string): Case {
       return {
         ours: () => {
           const s = mark();
-          const { grads } = estimateStep(estimator, prepareStep(model, x, labels, rng(1).split(step++)));
+          const { grads } = estimateStep(estimator, prepareStep(model, x, labels, rng(1).split(step++), rows));
           optimizer.step(weights, grads.w);
           release(s);
         },
