@@ -54,11 +54,14 @@ function stackOf(values: Float32Array, shape: number[]): Tensor {
   return t;
 }
 
-/** Orthonormal columns spanning each example's basis (CholeskyQR2); dependent columns become zero. */
-export function orthonormalize(q: Tensor): Tensor {
+/**
+ * Orthonormal columns spanning each example's basis (CholeskyQR2: two rounds; one suffices for a
+ * basis that is already nearly orthonormal); dependent columns become zero.
+ */
+export function orthonormalize(q: Tensor, rounds = 2): Tensor {
   const [batch, , k] = q.shape;
   let x = q;
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < rounds; round++) {
     const gram = matmul(x, x, { transA: true }).toArray();
     x = matmul(x, stackOf(inverseCholesky(gram, batch, k), [batch, k, k]));
   }
@@ -82,8 +85,10 @@ export function maskedTopK(gram: Tensor, masks: Tensor, start: Tensor, k: number
   const width = start.shape[2];
   const heap = engine().heap;
   const maskColumn = reshape(masks, [batch, d, 1]);
-  // The basis lives in one buffer across iterations; each iteration's scratch is released.
-  const q = orthonormalize(mul(start, maskColumn));
+  const result = empty([batch, d, k]);
+  // The basis lives in one buffer across iterations; each iteration's scratch is released. A warm
+  // start (an example's own basis, masked anew) is nearly orthonormal: one CholeskyQR round does.
+  const q = orthonormalize(mul(start, maskColumn), fixedIterations !== undefined ? 1 : 2);
   for (let it = 1; it <= maxIter; it++) {
     const step = heap.mark();
     const z = mul(gramTimes(gram, q), maskColumn);
@@ -96,9 +101,9 @@ export function maskedTopK(gram: Tensor, masks: Tensor, start: Tensor, k: number
     };
     const done = fixedIterations !== undefined ? it >= fixedIterations : residualsSmall(residualSquares(), values.toArray(), batch, width, k, tol);
     if (done) {
-      const kept = firstColumns(ritzVectors, k).toArray();
+      copyInto(result, firstColumns(ritzVectors, k));
       heap.release(step);
-      return { vectors: stackOf(kept, [batch, d, k]), iterations: it };
+      return { vectors: result, iterations: it };
     }
     copyInto(q, orthonormalize(z));
     heap.release(step);
