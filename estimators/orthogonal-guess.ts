@@ -65,7 +65,7 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
   const maxIter = options.maxIter ?? 100;
   const warmIterations = options.warmIterations ?? 1;
   if (!Number.isInteger(warmIterations) || warmIterations < 1) throw new FwdgradError(`wperp: warmIterations must be an integer ≥ 1, got ${options.warmIterations}`);
-  // Per layer, the previous step's top eigenvectors of WᵀW (kept as plain arrays: the heap is per step).
+  // Per layer, the top eigenvectors of WᵀW from the last cold start (plain arrays: the heap is per step).
   const warm = new Map<number, { shape: number[]; values: Float32Array }>();
   // Per layer, every example's last basis (by data set row), so an example seen again an epoch later
   // starts from its own subspace: the weights move little in between.
@@ -110,23 +110,35 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
     const allWarm = input.indices !== undefined && cached.every((c) => c !== undefined);
     let initial: Float32Array;
     let columns: number;
-    if (allWarm) {
-      // Every example starts from its own basis of its previous visit: k columns suffice.
+    const shared = warm.get(i);
+    const warmStart = allWarm && shared !== undefined;
+    if (warmStart) {
+      // Every example starts from its own basis of its previous visit: k columns suffice. A column
+      // left zero then (fewer active units than k) takes the Gram's eigenvector instead, or it
+      // would stay zero for good.
       columns = k;
       initial = new Float32Array(batch * d * k);
-      cached.forEach((c, b) => initial.set(c!, b * d * k));
+      const sharedColumns = shared!.shape[1];
+      const sharedValues = shared!.values;
+      cached.forEach((c, b) => {
+        initial.set(c!, b * d * k);
+        for (let col = 0; col < k; col++) {
+          let empty = true;
+          for (let r = 0; r < d && empty; r++) empty = c![r * k + col] === 0;
+          if (empty) for (let r = 0; r < d; r++) initial[(b * d + r) * k + col] = sharedValues[r * sharedColumns + col];
+        }
+      });
     } else {
       // A cold start: the Gram's top eigenvectors (masked inside maskedTopK), plus oversampling,
       // themselves warm-started from the last cold start's.
       columns = Math.min(d, k + oversample);
-      const previous = warm.get(i);
-      const start = eigh(gram, { k: columns, tol: 1e-4, warmStart: previous ? tensor(previous.values, previous.shape) : undefined });
-      const shared = start.vectors.toArray();
-      warm.set(i, { shape: [...start.vectors.shape], values: shared });
+      const start = eigh(gram, { k: columns, tol: 1e-4, warmStart: shared ? tensor(shared.values, shared.shape) : undefined });
+      const values = start.vectors.toArray();
+      warm.set(i, { shape: [...start.vectors.shape], values });
       initial = new Float32Array(batch * d * columns);
-      for (let b = 0; b < batch; b++) initial.set(shared, b * d * columns);
+      for (let b = 0; b < batch; b++) initial.set(values, b * d * columns);
     }
-    const found = maskedTopK(gram, input.masks[i], tensor(initial, [batch, d, columns]), k, tol, maxIter, allWarm ? warmIterations : undefined).vectors;
+    const found = maskedTopK(gram, input.masks[i], tensor(initial, [batch, d, columns]), k, tol, maxIter, warmStart ? warmIterations : undefined).vectors;
     if (input.indices) {
       const values = found.toArray();
       for (let b = 0; b < batch; b++) cache.set(input.indices[b], values.slice(b * d * k, (b + 1) * d * k));
