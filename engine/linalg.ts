@@ -6,7 +6,7 @@ import { FwdgradError, fmt } from "./errors.ts";
 import { tidy } from "./arena.ts";
 import { add, matmul, mul, scale, sum, transpose } from "./ops.ts";
 import { rng } from "./rng.ts";
-import { assertLive, empty, Tensor, view } from "./tensor.ts";
+import { assertLive, copyInto, empty, leadingColumns, tensor, Tensor, view } from "./tensor.ts";
 
 const DEFAULT_MAX_ITER = 75;
 
@@ -187,30 +187,15 @@ function startBasis(op: string, n: number, b: number, options: TopKOptions): Ten
   return qrUnchecked(random, 1, n, b).q;
 }
 
+/** (t + tᵀ)/2 for a matrix or each of a stack: rounding must not make a Rayleigh quotient matrix unsymmetric. */
+export function symmetrize(t: Tensor): Tensor {
+  return scale(add(t, transpose(t)), 0.5);
+}
+
 function converged(prev: Float32Array | null, next: Float32Array, k: number, tol: number): boolean {
   if (!prev) return false;
   for (let i = 0; i < k; i++) if (Math.abs(next[i] - prev[i]) > tol * Math.abs(next[0])) return false;
   return true;
-}
-
-/** First `k` columns of a row-major matrix. */
-function leadingColumns(x: Tensor, k: number): Tensor {
-  const [rows, cols] = x.shape;
-  const out = empty([rows, k]);
-  const f = engine().heap.f32();
-  for (let i = 0; i < rows; i++) f.copyWithin((out.ptr >>> 2) + i * k, (x.ptr >>> 2) + i * cols, (x.ptr >>> 2) + i * cols + k);
-  return out;
-}
-
-function leading(x: Tensor, k: number): Tensor {
-  const out = empty([k]);
-  engine().heap.f32().copyWithin(out.ptr >>> 2, x.ptr >>> 2, (x.ptr >>> 2) + k);
-  return out;
-}
-
-/** Copies `src`'s values into `dst` (same size), so a loop can keep its state in one buffer. */
-function assign(dst: Tensor, src: Tensor): void {
-  engine().heap.f32().copyWithin(dst.ptr >>> 2, src.ptr >>> 2, (src.ptr >>> 2) + src.size);
 }
 
 /**
@@ -235,10 +220,10 @@ function topKSvd(a: Tensor, m: number, n: number, k: number, options: TopKOption
       const sv = small.s.toArray();
       if (converged(prev, sv, k, tol)) {
         // aᵀu = q·r = (q·ur)·s·vrᵀ, so a ≈ (u·vr)·s·(q·ur)ᵀ.
-        return { u: matmul(u, leadingColumns(small.v, k)), s: leading(small.s, k), v: matmul(q, leadingColumns(small.u, k)), iterations: it };
+        return { u: matmul(u, leadingColumns(small.v, k)), s: leadingColumns(small.s, k), v: matmul(q, leadingColumns(small.u, k)), iterations: it };
       }
       prev = sv;
-      assign(v, q);
+      copyInto(v, q);
       heap.release(step);
     }
     throw new FwdgradError(`svd: top-${k} subspace iteration did not converge to tol = ${tol} within maxIter = ${maxIter} for ${fmt(a.shape)}`);
@@ -312,7 +297,7 @@ function lanczosSvd(a: Tensor, m: number, n: number, k: number, options: TopKOpt
         b[i * size + i] = alpha[i];
         if (i + 1 < size) b[i * size + i + 1] = beta[i];
       }
-      const small = svd(tensorOf(b, [size, size]));
+      const small = svd(tensor(b, [size, size]));
       const theta = small.s.toArray(), x = small.u.toArray();
       let done = size === r;
       if (!done) {
@@ -324,7 +309,7 @@ function lanczosSvd(a: Tensor, m: number, n: number, k: number, options: TopKOpt
         const uUsed = size === steps ? uRows : leadingRows(uRows, size), pUsed = leadingRows(pRows, size);
         return {
           u: matmul(uUsed, leadingColumns(small.u, k), { transA: true }),
-          s: leading(small.s, k),
+          s: leadingColumns(small.s, k),
           v: matmul(pUsed, leadingColumns(small.v, k), { transA: true }),
           iterations: size,
         };
@@ -364,14 +349,13 @@ function topKEigh(a: Tensor, n: number, k: number, options: TopKOptions & { maxI
       const step = heap.mark();
       const z = matmul(a, q);
       const t = matmul(q, z, { transA: true });
-      // (t + tᵀ)/2: rounding must not make the small Rayleigh quotient matrix unsymmetric.
-      const small = eigh(scale(add(t, transpose(t)), 0.5));
+      const small = eigh(symmetrize(t));
       const values = small.values.toArray();
       if (converged(prev, values, k, tol)) {
-        return { values: leading(small.values, k), vectors: matmul(q, leadingColumns(small.vectors, k)), iterations: it };
+        return { values: leadingColumns(small.values, k), vectors: matmul(q, leadingColumns(small.vectors, k)), iterations: it };
       }
       prev = values;
-      assign(q, qrUnchecked(z, 1, n, b).q);
+      copyInto(q, qrUnchecked(z, 1, n, b).q);
       heap.release(step);
     }
     throw new FwdgradError(`eigh: top-${k} subspace iteration did not converge to tol = ${tol} within maxIter = ${maxIter} for ${fmt(a.shape)}`);
@@ -457,7 +441,7 @@ export function newtonSchulz(a: Tensor, options: NewtonSchulzOptions = {}): Tens
   const { batch, m, n } = checkMatrices("newtonSchulz", view(a, a.shape));
   const norms = tidy(() => spectralNorms(view(a, a.shape), batch, m, n, options.powerIters ?? 30));
   const inv = new Float32Array(batch).map((_, b) => (norms[b] > 0 ? 1 / norms[b] : 0));
-  let x = a.rank === 3 ? mul(a, tensorOf(inv, [batch, 1, 1])) : scale(a, inv[0]);
+  let x = a.rank === 3 ? mul(a, tensor(inv, [batch, 1, 1])) : scale(a, inv[0]);
   const tall = m >= n;
   for (let step = 0; step < (options.steps ?? 5); step++) {
     // Horner in the Gram matrix on the short side: x·p(xᵀx) for tall x, p(xxᵀ)·x for wide x.
@@ -469,8 +453,3 @@ export function newtonSchulz(a: Tensor, options: NewtonSchulzOptions = {}): Tens
   return x;
 }
 
-function tensorOf(values: Float32Array, shape: number[]): Tensor {
-  const t = empty(shape);
-  engine().heap.f32().set(values, t.ptr >>> 2);
-  return t;
-}

@@ -114,6 +114,22 @@ export function zeros(shape: readonly number[]): Tensor {
   return t;
 }
 
+/** Copies `src`'s values into `dst` (same size), so a loop can keep its state in one buffer. */
+export function copyInto(dst: Tensor, src: Tensor): void {
+  engine().heap.f32().copyWithin(dst.ptr >>> 2, src.ptr >>> 2, (src.ptr >>> 2) + src.size);
+}
+
+/** The first `k` entries along the last axis of a vector, matrix or stack (a copy, or `x` itself when all are kept). */
+export function leadingColumns(x: Tensor, k: number): Tensor {
+  const cols = x.shape[x.rank - 1];
+  if (k === cols) return x;
+  const rows = x.size / cols;
+  const out = empty([...x.shape.slice(0, -1), k]);
+  const f = engine().heap.f32();
+  for (let r = 0; r < rows; r++) f.copyWithin((out.ptr >>> 2) + r * k, (x.ptr >>> 2) + r * cols, (x.ptr >>> 2) + r * cols + k);
+  return out;
+}
+
 /** Copies `indices` (row numbers) into the heap as i32 and returns their address; checks the range. */
 export function indexBuffer(op: string, indices: Int32Array | readonly number[], limit: number): number {
   const heap = engine().heap;

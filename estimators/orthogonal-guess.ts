@@ -7,9 +7,9 @@
 import { FwdgradError } from "../engine/errors.ts";
 import { eigh, svd } from "../engine/linalg.ts";
 import { matmul, mul, reshape } from "../engine/ops.ts";
-import { tensor, type Tensor } from "../engine/tensor.ts";
+import { leadingColumns, tensor, type Tensor } from "../engine/tensor.ts";
 import { activationEstimate, activationSeeds, checkGuesses, type CommonOptions, type Estimator, type GuessCovariance, type StepInput } from "./estimator.ts";
-import { firstColumns, maskedTopK, stackGuesses } from "./subspace.ts";
+import { maskedTopK, stackGuesses } from "./subspace.ts";
 
 export interface OrthogonalGuessOptions extends CommonOptions {
   /** Rank of the guess subspace. Default 10 (the paper's). */
@@ -75,7 +75,7 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
 
   const exactBasis = (input: StepInput, i: number): Tensor => {
     const { v } = svd(maskedJacobians(input.model.layers[i + 1].w, input.masks[i]));
-    return firstColumns(v, Math.min(k, v.shape[2]));
+    return leadingColumns(v, Math.min(k, v.shape[2]));
   };
 
   /**
@@ -95,7 +95,7 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
         inverse[b * rows + j] = l > 1e-10 * top && l > 0 ? 1 / Math.sqrt(l) : 0;
       }
     }
-    return firstColumns(matmul(jacobians, mul(vectors, tensor(inverse, [batch, 1, rows])), { transA: true }), Math.min(k, rows));
+    return leadingColumns(matmul(jacobians, mul(vectors, tensor(inverse, [batch, 1, rows])), { transA: true }), Math.min(k, rows));
   };
 
   const fastBasis = (input: StepInput, i: number): Tensor => {

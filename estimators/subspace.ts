@@ -4,9 +4,9 @@
 // Q ← Q·R⁻¹ with RᵀR = QᵀQ; Fukaya et al. 2014), whose small k×k factorisations run per example.
 import { engine } from "../engine/backend.ts";
 import { FwdgradError } from "../engine/errors.ts";
-import { eigh } from "../engine/linalg.ts";
+import { eigh, symmetrize } from "../engine/linalg.ts";
 import { matmul, mul, reshape, sub, sum, transpose } from "../engine/ops.ts";
-import { empty, type Tensor } from "../engine/tensor.ts";
+import { copyInto, empty, leadingColumns, tensor, type Tensor } from "../engine/tensor.ts";
 
 /** R⁻¹ per example for the Cholesky factor of each k×k block of `gram`; dependent columns get 0. */
 function inverseCholesky(gram: Float32Array, batch: number, k: number): Float32Array {
@@ -48,12 +48,6 @@ function inverseCholesky(gram: Float32Array, batch: number, k: number): Float32A
   return out;
 }
 
-function stackOf(values: Float32Array, shape: number[]): Tensor {
-  const t = empty(shape);
-  engine().heap.f32().set(values, t.ptr >>> 2);
-  return t;
-}
-
 /**
  * Orthonormal columns spanning each example's basis (CholeskyQR2: two rounds; one suffices for a
  * basis that is already nearly orthonormal); dependent columns become zero.
@@ -63,7 +57,7 @@ export function orthonormalize(q: Tensor, rounds = 2): Tensor {
   let x = q;
   for (let round = 0; round < rounds; round++) {
     const gram = matmul(x, x, { transA: true }).toArray();
-    x = matmul(x, stackOf(inverseCholesky(gram, batch, k), [batch, k, k]));
+    x = matmul(x, tensor(inverseCholesky(gram, batch, k), [batch, k, k]));
   }
   return x;
 }
@@ -92,7 +86,7 @@ export function maskedTopK(gram: Tensor, masks: Tensor, start: Tensor, k: number
   for (let it = 1; it <= maxIter; it++) {
     const step = heap.mark();
     const z = mul(gramTimes(gram, q), maskColumn);
-    const { values, vectors } = eigh(symmetric(matmul(q, z, { transA: true })));
+    const { values, vectors } = eigh(symmetrize(matmul(q, z, { transA: true })));
     const ritzVectors = matmul(q, vectors);
     // Residuals of the Ritz pairs: z·w − (q·w)·λ.
     const residualSquares = () => {
@@ -101,7 +95,7 @@ export function maskedTopK(gram: Tensor, masks: Tensor, start: Tensor, k: number
     };
     const done = fixedIterations !== undefined ? it >= fixedIterations : residualsSmall(residualSquares(), values.toArray(), batch, width, k, tol);
     if (done) {
-      copyInto(result, firstColumns(ritzVectors, k));
+      copyInto(result, leadingColumns(ritzVectors, k));
       heap.release(step);
       return { vectors: result, iterations: it };
     }
@@ -121,10 +115,6 @@ function gramTimes(gram: Tensor, q: Tensor): Tensor {
   return transpose(reshape(matmul(rows, gram), [batch, k, d]));
 }
 
-function copyInto(dst: Tensor, src: Tensor): void {
-  engine().heap.f32().copyWithin(dst.ptr >>> 2, src.ptr >>> 2, (src.ptr >>> 2) + src.size);
-}
-
 /** Every example's leading k residual norms at most tol·|λ₁| (examples with λ₁ = 0 have nothing to find). */
 function residualsSmall(squares: Float32Array, values: Float32Array, batch: number, width: number, k: number, tol: number): boolean {
   for (let b = 0; b < batch; b++) {
@@ -132,27 +122,6 @@ function residualsSmall(squares: Float32Array, values: Float32Array, batch: numb
     for (let i = 0; i < k; i++) if (Math.sqrt(squares[b * width + i]) > bound) return false;
   }
   return true;
-}
-
-/** (t + tᵀ)/2 for each k×k block: rounding must not make the Rayleigh quotients unsymmetric. */
-function symmetric(t: Tensor): Tensor {
-  const [batch, k] = t.shape;
-  const v = t.toArray();
-  const out = new Float32Array(v.length);
-  for (let b = 0; b < batch; b++) {
-    for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) out[b * k * k + i * k + j] = (v[b * k * k + i * k + j] + v[b * k * k + j * k + i]) / 2;
-  }
-  return stackOf(out, [batch, k, k]);
-}
-
-/** The first k columns of each matrix of a stack [B, d, w]. */
-export function firstColumns(x: Tensor, k: number): Tensor {
-  const [batch, d, w] = x.shape;
-  if (k === w) return x;
-  const v = x.toArray();
-  const out = new Float32Array(batch * d * k);
-  for (let r = 0; r < batch * d; r++) out.set(v.subarray(r * w, r * w + k), r * k);
-  return stackOf(out, [batch, d, k]);
 }
 
 /** [K, B, d] from K tensors of shape [B, d]. */
