@@ -132,8 +132,8 @@ function addTangent(a: Tensor | null, b: Tensor): Tensor {
  */
 export function activationEstimate(input: StepInput, seeds: Seeds, jvpPerGuess: Tensor): Estimate {
   const [K, B] = jvpPerGuess.shape;
-  // Σ_b jvp_b per guess: the directional derivative of the mean loss, for weight guesses.
-  const total = sum(jvpPerGuess, 1);
+  // Σ_b jvp_b per guess (the directional derivative of the mean loss), only for weight guesses.
+  let total: Tensor | null = null;
   const grads: Gradients = { w: [], b: [] };
   const activationGrads: (Tensor | null)[] = [];
   input.model.layers.forEach((layer, i) => {
@@ -148,6 +148,7 @@ export function activationEstimate(input: StepInput, seeds: Seeds, jvpPerGuess: 
     } else if (v) {
       // Σ_k (Σ_b jvp_{k,b})·V_k / K
       const [, out, inp] = v.shape;
+      total ??= sum(jvpPerGuess, 1);
       grads.w.push(scale(reshape(matmul(reshape(total, [1, K]), reshape(v, [K, out * inp])), [out, inp]), 1 / K));
       if (layer.b) throw new FwdgradError(`estimate: layer ${i} has a bias, which weight perturbation does not estimate`);
       grads.b.push(null);

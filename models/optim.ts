@@ -64,15 +64,18 @@ export function adamW(options: AdamWOptions = {}): Optimizer {
       const correction1 = 1 - beta1Power;
       const correction2 = 1 - beta2Power;
       const stepSize = lr / correction1;
+      const rootCorrection2 = Math.sqrt(correction2);
+      const decay = 1 - lr * weightDecay;
+      // Parameters and gradients are read in place from the heap: no copies on the training path.
       const f = engine().heap.f32();
       params.forEach((p, i) => {
-        const g = grads[i].toArray();
-        const pm = m[i], pv = v[i], at = p.ptr >>> 2;
+        const pm = m[i], pv = v[i], at = p.ptr >>> 2, gAt = grads[i].ptr >>> 2;
         for (let j = 0; j < p.size; j++) {
-          const decayed = f[at + j] * (1 - lr * weightDecay);
-          pm[j] = beta1 * pm[j] + (1 - beta1) * g[j];
-          pv[j] = beta2 * pv[j] + (1 - beta2) * g[j] * g[j];
-          const denominator = Math.sqrt(pv[j]) / Math.sqrt(correction2) + eps;
+          const g = f[gAt + j];
+          const decayed = f[at + j] * decay;
+          pm[j] = beta1 * pm[j] + (1 - beta1) * g;
+          pv[j] = beta2 * pv[j] + (1 - beta2) * g * g;
+          const denominator = Math.sqrt(pv[j]) / rootCorrection2 + eps;
           f[at + j] = decayed - (stepSize * pm[j]) / denominator;
         }
       });
@@ -108,8 +111,8 @@ export function sgd(options: { lr?: number; weightDecay?: number } = {}): Optimi
       t++;
       const f = engine().heap.f32();
       params.forEach((p, i) => {
-        const g = grads[i].toArray(), at = p.ptr >>> 2;
-        for (let j = 0; j < p.size; j++) f[at + j] = f[at + j] - lr * (g[j] + weightDecay * f[at + j]);
+        const at = p.ptr >>> 2, gAt = grads[i].ptr >>> 2;
+        for (let j = 0; j < p.size; j++) f[at + j] = f[at + j] - lr * (f[gAt + j] + weightDecay * f[at + j]);
       });
     },
     state: () => ({ step: t, buffers: [] }),

@@ -185,7 +185,7 @@ export class Trainer {
         ? estimateStep(this.estimator, prepareStep(this.model, x, labels, rng(this.config.seed).split(1).split(this.step), Int32Array.from(rows)))
         : backprop(this.model, x, labels);
       const update = [...grads.w, ...grads.b.filter((b): b is Tensor => b !== null)];
-      const badGradient = update.findIndex((g) => g.toArray().some((v) => !Number.isFinite(v)));
+      const badGradient = update.findIndex((g) => !allFinite(g));
       if (!Number.isFinite(loss) || badGradient >= 0) {
         release(scope);
         const what = Number.isFinite(loss) ? `a non-finite gradient (parameter ${badGradient})` : `non-finite loss (${loss})`;
@@ -213,6 +213,14 @@ export class Trainer {
   weightsHash(): string {
     return hashArrays(this.params.map((p) => p.toArray()));
   }
+}
+
+/** True when every value of `t` is finite, read in place (no copy on the training path). */
+function allFinite(t: Tensor): boolean {
+  const f = engine().heap.f32();
+  const start = t.ptr >>> 2;
+  for (let i = start; i < start + t.size; i++) if (!Number.isFinite(f[i])) return false;
+  return true;
 }
 
 /** FNV-1a over the bytes of several f32 arrays, two 32-bit lanes with different offsets. */
