@@ -6,7 +6,7 @@ import { f64Helpers, hypot } from "./kernels-ref-svd.ts";
 const EPS = 2.220446049250313e-16;
 
 export function createEighRef(heap: Heap) {
-  const { dot, axpy, rot, loadColMajor } = f64Helpers(heap);
+  const { dot, axpy, householder, rot, loadColMajor } = f64Helpers(heap);
 
   function tred2(V: number, d: number, e: number, n: number): void {
     const x = heap.f64();
@@ -189,12 +189,8 @@ export function createEighRef(heap: Heap) {
         loadColMajor(QR, aPtr + b * m * n * 4, m, n);
         const x = heap.f64();
         for (let k = 0; k < kk; k++) {
-          let norm = 0;
-          for (let i = k; i < m; i++) norm = hypot(norm, x[at(QR, i, k)]);
+          const norm = householder(at(QR, k, k), m - k);
           if (norm !== 0) {
-            if (x[at(QR, k, k)] < 0) norm = -norm;
-            for (let i = k; i < m; i++) x[at(QR, i, k)] = x[at(QR, i, k)] / norm;
-            x[at(QR, k, k)] = x[at(QR, k, k)] + 1;
             for (let j = k + 1; j < n; j++) {
               const s = -dot(at(QR, k, k), at(QR, k, j), m - k) / x[at(QR, k, k)];
               axpy(at(QR, k, j), s, at(QR, k, k), m - k);

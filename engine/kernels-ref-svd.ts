@@ -38,6 +38,18 @@ export function f64Helpers(heap: Heap) {
       const d = heap.f64();
       for (let i = 0; i < len; i++) d[y + i] = d[y + i] + t * d[x + i];
     },
+    /** householder of kernels-as/f64.ts: x becomes a Householder vector in place; returns ±‖x‖. */
+    householder(x: number, len: number): number {
+      const d = heap.f64();
+      let norm = 0;
+      for (let i = 0; i < len; i++) norm = hypot(norm, d[x + i]);
+      if (norm !== 0) {
+        if (d[x] < 0) norm = -norm;
+        for (let i = 0; i < len; i++) d[x + i] = d[x + i] / norm;
+        d[x] = d[x] + 1;
+      }
+      return norm;
+    },
     rot(x: number, y: number, cs: number, sn: number, len: number): void {
       const d = heap.f64();
       for (let i = 0; i < len; i++) {
@@ -64,7 +76,7 @@ export function svdScratchF64(m: number, n: number, full: number): number {
 
 /** svd_f32 of kernels-as/svd.ts. */
 export function createSvdRef(heap: Heap) {
-  const { dot, axpy, rot, loadColMajor, storeRowMajor } = f64Helpers(heap);
+  const { dot, axpy, householder, rot, loadColMajor, storeRowMajor } = f64Helpers(heap);
 
   function decompose(A: number, U: number, V: number, s: number, e: number, work: number, m: number, n: number, nu: number, maxIter: number): number {
     const d = heap.f64();
@@ -78,16 +90,7 @@ export function createSvdRef(heap: Heap) {
     d.fill(0, U, U + m * nu);
     d.fill(0, V, V + n * n);
     for (let k = 0; k < Math.max(nct, nrt); k++) {
-      if (k < nct) {
-        let norm = 0;
-        for (let i = k; i < m; i++) norm = hypot(norm, d[at(A, m, i, k)]);
-        if (norm !== 0) {
-          if (d[at(A, m, k, k)] < 0) norm = -norm;
-          for (let i = k; i < m; i++) d[at(A, m, i, k)] = d[at(A, m, i, k)] / norm;
-          d[at(A, m, k, k)] = d[at(A, m, k, k)] + 1;
-        }
-        d[s + k] = -norm;
-      }
+      if (k < nct) d[s + k] = -householder(at(A, m, k, k), m - k);
       for (let j = k + 1; j < n; j++) {
         if (k < nct && d[s + k] !== 0) {
           const t = -dot(at(A, m, k, k), at(A, m, k, j), m - k) / d[at(A, m, k, k)];
@@ -97,13 +100,7 @@ export function createSvdRef(heap: Heap) {
       }
       if (k < nct) d.copyWithin(at(U, m, k, k), at(A, m, k, k), at(A, m, k, k) + m - k);
       if (k < nrt) {
-        let norm = 0;
-        for (let i = k + 1; i < n; i++) norm = hypot(norm, d[e + i]);
-        if (norm !== 0) {
-          if (d[e + k + 1] < 0) norm = -norm;
-          for (let i = k + 1; i < n; i++) d[e + i] = d[e + i] / norm;
-          d[e + k + 1] = d[e + k + 1] + 1;
-        }
+        const norm = householder(e + k + 1, n - k - 1);
         d[e + k] = -norm;
         if (k + 1 < m && norm !== 0) {
           d.fill(0, work + k + 1, work + m);

@@ -4,7 +4,7 @@
 // JAMA's EigenvalueDecomposition); values descending, vectors as the columns of an n×n matrix.
 // qr: Householder QR (Golub & Van Loan §5.2; JAMA's QRDecomposition), a = q·r with q m×kk having
 // orthonormal columns and r kk×n upper triangular, kk = min(m, n).
-import { axpy, col, dot, el, get, hypot, loadColMajor, put, rot } from "./f64";
+import { axpy, col, dot, el, get, householder, hypot, loadColMajor, put, rot } from "./f64";
 
 const EPS: f64 = 2.220446049250313e-16;
 
@@ -219,12 +219,8 @@ export function qr_f32(qPtr: usize, rPtr: usize, aPtr: usize, workPtr: usize, ba
   for (let b = 0; b < batch; b++) {
     loadColMajor(QR, aPtr + ((<usize>b * <usize>m * <usize>n) << 2), m, n);
     for (let k = 0; k < kk; k++) {
-      let norm: f64 = 0;
-      for (let i = k; i < m; i++) norm = hypot(norm, load<f64>(el(QR, m, i, k)));
+      const norm = householder(el(QR, m, k, k), m - k);
       if (norm != 0) {
-        if (load<f64>(el(QR, m, k, k)) < 0) norm = -norm;
-        for (let i = k; i < m; i++) store<f64>(el(QR, m, i, k), load<f64>(el(QR, m, i, k)) / norm);
-        store<f64>(el(QR, m, k, k), load<f64>(el(QR, m, k, k)) + 1);
         for (let j = k + 1; j < n; j++) {
           const s = -dot(el(QR, m, k, k), el(QR, m, k, j), m - k) / load<f64>(el(QR, m, k, k));
           axpy(el(QR, m, k, j), s, el(QR, m, k, k), m - k);

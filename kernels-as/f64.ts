@@ -28,6 +28,22 @@ export function put(p: usize, i: i32, v: f64): void {
   store<f64>(p + (<usize>i << 3), v);
 }
 
+/**
+ * Turns the len values at x into a Householder vector in place (LINPACK/JAMA form): divides them by
+ * ±‖x‖ (the sign of x[0]) and adds 1 to x[0]. Returns that signed norm (0 leaves x unchanged); the
+ * reflection maps x to −norm·e₁.
+ */
+export function householder(x: usize, len: i32): f64 {
+  let norm: f64 = 0;
+  for (let i = 0; i < len; i++) norm = hypot(norm, get(x, i));
+  if (norm != 0) {
+    if (get(x, 0) < 0) norm = -norm;
+    for (let i = 0; i < len; i++) put(x, i, get(x, i) / norm);
+    put(x, 0, get(x, 0) + 1);
+  }
+  return norm;
+}
+
 /** Σ x[i]·y[i]: even and odd indices in two lanes, lane0 + lane1, then the odd tail. */
 export function dot(x: usize, y: usize, len: i32): f64 {
   const body = len & ~1;

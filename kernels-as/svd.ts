@@ -3,7 +3,7 @@
 // (Golub & Van Loan §8.6; the LINPACK dsvdc formulation as in JAMA's SingularValueDecomposition).
 // Working arrays are column-major f64 in the caller's scratch; outputs are row-major f32:
 // u m×nu (nu = n thin, m full), s n descending and non-negative, v n×n, with a = u·diag(s)·vᵀ.
-import { axpy, col, dot, el, get, hypot, loadColMajor, put, rot, storeRowMajor } from "./f64";
+import { axpy, col, dot, el, get, householder, hypot, loadColMajor, put, rot, storeRowMajor } from "./f64";
 
 const EPS: f64 = 2.220446049250313e-16;
 const TINY: f64 = 1.6033346880071782e-291;
@@ -52,16 +52,7 @@ function decompose(A: usize, U: usize, V: usize, s: usize, e: usize, work: usize
   memory.fill(V, 0, (<usize>n * <usize>n) << 3);
   // Bidiagonalisation: Householder reflections from the left (columns) and right (rows) alternately.
   for (let k = 0; k < max(nct, nrt); k++) {
-    if (k < nct) {
-      let norm: f64 = 0;
-      for (let i = k; i < m; i++) norm = hypot(norm, load<f64>(el(A, m, i, k)));
-      if (norm != 0) {
-        if (load<f64>(el(A, m, k, k)) < 0) norm = -norm;
-        for (let i = k; i < m; i++) store<f64>(el(A, m, i, k), load<f64>(el(A, m, i, k)) / norm);
-        store<f64>(el(A, m, k, k), load<f64>(el(A, m, k, k)) + 1);
-      }
-      put(s, k, -norm);
-    }
+    if (k < nct) put(s, k, -householder(el(A, m, k, k), m - k));
     for (let j = k + 1; j < n; j++) {
       if (k < nct && get(s, k) != 0) {
         const t = -dot(el(A, m, k, k), el(A, m, k, j), m - k) / load<f64>(el(A, m, k, k));
@@ -71,13 +62,7 @@ function decompose(A: usize, U: usize, V: usize, s: usize, e: usize, work: usize
     }
     if (k < nct) memory.copy(el(U, m, k, k), el(A, m, k, k), <usize>(m - k) << 3);
     if (k < nrt) {
-      let norm: f64 = 0;
-      for (let i = k + 1; i < n; i++) norm = hypot(norm, get(e, i));
-      if (norm != 0) {
-        if (get(e, k + 1) < 0) norm = -norm;
-        for (let i = k + 1; i < n; i++) put(e, i, get(e, i) / norm);
-        put(e, k + 1, get(e, k + 1) + 1);
-      }
+      const norm = householder(e + ((<usize>k + 1) << 3), n - k - 1);
       put(e, k, -norm);
       if (k + 1 < m && norm != 0) {
         memory.fill(work + ((<usize>k + 1) << 3), 0, <usize>(m - k - 1) << 3);
