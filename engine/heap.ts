@@ -16,6 +16,11 @@ export interface Mark {
   readonly serial: number;
 }
 
+/** `view` while it still covers the memory's buffer, else a new one (growth detaches old buffers). */
+function current<T extends { buffer: ArrayBufferLike }>(view: T, memory: WebAssembly.Memory, Kind: new (buffer: ArrayBuffer) => T): T {
+  return view.buffer === memory.buffer ? view : new Kind(memory.buffer);
+}
+
 export class Heap {
   readonly memory: WebAssembly.Memory;
   private topPtr = HEAP_BASE;
@@ -37,23 +42,19 @@ export class Heap {
 
   /** Current f32 view of the whole memory; growing the memory detaches old views, so always ask here. */
   f32(): Float32Array {
-    if (this.f32View.buffer !== this.memory.buffer) this.f32View = new Float32Array(this.memory.buffer);
-    return this.f32View;
+    return (this.f32View = current(this.f32View, this.memory, Float32Array));
   }
 
   i32(): Int32Array {
-    if (this.i32View.buffer !== this.memory.buffer) this.i32View = new Int32Array(this.memory.buffer);
-    return this.i32View;
+    return (this.i32View = current(this.i32View, this.memory, Int32Array));
   }
 
   u32(): Uint32Array {
-    if (this.u32View.buffer !== this.memory.buffer) this.u32View = new Uint32Array(this.memory.buffer);
-    return this.u32View;
+    return (this.u32View = current(this.u32View, this.memory, Uint32Array));
   }
 
   f64(): Float64Array {
-    if (this.f64View.buffer !== this.memory.buffer) this.f64View = new Float64Array(this.memory.buffer);
-    return this.f64View;
+    return (this.f64View = current(this.f64View, this.memory, Float64Array));
   }
 
   /** Bytes in use above the heap base. */
