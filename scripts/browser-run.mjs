@@ -1,18 +1,22 @@
 // Runs the test suite in headless Chromium: bundles tests/index.ts with esbuild, serves it on
-// 127.0.0.1, drives Debian's /usr/bin/chromium with playwright-core (no browser download) and
-// streams the page's console to stdout. Exits 0 only if uvu reports Total equal to Passed.
+// 127.0.0.1, drives the browser scripts/find-browser.mjs finds with playwright-core (no browser
+// download) and streams the page's console to stdout. Exits 0 only if uvu reports Total equal to
+// Passed, or if there is no browser (then it prints a `skipped:` line instead of totals).
 import { build } from "esbuild";
 import { createServer } from "node:http";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, normalize } from "node:path";
-import { chromium } from "playwright-core";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { launchBrowser, reportSkipped } from "./find-browser.mjs";
 
 const entry = process.argv[2] ?? "tests/index.ts";
 const outDir = ".tmp/browser";
-const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const sharedDir = "../shared";
 const TIMEOUT_MS = 5 * 60 * 1000;
+
+const browser = await launchBrowser();
+if (!browser.context) {
+  reportSkipped("chromium", browser.reason);
+  process.exit(0);
+}
 
 mkdirSync(outDir, { recursive: true });
 await build({
@@ -25,8 +29,6 @@ await build({
   logLevel: "warning",
   // The package is marked side-effect free for its users; test modules register suites on import.
   ignoreAnnotations: true,
-  // Tests read fixtures from disk outside the browser; that branch never runs in the page.
-  external: ["node:*"],
 });
 
 const page = `<!doctype html><meta charset="utf-8"><title>fwdgrad tests</title><script type="module" src="/test.js"></script>`;
@@ -35,15 +37,6 @@ const server = createServer((req, res) => {
     res.writeHead(200, { "content-type": "text/html" }).end(page);
   } else if (req.url === "/test.js") {
     res.writeHead(200, { "content-type": "text/javascript" }).end(readFileSync(join(outDir, "test.js")));
-  } else if (req.url.startsWith("/shared/")) {
-    // Test fixtures from ../shared, read-only; paths may not climb out of it.
-    const rel = normalize(decodeURIComponent(req.url.slice("/shared/".length)));
-    if (rel.startsWith("..")) return res.writeHead(403).end();
-    try {
-      res.writeHead(200, { "content-type": "application/octet-stream" }).end(readFileSync(join(sharedDir, rel)));
-    } catch {
-      res.writeHead(404).end();
-    }
   } else {
     res.writeHead(req.url === "/favicon.ico" ? 204 : 404).end();
   }
@@ -51,19 +44,11 @@ const server = createServer((req, res) => {
 await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
 const url = `http://127.0.0.1:${server.address().port}/`;
 
-const profile = mkdtempSync(join(tmpdir(), "fwdgrad-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath,
-  headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync"],
-});
-
 let total = null;
 let passed = null;
 let finished;
 const done = new Promise((resolve) => (finished = resolve));
-const browserPage = await context.newPage();
+const browserPage = await browser.context.newPage();
 browserPage.on("console", (msg) => {
   const text = msg.text();
   process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
@@ -85,7 +70,6 @@ const timer = setTimeout(() => {
 await browserPage.goto(url);
 await done;
 clearTimeout(timer);
-await context.close();
+await browser.close();
 server.close();
-rmSync(profile, { recursive: true, force: true });
 process.exit(total !== null && total === passed ? 0 : 1);

@@ -1,13 +1,18 @@
-// End-to-end test of the lab page in headless Chromium (playwright-core, Debian's /usr/bin/chromium):
-// start wt at width 64, wait for 3 epochs, check accuracy above chance and the plots, take a
-// screenshot into .tmp/, pause, and check that bad settings show an error. uvu-style totals.
+// End-to-end test of the lab page in headless Chromium (playwright-core, the browser
+// scripts/find-browser.mjs finds): start wt at width 64, wait for 3 epochs, check accuracy above
+// chance and the plots, take a screenshot into .tmp/, pause, and check that bad settings show an
+// error. uvu-style totals, or a `skipped:` line when there is no browser.
 import { execFileSync } from "node:child_process";
 import { createServer } from "node:http";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync } from "node:fs";
 import { extname, join, normalize } from "node:path";
-import { chromium } from "playwright-core";
+import { launchBrowser, reportSkipped } from "./find-browser.mjs";
 
+const browser = await launchBrowser({ viewport: { width: 1400, height: 1100 } });
+if (!browser.context) {
+  reportSkipped("the lab page in chromium", browser.reason);
+  process.exit(0);
+}
 execFileSync(process.execPath, ["scripts/build-web.mjs"], { stdio: "inherit" });
 const server = createServer((req, res) => {
   const path = normalize(new URL(req.url, "http://x").pathname).replace(/^\/+/, "") || "index.html";
@@ -20,13 +25,6 @@ const server = createServer((req, res) => {
   res.writeHead(200, { "content-type": extname(path) === ".html" ? "text/html" : "text/javascript" }).end(body);
 });
 await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-const profile = mkdtempSync(join(tmpdir(), "fwdgrad-web-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-  headless: true,
-  viewport: { width: 1400, height: 1100 },
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
 
 const checks = [];
 const check = (name, ok, detail = "") => {
@@ -35,7 +33,7 @@ const check = (name, ok, detail = "") => {
 };
 
 try {
-  const page = await context.newPage();
+  const page = await browser.context.newPage();
   page.on("pageerror", (e) => console.log(`page error: ${e.message}`));
   await page.goto(`http://127.0.0.1:${server.address().port}/`);
   await page.waitForFunction(() => !document.getElementById("start").disabled, null, { timeout: 60_000 });
@@ -68,9 +66,8 @@ try {
 } catch (error) {
   check("the page runs", false, error.message.split("\n")[0]);
 } finally {
-  await context.close();
+  await browser.close();
   server.close();
-  rmSync(profile, { recursive: true, force: true });
 }
 const passed = checks.filter(Boolean).length;
 console.log(`\n  Total:     ${checks.length}\n  Passed:    ${passed}\n`);

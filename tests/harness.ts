@@ -71,16 +71,3 @@ export function assertFwdgradError(fn: () => unknown, pattern: RegExp = /./): vo
   assert.unreachable(`expected a FwdgradError matching ${pattern}`);
 }
 
-/**
- * Bytes of a file under ../shared (test fixtures only): read from disk in Node, Deno and Bun,
- * fetched from the test server's /shared/ route in the browser.
- */
-export async function readShared(relativePath: string): Promise<Uint8Array> {
-  if (typeof document !== "undefined") {
-    const response = await fetch(`/shared/${relativePath}`);
-    if (!response.ok) throw new Error(`fixture ${relativePath}: HTTP ${response.status}`);
-    return new Uint8Array(await response.arrayBuffer());
-  }
-  const fs = await import("node:fs/promises");
-  return new Uint8Array(await fs.readFile(new URL(`../../shared/${relativePath}`, import.meta.url)));
-}
