@@ -2,7 +2,8 @@
 // runtime has SIMD. `ready()` is the only async step; everything after it is synchronous.
 import { FwdgradError } from "./errors.ts";
 import { Heap } from "./heap.ts";
-import { createRefKernels, type Kernels } from "./kernels-ref.ts";
+import type { Kernels } from "./kernel-abi.ts";
+import { createRefKernels } from "./kernels-ref/index.ts";
 import { loadKernels } from "./wasm.ts";
 
 /** Which kernel set runs the hot loops. */
@@ -30,7 +31,7 @@ let starting: Promise<Backend> | null = null;
 async function start(): Promise<Backend> {
   const heap = new Heap();
   const ref = createRefKernels(heap);
-  const wasm = await loadKernels(heap.memory, ref);
+  const wasm = await loadKernels(heap.memory);
   backend = { heap, memory: heap.memory, ref, wasm, k: wasm ?? ref, kind: wasm ? "wasm" : "ts" };
   return backend;
 }

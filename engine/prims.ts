@@ -6,7 +6,7 @@
 import { engine } from "./backend.ts";
 import { FwdgradError } from "./errors.ts";
 import { gemm, type GemmOperand } from "./gemm.ts";
-import type { Kernels } from "./kernels-ref.ts";
+import type { Kernels } from "./kernel-abi.ts";
 import { assertLive, empty, sizeOf, Tensor, view } from "./tensor.ts";
 
 type Tan = Tensor | null;

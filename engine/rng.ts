@@ -4,7 +4,7 @@
 // engine's own log/sin/cos, never the host's Math functions, whose last bits differ between engines.
 import { engine } from "./backend.ts";
 import { FwdgradError } from "./errors.ts";
-import { philoxBlock } from "./kernels-ref.ts";
+import { philoxBlock } from "./kernels-ref/random.ts";
 import { checkShape, empty, sizeOf, Tensor } from "./tensor.ts";
 
 // Counter word 3 of key-derivation blocks; sample blocks keep it 0, so the two never collide.

@@ -1,9 +1,10 @@
 // The one module that touches WebAssembly compilation: decodes the embedded kernel bytes, compiles
 // them once (asynchronously: browsers refuse large synchronous compiles) and instantiates them over
 // the engine's memory. No fetch, file access or import.meta.url, so every runtime runs this unchanged.
-import { KERNELS_WASM_BASE64 } from "./generated/kernels-wasm.ts";
+import { decodeBase64 } from "./base64.ts";
 import { FwdgradError } from "./errors.ts";
-import type { Kernels } from "./kernels-ref.ts";
+import { KERNELS_WASM_BASE64 } from "./generated/kernels-wasm.ts";
+import { KERNELS, type Kernels } from "./kernel-abi.ts";
 
 // (module (func (result v128) (v128.const i32x4 0 0 0 0))): validates only where SIMD is supported.
 const SIMD_PROBE = new Uint8Array([
@@ -16,36 +17,27 @@ export function simdSupported(): boolean {
   return typeof WebAssembly === "object" && WebAssembly.validate(SIMD_PROBE);
 }
 
-function decodeBase64(text: string): Uint8Array {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
-
 let compiled: Promise<WebAssembly.Module> | undefined;
 
 /**
  * Instantiates the kernels over `memory`, or returns null where SIMD is missing (the caller then
- * uses the TypeScript twins). Checks that the module exports exactly the kernels of `abi`, each
- * with the same number of parameters, so the TS table and the AS sources cannot drift apart.
+ * uses the TypeScript twins). Checks that the module exports exactly the kernels engine/kernel-abi.ts
+ * declares, each with the declared number of parameters (the build checks their names and types).
  */
-export async function loadKernels(memory: WebAssembly.Memory, abi: Kernels): Promise<Kernels | null> {
+export async function loadKernels(memory: WebAssembly.Memory): Promise<Kernels | null> {
   if (!simdSupported()) return null;
-  compiled ??= WebAssembly.compile(decodeBase64(KERNELS_WASM_BASE64) as Uint8Array<ArrayBuffer>);
+  compiled ??= WebAssembly.compile(decodeBase64(KERNELS_WASM_BASE64));
   const instance = await WebAssembly.instantiate(await compiled, { env: { memory } });
   const exports = instance.exports as Record<string, unknown>;
-  const names = Object.keys(abi);
-  const exported = Object.keys(exports).filter((name) => typeof exports[name] === "function");
-  for (const name of names) {
+  for (const { name, params } of KERNELS) {
     const fn = exports[name];
     if (typeof fn !== "function") throw new FwdgradError(`kernel module: missing export ${name}`);
-    const expected = (abi as Record<string, (...args: number[]) => void>)[name].length;
-    if (fn.length !== expected) {
-      throw new FwdgradError(`kernel module: ${name} takes ${fn.length} parameters, the TS twin ${expected}`);
+    if (fn.length !== params.length) {
+      throw new FwdgradError(`kernel module: ${name} takes ${fn.length} parameters, engine/kernel-abi.ts declares ${params.length}`);
     }
   }
-  const extra = exported.filter((name) => !(name in abi));
-  if (extra.length > 0) throw new FwdgradError(`kernel module: exports without a TS twin: ${extra.join(", ")}`);
+  const declared = new Set<string>(KERNELS.map((k) => k.name));
+  const extra = Object.keys(exports).filter((name) => typeof exports[name] === "function" && !declared.has(name));
+  if (extra.length > 0) throw new FwdgradError(`kernel module: undeclared exports ${extra.join(", ")}`);
   return exports as unknown as Kernels;
 }

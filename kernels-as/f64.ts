@@ -1,7 +1,7 @@
 // f64 vector helpers for the decompositions, over contiguous f64 arrays (column-major storage keeps
 // every inner loop of the Householder and rotation updates contiguous, as ml-matrix's transposed SVD
 // storage does). f64x2 bodies with a scalar tail; dot keeps two lane sums, combined at the end, and
-// engine/kernels-ref.ts mirrors that order. Elementwise updates round each operation as written.
+// engine/kernels-ref/f64.ts mirrors that order. Elementwise updates round each operation as written.
 
 // @ts-ignore: decorator
 @inline

@@ -1,5 +1,6 @@
 // Softmax cross-entropy on row-major logits z[rows, cols] with i32 labels, one loss per row.
-// Sums run sequentially over the classes so that engine/kernels-ref.ts gives the same bits.
+// Sums run sequentially over the classes so that the twin (engine/kernels-ref/loss.ts) gives the
+// same bits.
 import { expf32, logf32 } from "./math";
 
 /** loss[r] = log Σ_c e^{z[r,c]} − z[r, label[r]], stabilised by the row maximum. */

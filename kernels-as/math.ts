@@ -1,7 +1,7 @@
 // Scalar f32 transcendental functions shared by the kernels. They are written out here, not taken
-// from the host, so that every runtime (and engine/kernels-ref.ts, which mirrors them operation for
-// operation) produces the same bits. Each uses only +, −, ×, ÷, sqrt and bit manipulation, all of
-// which WebAssembly defines exactly; there is no fused multiply-add.
+// from the host, so that every runtime (and engine/kernels-ref/math.ts, which mirrors them operation
+// for operation) produces the same bits. Each uses only +, −, ×, ÷, sqrt and bit manipulation, all
+// of which WebAssembly defines exactly; there is no fused multiply-add.
 
 // exp: Cody–Waite reduction x = k·ln2 + r, |r| ≤ ln2/2, then the rational form
 // e^r = 1 + r + r·c/(2 − c) with c = r − r²(P1 + r²P2) (Cody & Waite; FreeBSD e_expf.c).

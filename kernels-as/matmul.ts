@@ -6,13 +6,7 @@
 // sum Σ_p a[i,p]·b[p,j] with a rounding after each multiply and each add (no FMA), in increasing p,
 // across KC blocks too (a block continues from the stored partial sums), so the TS twin gives the
 // same bits. The epilogue (scale, bias, ReLU) runs on each finished block while it is still in cache.
-
-const MR = 4;
-const NR = 8;
-const KC = 256;
-const MC = 64;
-const NC = 512;
-const GEMM_SCRATCH_F32 = MC * KC + KC * NC + MR * NR;
+import { GEMM_SCRATCH_F32, KC, MC, MR, NC, NR } from "./shared";
 
 /** Scratch floats gemm_f32 needs at packPtr: a packed A block, a packed B block and one edge tile. */
 export function gemm_scratch_f32(): i32 {

@@ -1,7 +1,7 @@
 // Counter-based random numbers: Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as
 // 1, 2, 3", SC 2011). Block b of the stream under key (k0, k1) is philox(counter = (b_lo, b_hi, 0, 0)).
 // A call fills n values from consecutive blocks starting at block (c0, c1); each block yields four
-// outputs. engine/kernels-ref.ts computes the same stream in TypeScript, bit for bit.
+// outputs. engine/kernels-ref/random.ts computes the same stream in TypeScript, bit for bit.
 import { logf32, turn } from "./math";
 
 const M0: u32 = 0xd2511f53;

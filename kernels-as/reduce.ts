@@ -2,7 +2,8 @@
 // out[o, i] = reduce_a x[o, a, i]. When inner ≥ 4 the f32x4 body runs across `inner` (each lane
 // keeps a strictly sequential order over a); when inner == 1 the rows are contiguous and four lane
 // partial sums are kept, combined as (l0 + l1) + (l2 + l3), then the tail added in order.
-// engine/kernels-ref.ts repeats exactly this order, so both give the same bits. out must not alias x.
+// engine/kernels-ref/reduce.ts repeats exactly this order, so both give the same bits. out must not
+// alias x.
 
 export function sum_axis_f32(outPtr: usize, xPtr: usize, outer: i32, len: i32, inner: i32): void {
   if (inner == 1) {

@@ -1,17 +1,29 @@
 // Compiles kernels-as/ with asc (asconfig.json, release target) and writes the bytes as base64 into
-// engine/generated/kernels-wasm.ts, the one module the loader imports. Written to a temp name, then renamed.
+// engine/generated/kernels-wasm.ts, the one module the loader imports. Written to a temp name, then
+// renamed. Fails, writing nothing, when the AS sources or the compiled module's wasm types disagree
+// with the kernel declaration in engine/kernel-abi.ts.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
+import { checkAsSources, checkWasm, loadAbi } from "./kernel-abi-check.mjs";
 
 const wasmPath = "kernels-as/build/kernels.wasm";
 const outDir = "engine/generated";
 const outPath = `${outDir}/kernels-wasm.ts`;
 
+function failOn(problems, what) {
+  if (problems.length === 0) return;
+  console.error(`build-wasm: ${what} disagree with engine/kernel-abi.ts:\n  ${problems.join("\n  ")}`);
+  process.exit(1);
+}
+
+const { KERNELS } = await loadAbi();
+failOn(checkAsSources(KERNELS), "the kernel sources");
 execFileSync(process.execPath, ["node_modules/assemblyscript/bin/asc.js", "--config", "asconfig.json", "--target", "release"], {
   stdio: "inherit",
 });
 const bytes = readFileSync(wasmPath);
+failOn(checkWasm(bytes, KERNELS), "the compiled module's exports");
 const sha256 = createHash("sha256").update(bytes).digest("hex");
 mkdirSync(outDir, { recursive: true });
 const source =
@@ -20,4 +32,4 @@ const source =
   `export const KERNELS_WASM_BASE64 =\n  "${bytes.toString("base64")}";\n`;
 writeFileSync(`${outPath}.tmp`, source);
 renameSync(`${outPath}.tmp`, outPath);
-console.log(`kernels: ${bytes.length} bytes, sha256 ${sha256.slice(0, 12)} -> ${outPath}`);
+console.log(`kernels: ${bytes.length} bytes, sha256 ${sha256.slice(0, 12)} -> ${outPath} (${KERNELS.length} kernels match engine/kernel-abi.ts)`);

@@ -1,8 +1,10 @@
 // House rules a test runtime cannot see: library code (everything shipped: index.ts, engine/,
-// estimators/, models/) stays portable and deterministic. Prints uvu-style Total/Passed lines so
+// estimators/, models/) stays portable and deterministic, and the kernels, their TS twins and their
+// one declaration (engine/kernel-abi.ts) agree. Prints uvu-style Total/Passed lines so
 // scripts/test-all.mjs counts each rule as a test.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { checkAsSources, checkMirror, checkTwinSources, loadAbi } from "./kernel-abi-check.mjs";
 
 const LIBRARY = ["index.ts", "engine", "estimators", "models"];
 const RULES = [
@@ -13,6 +15,13 @@ const RULES = [
   { name: "no synchronous WebAssembly compile", pattern: /new\s+WebAssembly\.(Module|Instance)\(/ },
   { name: "relative imports name their .ts file", pattern: /from\s+["']\.{1,2}\/[^"']*(?<!\.ts)["']/ },
   { name: "no relaxed SIMD in the kernels", pattern: /relaxed|_relaxed/, dirs: ["kernels-as"] },
+];
+const { KERNELS } = await loadAbi();
+// Rules over whole files, each a function returning its offenders.
+const CHECKS = [
+  { name: "engine/kernels-ref/ mirrors kernels-as/ file for file", check: checkMirror },
+  { name: "the AS kernels match engine/kernel-abi.ts (names, parameters, types, results)", check: () => checkAsSources(KERNELS) },
+  { name: "each TS twin sits in the file named like its kernel's, with the declared parameter names", check: () => checkTwinSources(KERNELS) },
 ];
 
 function files(path) {
@@ -30,8 +39,14 @@ for (const rule of RULES) {
       if (rule.pattern.test(code)) offenders.push(`${file}:${i + 1}: ${line.trim()}`);
     });
   }
-  if (offenders.length === 0) passed++;
-  console.log(`${offenders.length === 0 ? "ok  " : "FAIL"} ${rule.name}${offenders.map((o) => `\n     ${o}`).join("")}`);
+  report(rule.name, offenders);
 }
-console.log(`\n  Total:     ${RULES.length}\n  Passed:    ${passed}\n`);
-process.exit(passed === RULES.length ? 0 : 1);
+for (const rule of CHECKS) report(rule.name, rule.check());
+
+function report(name, offenders) {
+  if (offenders.length === 0) passed++;
+  console.log(`${offenders.length === 0 ? "ok  " : "FAIL"} ${name}${offenders.map((o) => `\n     ${o}`).join("")}`);
+}
+const total = RULES.length + CHECKS.length;
+console.log(`\n  Total:     ${total}\n  Passed:    ${passed}\n`);
+process.exit(passed === total ? 0 : 1);

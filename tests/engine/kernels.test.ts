@@ -1,8 +1,9 @@
 // Every WebAssembly kernel against its TypeScript twin, bit for bit, at sizes that cover the scalar
-// tails and several SIMD iterations; the transcendental helpers against the host's f64 Math.
+// tails and several SIMD iterations; the transcendental helpers against the host's f64 Math. The
+// comparisons record which kernels they ran, and the last test fails for a declared kernel none ran.
 import { engine } from "../../engine/backend.ts";
-import { expf32, logf32 } from "../../engine/kernels-ref.ts";
-import type { Kernels } from "../../engine/kernels-ref.ts";
+import { KERNELS, type Kernels } from "../../engine/kernel-abi.ts";
+import { expf32, logf32 } from "../../engine/kernels-ref/math.ts";
 import { assert, assertSameBits, engineInfo, inputs, suite } from "../harness.ts";
 
 const SIZES = [1, 3, 4, 5, 17, 64, 65];
@@ -17,23 +18,40 @@ function put(values: Float32Array | Int32Array): number {
   return ptr;
 }
 
-/** Runs `call` with each kernel set on a fresh output of n floats; returns [wasm, ts] outputs. */
-function both(n: number, call: (k: Kernels, outPtr: number) => void): [Float32Array, Float32Array] {
-  const b = engine();
-  const results = [b.wasm!, b.ref].map((k) => {
-    const out = put(new Float32Array(n).fill(NaN));
-    call(k, out);
-    return b.heap.f32().slice(out >>> 2, (out >>> 2) + n);
+/** The kernels some comparison has run. */
+const compared = new Set<string>();
+
+/** `k`, recording the name of every kernel taken from it. */
+function recording(k: Kernels): Kernels {
+  return new Proxy(k, {
+    get(target, name) {
+      compared.add(String(name));
+      return target[name as keyof Kernels];
+    },
   });
-  return [results[0], results[1]];
 }
 
-function compare(what: string, n: number, call: (k: Kernels, outPtr: number) => void): void {
-  const heap = engine().heap;
-  const m = heap.mark();
-  const [wasm, ts] = both(n, call);
-  assertSameBits(wasm, ts, what);
-  heap.release(m);
+/**
+ * Runs `call` with each kernel set on fresh NaN-filled outputs of the given lengths (one, or several
+ * for kernels with several outputs), and asserts the outputs and the return values agree bit for bit.
+ */
+function compare(what: string, lengths: number | number[], call: (k: Kernels, ...outPtrs: number[]) => number | void): void {
+  const b = engine();
+  const sizes = typeof lengths === "number" ? [lengths] : lengths;
+  const m = b.heap.mark();
+  const [wasm, ts] = [b.wasm!, b.ref].map((k) => {
+    const outs = sizes.map((n) => put(new Float32Array(n).fill(NaN)));
+    const result = call(recording(k), ...outs);
+    return { result, outputs: outs.map((ptr, i) => b.heap.f32().slice(ptr >>> 2, (ptr >>> 2) + sizes[i])) };
+  });
+  assert.is(wasm.result, ts.result, `${what}: result`);
+  wasm.outputs.forEach((out, i) => assertSameBits(out, ts.outputs[i], sizes.length > 1 ? `${what} output ${i}` : what));
+  b.heap.release(m);
+}
+
+/** Fresh f64 scratch of `count` values (8-byte aligned: allocations are 16-aligned). */
+function scratch(count: number): number {
+  return engine().heap.alloc(Math.max(count, 1) * 8).ptr;
 }
 
 KernelsSuite("SIMD kernels are loaded", () => {
@@ -105,7 +123,7 @@ KernelsSuite("sum_axis_f32, max_axis_f32, max_jvp_f32", () => {
 
 KernelsSuite("gemm_f32: every transposition, odd and square shapes", () => {
   const heap = engine().heap;
-  assert.is(engine().wasm!.gemm_scratch_f32(), engine().ref.gemm_scratch_f32(), "scratch size agrees");
+  compare("gemm scratch size", [], (k) => k.gemm_scratch_f32());
   const pack = put(new Float32Array(engine().ref.gemm_scratch_f32()));
   const shapes: number[][] = SIZES.map((s) => [s, s, s]);
   shapes.push([5, 17, 3], [17, 4, 65], [65, 3, 17], [1, 64, 9], [9, 1, 64], [64, 65, 5], [3, 7, 8], [4, 9, 12], [70, 300, 530], [3, 0, 5]);
@@ -198,6 +216,73 @@ KernelsSuite("philox kernels", () => {
   compare("block", 4, (k, out) => k.philox_block_u32(out, 0xa4093822, 0x299f31d0, 0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344));
 });
 
+/** A symmetric n×n matrix per batch entry, (x + xᵀ)/2 rounded to f32. */
+function symmetric(r: ReturnType<typeof inputs>, batch: number, n: number): Float32Array {
+  const x = r.uniform(batch * n * n, -2, 2);
+  const out = new Float32Array(x.length);
+  for (let b = 0; b < batch; b++) {
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[b * n * n + i * n + j] = (x[b * n * n + i * n + j] + x[b * n * n + j * n + i]) / 2;
+  }
+  return out;
+}
+
+KernelsSuite("svd_f32 and svd_scratch_f64, thin and full", () => {
+  const mark = engine().heap.mark();
+  const shapes = [[1, 1, 1], [3, 1, 1], [4, 3, 2], [5, 5, 1], [17, 4, 1], [17, 17, 1], [64, 5, 2], [65, 17, 1], [65, 64, 1]];
+  for (const [m, n, batch] of shapes) {
+    const r = inputs(m * 100 + n);
+    const a = r.uniform(batch * m * n, -3, 3);
+    if (n > 2) for (let i = 0; i < m; i++) a[i * n + 1] = a[i * n]; // two equal columns: rank deficient
+    const ap = put(a);
+    for (const full of [0, 1]) {
+      const nu = full ? m : n;
+      compare(`svd scratch ${m}x${n} full=${full}`, [], (k) => k.svd_scratch_f64(m, n, full));
+      const work = scratch(engine().ref.svd_scratch_f64(m, n, full));
+      compare(`svd ${batch}x${m}x${n} full=${full}`, [batch * m * nu, batch * n, batch * n * n], (k, u, sv, v) => k.svd_f32(u, sv, v, ap, work, batch, m, n, full, 75));
+    }
+  }
+  const zeros = put(new Float32Array(12 * 5));
+  const work = scratch(engine().ref.svd_scratch_f64(12, 5, 0));
+  compare("svd of zeros", [12 * 5, 5, 25], (k, u, sv, v) => k.svd_f32(u, sv, v, zeros, work, 1, 12, 5, 0, 75));
+  const hard = put(inputs(9).uniform(30 * 20));
+  const hardWork = scratch(engine().ref.svd_scratch_f64(30, 20, 0));
+  compare("svd out of sweeps", [30 * 20, 20, 400], (k, u, sv, v) => k.svd_f32(u, sv, v, hard, hardWork, 1, 30, 20, 0, 1));
+  engine().heap.release(mark);
+});
+
+KernelsSuite("eigh_f32 and eigh_scratch_f64", () => {
+  const mark = engine().heap.mark();
+  for (const [n, batch] of [...SIZES.map((n) => [n, 1]), [5, 3], [17, 2]]) {
+    const ap = put(symmetric(inputs(n * 10 + batch), batch, n));
+    compare(`eigh scratch n=${n}`, [], (k) => k.eigh_scratch_f64(n));
+    const work = scratch(engine().ref.eigh_scratch_f64(n));
+    compare(`eigh ${batch}x${n}x${n}`, [batch * n, batch * n * n], (k, values, vectors) => k.eigh_f32(values, vectors, ap, work, batch, n, 75));
+  }
+  const identity = new Float32Array(16 * 16);
+  for (let i = 0; i < 16; i++) identity[i * 17] = 1;
+  const ip = put(identity);
+  const work = scratch(engine().ref.eigh_scratch_f64(16));
+  compare("eigh of the identity", [16, 256], (k, values, vectors) => k.eigh_f32(values, vectors, ip, work, 1, 16, 75));
+  const hard = put(symmetric(inputs(3), 1, 40));
+  const hardWork = scratch(engine().ref.eigh_scratch_f64(40));
+  compare("eigh out of iterations", [40, 1600], (k, values, vectors) => k.eigh_f32(values, vectors, hard, hardWork, 1, 40, 1));
+  engine().heap.release(mark);
+});
+
+KernelsSuite("qr_f32 and qr_scratch_f64, tall, square and wide", () => {
+  const mark = engine().heap.mark();
+  for (const [m, n, batch] of [[1, 1, 1], [3, 5, 1], [5, 3, 2], [4, 4, 1], [17, 5, 1], [64, 65, 1], [65, 17, 2], [65, 64, 1]]) {
+    const kk = Math.min(m, n);
+    const a = inputs(m * 7 + n).uniform(batch * m * n, -2, 2);
+    if (n > 1) for (let i = 0; i < m; i++) a[i * n + n - 1] = 0; // a zero column
+    const ap = put(a);
+    compare(`qr scratch ${m}x${n}`, [], (k) => k.qr_scratch_f64(m, n));
+    const work = scratch(engine().ref.qr_scratch_f64(m, n));
+    compare(`qr ${batch}x${m}x${n}`, [batch * m * kk, batch * kk * n], (k, q, rr) => k.qr_f32(q, rr, ap, work, batch, m, n));
+  }
+  engine().heap.release(mark);
+});
+
 KernelsSuite("expf32 and logf32 are accurate to about an ulp", () => {
   const r = inputs(7);
   let worstExp = 0, worstLog = 0;
@@ -214,6 +299,20 @@ KernelsSuite("expf32 and logf32 are accurate to about an ulp", () => {
   assert.is(logf32(1), 0);
   assert.is(expf32(0), 1);
   assert.is(logf32(1e-45), Math.fround(Math.log(1.401298464324817e-45)));
+});
+
+KernelsSuite("both kernel sets have exactly the declared kernels, with the declared arities", () => {
+  for (const [set, k] of [["wasm", engine().wasm!], ["ts", engine().ref]] as const) {
+    const fns = k as unknown as Record<string, (...args: number[]) => unknown>;
+    assert.equal(Object.keys(fns).filter((name) => typeof fns[name] === "function").sort(), KERNELS.map((d) => d.name).sort(), `${set} kernel names`);
+    for (const { name, params } of KERNELS) assert.is(fns[name].length, params.length, `${set} ${name} arity`);
+  }
+});
+
+// Keep this test last: it reads what the comparisons above recorded.
+KernelsSuite("every declared kernel is compared with its twin", () => {
+  const missing = KERNELS.filter((k) => !compared.has(k.name)).map((k) => `${k.name} (kernels-as/${k.file}.ts)`);
+  assert.equal(missing, [], `kernels with no wasm-vs-twin comparison: ${missing.join(", ")}`);
 });
 
 KernelsSuite.run();

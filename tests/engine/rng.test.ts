@@ -1,7 +1,7 @@
 // The Philox generator: Random123's known answers, pinned streams (the same in every runtime),
 // the normal transform against an f64 Box–Muller, moments, splitting and state round trips.
 import { engine } from "../../engine/backend.ts";
-import { philoxBlock } from "../../engine/kernels-ref.ts";
+import { philoxBlock } from "../../engine/kernels-ref/random.ts";
 import { Rng, rng } from "../../index.ts";
 import { assert, assertFwdgradError, assertClose, suite } from "../harness.ts";
 

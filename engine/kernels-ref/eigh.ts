@@ -1,7 +1,8 @@
-// TypeScript twin of kernels-as/eigh.ts (tred2/tql2 symmetric eigendecomposition and Householder
-// QR), operation for operation, over the same column-major f64 scratch.
-import type { Heap } from "./heap.ts";
-import { f64Helpers, hypot } from "./kernels-ref-svd.ts";
+// Twin of kernels-as/eigh.ts (tred2/tql2 symmetric eigendecomposition and Householder QR),
+// operation for operation, over the same column-major f64 scratch.
+import type { Heap } from "../heap.ts";
+import { twins } from "../kernel-abi.ts";
+import { f64Helpers, hypot } from "./f64.ts";
 
 const EPS = 2.220446049250313e-16;
 
@@ -160,8 +161,10 @@ export function createEighRef(heap: Heap) {
     return worst;
   }
 
-  return {
-    eigh_scratch_f64: (n: number): number => n * n + 2 * n,
+  return twins("eigh", {
+    eigh_scratch_f64(n: number): number {
+      return n * n + 2 * n;
+    },
     eigh_f32(valuesPtr: number, vectorsPtr: number, aPtr: number, workPtr: number, batch: number, n: number, maxIter: number): number {
       const V = workPtr >>> 3, d = V + n * n, e = d + n;
       let worst = 0;
@@ -180,7 +183,9 @@ export function createEighRef(heap: Heap) {
       }
       return worst;
     },
-    qr_scratch_f64: (m: number, n: number): number => m * n + m * Math.min(m, n) + n,
+    qr_scratch_f64(m: number, n: number): number {
+      return m * n + m * Math.min(m, n) + n;
+    },
     qr_f32(qPtr: number, rPtr: number, aPtr: number, workPtr: number, batch: number, m: number, n: number): void {
       const kk = Math.min(m, n);
       const QR = workPtr >>> 3, Q = QR + m * n, rdiag = Q + m * kk;
@@ -217,5 +222,5 @@ export function createEighRef(heap: Heap) {
         for (let i = 0; i < m; i++) for (let j = 0; j < kk; j++) f[qOut + i * kk + j] = x[at(Q, i, j)];
       }
     },
-  };
+  });
 }

@@ -1,0 +1,67 @@
+// Twin of kernels-as/matmul.ts: the same products without the packing and blocking. Each output
+// element is the sequential sum Σ_p a[i,p]·b[p,j] in increasing p, rounded to f32 after each
+// multiply and each add, as the kernel's micro-kernel does across its KC blocks; booleans arrive as 0/1.
+import { GEMM_SCRATCH_F32 } from "../../kernels-as/shared.ts";
+import type { Heap } from "../heap.ts";
+import { twins } from "../kernel-abi.ts";
+
+const fr = Math.fround;
+
+export function createMatmulRef(heap: Heap) {
+  return twins("matmul", {
+    gemm_scratch_f32(): number {
+      return GEMM_SCRATCH_F32;
+    },
+    gemm_f32(
+      outPtr: number, aPtr: number, bPtr: number, biasPtr: number, packPtr: number,
+      batch: number, m: number, k: number, n: number, aStride: number, bStride: number,
+      transA: number, transB: number, alpha: number, relu: number,
+    ): void {
+      const mem = heap.f32(), alphaF = fr(alpha);
+      for (let bi = 0; bi < batch; bi++) {
+        const a = (aPtr >>> 2) + bi * aStride, b = (bPtr >>> 2) + bi * bStride, out = (outPtr >>> 2) + bi * m * n;
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) {
+            let s = 0;
+            for (let p = 0; p < k; p++) {
+              const av = transA ? mem[a + p * m + i] : mem[a + i * k + p];
+              const bv = transB ? mem[b + j * k + p] : mem[b + p * n + j];
+              s = fr(s + fr(av * bv));
+            }
+            if (alphaF !== 1) s = fr(s * alphaF);
+            if (biasPtr) s = fr(s + mem[(biasPtr >>> 2) + j]);
+            if (relu && s < 0) s = 0;
+            mem[out + i * n + j] = s;
+          }
+        }
+      }
+    },
+    transpose_f32(outPtr: number, xPtr: number, batch: number, rows: number, cols: number): void {
+      const m = heap.f32(), out = outPtr >>> 2, x = xPtr >>> 2, plane = rows * cols;
+      for (let b = 0; b < batch; b++) {
+        for (let r = 0; r < rows; r++) {
+          for (let c = 0; c < cols; c++) m[out + b * plane + c * rows + r] = m[x + b * plane + r * cols + c];
+        }
+      }
+    },
+    gemv_f32(yPtr: number, aPtr: number, xPtr: number, m: number, n: number, trans: number): void {
+      const mem = heap.f32(), y = yPtr >>> 2, a = aPtr >>> 2, x = xPtr >>> 2;
+      if (!trans) {
+        const body = n & ~3;
+        for (let i = 0; i < m; i++) {
+          const lanes = [0, 0, 0, 0];
+          for (let j = 0; j < body; j++) lanes[j & 3] = fr(lanes[j & 3] + fr(mem[a + i * n + j] * mem[x + j]));
+          let s = fr(fr(lanes[0] + lanes[1]) + fr(lanes[2] + lanes[3]));
+          for (let j = body; j < n; j++) s = fr(s + fr(mem[a + i * n + j] * mem[x + j]));
+          mem[y + i] = s;
+        }
+        return;
+      }
+      mem.fill(0, y, y + n);
+      for (let i = 0; i < m; i++) {
+        const xi = mem[x + i];
+        for (let j = 0; j < n; j++) mem[y + j] = mem[y + j] + fr(xi * mem[a + i * n + j]);
+      }
+    },
+  });
+}
