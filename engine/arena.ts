@@ -8,7 +8,11 @@ export function mark(): Mark {
   return engine().heap.mark();
 }
 
-/** Frees every tensor allocated since `m`. Using one of them afterwards throws a FwdgradError. */
+/**
+ * Frees every tensor allocated since `m`. Using one of them afterwards throws a FwdgradError, as does
+ * releasing anything but a live mark from `mark()`: one already released, or taken inside a scope
+ * released since. Releasing an outer mark after inner ones is fine.
+ */
 export function release(m: Mark): void {
   engine().heap.release(m);
 }

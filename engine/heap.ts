@@ -1,7 +1,8 @@
 // The engine's single WebAssembly.Memory and its allocator. Tensors live in it as f32, row-major,
 // 16-byte aligned. Allocation is a bump pointer; `mark()`/`release()` give arena scopes whose
-// tensors die together. Every allocation gets a serial number, and released serial ranges are
-// remembered, so a tensor used after its scope was released is reported instead of read as garbage.
+// tensors die together. Every allocation and every mark gets a serial number, and released serial
+// ranges are remembered, so a tensor used after its scope was released is reported instead of read
+// as garbage, and a mark whose scope is gone cannot move the bump pointer into live memory.
 import { FwdgradError } from "./errors.ts";
 
 const PAGE = 65536;
@@ -27,6 +28,8 @@ export class Heap {
   private nextSerial = 1;
   // Sorted, disjoint [from, to) serial ranges whose memory was released.
   private dead: Array<[number, number]> = [];
+  // Marks this heap handed out: anything else passed to `release` is refused.
+  private issued = new WeakSet<Mark>();
   private f32View: Float32Array;
   private i32View: Int32Array;
   private u32View: Uint32Array;
@@ -71,16 +74,27 @@ export class Heap {
     return { ptr, serial: this.nextSerial++ };
   }
 
+  /**
+   * The current position. The mark takes a serial of its own, so releasing it (or any mark taken
+   * before it) kills it, and only marks whose serial is still live can be released.
+   */
   mark(): Mark {
-    return { top: this.topPtr, serial: this.nextSerial };
+    const m: Mark = Object.freeze({ top: this.topPtr, serial: this.nextSerial++ });
+    this.issued.add(m);
+    return m;
   }
 
-  /** Frees everything allocated since `m`; tensors from that span become unusable. */
+  /** Frees everything allocated since `m`; tensors and marks from that span become unusable. */
   release(m: Mark): void {
-    if (m.top > this.topPtr || m.serial > this.nextSerial) {
-      throw new FwdgradError("release: this mark was taken after memory it covers was already released");
+    if (typeof m !== "object" || m === null || !this.issued.has(m)) {
+      throw new FwdgradError(`release: expected a mark returned by mark(), got ${describe(m)}`);
     }
-    if (m.serial < this.nextSerial) this.markDead(m.serial, this.nextSerial);
+    // A live mark lies at or below the top and nothing under it has been freed since it was taken
+    // (any release reaching below it killed its serial), so moving the top back to it is safe.
+    if (!this.isLive(m.serial)) {
+      throw new FwdgradError("release: this mark was already released, or was taken inside a scope that has since been released");
+    }
+    this.markDead(m.serial, this.nextSerial);
     this.topPtr = m.top;
   }
 
@@ -100,7 +114,8 @@ export class Heap {
   }
 
   private markDead(from: number, to: number): void {
-    // Releases arrive in increasing serial order, so the new range goes at (or merges into) the end.
+    // A release kills every range from its mark on, so ranges starting at or after `from` are
+    // swallowed and the new one goes at (or merges into) the end.
     const dead = this.dead;
     while (dead.length > 0 && dead[dead.length - 1][0] >= from) dead.pop();
     const last = dead[dead.length - 1];
@@ -122,4 +137,12 @@ export class Heap {
       throw new FwdgradError(`out of memory: cannot grow the heap to ${end} bytes (limit ${MAX_PAGES * PAGE})`);
     }
   }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "string") return `string ${JSON.stringify(value.slice(0, 40))}`;
+  if (typeof value === "function" || typeof value === "symbol") return `a ${typeof value}`;
+  if (typeof value !== "object") return `${typeof value} ${String(value)}`;
+  return Array.isArray(value) ? "an array" : "an object that mark() did not make (or a mark of another heap)";
 }

@@ -1,6 +1,7 @@
 // The heap: arena scopes return to their baseline, repeated work does not grow memory, released
 // tensors cannot be read, tidy keeps only what it returns, and views survive memory growth.
 import { engine } from "../../engine/backend.ts";
+import { Heap, type Mark } from "../../engine/heap.ts";
 import {
   add, heapBytes, jvp, mark, matmul, mean, relu, release, rng, softmaxCrossEntropy, tensor, tidy, type Tensor,
 } from "../../index.ts";
@@ -57,6 +58,101 @@ Memory("using a tensor after its scope was released throws", () => {
   const inner = mark();
   release(outer);
   assertFwdgradError(() => release(inner));
+});
+
+Memory("release refuses anything but a live mark of this heap, and changes nothing when it does", () => {
+  const kept = tensor([4, 5, 6]);
+  const baseline = heapBytes();
+  const forged = [
+    null, undefined, 0, 65536, "mark", [], {}, { top: 0, serial: 0 }, { ...mark() }, Object.create(mark()), new Heap(1).mark(),
+  ];
+  for (const m of forged) {
+    assertFwdgradError(() => release(m as unknown as Mark), /^release: expected a mark returned by mark\(\), got /);
+    assert.is(heapBytes(), baseline);
+  }
+  assertFwdgradError(() => release(null as unknown as Mark), /got null$/);
+  assertFwdgradError(() => release(65536 as unknown as Mark), /got number 65536$/);
+  assert.equal([...kept.toArray()], [4, 5, 6]);
+  assert.ok(Object.isFrozen(mark()), "a mark cannot be edited into another position");
+});
+
+Memory("a mark is released at most once", () => {
+  const baseline = heapBytes();
+  const m = mark();
+  tensor([1, 2]);
+  release(m);
+  const after = tensor([7, 8, 9]);
+  assertFwdgradError(() => release(m), /already released/);
+  assert.equal([...after.toArray()], [7, 8, 9], "the failed release freed nothing");
+  assert.is(heapBytes(), baseline + 16);
+});
+
+Memory("a mark taken inside a released scope cannot pull the top into live memory", () => {
+  const baseline = heapBytes();
+  const outer = mark();
+  tensor(new Float32Array(64));
+  const inner = mark();
+  release(outer);
+  const live = tensor(new Float32Array(128).fill(3));
+  assertFwdgradError(() => release(inner), /taken inside a scope that has since been released/);
+  assert.is(heapBytes(), baseline + 512);
+  assert.ok(live.toArray().every((v) => v === 3));
+  // Also when nothing was allocated between the outer mark and the inner one.
+  const first = mark();
+  const second = mark();
+  release(first);
+  tensor([1]);
+  assertFwdgradError(() => release(second));
+});
+
+Memory("outer marks release after inner ones, and marks taken at the same place stay independent", () => {
+  const baseline = heapBytes();
+  const outer = mark();
+  tensor([1, 2, 3]);
+  const middle = mark();
+  tensor([4]);
+  const inner = mark();
+  tensor([5]);
+  release(inner);
+  release(middle);
+  release(outer);
+  assert.is(heapBytes(), baseline);
+  const a = mark();
+  const b = mark();
+  tensor([1]);
+  release(b);
+  release(a);
+  assert.is(heapBytes(), baseline);
+  const loop = mark();
+  for (let i = 0; i < 100; i++) {
+    const step = mark();
+    tensor(new Float32Array(32));
+    release(step);
+  }
+  release(loop);
+  assert.is(heapBytes(), baseline);
+});
+
+Memory("tidy works with marks: inside it, around it, and after it", () => {
+  const baseline = heapBytes();
+  const outer = mark();
+  let inside: Mark | null = null;
+  const kept = tidy(() => {
+    inside = mark();
+    const scratch = tensor([1, 2]);
+    const step = mark();
+    add(scratch, scratch);
+    release(step);
+    return add(scratch, 1);
+  });
+  assert.equal([...kept.toArray()], [2, 3]);
+  assert.is(heapBytes(), baseline + 16);
+  assertFwdgradError(() => release(inside!), /already released|since been released/);
+  const nested = tidy(() => tidy(() => tensor([8, 9])));
+  assert.equal([...nested.toArray()], [8, 9]);
+  release(outer);
+  assert.is(heapBytes(), baseline);
+  assertFwdgradError(() => kept.toArray(), /released/);
 });
 
 Memory("tidy keeps what it returns (with tangents and views) and frees the rest", () => {
