@@ -122,7 +122,8 @@ type Arity<S> = S extends Signature ? S["params"]["length"] : never;
 
 /**
  * Types the TS twins of kernels-as/<file>.ts against the declaration: every kernel of that file,
- * no other, each with exactly the declared number of parameters. Returns `fns` unchanged.
+ * no other, each with exactly the declared number of parameters. `file` is there for the type
+ * checker (and scripts/check-source.mjs); at run time `fns` is returned unchanged.
  */
 export function twins<F extends KernelFile, T extends KernelsOf<F>>(file: F, fns: T & ExactArity<T, F>): KernelsOf<F> {
   return fns;
