@@ -60,6 +60,33 @@ function checkMatrices(op: string, a: Tensor, square = false): { batch: number; 
   return { batch: a.rank === 3 ? a.shape[0] : 1, m, n };
 }
 
+/** Smallest normal f32: the tolerance's floor, so subnormal rounding noise in a tiny matrix passes. */
+const SMALLEST_NORMAL_F32 = 2 ** -126;
+
+/** Throws unless each n×n matrix of `a` has |a_ij − a_ji| ≤ 1e-5·max|a| + the smallest normal f32. */
+function checkSymmetric(op: string, a: Tensor, batch: number, n: number): void {
+  const f = engine().heap.f32();
+  for (let b = 0; b < batch; b++) {
+    const start = (a.ptr >>> 2) + b * n * n;
+    let largest = 0;
+    for (let i = 0; i < n * n; i++) largest = Math.max(largest, Math.abs(f[start + i]));
+    let worst = 0, wi = 0, wj = 0;
+    for (let i = 1; i < n; i++) {
+      for (let j = 0; j < i; j++) {
+        const gap = Math.abs(f[start + i * n + j] - f[start + j * n + i]);
+        if (gap > worst) [worst, wi, wj] = [gap, i, j];
+      }
+    }
+    if (worst > 1e-5 * largest + SMALLEST_NORMAL_F32) {
+      const which = a.rank === 3 ? ` (matrix ${b})` : "";
+      throw new FwdgradError(
+        `${op}: input ${fmt(a.shape)} is not symmetric${which}: a[${wi}][${wj}] = ${f[start + wi * n + wj]} but a[${wj}][${wi}] = ${f[start + wj * n + wi]}, ` +
+          `a gap above 1e-5·max|a| = ${1e-5 * largest}`,
+      );
+    }
+  }
+}
+
 function checkCount(op: string, name: string, value: number | undefined, lo: number, hi = Infinity): void {
   if (value !== undefined && (!Number.isInteger(value) || value < lo || value > hi)) {
     throw new FwdgradError(`${op}: ${name} must be an integer in [${lo}, ${hi}], got ${value}`);
@@ -129,7 +156,10 @@ export function svd(a: Tensor, options: TopKOptions & { full?: boolean; maxIter?
 /**
  * Eigendecomposition of a symmetric matrix (or stack): values descending, vectors as columns.
  * `k` computes only the k largest by block subspace iteration (for positive semi-definite input,
- * such as Gram matrices, these are the largest in magnitude too).
+ * such as Gram matrices, these are the largest in magnitude too). The full decomposition reads the
+ * lower triangle (a[i][j] with i ≥ j); top-k multiplies by the whole matrix. Either way the input must
+ * be symmetric to within 1e-5·max|a| per matrix (f32 rounding, as in products like (wᵀd)·w, stays far
+ * below that), else a FwdgradError names the worst pair.
  * @example
  * ```ts
  * const { values, vectors } = eigh(matmul(w, w, { transA: true }), { k: 10 });
@@ -137,6 +167,7 @@ export function svd(a: Tensor, options: TopKOptions & { full?: boolean; maxIter?
  */
 export function eigh(a: Tensor, options: TopKOptions & { maxIter?: number } = {}): EighResult {
   const { batch, n } = checkMatrices("eigh", a, true);
+  checkSymmetric("eigh", a, batch, n);
   checkCount("eigh", "k", options.k, 1, n);
   checkCount("eigh", "maxIter", options.maxIter, 1);
   if (options.k !== undefined) {

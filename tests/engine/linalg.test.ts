@@ -165,6 +165,33 @@ Linalg("eigh: residuals, orthonormal vectors, descending values, repeated values
   assert.equal([...zero.values.toArray()], [0, 0, 0, 0]);
 });
 
+Linalg("eigh: a non-symmetric input is refused, naming the worst pair; rounded Grams pass", () => {
+  assertFwdgradError(() => eigh(tensor([1, 2, 3, 4], [2, 2])), /^eigh: input \[2, 2\] is not symmetric: a\[1\]\[0\] = 3 but a\[0\]\[1\] = 2/);
+  assertFwdgradError(() => eigh(rng(1).normal([6, 6]), { k: 2 }), /^eigh: input \[6, 6\] is not symmetric/);
+  const stack = Float32Array.from([1, 0, 0, 1, 2, 1, 1, 2, 5, 0.5, 0.1, 5]);
+  assertFwdgradError(() => eigh(tensor(stack, [3, 2, 2])), /^eigh: input \[3, 2, 2\] is not symmetric \(matrix 2\): a\[1\]\[0\] = 0\.1/);
+  // Just past the tolerance fails, just inside passes (1e-5·max|a|, max|a| = 1000).
+  assertFwdgradError(() => eigh(tensor([1000, 1, 1.02, 3], [2, 2])), /a gap above 1e-5·max\|a\| = 0\.01/);
+  assert.equal(eigh(tensor([1000, 1, 1.005, 3], [2, 2])).values.shape, [2]);
+  // Products that round differently on the two sides: (xᵀ·d)·x with d a positive diagonal.
+  for (const [rows, n] of [[512, 64], [3000, 40]]) {
+    const m = mark();
+    const x = rng(rows).normal([rows, n]);
+    const d = rng(rows + 1).uniform([rows, 1]).toArray().map((v) => 0.5 + v);
+    const weighted = tensor(x.toArray().map((v, i) => v * d[Math.floor(i / n)]), [rows, n]);
+    const gram = matmul(weighted, x, { transA: true });
+    const g = gram.toArray();
+    let asymmetric = false;
+    for (let i = 0; i < n && !asymmetric; i++) for (let j = 0; j < i; j++) if (g[i * n + j] !== g[j * n + i]) asymmetric = true;
+    assert.ok(asymmetric, `${rows}x${n}: this Gram is not bit-symmetric`);
+    assert.equal(eigh(gram).values.shape, [n]);
+    assert.equal(eigh(gram, { k: 3 }).values.shape, [3]);
+    release(m);
+  }
+  const tiny = eigh(tensor([1e-40, 2e-45, 0, 1e-40], [2, 2]));
+  assert.equal(tiny.values.shape, [2], "subnormal rounding noise passes");
+});
+
 Linalg("qr: orthonormal q, upper-triangular r, q·r = a, tall and wide", () => {
   for (const [m, n] of [[1, 1], [5, 3], [3, 5], [65, 17], [64, 64]]) {
     const a = rng(m * n).normal([m, n]);
