@@ -1,14 +1,14 @@
 // Experiments of the CLI: `compare` (several methods on identical data, init and batches, with a
 // table, results.json and SVG plots) and `reproduce` (the W̃⊥ paper's tables, mean ± std over seeds,
 // side by side with the published numbers, and its Figure 2).
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { ready, rng, tensor } from "../index.ts";
 import { createEstimator, ESTIMATORS } from "../estimators/index.ts";
 import { measureQuality } from "../estimators/metrics.ts";
+import type { Dataset } from "../models/dataset.ts";
 import { Trainer, type EpochReport, type TrainConfig } from "../models/train.ts";
 import { UsageError, type Command, type Flags } from "./args.ts";
-import { loadData, writeAtomic } from "./io.ts";
+import { checkOutFolder, loadData, makeOutFolder, writeAtomic } from "./io.ts";
 import { lineChart } from "./plot.ts";
 
 interface RunResult {
@@ -25,13 +25,58 @@ interface RunResult {
 
 const METHODS = ["backprop", ...Object.keys(ESTIMATORS)];
 
-function checkMethods(list: string[]): void {
-  for (const m of list) if (!METHODS.includes(m)) throw new UsageError(`unknown method "${m}"; known: ${METHODS.join(", ")}`);
+/** Checks every name is backprop or an estimator id. */
+export function checkMethods(list: string[]): void {
+  for (const m of list) if (!METHODS.includes(m)) throw new UsageError(`unknown method ${JSON.stringify(m)}; known: ${METHODS.join(", ")}`);
+}
+
+/** The W̃⊥ methods guess in a k-dimensional subspace of each hidden layer, so k cannot exceed the width. */
+export function checkRank(method: string, k: number, width: number): void {
+  if ((method === "wperp" || method === "wperp-ns") && k > width) throw new UsageError(`--k ${k} is larger than --width ${width}`);
+}
+
+/**
+ * Weights, gradients and AdamW's two moments are four f32 copies of the parameters in the engine's
+ * 4 GiB heap, so more than 2^28 parameters cannot train.
+ */
+const MAX_PARAMETERS = 2 ** 28;
+
+/** Refuses a model too large for the engine's heap before any of it is allocated. */
+export function checkModelSize(data: Pick<Dataset, "features" | "classes">, width: number, depth: number): void {
+  const parameters = data.features * width + (depth - 1) * width * width + width * data.classes;
+  if (parameters > MAX_PARAMETERS) {
+    throw new UsageError(`width ${width} and depth ${depth} make ${parameters.toExponential(2)} parameters; at most 2^28 fit the engine's 4 GiB heap with the optimiser's state`);
+  }
+}
+
+/** Checks a --methods list: names separated by commas, none empty, none twice, all known. */
+function parseMethods(text: string): string[] {
+  const methods = text.split(",").map((m) => m.trim());
+  if (methods.some((m) => m === "")) throw new UsageError(`--methods ${JSON.stringify(text)}: empty method name; give names separated by commas`);
+  const twice = methods.find((m, i) => methods.indexOf(m) !== i);
+  if (twice !== undefined) throw new UsageError(`--methods names ${JSON.stringify(twice)} twice`);
+  checkMethods(methods);
+  return methods;
+}
+
+/** What would stop a run as it starts, checked for every run before the first one trains. */
+function checkRuns(data: Dataset, configs: TrainConfig[]): void {
+  for (const c of configs) {
+    checkRank(c.method, c.k ?? 10, c.width);
+    checkModelSize(data, c.width, c.depth);
+    if (c.batch > data.train.n) throw new UsageError(`--batch ${c.batch} is larger than the training set (${data.train.n} rows)`);
+  }
+}
+
+/** Says which runs stopped early (a non-finite loss) and resolves the exit status: 1 if any did. */
+function reportStopped(runs: RunResult[]): number {
+  const stopped = runs.filter((r) => r.stopped !== null);
+  for (const r of stopped) console.error(`fwdgrad: ${r.method} (width ${r.width}, seed ${r.seed}) stopped early: ${r.stopped}`);
+  return stopped.length > 0 ? 1 : 0;
 }
 
 /** Trains one method; measures gradient quality on a fixed batch every `qualityEvery` epochs. */
-function runOne(config: TrainConfig, qualityEvery: number, log: (line: string) => void): RunResult {
-  const data = loadData(undefined);
+function runOne(data: Dataset, config: TrainConfig, qualityEvery: number, log: (line: string) => void): RunResult {
   const trainer = new Trainer(data, config);
   const quality: RunResult["quality"] = [];
   const probeRows = Math.min(512, data.train.n);
@@ -63,11 +108,14 @@ function configFrom(flags: Flags, method: string, width: number, seed: number): 
   return { method, width, depth: flags.depth as number, epochs: flags.epochs as number, batch: flags.batch as number, lr: flags.lr as number, seed, k: flags.k as number };
 }
 
+/** Hidden layers at most: every layer is a few objects and tensors, and nothing deeper trains here. */
+export const MAX_DEPTH = 10_000;
+
 const sharedFlags = {
-  depth: { kind: "int", default: 3, min: 1, help: "hidden layers" },
+  depth: { kind: "int", default: 3, min: 1, max: MAX_DEPTH, help: "hidden layers" },
   epochs: { kind: "int", default: 300, min: 1, help: "epochs per run" },
   batch: { kind: "int", default: 512, min: 1, help: "batch size" },
-  lr: { kind: "number", default: 1e-4, help: "AdamW learning rate" },
+  lr: { kind: "number", default: 1e-4, greaterThan: 0, help: "AdamW learning rate" },
   k: { kind: "int", default: 10, min: 1, help: "subspace rank for wperp" },
   out: { kind: "string", default: "results", help: "folder for results.json and the SVG plots" },
   json: { kind: "boolean", help: "print the results as one JSON object" },
@@ -88,15 +136,18 @@ export const compareCommand: Command = {
   async run(flags) {
     if (typeof flags.methods !== "string") throw new UsageError("--methods a,b,c is required");
     if (flags.width === undefined) throw new UsageError("--width <d> is required");
-    const methods = flags.methods.split(",").map((m) => m.trim()).filter(Boolean);
-    checkMethods(methods);
+    const methods = parseMethods(flags.methods);
+    const width = flags.width as number;
+    const out = flags.out as string;
+    checkOutFolder("--out", out);
     await ready();
+    const data = loadData(undefined);
+    checkRuns(data, methods.map((m) => configFrom(flags, m, width, flags.seed as number)));
     const epochs = flags.epochs as number;
     const every = (flags["quality-every"] as number) || Math.max(1, Math.floor(epochs / 10));
     const log = (line: string) => (flags.json ? undefined : console.log(line));
-    const runs = methods.map((m) => runOne(configFrom(flags, m, flags.width as number, flags.seed as number), every, log));
-    const out = flags.out as string;
-    mkdirSync(out, { recursive: true });
+    const runs = methods.map((m) => runOne(data, configFrom(flags, m, width, flags.seed as number), every, log));
+    makeOutFolder("--out", out);
     writeAtomic(join(out, "results.json"), `${JSON.stringify({ command: "compare", width: flags.width, epochs, runs }, null, 1)}\n`);
     writeAtomic(join(out, "accuracy.svg"), lineChart(`Train accuracy, width ${flags.width}`, "epoch", "train accuracy",
       runs.map((r) => ({ name: r.method, points: r.history.map((h) => [h.epoch, h.trainAcc] as [number, number]) }))));
@@ -113,8 +164,8 @@ export const compareCommand: Command = {
       }
     }
     if (flags.json) {
-      console.log(JSON.stringify({ width: flags.width, epochs, runs: runs.map((r) => ({ method: r.method, ...last(r), seconds: r.seconds, weightsHash: r.weightsHash })) }));
-      return;
+      console.log(JSON.stringify({ width: flags.width, epochs, runs: runs.map((r) => ({ method: r.method, ...last(r), seconds: r.seconds, weightsHash: r.weightsHash, stopped: r.stopped })) }));
+      return reportStopped(runs);
     }
     console.log(`\nwidth ${flags.width}, ${epochs} epochs, seed ${flags.seed}`);
     console.log(`${"method".padEnd(32)}${"train".padStart(8)}${"test".padStart(8)}${"time".padStart(10)}`);
@@ -123,6 +174,7 @@ export const compareCommand: Command = {
       console.log(`${r.method.padEnd(32)}${(h ? (h.trainAcc * 100).toFixed(1) + "%" : "—").padStart(8)}${(h ? (h.testAcc * 100).toFixed(1) + "%" : "—").padStart(8)}${(r.seconds.toFixed(1) + " s").padStart(10)}`);
     }
     console.log(`\nwrote ${written.map((f) => join(out, f)).join(", ")}`);
+    return reportStopped(runs);
   },
 };
 
@@ -159,18 +211,24 @@ export const reproduceCommand: Command = {
     seeds: { kind: "int", default: 3, min: 1, help: "seeds per cell (0, 1, …)" },
     ...sharedFlags,
   },
+  positionals: 1,
   async run(flags, positional) {
-    const name = positional[0];
-    const experiment = EXPERIMENTS[name ?? ""];
-    if (!experiment) throw new UsageError(`unknown experiment "${name ?? ""}"; known: ${Object.keys(EXPERIMENTS).join(", ")}`);
+    const name = positional[0] ?? "";
+    // Own keys only: "toString" is not an experiment.
+    if (!Object.hasOwn(EXPERIMENTS, name)) throw new UsageError(`unknown experiment ${JSON.stringify(name)}; known: ${Object.keys(EXPERIMENTS).join(", ")}`);
+    const experiment = EXPERIMENTS[name];
+    const out = flags.out as string;
+    checkOutFolder("--out", out);
     await ready();
+    const data = loadData(undefined);
     const seeds = flags.seeds as number;
+    checkRuns(data, experiment.widths.flatMap((width) => experiment.methods.map((method) => configFrom(flags, method, width, 0))));
     const log = (line: string) => (flags.json ? undefined : console.log(line));
     const cells: Array<{ width: number; method: string; train: { mean: number; std: number }; test: { mean: number; std: number }; seconds: number; paper: number | [number, number, string] | null }> = [];
     const runs: RunResult[] = [];
     for (const width of experiment.widths) {
       for (const method of experiment.methods) {
-        const results = Array.from({ length: seeds }, (_, seed) => runOne(configFrom(flags, method, width, seed), 0, log));
+        const results = Array.from({ length: seeds }, (_, seed) => runOne(data, configFrom(flags, method, width, seed), 0, log));
         runs.push(...results);
         const finals = results.map(last).filter(Boolean);
         const paper = name === "table4" ? PAPER_TABLE4[width]?.[method] ?? null : PAPER_TABLE3[width]?.[method] ?? null;
@@ -181,8 +239,7 @@ export const reproduceCommand: Command = {
         });
       }
     }
-    const out = flags.out as string;
-    mkdirSync(out, { recursive: true });
+    makeOutFolder("--out", out);
     writeAtomic(join(out, `${name}.json`), `${JSON.stringify({ experiment: name, epochs: flags.epochs, seeds, cells, runs }, null, 1)}\n`);
     if (experiment.widths.length > 1) {
       writeAtomic(join(out, `${name}-figure2.svg`), lineChart("Train accuracy vs width (cf. the paper's Figure 2)", "width", "train accuracy",
@@ -190,7 +247,7 @@ export const reproduceCommand: Command = {
     }
     if (flags.json) {
       console.log(JSON.stringify({ experiment: name, epochs: flags.epochs, seeds, cells }));
-      return;
+      return reportStopped(runs);
     }
     console.log(`\n${name}: ${flags.epochs} epochs, ${seeds} seed(s); train accuracy mean ± std (paper: single seed, 300 epochs)`);
     console.log(`${"width".padEnd(7)}${"method".padEnd(26)}${"train".padStart(16)}${"test".padStart(16)}${"paper".padStart(22)}${"time/run".padStart(11)}`);
@@ -199,5 +256,6 @@ export const reproduceCommand: Command = {
       console.log(`${String(c.width).padEnd(7)}${c.method.padEnd(26)}${`${c.train.mean.toFixed(3)} ± ${c.train.std.toFixed(3)}`.padStart(16)}${`${c.test.mean.toFixed(3)} ± ${c.test.std.toFixed(3)}`.padStart(16)}${paper.padStart(22)}${`${c.seconds.toFixed(0)} s`.padStart(11)}`);
     }
     console.log(`\nwrote ${join(out, `${name}.json`)}${experiment.widths.length > 1 ? ` and ${join(out, `${name}-figure2.svg`)}` : ""}`);
+    return reportStopped(runs);
   },
 };

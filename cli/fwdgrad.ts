@@ -1,7 +1,8 @@
 // The `fwdgrad` command line: training, data sets and gradient-quality measurements.
-// Errors print one line and a usage hint, and exit 2.
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+// Errors print one line and a usage hint, and exit 2; a training run that stopped early exits 1.
+import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { ready, rng, tensor } from "../index.ts";
 import { FwdgradError } from "../engine/errors.ts";
 import { createEstimator, ESTIMATORS } from "../estimators/index.ts";
@@ -10,9 +11,8 @@ import { createMlp } from "../models/mlp.ts";
 import { generateMnist1d } from "../models/mnist1d.ts";
 import { parseCheckpoint, serializeCheckpoint, Trainer, type TrainConfig } from "../models/train.ts";
 import { describeFlags, parseFlags, UsageError, type Command } from "./args.ts";
-import { compareCommand, reproduceCommand } from "./experiments.ts";
-import { bytesOf, loadData, writeAtomic } from "./io.ts";
-
+import { checkMethods, checkModelSize, checkRank, compareCommand, MAX_DEPTH, reproduceCommand } from "./experiments.ts";
+import { bytesOf, checkOutFolder, loadData, makeOutFolder, writeAtomic } from "./io.ts";
 
 /** One line redrawn in place on a terminal: epoch, loss, accuracy, step time and ETA. */
 function progressLine(report: { epoch: number; trainLoss: number; trainAcc: number; testAcc: number; ms: number }, epochs: number, started: number, stepsPerEpoch: number): string {
@@ -24,7 +24,11 @@ function progressLine(report: { epoch: number; trainLoss: number; trainAcc: numb
   return `${bar} epoch ${report.epoch}/${epochs}  loss ${report.trainLoss.toFixed(4)}  train ${(report.trainAcc * 100).toFixed(1)}%  test ${(report.testAcc * 100).toFixed(1)}%  ${(report.ms / stepsPerEpoch).toFixed(1)} ms/step  ETA ${Math.round(eta)} s`;
 }
 
-const COMMANDS: Record<string, Command> = {
+/** Generated examples at most: 40 features each, kept in memory several times while generating. */
+const MAX_SAMPLES = 1_000_000;
+
+/** The commands by name; exported so tests can parse against the real flag specs. */
+export const COMMANDS: Record<string, Command> = {
   compare: compareCommand,
   reproduce: reproduceCommand,
   train: {
@@ -33,10 +37,10 @@ const COMMANDS: Record<string, Command> = {
     flags: {
       method: { kind: "string", help: `backprop or an estimator: ${Object.keys(ESTIMATORS).join(", ")}` },
       width: { kind: "int", min: 1, help: "hidden width" },
-      depth: { kind: "int", default: 3, min: 1, help: "hidden layers" },
+      depth: { kind: "int", default: 3, min: 1, max: MAX_DEPTH, help: "hidden layers" },
       epochs: { kind: "int", default: 300, min: 0, help: "epochs to train (in total, when resuming)" },
       batch: { kind: "int", default: 512, min: 1, help: "batch size" },
-      lr: { kind: "number", default: 1e-4, help: "AdamW learning rate" },
+      lr: { kind: "number", default: 1e-4, greaterThan: 0, help: "AdamW learning rate" },
       k: { kind: "int", default: 10, min: 1, help: "subspace rank for wperp" },
       seed: { kind: "int", default: 0, min: 0, help: "seed of the model, the batches and the guesses" },
       json: { kind: "boolean", help: "one JSON line per epoch, and a final line with weightsHash" },
@@ -55,22 +59,19 @@ const COMMANDS: Record<string, Command> = {
       } else {
         if (typeof flags.method !== "string") throw new UsageError("--method <id|backprop> is required");
         if (flags.width === undefined) throw new UsageError("--width <d> is required");
-        if (!((flags.lr as number) > 0)) throw new UsageError(`--lr must be positive, got ${flags.lr}`);
-        if (flags.method !== "backprop" && !(flags.method in ESTIMATORS)) {
-          throw new UsageError(`unknown method "${flags.method}"; known: backprop, ${Object.keys(ESTIMATORS).join(", ")}`);
-        }
-        if (String(flags.method).startsWith("wperp") && (flags.k as number) > (flags.width as number)) {
-          throw new UsageError(`--k ${flags.k} is larger than --width ${flags.width}`);
-        }
+        checkMethods([flags.method]);
+        checkRank(flags.method, flags.k as number, flags.width as number);
         config = {
           method: flags.method, width: flags.width as number, depth: flags.depth as number, epochs: flags.epochs as number,
           batch: flags.batch as number, lr: flags.lr as number, seed: flags.seed as number, k: flags.k as number,
         };
       }
-      const data = loadData(flags.data as string | undefined);
-      const trainer = new Trainer(data, config, resume);
       const out = flags.out as string | undefined;
-      if (out) mkdirSync(out, { recursive: true });
+      if (out !== undefined) checkOutFolder("--out", out);
+      const data = loadData(flags.data as string | undefined);
+      checkModelSize(data, config.width, config.depth);
+      const trainer = new Trainer(data, config, resume);
+      if (out !== undefined) makeOutFolder("--out", out);
       const tty = !flags.json && Boolean(process.stdout.isTTY);
       const started = performance.now();
       const stepsPerEpoch = Math.ceil(data.train.n / config.batch);
@@ -91,7 +92,7 @@ const COMMANDS: Record<string, Command> = {
       const final = { ...(last ?? { epoch: trainer.epoch }), method: config.method, width: config.width, seed: config.seed, weightsHash: trainer.weightsHash(), stopped: trainer.stopped };
       if (flags.json) console.log(JSON.stringify(final));
       else console.log(`${config.method}: ${trainer.epoch} epochs, train ${last ? (last.trainAcc * 100).toFixed(1) : "—"}%, test ${last ? (last.testAcc * 100).toFixed(1) : "—"}%, weights ${final.weightsHash}`);
-      if (trainer.stopped) process.exitCode = 1;
+      return trainer.stopped ? 1 : 0;
     },
   },
   data: {
@@ -99,15 +100,19 @@ const COMMANDS: Record<string, Command> = {
     usage: "fwdgrad data mnist1d --out <dir> [--seed 42] [--samples 5000]",
     flags: {
       out: { kind: "string", help: "output folder (created if missing)" },
-      seed: { kind: "int", default: 42, min: 0, help: "generator seed" },
-      samples: { kind: "int", default: 5000, min: 10, help: "examples in total (train 80 %, test 20 %)" },
+      seed: { kind: "int", default: 42, min: 0, max: 2 ** 32 - 1, help: "generator seed" },
+      samples: { kind: "int", default: 5000, min: 10, max: MAX_SAMPLES, help: "examples in total, a multiple of 10 (train 80 %, test 20 %)" },
     },
+    positionals: 1,
     async run(flags, positional) {
-      if (positional[0] !== "mnist1d") throw new UsageError(`unknown data set "${positional[0] ?? ""}"; known: mnist1d`);
+      if (positional[0] !== "mnist1d") throw new UsageError(`unknown data set ${JSON.stringify(positional[0] ?? "")}; known: mnist1d`);
       if (typeof flags.out !== "string") throw new UsageError("--out <dir> is required");
-      const data = generateMnist1d({ seed: flags.seed as number, numSamples: flags.samples as number });
+      const samples = flags.samples as number;
+      if (samples % 10 !== 0) throw new UsageError(`--samples must be a multiple of 10 (one tenth per digit), got ${samples}`);
       const dir = flags.out;
-      mkdirSync(dir, { recursive: true });
+      checkOutFolder("--out", dir);
+      const data = generateMnist1d({ seed: flags.seed as number, numSamples: samples });
+      makeOutFolder("--out", dir);
       writeAtomic(join(dir, "train-x.f32"), bytesOf(data.train.x));
       writeAtomic(join(dir, "train-y.u8"), bytesOf(data.train.y));
       writeAtomic(join(dir, "test-x.f32"), bytesOf(data.test.x));
@@ -127,16 +132,16 @@ const COMMANDS: Record<string, Command> = {
   },
   quality: {
     summary: "gradient quality of an estimator against backprop, per layer",
-    usage: "fwdgrad quality --method <id> --width <d> [--depth 3] [--k 10] [--draws 20] [--seed 0] [--batch 512] [--json]",
+    usage: "fwdgrad quality --method <id> --width <d> [--depth 3] [--k 10] [--draws 20] [--seed 0] [--batch 512] [--route fast|exact] [--json]",
     flags: {
       method: { kind: "string", help: `estimator: ${Object.keys(ESTIMATORS).join(", ")}` },
       width: { kind: "int", min: 1, help: "hidden width" },
-      depth: { kind: "int", default: 3, min: 1, help: "hidden layers" },
+      depth: { kind: "int", default: 3, min: 1, max: MAX_DEPTH, help: "hidden layers" },
       k: { kind: "int", default: 10, min: 1, help: "subspace rank for wperp" },
       draws: { kind: "int", default: 20, min: 1, help: "guesses averaged" },
       seed: { kind: "int", default: 0, min: 0, help: "seed of the model and the guesses" },
       batch: { kind: "int", default: 512, min: 1, help: "first examples of the training set used" },
-      route: { kind: "string", default: "fast", help: "wperp route: fast or exact" },
+      route: { kind: "string", default: "fast", choices: ["fast", "exact"], help: "wperp route: fast or exact" },
       json: { kind: "boolean", help: "print one JSON object" },
     },
     async run(flags) {
@@ -144,10 +149,11 @@ const COMMANDS: Record<string, Command> = {
       if (flags.width === undefined) throw new UsageError("--width <d> is required");
       const width = flags.width as number, depth = flags.depth as number, batch = flags.batch as number;
       const estimator = createEstimator(flags.method, { k: flags.k as number, route: flags.route as "fast" | "exact" });
-      if (flags.method === "wperp" && (flags.k as number) > width) throw new UsageError(`--k ${flags.k} is larger than --width ${width}`);
+      checkRank(flags.method, flags.k as number, width);
       await ready();
       const data = generateMnist1d();
       if (batch > data.train.n) throw new UsageError(`--batch ${batch} is larger than the training set (${data.train.n})`);
+      checkModelSize(data, width, depth);
       const model = createMlp([data.features, ...new Array<number>(depth).fill(width), data.classes], { seed: flags.seed as number });
       const x = tensor(data.train.x.subarray(0, batch * data.features), [batch, data.features]);
       const labels = Int32Array.from(data.train.y.subarray(0, batch));
@@ -179,30 +185,52 @@ function help(): string {
   ].join("\n");
 }
 
-async function main(argv: string[]): Promise<number> {
+/** One line however the text came: newlines and other control characters (say, in a path) escaped. */
+function oneLine(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f]/g, (c) => (c === "\n" ? "\\n" : c === "\r" ? "\\r" : c === "\t" ? "\\t" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`));
+}
+
+/** Runs one command line; resolves to the exit status: 0 done, 1 a run stopped early or an internal error, 2 bad input. */
+export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     console.log(help());
     return name === undefined ? 2 : 0;
   }
-  const command = COMMANDS[name];
+  // Own keys only: "toString" or "__proto__" are not commands.
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   try {
-    if (!command) throw new UsageError(`unknown command "${name}"`);
+    if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}`);
     if (rest.includes("--help")) {
       console.log(`${command.usage}\n${describeFlags(command.flags)}`);
       return 0;
     }
     const { flags, positional } = parseFlags(rest, command.flags);
-    await command.run(flags, positional);
-    return 0;
+    const allowed = command.positionals ?? 0;
+    if (positional.length > allowed) throw new UsageError(`unexpected argument ${JSON.stringify(positional[allowed])}`);
+    return (await command.run(flags, positional)) ?? 0;
   } catch (error) {
+    if (process.env.FWDGRAD_DEBUG === "1") console.error(error);
     if (error instanceof UsageError || error instanceof FwdgradError) {
-      console.error(`fwdgrad: ${error.message}`);
+      console.error(`fwdgrad: ${oneLine(error.message)}`);
       console.error(`usage: ${command ? command.usage : "fwdgrad <command> [flags]; fwdgrad --help lists them"}`);
       return 2;
     }
-    throw error;
+    // A bug, not a mistake of the caller: one line here, the stack with FWDGRAD_DEBUG=1.
+    console.error(`fwdgrad: internal error: ${oneLine(error instanceof Error ? error.message : String(error))}${process.env.FWDGRAD_DEBUG === "1" ? "" : " (FWDGRAD_DEBUG=1 shows the stack)"}`);
+    return 1;
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+/** Whether this module is the program being run (node cli/fwdgrad.ts, or the package's bin), not a test importing it. */
+function isProgram(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isProgram()) process.exitCode = await main(process.argv.slice(2));

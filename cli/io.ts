@@ -1,33 +1,166 @@
-// File helpers of the CLI: atomic writes (temporary name, then rename) and data set loading.
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { parseBinarySplit, parseCsvSplit, splitRows, type Dataset } from "../models/dataset.ts";
+// File helpers of the CLI: output folders, atomic writes (temporary name, then rename) and data set
+// loading. The parsers in models/dataset.ts judge the contents; here are only the file accesses,
+// and every file-system fault becomes a one-line UsageError naming the path.
+import { accessSync, constants, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from "node:fs";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { parseBinarySplit, parseCsvSplit, parseDataFolderMeta, splitRows, type Dataset, type Split } from "../models/dataset.ts";
 import { generateMnist1d } from "../models/mnist1d.ts";
 import { UsageError } from "./args.ts";
+
+/** Larger CSV text than this would not fit a JavaScript string with room to parse it; use the binary format. */
+const MAX_CSV_BYTES = 256 * 2 ** 20;
+/** A meta.json is a few lines; a large one is a wrong file. */
+const MAX_META_BYTES = 2 ** 20;
+/** Node reads at most 2 GiB into one buffer. */
+const MAX_READ_BYTES = 2 ** 31 - 1;
+
+const ERROR_WORDS: Record<string, string> = {
+  ENOENT: "no such file or folder",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  ENOTDIR: "a part of the path is not a folder",
+  EISDIR: "is a folder",
+  EEXIST: "already exists",
+  ELOOP: "too many levels of symbolic links",
+  ENAMETOOLONG: "name too long",
+  ENOSPC: "no space left on the device",
+  EROFS: "read-only file system",
+};
+
+/** A file-system error in words ("permission denied" rather than an EACCES stack). */
+function reason(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && Object.hasOwn(ERROR_WORDS, code)) return ERROR_WORDS[code];
+  return error instanceof Error ? error.message : String(error);
+}
+
+const errorCode = (error: unknown) => (error as { code?: unknown } | null)?.code;
+
+/** The path's status, or null when nothing is there; other faults (permissions, loops) throw. */
+function statIfPresent(path: string, where: string): Stats | null {
+  try {
+    return statSync(path);
+  } catch (error) {
+    if (errorCode(error) === "ENOENT" || errorCode(error) === "ENOTDIR") return null;
+    throw new UsageError(`${where}: ${reason(error)}`);
+  }
+}
+
+/**
+ * Refuses, before any work, an output folder that cannot be made: an existing file, a path below a
+ * file, or an existing folder we may not write into.
+ */
+export function checkOutFolder(flag: string, path: string): void {
+  const where = `${flag} ${path}`;
+  const target = resolve(path);
+  for (let current = target; ; current = dirname(current)) {
+    const stats = statIfPresent(current, where);
+    if (stats === null) {
+      if (dirname(current) === current) return;
+      continue;
+    }
+    if (!stats.isDirectory()) throw new UsageError(current === target ? `${where}: exists and is not a folder` : `${where}: ${current} is not a folder`);
+    try {
+      accessSync(current, constants.W_OK);
+    } catch (error) {
+      throw new UsageError(`${where}: cannot write into ${current}: ${reason(error)}`);
+    }
+    return;
+  }
+}
+
+/** Creates the output folder (and its parents) after checking it can be one. */
+export function makeOutFolder(flag: string, path: string): void {
+  checkOutFolder(flag, path);
+  try {
+    mkdirSync(path, { recursive: true });
+  } catch (error) {
+    throw new UsageError(`${flag} ${path}: cannot create the folder: ${reason(error)}`);
+  }
+}
 
 /** Writes `bytes` to `path` through a temporary name, so a crash never leaves half a file. */
 export function writeAtomic(path: string, bytes: Uint8Array | string): void {
   const temp = `${path}.tmp-${Date.now()}`;
-  writeFileSync(temp, bytes);
-  renameSync(temp, path);
+  try {
+    writeFileSync(temp, bytes);
+    renameSync(temp, path);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw new UsageError(`cannot write ${path}: ${reason(error)}`);
+  }
 }
 
 export const bytesOf = (a: Float32Array | Uint8Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
+function readBytes(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new UsageError(`${path}: cannot read: ${reason(error)}`);
+  }
+}
+
 /** A data set from --data: a folder in the binary format (with meta.json) or a CSV file (split 80/20). */
 export function loadData(path: string | undefined): Dataset {
   if (path === undefined) return generateMnist1d();
-  if (!existsSync(path)) throw new UsageError(`--data ${path}: no such file or folder`);
-  if (statSync(path).isDirectory()) {
-    const metaPath = join(path, "meta.json");
-    if (!existsSync(metaPath)) throw new UsageError(`--data ${path}: a data folder needs a meta.json`);
-    const meta = JSON.parse(readFileSync(metaPath, "utf8"));
-    const features = meta.features, classes = meta.classes;
-    const split = (name: "train" | "test") =>
-      parseBinarySplit(`${path}/${meta[name].x}`, readFileSync(join(path, meta[name].x)), readFileSync(join(path, meta[name].y)), features, classes);
-    return { train: split("train"), test: split("test"), features, classes };
-  }
-  const { split, features, classes } = parseCsvSplit(path, readFileSync(path, "utf8"));
-  return { ...splitRows(split, features, 0.8), features, classes };
+  const where = `--data ${path}`;
+  const stats = statIfPresent(path, where);
+  if (stats === null) throw new UsageError(`${where}: no such file or folder`);
+  if (stats.isDirectory()) return loadDataFolder(path);
+  if (!stats.isFile()) throw new UsageError(`${where}: not a regular file or a folder`);
+  if (stats.size > MAX_CSV_BYTES) throw new UsageError(`${where}: ${stats.size} bytes is too large for CSV (at most ${MAX_CSV_BYTES}); use a binary data folder`);
+  const text = new TextDecoder().decode(readBytes(path));
+  const { split, features, classes } = parseCsvSplit(path, text);
+  return { ...splitRows(split, features, 0.8, path), features, classes };
 }
 
+/** A binary data folder: meta.json checked first, then each file's place and size, then the bytes. */
+function loadDataFolder(dir: string): Dataset {
+  const metaPath = join(dir, "meta.json");
+  const metaStats = statIfPresent(metaPath, metaPath);
+  if (metaStats === null) throw new UsageError(`--data ${dir}: a data folder needs a meta.json`);
+  if (!metaStats.isFile()) throw new UsageError(`${metaPath}: not a regular file`);
+  if (metaStats.size > MAX_META_BYTES) throw new UsageError(`${metaPath}: ${metaStats.size} bytes is too large for a meta.json`);
+  const meta = parseDataFolderMeta(new TextDecoder().decode(readBytes(metaPath)), metaPath);
+  const root = realpathSync(dir);
+  const { features, classes } = meta;
+
+  // A file named in meta.json: it must exist, be a regular file, and stay inside the folder even
+  // after symbolic links are followed.
+  const locate = (split: "train" | "test", key: "x" | "y") => {
+    const name = meta[split][key];
+    const path = join(dir, name);
+    const where = `${metaPath}: ${split}.${key} ${JSON.stringify(name)}`;
+    let real: string;
+    try {
+      real = realpathSync(path);
+    } catch (error) {
+      throw new UsageError(`${where}: ${reason(error)}`);
+    }
+    const inside = relative(root, real);
+    if (inside === "" || inside === ".." || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
+      throw new UsageError(`${where}: leads outside the data folder (to ${real})`);
+    }
+    const stats = statSync(real);
+    if (!stats.isFile()) throw new UsageError(`${where}: not a regular file`);
+    if (stats.size > MAX_READ_BYTES) throw new UsageError(`${path}: ${stats.size} bytes is too large to load (at most ${MAX_READ_BYTES})`);
+    return { path, real, size: stats.size };
+  };
+
+  const files = (["train", "test"] as const).map((split) => {
+    const x = locate(split, "x"), y = locate(split, "y");
+    const rowBytes = 4 * features;
+    if (x.size % rowBytes !== 0) throw new UsageError(`${x.path}: ${x.size} bytes is not a whole number of rows of ${features} f32 features`);
+    const rows = x.size / rowBytes;
+    const declared = meta[split].n;
+    if (declared !== undefined && rows !== declared) throw new UsageError(`${x.path}: ${rows} rows of ${features} features (${x.size} bytes), but ${metaPath} says ${split}.n = ${declared}`);
+    if (rows === 0) throw new UsageError(`${x.path}: empty; the ${split} split needs at least one example`);
+    if (y.size !== rows) throw new UsageError(`${y.path}: ${y.size} labels for the ${rows} rows of ${x.path}`);
+    return { x, y };
+  });
+
+  // Only now, with every name and size checked, are the bytes read.
+  const [train, test] = files.map(({ x, y }): Split => parseBinarySplit(x.path, readBytes(x.real), readBytes(y.real), features, classes, y.path));
+  return { train, test, features, classes };
+}

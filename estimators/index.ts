@@ -24,6 +24,11 @@ export const ESTIMATORS = {
 
 export type RegisteredId = keyof typeof ESTIMATORS;
 
+/** Whether `id` names a registered estimator (own keys only: "toString" or "__proto__" are not ids). */
+export function isEstimatorId(id: string): id is RegisteredId {
+  return Object.hasOwn(ESTIMATORS, id);
+}
+
 /**
  * The estimator with this id, configured by `options` (guesses, k, route, …).
  * @example
@@ -32,8 +37,8 @@ export type RegisteredId = keyof typeof ESTIMATORS;
  * ```
  */
 export function createEstimator(id: string, options: EstimatorOptions = {}): Estimator {
-  const factory = (ESTIMATORS as Record<string, (o: EstimatorOptions) => Estimator>)[id];
-  if (!factory) throw new FwdgradError(`unknown estimator "${id}"; known: ${Object.keys(ESTIMATORS).join(", ")}`);
+  if (typeof id !== "string" || !isEstimatorId(id)) throw new FwdgradError(`unknown estimator ${JSON.stringify(String(id))}; known: ${Object.keys(ESTIMATORS).join(", ")}`);
+  const factory: (o: EstimatorOptions) => Estimator = ESTIMATORS[id];
   return factory(options);
 }
 
