@@ -157,9 +157,8 @@ export function svd(a: Tensor, options: TopKOptions & { full?: boolean; maxIter?
  * Eigendecomposition of a symmetric matrix (or stack): values descending, vectors as columns.
  * `k` computes only the k largest by block subspace iteration (for positive semi-definite input,
  * such as Gram matrices, these are the largest in magnitude too). The full decomposition reads the
- * lower triangle (a[i][j] with i ≥ j); top-k multiplies by the whole matrix. Either way the input must
- * be symmetric to within 1e-5·max|a| per matrix (f32 rounding, as in products like (wᵀd)·w, stays far
- * below that), else a FwdgradError names the worst pair.
+ * lower triangle (a[i][j], i ≥ j), top-k the whole matrix; a matrix with |a[i][j] − a[j][i]| above
+ * 1e-5·max|a| is refused, naming the worst pair (f32 rounding of Gram products stays far below).
  * @example
  * ```ts
  * const { values, vectors } = eigh(matmul(w, w, { transA: true }), { k: 10 });

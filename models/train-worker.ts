@@ -2,9 +2,11 @@
 // browser, Deno or Bun Web Worker, or Node's worker_threads) and answers the messages of
 // `TrainingMessage` with `TrainingEvent`s. One epoch runs per turn of the event loop, so pause,
 // resume and reset are seen between epochs. The endpoint hides how each runtime passes messages.
+// Each run's tensors live in an arena scope of their own, released by reset or the next start.
 import { mark, release } from "../engine/arena.ts";
 import { ready } from "../engine/backend.ts";
 import { FwdgradError } from "../engine/errors.ts";
+import type { Mark } from "../engine/heap.ts";
 import { forward } from "./mlp.ts";
 import { rng } from "../engine/rng.ts";
 import { tensor } from "../engine/tensor.ts";
@@ -26,26 +28,65 @@ export type TrainingEvent =
   | { type: "done"; reason: string; weightsHash: string }
   | { type: "error"; message: string };
 
-/** How a worker talks to its owner: Web Workers' `self`, or Node's `parentPort`, adapted. */
+/**
+ * How a worker talks to its owner: Web Workers' `self`, or Node's `parentPort`, adapted. Messages
+ * arrive as whatever was sent; anything that is not a `TrainingMessage` is answered with an `error`.
+ */
 export interface TrainingEndpoint {
   postMessage(event: TrainingEvent): void;
-  onMessage(handler: (message: TrainingMessage) => void): void;
+  onMessage(handler: (message: unknown) => void): void;
 }
 
 /** The endpoint of a Web Worker scope (`self` in browsers, Deno and Bun workers). */
 export function workerScopeEndpoint(scope: { postMessage(m: unknown): void; addEventListener(type: "message", l: (e: MessageEvent) => void): void }): TrainingEndpoint {
   return {
     postMessage: (event) => scope.postMessage(event),
-    onMessage: (handler) => scope.addEventListener("message", (e) => handler(e.data as TrainingMessage)),
+    onMessage: (handler) => scope.addEventListener("message", (e) => handler(e.data)),
   };
 }
 
 const EXAMPLES = 6;
+const MESSAGE_TYPES = ["start", "pause", "resume", "reset"];
+
+/** `message` as a TrainingMessage, or a FwdgradError saying what is wrong with it (one line). */
+function checkMessage(message: unknown): TrainingMessage {
+  if (typeof message !== "object" || message === null || Array.isArray(message)) {
+    throw new FwdgradError(`training: expected a message object with a type, got ${message === null ? "null" : Array.isArray(message) ? "an array" : typeof message}`);
+  }
+  const { type, settings } = message as { type?: unknown; settings?: unknown };
+  if (typeof type !== "string" || !MESSAGE_TYPES.includes(type)) {
+    const got = typeof type === "string" ? JSON.stringify(type.slice(0, 40)) : String(type);
+    throw new FwdgradError(`training: unknown message type ${got}; known: ${MESSAGE_TYPES.join(", ")}`);
+  }
+  if (type === "start" && (typeof settings !== "object" || settings === null || Array.isArray(settings))) {
+    throw new FwdgradError(`training: start needs settings (an object), got ${settings === null ? "null" : Array.isArray(settings) ? "an array" : typeof settings}`);
+  }
+  return message as TrainingMessage;
+}
+
+/** A FwdgradError's own message; anything else (a bug) keeps its name, as `TypeError: …`. */
+function errorMessage(error: unknown): string {
+  return error instanceof FwdgradError ? error.message : String(error);
+}
+
+/** One started run: its trainer, the arena scope its tensors live in, and where its epoch loop is. */
+interface Run {
+  trainer: Trainer;
+  settings: TrainingSettings;
+  scope: Mark;
+  paused: boolean;
+  /** An epoch is queued for the next turn. */
+  scheduled: boolean;
+  /** Finished, stopped or failed: resume does not restart it. */
+  over: boolean;
+}
 
 /**
  * Serves training requests on `endpoint` until the worker ends: loads the kernels, generates
  * MNIST-1D, and for `start` trains with the settings, posting every epoch, per-layer cosine
- * similarity every other epoch, and a few test signals with their predicted labels.
+ * similarity every other epoch, and a few test signals with their predicted labels. A message
+ * that is not a `TrainingMessage`, or a start with bad settings, gets an `error` event; `reset` and
+ * each `start` free the previous run's tensors.
  * @example
  * ```ts
  * // worker.ts (Web Worker)                 // Node: worker_threads
@@ -53,15 +94,12 @@ const EXAMPLES = 6;
  * ```
  */
 export async function serveTraining(endpoint: TrainingEndpoint): Promise<void> {
-  const queued: TrainingMessage[] = [];
-  let handle = (message: TrainingMessage) => void queued.push(message);
+  const queued: unknown[] = [];
+  let handle = (message: unknown) => void queued.push(message);
   endpoint.onMessage((message) => handle(message));
   const info = await ready();
   const data = generateMnist1d();
-  let trainer: Trainer | null = null;
-  let settings: TrainingSettings | null = null;
-  let paused = false;
-  let generation = 0;
+  let current: Run | null = null;
   const post = endpoint.postMessage.bind(endpoint);
 
   const predict = (t: Trainer): number[] => {
@@ -86,11 +124,19 @@ export async function serveTraining(endpoint: TrainingEndpoint): Promise<void> {
     post({ type: "quality", epoch: t.epoch, cosine: layers.map((l) => l.cosine) });
   };
 
-  const loop = (mine: number): void => {
-    if (mine !== generation || paused || !trainer || !settings) return;
+  const schedule = (run: Run): void => {
+    run.scheduled = true;
+    setTimeout(() => loop(run), 0);
+  };
+
+  const loop = (run: Run): void => {
+    run.scheduled = false;
+    if (run !== current || run.paused || run.over) return;
+    const { trainer, settings } = run;
     try {
       const report = trainer.runEpoch();
       if (!report) {
+        run.over = true;
         post({ type: "done", reason: trainer.stopped ?? "stopped", weightsHash: trainer.weightsHash() });
         return;
       }
@@ -104,36 +150,57 @@ export async function serveTraining(endpoint: TrainingEndpoint): Promise<void> {
         predicted: predict(trainer),
       });
       if (trainer.epoch >= settings.epochs) {
+        run.over = true;
         post({ type: "done", reason: `finished ${settings.epochs} epochs`, weightsHash: trainer.weightsHash() });
         return;
       }
     } catch (error) {
-      post({ type: "error", message: error instanceof FwdgradError ? error.message : String(error) });
+      run.over = true;
+      post({ type: "error", message: errorMessage(error) });
       return;
     }
-    setTimeout(() => loop(mine), 0);
+    schedule(run);
+  };
+
+  /** Drops the current run and frees its model, optimiser and any scratch a failed epoch left. */
+  const stop = (): void => {
+    if (!current) return;
+    release(current.scope);
+    current = null;
+  };
+
+  const dispatch = (message: TrainingMessage): void => {
+    if (message.type === "start") {
+      stop();
+      const settings = message.settings;
+      // Everything the run allocates goes above this mark: data and kernels were set up before.
+      const scope = mark();
+      let trainer: Trainer;
+      try {
+        trainer = new Trainer(data, { ...settings, batch: settings.batch ?? 512 });
+      } catch (error) {
+        release(scope);
+        throw error;
+      }
+      current = { trainer, settings, scope, paused: false, scheduled: false, over: false };
+      schedule(current);
+    } else if (message.type === "pause") {
+      if (current) current.paused = true;
+    } else if (message.type === "resume") {
+      // Only a paused run whose loop has stopped needs restarting; otherwise a second loop would run.
+      if (!current || !current.paused) return;
+      current.paused = false;
+      if (!current.scheduled) schedule(current);
+    } else {
+      stop();
+    }
   };
 
   handle = (message) => {
-    if (message.type === "start") {
-      generation++;
-      paused = false;
-      settings = message.settings;
-      try {
-        trainer = new Trainer(data, { batch: 512, ...settings });
-      } catch (error) {
-        post({ type: "error", message: error instanceof Error ? error.message : String(error) });
-        return;
-      }
-      loop(generation);
-    } else if (message.type === "pause") {
-      paused = true;
-    } else if (message.type === "resume") {
-      paused = false;
-      loop(generation);
-    } else if (message.type === "reset") {
-      generation++;
-      trainer = null;
+    try {
+      dispatch(checkMessage(message));
+    } catch (error) {
+      post({ type: "error", message: errorMessage(error) });
     }
   };
   post({ type: "ready", simd: info.simd, kernels: info.kernels });
