@@ -210,7 +210,7 @@ export async function main(argv: string[]): Promise<number> {
     if (positional.length > allowed) throw new UsageError(`unexpected argument ${JSON.stringify(positional[allowed])}`);
     return (await command.run(flags, positional)) ?? 0;
   } catch (error) {
-    if (process.env.FWDGRAD_DEBUG === "1") console.error(error);
+    if (process.env.FWDGRAD_DEBUG === "1") console.error(error instanceof Error ? error.stack : error);
     if (error instanceof UsageError || error instanceof FwdgradError) {
       console.error(`fwdgrad: ${oneLine(error.message)}`);
       console.error(`usage: ${command ? command.usage : "fwdgrad <command> [flags]; fwdgrad --help lists them"}`);

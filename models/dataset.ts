@@ -108,7 +108,7 @@ export function parseCsvSplit(name: string, text: string, classes?: number): { s
       const cell = cells[f];
       const value = DECIMAL.test(cell) ? Math.fround(Number(cell)) : NaN;
       if (!Number.isFinite(value)) {
-        const header = r === 0 && !isHeader && !DECIMAL.test(cell) ? "; a header row holds no numbers at all" : "";
+        const header = r === 0 && !isHeader && !numberLike(cell) ? "; a header row holds no numbers at all" : "";
         throw new FwdgradError(`${name}: line ${line}, column ${f + 1} is ${shown(cell)}, not a finite float32 number${header}`);
       }
       x[r * features + f] = value;
@@ -116,7 +116,7 @@ export function parseCsvSplit(name: string, text: string, classes?: number): { s
     const cell = cells[features];
     const label = DECIMAL.test(cell) ? Number(cell) : NaN;
     if (!Number.isInteger(label) || label < 0 || label >= labelLimit) {
-      const header = r === 0 && !isHeader && !DECIMAL.test(cell) ? "; a header row holds no numbers at all" : "";
+      const header = r === 0 && !isHeader && !numberLike(cell) ? "; a header row holds no numbers at all" : "";
       throw new FwdgradError(`${name}: line ${line}, column ${width}: label ${shown(cell)} is not an integer in [0, ${labelLimit})${header}`);
     }
     y[r] = label;

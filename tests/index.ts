@@ -10,5 +10,6 @@ import "./models/mnist1d.test.ts";
 import "./estimators/estimators.test.ts";
 import "./models/optim.test.ts";
 import "./models/train.test.ts";
+import "./models/dataset.test.ts";
 import "./models/train-worker.test.ts";
 import "./models/determinism.test.ts";
