@@ -84,45 +84,52 @@ export function parseBinarySplit(name: string, xBytes: Uint8Array, yBytes: Uint8
  */
 export function parseCsvSplit(name: string, text: string, classes?: number): { split: Split; features: number; classes: number } {
   if (classes !== undefined) checkClasses(name, classes);
-  const rows: Array<{ line: number; cells: string[] }> = [];
-  text.split(/\r?\n/).forEach((raw, i) => {
+  // Only the line numbers of data lines are kept, and each line is split into cells once it is
+  // parsed, so a large file is not held as millions of cell strings at once.
+  const lines = text.split(/\r?\n/);
+  const dataLines: number[] = [];
+  lines.forEach((raw, i) => {
     const trimmed = raw.trim();
-    if (trimmed !== "" && !trimmed.startsWith("#")) rows.push({ line: i + 1, cells: trimmed.split(",").map((c) => c.trim()) });
+    if (trimmed !== "" && !trimmed.startsWith("#")) dataLines.push(i);
   });
-  if (rows.length === 0) throw new FwdgradError(`${name}: no rows`);
+  const cellsOf = (index: number) => lines[index].trim().split(",").map((c) => c.trim());
+  if (dataLines.length === 0) throw new FwdgradError(`${name}: no rows`);
   const numberLike = (cell: string) => DECIMAL.test(cell) || NON_FINITE.test(cell);
-  const first = rows[0];
-  const isHeader = !first.cells.some(numberLike) && first.cells.some((c) => c !== "");
-  if (isHeader) rows.shift();
-  if (rows.length === 0) throw new FwdgradError(`${name}: no data rows after the header on line ${first.line}`);
-  const width = rows[0].cells.length;
-  if (width < 2) throw new FwdgradError(`${name}: line ${rows[0].line} has ${width} column; rows need at least one feature and a label`);
+  const firstCells = cellsOf(dataLines[0]);
+  const isHeader = !firstCells.some(numberLike) && firstCells.some((c) => c !== "");
+  const headerLine = dataLines[0] + 1;
+  if (isHeader) dataLines.shift();
+  if (dataLines.length === 0) throw new FwdgradError(`${name}: no data rows after the header on line ${headerLine}`);
+  const firstLine = dataLines[0] + 1;
+  const width = cellsOf(dataLines[0]).length;
+  if (width < 2) throw new FwdgradError(`${name}: line ${firstLine} has ${width} column; rows need at least one feature and a label`);
   const features = width - 1;
-  const x = new Float32Array(rows.length * features);
-  const y = new Uint8Array(rows.length);
+  const n = dataLines.length;
+  const x = new Float32Array(n * features);
+  const y = new Uint8Array(n);
   const labelLimit = classes ?? MAX_CLASSES;
   let maxLabel = 0;
-  rows.forEach(({ line, cells }, r) => {
-    if (cells.length !== width) throw new FwdgradError(`${name}: line ${line} has ${cells.length} columns, expected ${width} (as on line ${rows[0].line})`);
+  for (let r = 0; r < n; r++) {
+    const line = dataLines[r] + 1;
+    const cells = cellsOf(dataLines[r]);
+    if (cells.length !== width) throw new FwdgradError(`${name}: line ${line} has ${cells.length} columns, expected ${width} (as on line ${firstLine})`);
+    // The first row cannot be a header once it holds a number; say so when it looks like one.
+    const hint = (cell: string) => (r === 0 && !isHeader && !numberLike(cell) ? "; a header row holds no numbers at all" : "");
     for (let f = 0; f < features; f++) {
       const cell = cells[f];
       const value = DECIMAL.test(cell) ? Math.fround(Number(cell)) : NaN;
-      if (!Number.isFinite(value)) {
-        const header = r === 0 && !isHeader && !numberLike(cell) ? "; a header row holds no numbers at all" : "";
-        throw new FwdgradError(`${name}: line ${line}, column ${f + 1} is ${shown(cell)}, not a finite float32 number${header}`);
-      }
+      if (!Number.isFinite(value)) throw new FwdgradError(`${name}: line ${line}, column ${f + 1} is ${shown(cell)}, not a finite float32 number${hint(cell)}`);
       x[r * features + f] = value;
     }
     const cell = cells[features];
     const label = DECIMAL.test(cell) ? Number(cell) : NaN;
     if (!Number.isInteger(label) || label < 0 || label >= labelLimit) {
-      const header = r === 0 && !isHeader && !numberLike(cell) ? "; a header row holds no numbers at all" : "";
-      throw new FwdgradError(`${name}: line ${line}, column ${width}: label ${shown(cell)} is not an integer in [0, ${labelLimit})${header}`);
+      throw new FwdgradError(`${name}: line ${line}, column ${width}: label ${shown(cell)} is not an integer in [0, ${labelLimit})${hint(cell)}`);
     }
     y[r] = label;
     maxLabel = Math.max(maxLabel, label);
-  });
-  return { split: { x, y, n: rows.length }, features, classes: classes ?? maxLabel + 1 };
+  }
+  return { split: { x, y, n }, features, classes: classes ?? maxLabel + 1 };
 }
 
 /** Splits one set of rows into train and test: the first ⌊n·trainFraction⌋ rows train. `name` names the source in errors. */
