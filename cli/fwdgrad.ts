@@ -233,4 +233,11 @@ function isProgram(): boolean {
   }
 }
 
-if (isProgram()) process.exitCode = await main(process.argv.slice(2));
+if (isProgram()) {
+  // A reader that stops early (`fwdgrad train --json | head -3`) closes the pipe; the rest of the
+  // output has nowhere to go, which is no error of ours and no reason for a stack trace.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE" && error.code !== "ERR_STREAM_DESTROYED") throw error;
+  });
+  process.exitCode = await main(process.argv.slice(2));
+}

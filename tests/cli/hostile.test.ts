@@ -255,6 +255,15 @@ Hostile("file names with control characters still print one line", () => {
   refused(trainOn(join(scratch, "new\nline.csv")), /--data .*new\\nline\.csv: no such file or folder/);
 });
 
+Hostile("a reader closing the pipe early (| head -1) gets no stack trace", () => {
+  const csv = join(scratch, "pipe.csv");
+  writeFileSync(csv, `${Array.from({ length: 40 }, (_, i) => `${i % 5},${(i * 3) % 7},${i % 2}`).join("\n")}\n`);
+  const command = `"${process.execPath}" --import tsx cli/fwdgrad.ts train --method wt --width 8 --epochs 60 --batch 8 --json --data "${csv}" | head -1; echo "fwdgrad exited \${PIPESTATUS[0]}"`;
+  const result = spawnSync("bash", ["-c", command], { encoding: "utf8" });
+  assert.is(result.stderr, "", "nothing on stderr");
+  assert.match(result.stdout, /^\{"epoch":1,.*\}\nfwdgrad exited 0\n$/);
+});
+
 Hostile("an internal error prints one line and exits 1; FWDGRAD_DEBUG=1 adds the stack", async () => {
   const { COMMANDS, main } = await import("../../cli/fwdgrad.ts");
   assert.is(process.exitCode, undefined, "importing the CLI module does not run it");
