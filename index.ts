@@ -5,10 +5,11 @@ export { backprop, type BackpropResult, type Gradients } from "./models/backprop
 export { generateMnist1d, type Mnist1d, type Mnist1dOptions, type Mnist1dSplit } from "./models/mnist1d.ts";
 export {
   createEstimator, ESTIMATORS, estimateStep, prepareStep,
-  type Estimator, type EstimatorId, type EstimatorOptions, type Estimate, type Seeds, type StepInput,
+  type Estimator, type EstimatorId, type EstimatorOptions, type EstimatorState, type Estimate, type Seeds, type StepInput,
 } from "./estimators/index.ts";
 export { measureQuality, type LayerMetrics } from "./estimators/metrics.ts";
 export { adamW, sgd, type Optimizer, type AdamWOptions } from "./models/optim.ts";
-export { Trainer, serializeCheckpoint, parseCheckpoint, type TrainConfig, type EpochReport, type TrainerState } from "./models/train.ts";
+export { Trainer, describeData, type TrainConfig, type EpochReport, type TrainerState, type DataIdentity } from "./models/train.ts";
+export { serializeCheckpoint, parseCheckpoint } from "./models/checkpoint.ts";
 export { parseBinarySplit, parseCsvSplit, splitRows, type Dataset, type Split } from "./models/dataset.ts";
 export { serveTraining, workerScopeEndpoint, type TrainingEndpoint, type TrainingEvent, type TrainingMessage, type TrainingSettings } from "./models/train-worker.ts";

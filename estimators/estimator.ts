@@ -59,6 +59,16 @@ export interface GuessCovariance {
   basis(): Tensor | null;
 }
 
+/**
+ * What an estimator carries from one step to the next (W̃⊥'s warm starts, W̃⊥-NS's fitted
+ * polynomial), by name: exact numbers and f32 arrays, so a checkpoint can hold it and a resumed run
+ * repeats the uninterrupted one bit for bit.
+ */
+export interface EstimatorState {
+  numbers: Record<string, number[]>;
+  arrays: Record<string, Float32Array>;
+}
+
 export interface Estimator {
   readonly id: EstimatorId;
   /** Independent guesses per step (tangent directions in the one forward-mode pass). */
@@ -68,6 +78,10 @@ export interface Estimator {
   estimate(input: StepInput, seeds: Seeds, jvp: Tensor): Estimate;
   /** The guess covariance of hidden layer i, or null where guesses do not live in activation space. */
   covariance(input: StepInput, layer: number): GuessCovariance | null;
+  /** Cross-step state (copied), for checkpoints; absent where an estimator keeps none. */
+  state?(): EstimatorState;
+  /** Continues from `state()` of an estimator with the same options; bad state throws a FwdgradError. */
+  restore?(state: EstimatorState): void;
 }
 
 /** Options every estimator takes. */

@@ -10,7 +10,7 @@ import { mark, release } from "../engine/arena.ts";
 import { engine } from "../engine/backend.ts";
 import { gatherRows, matmul, mul, reshape, sum } from "../engine/ops.ts";
 import { empty, type Tensor } from "../engine/tensor.ts";
-import { activationEstimate, activationSeeds, checkGuesses, type CommonOptions, type Estimator, type GuessCovariance, type StepInput } from "./estimator.ts";
+import { activationEstimate, activationSeeds, checkGuesses, type CommonOptions, type Estimator, type EstimatorState, type GuessCovariance, type StepInput } from "./estimator.ts";
 import { fitFor, NS_STEPS, type NewtonSchulzFit } from "./newton-schulz-coefficients.ts";
 import { maskedJacobians } from "./orthogonal-guess.ts";
 
@@ -33,7 +33,8 @@ export function orthogonalGuessNs(options: OrthogonalGuessNsOptions = {}): Estim
   const powerIters = options.powerIters ?? 20;
   if (!Number.isInteger(k) || k < 1) throw new FwdgradError(`wperp-ns: k must be an integer ≥ 1, got ${options.k}`);
   if (!Number.isInteger(refresh) || refresh < 1) throw new FwdgradError(`wperp-ns: refresh must be an integer ≥ 1, got ${options.refresh}`);
-  const fits = new Map<number, { fit: NewtonSchulzFit; age: number }>();
+  // Per layer, the fitted polynomial, the ratio σ_k/σ_1 it was fitted for, and the steps it has served.
+  const fits = new Map<number, { ratio: number; fit: NewtonSchulzFit; age: number }>();
 
   const fitOf = (input: StepInput, i: number): NewtonSchulzFit => {
     const current = fits.get(i);
@@ -47,7 +48,7 @@ export function orthogonalGuessNs(options: OrthogonalGuessNsOptions = {}): Estim
     // Only the ratio of two values is needed: a loose residual tolerance suffices.
     const ratio = rank <= k ? 0 : ((s) => s[k - 1] / s[0])(svd(w, { k, tol: 1e-3, maxIter: Math.min(rank, 300) }).s.toArray());
     const fit = fitFor(ratio);
-    fits.set(i, { fit, age: 1 });
+    fits.set(i, { ratio, fit, age: 1 });
     return fit;
   };
 
@@ -136,5 +137,21 @@ export function orthogonalGuessNs(options: OrthogonalGuessNsOptions = {}): Estim
     seed: (input) => activationSeeds(input, guesses, (i) => guess(input, i)),
     estimate: activationEstimate,
     covariance,
+    // `fit.<i>`: [σ_k/σ_1, age] of layer i; the polynomial follows from the ratio.
+    state: (): EstimatorState => ({ numbers: Object.fromEntries([...fits].map(([i, f]) => [`fit.${i}`, [f.ratio, f.age]])), arrays: {} }),
+    restore(saved) {
+      const next = new Map<number, { ratio: number; fit: NewtonSchulzFit; age: number }>();
+      if (Object.keys(saved.arrays).length > 0) throw new FwdgradError(`wperp-ns: estimator state: unexpected arrays ${Object.keys(saved.arrays).join(", ")}`);
+      for (const [key, value] of Object.entries(saved.numbers)) {
+        const match = /^fit\.(\d+)$/.exec(key);
+        const [ratio, age] = value;
+        if (!match || value.length !== 2 || !(ratio >= 0 && ratio <= 1) || !Number.isInteger(age) || age < 1 || age > refresh) {
+          throw new FwdgradError(`wperp-ns: estimator state: "${key}" must be fit.<layer> = [ratio in [0, 1], age in 1…${refresh}], got ${JSON.stringify(value)}`);
+        }
+        next.set(Number(match[1]), { ratio, fit: fitFor(ratio), age });
+      }
+      fits.clear();
+      for (const [i, f] of next) fits.set(i, f);
+    },
   };
 }

@@ -24,7 +24,12 @@ export interface Optimizer {
 export interface OptimizerState {
   step: number;
   buffers: Float32Array[];
+  /** AdamW: the running products β₁ᵗ and β₂ᵗ, so a restore needs no loop over the steps. */
+  powers?: [number, number];
 }
+
+/** Steps a restore without `powers` may replay to rebuild β₁ᵗ, β₂ᵗ (more would stall the caller). */
+const MAX_REPLAYED_STEPS = 1e7;
 
 function checkPairs(op: string, params: Tensor[], grads: Tensor[]): void {
   if (params.length !== grads.length) throw new FwdgradError(`${op}: ${params.length} parameters but ${grads.length} gradients`);
@@ -80,19 +85,31 @@ export function adamW(options: AdamWOptions = {}): Optimizer {
         }
       });
     },
-    state: () => ({ step: t, buffers: [...m, ...v].map((b) => b.slice()) }),
+    state: () => ({ step: t, buffers: [...m, ...v].map((b) => b.slice()), powers: [beta1Power, beta2Power] }),
     restore(state) {
-      if (!Number.isInteger(state.step) || state.step < 0 || state.buffers.length % 2 !== 0) {
+      if (!Number.isSafeInteger(state.step) || state.step < 0 || !Array.isArray(state.buffers) || state.buffers.length % 2 !== 0) {
         throw new FwdgradError("adamW.restore: expected { step, buffers: [...m, ...v] }");
       }
-      t = state.step;
-      beta1Power = 1;
-      beta2Power = 1;
-      for (let i = 0; i < t; i++) {
-        beta1Power *= beta1;
-        beta2Power *= beta2;
-      }
+      if (state.step > 0 && state.buffers.length === 0) throw new FwdgradError(`adamW.restore: step ${state.step} without its moments (buffers is empty)`);
       const half = state.buffers.length / 2;
+      state.buffers.forEach((b, i) => {
+        if (b.length !== state.buffers[i < half ? i + half : i - half].length) throw new FwdgradError(`adamW.restore: moment buffers ${i % half} of m and v differ in size`);
+      });
+      if (state.powers) {
+        const [p1, p2] = state.powers;
+        if (!(p1 > 0 && p1 <= 1 && p2 > 0 && p2 <= 1)) throw new FwdgradError(`adamW.restore: powers must be β₁ᵗ, β₂ᵗ in (0, 1], got ${JSON.stringify(state.powers)}`);
+        beta1Power = p1;
+        beta2Power = p2;
+      } else {
+        if (state.step > MAX_REPLAYED_STEPS) throw new FwdgradError(`adamW.restore: step ${state.step} without powers: more than ${MAX_REPLAYED_STEPS} steps to replay`);
+        beta1Power = 1;
+        beta2Power = 1;
+        for (let i = 0; i < state.step; i++) {
+          beta1Power *= beta1;
+          beta2Power *= beta2;
+        }
+      }
+      t = state.step;
       m = state.buffers.slice(0, half).map((b) => b.slice());
       v = state.buffers.slice(half).map((b) => b.slice());
     },
@@ -117,6 +134,7 @@ export function sgd(options: { lr?: number; weightDecay?: number } = {}): Optimi
     },
     state: () => ({ step: t, buffers: [] }),
     restore(state) {
+      if (!Number.isSafeInteger(state.step) || state.step < 0) throw new FwdgradError(`sgd.restore: step must be an integer ≥ 0, got ${state.step}`);
       t = state.step;
     },
   };

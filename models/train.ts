@@ -8,7 +8,7 @@ import { FwdgradError } from "../engine/errors.ts";
 import { softmaxCrossEntropy, sum } from "../engine/ops.ts";
 import { rng } from "../engine/rng.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
-import { createEstimator, estimateStep, prepareStep, type Estimator } from "../estimators/index.ts";
+import { createEstimator, estimateStep, prepareStep, type Estimator, type EstimatorState } from "../estimators/index.ts";
 import { backprop } from "./backprop.ts";
 import type { Dataset, Split } from "./dataset.ts";
 import { createMlp, forward, type Mlp } from "./mlp.ts";
@@ -40,15 +40,45 @@ export interface EpochReport {
   testLoss: number;
 }
 
-/** Everything a resumed run needs: the configuration, weights, optimiser moments and progress. */
+/** Which data set a run trained on: its sizes and a fingerprint of its bytes (`describeData`). */
+export interface DataIdentity {
+  features: number;
+  classes: number;
+  trainRows: number;
+  testRows: number;
+  /** FNV-1a (`hashBytes`) of the train and test features and labels. */
+  fingerprint: string;
+}
+
+/**
+ * Everything a resumed run needs: the configuration, the data set's identity, weights, optimiser
+ * moments, the estimator's cross-step state and progress.
+ */
 export interface TrainerState {
   config: TrainConfig;
+  data: DataIdentity;
   epoch: number;
   step: number;
   weights: Float32Array[];
   optimizer: OptimizerState;
+  /** The estimator's `state()`, or null where it keeps none (and for backprop). */
+  estimator: EstimatorState | null;
   history: EpochReport[];
 }
+
+/** The identity a checkpoint records of the data set it was trained on. */
+export function describeData(data: Dataset): DataIdentity {
+  const bytes = (a: Float32Array | Uint8Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  return {
+    features: data.features,
+    classes: data.classes,
+    trainRows: data.train.n,
+    testRows: data.test.n,
+    fingerprint: hashBytes([data.train.x, data.train.y, data.test.x, data.test.y].map(bytes)),
+  };
+}
+
+const describeIdentity = (d: DataIdentity) => `${d.trainRows} + ${d.testRows} rows of ${d.features} features, ${d.classes} classes, fingerprint ${d.fingerprint}`;
 
 function checkConfig(c: TrainConfig): void {
   const positive = (name: keyof TrainConfig, allowZero = false) => {
@@ -84,6 +114,7 @@ export class Trainer {
   private readonly estimator: Estimator | null;
   private readonly optimizer: Optimizer;
   private readonly params: Tensor[];
+  private readonly dataIdentity: DataIdentity;
 
   constructor(private readonly data: Dataset, config: TrainConfig, resume?: TrainerState) {
     checkConfig(config);
@@ -97,29 +128,56 @@ export class Trainer {
     this.model = createMlp(sizes, { bias: config.bias, seed: config.seed });
     this.params = [...this.model.layers.map((l) => l.w), ...this.model.layers.flatMap((l) => (l.b ? [l.b] : []))];
     this.optimizer = adamW({ lr: config.lr, weightDecay: config.weightDecay ?? 0.01 });
+    this.dataIdentity = describeData(data);
     if (resume) this.restore(resume);
   }
 
+  /** Checks the state against this trainer's model, data and schedule, all before changing anything. */
   private restore(state: TrainerState): void {
+    const fail = (why: string): never => {
+      throw new FwdgradError(`train: the checkpoint${why}`);
+    };
+    const shapes = this.params.map((p) => `[${p.shape.join(", ")}]`).join(", ");
     if (state.weights.length !== this.params.length || state.weights.some((w, i) => w.length !== this.params[i].size)) {
-      throw new FwdgradError("train: the checkpoint's weights do not match the model's shapes");
+      fail(`'s weights do not match the model's shapes (${state.weights.length} arrays of ${state.weights.map((w) => w.length).join(", ")} values for ${shapes})`);
     }
-    const f = engine().heap.f32();
-    state.weights.forEach((w, i) => f.set(w, this.params[i].ptr >>> 2));
+    const mine = this.dataIdentity, theirs = state.data;
+    if (!theirs || (Object.keys(mine) as (keyof DataIdentity)[]).some((key) => mine[key] !== theirs[key])) {
+      fail(` was trained on other data (${theirs ? describeIdentity(theirs) : "unrecorded"}) than this run's (${describeIdentity(mine)})`);
+    }
+    const stepsPerEpoch = Math.ceil(this.data.train.n / this.config.batch);
+    if (state.step !== state.epoch * stepsPerEpoch) fail(` says step ${state.step} after epoch ${state.epoch}; with ${stepsPerEpoch} steps per epoch that is ${state.epoch * stepsPerEpoch}`);
+    if (state.history.length !== state.epoch) fail(` has ${state.history.length} history entries for ${state.epoch} epochs`);
+    const { buffers } = state.optimizer;
+    if (state.optimizer.step !== state.step) fail(`'s optimizer is at step ${state.optimizer.step}, the run at step ${state.step}`);
+    if (state.step > 0 && (buffers.length !== 2 * this.params.length || buffers.some((b, i) => b.length !== this.params[i % this.params.length].size))) {
+      fail(`'s optimizer moments (${buffers.length} arrays) do not match the model's parameters (${shapes}, m and v each)`);
+    }
+    if (state.estimator && !this.estimator?.restore) fail(` holds estimator state, which ${this.config.method} does not keep`);
+    if (!state.estimator && this.estimator?.restore) fail(` lacks the state ${this.config.method} carries between steps`);
+    if (state.estimator) this.estimator!.restore!(state.estimator);
     this.optimizer.restore(state.optimizer);
+    this.assignWeights(state.weights);
     this.epoch = state.epoch;
     this.step = state.step;
     this.history.push(...state.history);
+  }
+
+  private assignWeights(weights: Float32Array[]): void {
+    const f = engine().heap.f32();
+    weights.forEach((w, i) => f.set(w, this.params[i].ptr >>> 2));
   }
 
   /** The whole state, copied, for a checkpoint. */
   state(): TrainerState {
     return {
       config: { ...this.config },
+      data: { ...this.dataIdentity },
       epoch: this.epoch,
       step: this.step,
       weights: this.params.map((p) => p.toArray()),
       optimizer: this.optimizer.state(),
+      estimator: this.estimator?.state?.() ?? null,
       history: this.history.slice(),
     };
   }
@@ -170,7 +228,9 @@ export class Trainer {
   runEpoch(onStep?: (step: number, steps: number, loss: number) => void): EpochReport | null {
     if (this.stopped) return null;
     const started = performance.now();
-    const snapshot = this.state();
+    // What an early stop puts back: the epoch's starting weights and optimiser (the estimator's warm
+    // starts are left as they are: a stopped run is not resumed).
+    const snapshot = { weights: this.params.map((p) => p.toArray()), optimizer: this.optimizer.state(), step: this.step };
     const { features } = this.data;
     const order = this.order(this.epoch);
     const steps = Math.ceil(order.length / this.config.batch);
@@ -186,19 +246,23 @@ export class Trainer {
         : backprop(this.model, x, labels);
       const update = [...grads.w, ...grads.b.filter((b): b is Tensor => b !== null)];
       const badGradient = update.findIndex((g) => !allFinite(g));
-      if (!Number.isFinite(loss) || badGradient >= 0) {
-        release(scope);
-        const what = Number.isFinite(loss) ? `a non-finite gradient (parameter ${badGradient})` : `non-finite loss (${loss})`;
-        this.stopped = `${what} at epoch ${this.epoch + 1}, step ${s + 1}; the weights of epoch ${this.epoch} are kept`;
-        const f = engine().heap.f32();
-        snapshot.weights.forEach((w, i) => f.set(w, this.params[i].ptr >>> 2));
+      let fault = !Number.isFinite(loss) ? `non-finite loss (${loss})` : badGradient >= 0 ? `a non-finite gradient (parameter ${badGradient})` : null;
+      if (!fault) {
+        this.optimizer.step(this.params, update);
+        // A huge learning rate can overflow the weights with a finite gradient; the next step would
+        // then fail inside a decomposition instead of here.
+        const badWeight = this.params.findIndex((p) => !allFinite(p));
+        if (badWeight >= 0) fault = `non-finite weights after the update (parameter ${badWeight})`;
+      }
+      release(scope);
+      if (fault) {
+        this.stopped = `${fault} at epoch ${this.epoch + 1}, step ${s + 1}; the weights of epoch ${this.epoch} are kept`;
+        this.assignWeights(snapshot.weights);
         this.optimizer.restore(snapshot.optimizer);
         this.step = snapshot.step;
         return null;
       }
-      this.optimizer.step(this.params, update);
       this.step++;
-      release(scope);
       onStep?.(s + 1, steps, loss);
     }
     this.epoch++;
@@ -223,11 +287,15 @@ function allFinite(t: Tensor): boolean {
   return true;
 }
 
-/** FNV-1a over the bytes of several f32 arrays, two 32-bit lanes with different offsets. */
+/** FNV-1a over the bytes of several f32 arrays (`hashBytes` of their bytes). */
 export function hashArrays(arrays: Float32Array[]): string {
+  return hashBytes(arrays.map((a) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength)));
+}
+
+/** FNV-1a over several byte arrays in order, two 32-bit lanes with different offsets, as 16 hex digits. */
+export function hashBytes(parts: Uint8Array[]): string {
   let h1 = 0x811c9dc5, h2 = 0xcbf29ce4;
-  for (const a of arrays) {
-    const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  for (const bytes of parts) {
     for (let i = 0; i < bytes.length; i++) {
       h1 = Math.imul(h1 ^ bytes[i], 0x01000193) >>> 0;
       h2 = Math.imul(h2 ^ bytes[i], 0x01000193) >>> 0;
@@ -235,53 +303,4 @@ export function hashArrays(arrays: Float32Array[]): string {
     }
   }
   return h1.toString(16).padStart(8, "0") + h2.toString(16).padStart(8, "0");
-}
-
-function toBase64(a: Float32Array): string {
-  const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
-}
-
-function fromBase64(text: string): Float32Array {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return new Float32Array(bytes.buffer);
-}
-
-const CHECKPOINT_FORMAT = "fwdgrad-checkpoint-1";
-
-/** A checkpoint as JSON text (arrays as base64 of their f32 bytes); `parseCheckpoint` reads it back. */
-export function serializeCheckpoint(state: TrainerState): string {
-  return JSON.stringify({
-    format: CHECKPOINT_FORMAT,
-    config: state.config,
-    epoch: state.epoch,
-    step: state.step,
-    history: state.history,
-    weights: state.weights.map(toBase64),
-    optimizer: { step: state.optimizer.step, buffers: state.optimizer.buffers.map(toBase64) },
-  });
-}
-
-/** The trainer state in a checkpoint written by `serializeCheckpoint`, for `new Trainer(data, config, state)`. */
-export function parseCheckpoint(text: string): TrainerState {
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    throw new FwdgradError("checkpoint: not valid JSON");
-  }
-  if (raw.format !== CHECKPOINT_FORMAT) throw new FwdgradError(`checkpoint: unknown format ${JSON.stringify(raw.format)}, expected ${CHECKPOINT_FORMAT}`);
-  const optimizer = raw.optimizer as { step: number; buffers: string[] };
-  return {
-    config: raw.config as TrainConfig,
-    epoch: raw.epoch as number,
-    step: raw.step as number,
-    history: raw.history as EpochReport[],
-    weights: (raw.weights as string[]).map(fromBase64),
-    optimizer: { step: optimizer.step, buffers: optimizer.buffers.map(fromBase64) },
-  };
 }

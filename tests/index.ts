@@ -12,4 +12,5 @@ import "./models/optim.test.ts";
 import "./models/train.test.ts";
 import "./models/dataset.test.ts";
 import "./models/train-worker.test.ts";
+import "./models/checkpoint.test.ts";
 import "./models/determinism.test.ts";

@@ -3,7 +3,8 @@
 // non-finite loss stops training with the last good weights.
 import { FwdgradError } from "../../index.ts";
 import { parseBinarySplit, parseCsvSplit, splitRows, type Dataset } from "../../models/dataset.ts";
-import { parseCheckpoint, serializeCheckpoint, Trainer, type TrainConfig } from "../../models/train.ts";
+import { parseCheckpoint, serializeCheckpoint } from "../../models/checkpoint.ts";
+import { Trainer, type TrainConfig } from "../../models/train.ts";
 import { assert, assertFwdgradError, suite } from "../harness.ts";
 
 const Training = suite("training");

@@ -1,0 +1,119 @@
+// Checkpoints: every registered method (and backprop) resumed after 2 epochs ends 2 epochs later
+// with the weights of an uninterrupted 4-epoch run; damaged, forged or mismatched checkpoints get
+// one clear error before anything is built.
+import { ESTIMATORS, FwdgradError } from "../../index.ts";
+import { encodeBase64 } from "../../engine/base64.ts";
+import type { Dataset } from "../../models/dataset.ts";
+import { parseCheckpoint, serializeCheckpoint } from "../../models/checkpoint.ts";
+import { adamW } from "../../models/optim.ts";
+import { Trainer, type TrainConfig } from "../../models/train.ts";
+import { assert, assertFwdgradError, inputs, suite } from "../harness.ts";
+
+const Checkpoints = suite("checkpoints");
+
+/** Noisy clusters: class c raises feature c. Deterministic, from the tests' own generator. */
+function clusters(n: number, seed: number): Dataset {
+  const features = 6, classes = 4, r = inputs(seed);
+  const make = (count: number) => {
+    const x = new Float32Array(count * features), y = new Uint8Array(count);
+    for (let i = 0; i < count; i++) {
+      y[i] = i % classes;
+      for (let f = 0; f < features; f++) x[i * features + f] = (f === y[i] ? 1 : 0) + 0.5 * (r.next() - 0.5);
+    }
+    return { x, y, n: count };
+  };
+  return { train: make(n), test: make(n / 2), features, classes };
+}
+
+const data = clusters(72, 5);
+const base: TrainConfig = { method: "backprop", width: 16, depth: 3, epochs: 4, batch: 20, lr: 1e-2, seed: 2, k: 4 };
+
+for (const method of ["backprop", ...Object.keys(ESTIMATORS)]) {
+  Checkpoints(`${method}: 2 + 2 epochs through a checkpoint equal 4 epochs`, () => {
+    const config = { ...base, method };
+    const whole = new Trainer(data, config);
+    for (let e = 0; e < 4; e++) assert.ok(whole.runEpoch(), `${method}: epoch ${e + 1} ran`);
+    const first = new Trainer(data, config);
+    for (let e = 0; e < 2; e++) first.runEpoch();
+    const resumed = new Trainer(data, config, parseCheckpoint(serializeCheckpoint(first.state())));
+    for (let e = 0; e < 2; e++) resumed.runEpoch();
+    assert.is(resumed.step, whole.step);
+    assert.is(resumed.weightsHash(), whole.weightsHash(), `${method}: weights after 2 + 2 epochs`);
+    assert.equal(resumed.history.map((h) => h.trainLoss), whole.history.map((h) => h.trainLoss));
+  });
+}
+
+/** A valid wperp checkpoint after one epoch, as a JSON object to damage. */
+function validCheckpoint(): Record<string, unknown> {
+  const trainer = new Trainer(data, { ...base, method: "wperp" });
+  trainer.runEpoch();
+  return JSON.parse(serializeCheckpoint(trainer.state()));
+}
+
+Checkpoints("damaged and forged files get one line naming the field", () => {
+  const good = validCheckpoint();
+  const text = (edit: (c: Record<string, any>) => void) => {
+    const copy = structuredClone(good) as Record<string, any>;
+    edit(copy);
+    return JSON.stringify(copy);
+  };
+  const cases: [string, RegExp][] = [
+    ["null", /checkpoint: the file must be an object, got null/],
+    ["[]", /the file must be an object, got an array/],
+    ["{", /not valid JSON/],
+    [text((c) => (c.format = "fwdgrad-checkpoint-1")), /format 1/],
+    [text((c) => (c.version = 3)), /version must be 2, got 3/],
+    [text((c) => delete c.weights), /weights must be an array, got undefined/],
+    [text((c) => (c.weights = "x")), /weights must be an array/],
+    [text((c) => (c.weights[0] = "@@@")), /weights\[0\] is not valid base64/],
+    [text((c) => (c.weights[0] = "AAAAAAA=")), /weights\[0\] holds 5 bytes, not a whole number of f32 values/],
+    [text((c) => (c.weights[1] = encodeBase64(new Uint8Array(Float32Array.from([1, NaN]).buffer)))), /weights\[1\] holds NaN at index 1/],
+    [text((c) => delete c.optimizer), /optimizer must be an object/],
+    [text((c) => (c.optimizer.step = 1e12)), /optimizer.step is 1000000000000, the run's step 4/],
+    [text((c) => (c.optimizer.step = "4")), /optimizer.step must be an integer/],
+    [text((c) => (c.optimizer.buffers = "[]")), /optimizer.buffers must be an array/],
+    [text((c) => (c.optimizer.powers = [2, 0.5])), /optimizer.powers must be/],
+    [text((c) => (c.epoch = 2)), /step is 4, but 2 epochs of 4 steps make 8/],
+    [text((c) => (c.epoch = -1)), /epoch must be an integer ≥ 0/],
+    [text((c) => (c.history = [])), /history has 0 entries for 1 epochs/],
+    [text((c) => (c.history[0].trainLoss = "low")), /history\[0\].trainLoss must be a finite number/],
+    [text((c) => (c.config.method = "toString")), /config.method must be backprop or an estimator id, got "toString"/],
+    [text((c) => (c.config.method = "__proto__")), /config.method must be backprop or an estimator id/],
+    [text((c) => (c.config.width = 0)), /config.width must be an integer ≥ 1/],
+    [text((c) => (c.config.lr = -1)), /config.lr must be positive/],
+    [text((c) => (c.config.extra = 1)), /config.extra is not a checkpoint field/],
+    [text((c) => (c.data.fingerprint = "xyz")), /data.fingerprint must be 16 hex digits/],
+    [text((c) => (c.checksum = "0000000000000000")), /checksum is 0000000000000000, but the arrays hash to [0-9a-f]{16}: the file is damaged/],
+    [text((c) => (c.estimator.arrays["bases.0"] = 5)), /estimator.arrays.bases.0 must be base64 text/],
+  ];
+  for (const [file, pattern] of cases) assertFwdgradError(() => parseCheckpoint(file), pattern);
+});
+
+Checkpoints("a checkpoint that does not fit the run is refused by the trainer", () => {
+  const saved = () => parseCheckpoint(JSON.stringify(validCheckpoint()));
+  const config = { ...base, method: "wperp" };
+  assertFwdgradError(() => new Trainer(data, { ...config, width: 8 }, saved()), /the checkpoint's weights do not match the model's shapes/);
+  assertFwdgradError(() => new Trainer(clusters(72, 6), config, saved()), /was trained on other data \(72 \+ 36 rows of 6 features, 4 classes, fingerprint [0-9a-f]{16}\) than this run's/);
+  assertFwdgradError(() => new Trainer(data, { ...config, batch: 36 }, saved()), /says step 4 after epoch 1; with 2 steps per epoch that is 2/);
+  const noMoments = saved();
+  noMoments.optimizer.buffers = [];
+  assertFwdgradError(() => new Trainer(data, config, noMoments), /optimizer moments \(0 arrays\) do not match/);
+  const noState = saved();
+  noState.estimator = null;
+  assertFwdgradError(() => new Trainer(data, config, noState), /lacks the state wperp carries between steps/);
+  const badState = saved();
+  badState.estimator = { numbers: { "rows.0": [0, 0] }, arrays: { "bases.0": new Float32Array(2 * 16 * 4) } };
+  assertFwdgradError(() => new Trainer(data, config, badState), /wperp: estimator state: "rows.0" holds 0, not a new row index/);
+  assertFwdgradError(() => new Trainer(data, { ...config, method: "wt" }, saved()), /holds estimator state, which wt does not keep/);
+});
+
+Checkpoints("AdamW restores a huge step without replaying it, and refuses missing moments", () => {
+  const optimizer = adamW();
+  optimizer.restore({ step: 1e12, buffers: [new Float32Array(1), new Float32Array(1)], powers: [1e-30, 1e-30] });
+  assert.is(optimizer.state().step, 1e12);
+  assertFwdgradError(() => adamW().restore({ step: 1e12, buffers: [new Float32Array(1), new Float32Array(1)] }), /more than 10000000 steps to replay/);
+  assertFwdgradError(() => adamW().restore({ step: 3, buffers: [] }), /step 3 without its moments/);
+  assert.ok(new FwdgradError("x") instanceof Error);
+});
+
+Checkpoints.run();
