@@ -25,7 +25,8 @@ export type Flags = Record<string, string | number | boolean | undefined>;
 /** Integers in plain decimal only: no hex, octal, binary, exponents, padding or Infinity. */
 const DECIMAL_INTEGER = /^[+-]?\d+$/;
 
-export function parseFlags(argv: string[], specs: Record<string, FlagSpec>): { flags: Flags; positional: string[] } {
+/** Flags with defaults filled in; `given` names the flags the command line itself set. */
+export function parseFlags(argv: string[], specs: Record<string, FlagSpec>): { flags: Flags; positional: string[]; given: Set<string> } {
   const flags: Flags = {};
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -49,8 +50,9 @@ export function parseFlags(argv: string[], specs: Record<string, FlagSpec>): { f
     if (raw === undefined || raw === "" || (eq < 0 && raw.startsWith("--"))) throw new UsageError(`--${name} needs a value`);
     flags[name] = convert(name, spec, raw);
   }
+  const given = new Set(Object.keys(flags));
   for (const [name, spec] of Object.entries(specs)) if (flags[name] === undefined && spec.default !== undefined) flags[name] = spec.default;
-  return { flags, positional };
+  return { flags, positional, given };
 }
 
 function convert(name: string, spec: FlagSpec, raw: string): string | number {
@@ -86,5 +88,6 @@ export interface Command {
   /** Positional arguments allowed (data mnist1d, reproduce table1); 0 when absent. */
   positionals?: number;
   /** Resolves to the exit status when it is not 0 (1: a training run stopped early). */
-  run(flags: Flags, positional: string[]): Promise<number | void>;
+  /** `given`: the flags the command line set itself (the rest hold their defaults). */
+  run(flags: Flags, positional: string[], given: Set<string>): Promise<number | void>;
 }

@@ -1,6 +1,6 @@
 // The `fwdgrad` command line: training, data sets and gradient-quality measurements.
 // Errors print one line and a usage hint, and exit 2; a training run that stopped early exits 1.
-import { existsSync, readFileSync, realpathSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ready, rng, tensor } from "../index.ts";
@@ -28,6 +28,9 @@ function progressLine(report: { epoch: number; trainLoss: number; trainAcc: numb
 /** Generated examples at most: 40 features each, kept in memory several times while generating. */
 const MAX_SAMPLES = 1_000_000;
 
+/** The flags `train --resume` accepts: everything else is fixed by the checkpoint. */
+const RESUME_FLAGS = new Set(["resume", "epochs", "out", "json", "data"]);
+
 /** The commands by name; exported so tests can parse against the real flag specs. */
 export const COMMANDS: Record<string, Command> = {
   compare: compareCommand,
@@ -49,14 +52,28 @@ export const COMMANDS: Record<string, Command> = {
       resume: { kind: "string", help: "continue from a checkpoint.json" },
       data: { kind: "string", help: "a data folder (binary format with meta.json) or a CSV file; default MNIST-1D" },
     },
-    async run(flags) {
+    async run(flags, _positional, given) {
       await ready();
       let config: TrainConfig;
       let resume;
       if (typeof flags.resume === "string") {
-        if (!existsSync(flags.resume)) throw new UsageError(`--resume ${flags.resume}: no such file`);
-        resume = parseCheckpoint(readFileSync(flags.resume, "utf8"));
-        config = { ...resume.config, epochs: flags.epochs as number };
+        const path = flags.resume;
+        if (!existsSync(path)) throw new UsageError(`--resume ${path}: no such file`);
+        if (!statSync(path).isFile()) throw new UsageError(`--resume ${path}: not a file (give the checkpoint.json inside an --out folder)`);
+        try {
+          resume = parseCheckpoint(readFileSync(path, "utf8"));
+        } catch (error) {
+          if (error instanceof FwdgradError) throw new UsageError(`--resume ${path}: ${error.message}`);
+          throw error;
+        }
+        // The checkpoint fixes the run: a flag that would change it is refused, not ignored.
+        const saved = resume.config as unknown as Record<string, unknown>;
+        for (const name of given) {
+          if (RESUME_FLAGS.has(name)) continue;
+          const recorded = saved[name] === undefined ? "not set" : `${name} ${saved[name]}`;
+          throw new UsageError(`--${name} ${flags[name]} contradicts the checkpoint (${recorded}); with --resume only ${[...RESUME_FLAGS].filter((f) => f !== "resume").map((f) => `--${f}`).join(", ")} may be given`);
+        }
+        config = { ...resume.config, epochs: given.has("epochs") ? (flags.epochs as number) : resume.config.epochs };
       } else {
         if (typeof flags.method !== "string") throw new UsageError("--method <id|backprop> is required");
         if (flags.width === undefined) throw new UsageError("--width <d> is required");
@@ -206,10 +223,10 @@ export async function main(argv: string[]): Promise<number> {
       console.log(`${command.usage}\n${describeFlags(command.flags)}`);
       return 0;
     }
-    const { flags, positional } = parseFlags(rest, command.flags);
+    const { flags, positional, given } = parseFlags(rest, command.flags);
     const allowed = command.positionals ?? 0;
     if (positional.length > allowed) throw new UsageError(`unexpected argument ${JSON.stringify(positional[allowed])}`);
-    return (await command.run(flags, positional)) ?? 0;
+    return (await command.run(flags, positional, given)) ?? 0;
   } catch (error) {
     if (process.env.FWDGRAD_DEBUG === "1") console.error(error instanceof Error ? error.stack : error);
     if (error instanceof UsageError || error instanceof FwdgradError) {

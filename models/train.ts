@@ -137,13 +137,13 @@ export class Trainer {
     const fail = (why: string): never => {
       throw new FwdgradError(`train: the checkpoint${why}`);
     };
-    const shapes = this.params.map((p) => `[${p.shape.join(", ")}]`).join(", ");
-    if (state.weights.length !== this.params.length || state.weights.some((w, i) => w.length !== this.params[i].size)) {
-      fail(`'s weights do not match the model's shapes (${state.weights.length} arrays of ${state.weights.map((w) => w.length).join(", ")} values for ${shapes})`);
-    }
     const mine = this.dataIdentity, theirs = state.data;
     if (!theirs || (Object.keys(mine) as (keyof DataIdentity)[]).some((key) => mine[key] !== theirs[key])) {
       fail(` was trained on other data (${theirs ? describeIdentity(theirs) : "unrecorded"}) than this run's (${describeIdentity(mine)})`);
+    }
+    const shapes = this.params.map((p) => `[${p.shape.join(", ")}]`).join(", ");
+    if (state.weights.length !== this.params.length || state.weights.some((w, i) => w.length !== this.params[i].size)) {
+      fail(`'s weights do not match the model's shapes (${state.weights.length} arrays of ${state.weights.map((w) => w.length).join(", ")} values for ${shapes})`);
     }
     const stepsPerEpoch = Math.ceil(this.data.train.n / this.config.batch);
     if (state.step !== state.epoch * stepsPerEpoch) fail(` says step ${state.step} after epoch ${state.epoch}; with ${stepsPerEpoch} steps per epoch that is ${state.epoch * stepsPerEpoch}`);
