@@ -67,7 +67,7 @@ function mutate(path: (string | number)[], replacement: unknown): string {
 
 Fuzz("arbitrary, JSON-shaped and mutated checkpoints give a result or one clean error", () => {
   const started = performance.now();
-  const properties = [
+  const properties: Array<fc.IPropertyWithHooks<any>> = [
     fc.property(fc.string({ maxLength: 200 }), resultOrCleanError),
     fc.property(fc.jsonValue({ maxDepth: 4 }), (value) => resultOrCleanError(JSON.stringify(value))),
     fc.property(fc.constantFrom(...allPaths), fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constant(undefined)), (path, value) => resultOrCleanError(mutate(path, value))),
