@@ -7,6 +7,7 @@ export {
   sum, mean, max, gatherRows, softmaxCrossEntropy,
 } from "./ops.ts";
 export { jvp } from "./jvp.ts";
+export { stack, assign, assignAt, positiveMask, allFinite } from "./inplace.ts";
 export { mark, release, tidy, heapBytes } from "./arena.ts";
 export type { Mark } from "./heap.ts";
 export { rng, Rng, type RngState } from "./rng.ts";

@@ -7,7 +7,7 @@
 import { FwdgradError } from "../engine/errors.ts";
 import { newtonSchulz, svd } from "../engine/linalg.ts";
 import { mark, release } from "../engine/arena.ts";
-import { engine } from "../engine/backend.ts";
+import { assignAt } from "../engine/inplace.ts";
 import { gatherRows, matmul, mul, reshape, sum } from "../engine/ops.ts";
 import { empty, type Tensor } from "../engine/tensor.ts";
 import { activationEstimate, activationSeeds, checkGuesses, type CommonOptions, type Estimator, type EstimatorState, type GuessCovariance, type StepInput } from "./estimator.ts";
@@ -83,10 +83,6 @@ export function orthogonalGuessNs(options: OrthogonalGuessNsOptions = {}): Estim
     return t;
   };
 
-  /** Writes rows [from, from + n) of a [B, d] result for example chunk into `dst` at that offset. */
-  const place = (dst: Tensor, src: Tensor, offset: number): void => {
-    engine().heap.f32().copyWithin((dst.ptr >>> 2) + offset, src.ptr >>> 2, (src.ptr >>> 2) + src.size);
-  };
 
   const guess = (input: StepInput, i: number): Tensor => {
     const batch = input.x.shape[0], d = input.model.sizes[i + 1], out = input.model.sizes[i + 2];
@@ -96,7 +92,7 @@ export function orthogonalGuessNs(options: OrthogonalGuessNsOptions = {}): Estim
       const rows = p.shape[0];
       for (let g = 0; g < guesses; g++) {
         const e = reshape(gatherRows(reshape(eps, [guesses * batch, out]), Array.from({ length: rows }, (_, r) => g * batch + from + r)), [rows, out, 1]);
-        place(y, matmul(p, e, { transA: true }), (g * batch + from) * d);
+        assignAt(y, matmul(p, e, { transA: true }), (g * batch + from) * d);
       }
     });
     return y;
@@ -111,7 +107,7 @@ export function orthogonalGuessNs(options: OrthogonalGuessNsOptions = {}): Estim
         eachChunk(input, i, (p, from) => {
           const rows = p.shape[0];
           const gc = reshape(gatherRows(g, Array.from({ length: rows }, (_, r) => from + r)), [rows, d, 1]);
-          place(result, matmul(p, matmul(p, gc), { transA: true }), from * d);
+          assignAt(result, matmul(p, matmul(p, gc), { transA: true }), from * d);
         });
         return result;
       },

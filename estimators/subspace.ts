@@ -2,10 +2,11 @@
 // M_b·G·M_b (G = WᵀW shared by the batch), and needs its top-k eigenvectors. Bases are stacks
 // [B, d, k]; products with G are one batched gemm; orthonormalisation is CholeskyQR2 (two rounds of
 // Q ← Q·R⁻¹ with RᵀR = QᵀQ; Fukaya et al. 2014), whose small k×k factorisations run per example.
-import { engine } from "../engine/backend.ts";
+import { mark, release } from "../engine/arena.ts";
 import { FwdgradError } from "../engine/errors.ts";
 import { eigh, symmetrize } from "../engine/linalg.ts";
 import { matmul, mul, reshape, sub, sum, transpose } from "../engine/ops.ts";
+import { stack } from "../engine/inplace.ts";
 import { copyInto, empty, leadingColumns, tensor, type Tensor } from "../engine/tensor.ts";
 
 /** R⁻¹ per example for the Cholesky factor of each k×k block of `gram`; dependent columns get 0. */
@@ -77,14 +78,13 @@ export interface MaskedTopK {
 export function maskedTopK(gram: Tensor, masks: Tensor, start: Tensor, k: number, tol: number, maxIter: number, fixedIterations?: number): MaskedTopK {
   const [batch, d] = masks.shape;
   const width = start.shape[2];
-  const heap = engine().heap;
   const maskColumn = reshape(masks, [batch, d, 1]);
   const result = empty([batch, d, k]);
   // The basis lives in one buffer across iterations; each iteration's scratch is released. A warm
   // start (an example's own basis, masked anew) is nearly orthonormal: one CholeskyQR round does.
   const q = orthonormalize(mul(start, maskColumn), fixedIterations !== undefined ? 1 : 2);
   for (let it = 1; it <= maxIter; it++) {
-    const step = heap.mark();
+    const step = mark();
     const z = mul(gramTimes(gram, q), maskColumn);
     const { values, vectors } = eigh(symmetrize(matmul(q, z, { transA: true })));
     const ritzVectors = matmul(q, vectors);
@@ -96,11 +96,11 @@ export function maskedTopK(gram: Tensor, masks: Tensor, start: Tensor, k: number
     const done = fixedIterations !== undefined ? it >= fixedIterations : residualsSmall(residualSquares(), values.toArray(), batch, width, k, tol);
     if (done) {
       copyInto(result, leadingColumns(ritzVectors, k));
-      heap.release(step);
+      release(step);
       return { vectors: result, iterations: it };
     }
     copyInto(q, orthonormalize(z));
-    heap.release(step);
+    release(step);
   }
   throw new FwdgradError(`wperp: masked top-${k} subspace iteration did not reach residual tol = ${tol} within ${maxIter} iterations`);
 }
@@ -125,10 +125,4 @@ function residualsSmall(squares: Float32Array, values: Float32Array, batch: numb
 }
 
 /** [K, B, d] from K tensors of shape [B, d]. */
-export function stackGuesses(parts: Tensor[]): Tensor {
-  const [batch, d] = parts[0].shape;
-  const out = empty([parts.length, batch, d]);
-  const f = engine().heap.f32();
-  parts.forEach((p, i) => f.copyWithin((out.ptr >>> 2) + i * batch * d, p.ptr >>> 2, (p.ptr >>> 2) + batch * d));
-  return out;
-}
+export const stackGuesses = (parts: Tensor[]): Tensor => stack(parts);

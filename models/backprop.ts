@@ -2,8 +2,8 @@
 // It gives the true activation gradients g_i = ∂L/∂s_i per example and the parameter gradients, the
 // reference every estimator is measured against (and the backprop training curve).
 import { div, exp, matmul, max, mean, mul, scale, softmaxCrossEntropy, sub, sum } from "../engine/ops.ts";
-import { engine } from "../engine/backend.ts";
-import { empty, Tensor, tensor } from "../engine/tensor.ts";
+import { positiveMask } from "../engine/inplace.ts";
+import { Tensor, tensor } from "../engine/tensor.ts";
 import { forward, type ForwardTrace, type Mlp } from "./mlp.ts";
 
 export interface Gradients {
@@ -52,12 +52,5 @@ export function backprop(model: Mlp, x: Tensor, labels: Int32Array): BackpropRes
   return { loss, trace, activationGrads: g, grads };
 }
 
-/** 1 where s > 0, else 0 (the subgradient choice of relu at 0): relu's tangent kernel applied to ones. */
-export function reluMask(s: Tensor): Tensor {
-  const { heap, k } = engine();
-  const out = empty(s.shape);
-  heap.f32().fill(1, out.ptr >>> 2, (out.ptr >>> 2) + out.size);
-  k.relu_jvp_f32(out.ptr, s.ptr, out.ptr, s.size);
-  return out;
-}
-
+/** 1 where s > 0, else 0 (the subgradient choice of relu at 0). */
+export const reluMask = positiveMask;

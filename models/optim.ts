@@ -1,8 +1,8 @@
 // Optimisers with PyTorch's semantics, updating parameters in place (parameters live below every
 // step's arena mark, so a step's scratch can be released while they persist). f64 arithmetic per
 // element, rounded once to f32; βᵗ is a running product, not Math.pow, so every runtime agrees.
-import { engine } from "../engine/backend.ts";
 import { FwdgradError } from "../engine/errors.ts";
+import { adamWUpdate, sgdUpdate } from "../engine/inplace.ts";
 import type { Tensor } from "../engine/tensor.ts";
 
 export interface AdamWOptions {
@@ -66,24 +66,9 @@ export function adamW(options: AdamWOptions = {}): Optimizer {
       t++;
       beta1Power *= beta1;
       beta2Power *= beta2;
-      const correction1 = 1 - beta1Power;
-      const correction2 = 1 - beta2Power;
-      const stepSize = lr / correction1;
-      const rootCorrection2 = Math.sqrt(correction2);
-      const decay = 1 - lr * weightDecay;
-      // Parameters and gradients are read in place from the heap: no copies on the training path.
-      const f = engine().heap.f32();
-      params.forEach((p, i) => {
-        const pm = m[i], pv = v[i], at = p.ptr >>> 2, gAt = grads[i].ptr >>> 2;
-        for (let j = 0; j < p.size; j++) {
-          const g = f[gAt + j];
-          const decayed = f[at + j] * decay;
-          pm[j] = beta1 * pm[j] + (1 - beta1) * g;
-          pv[j] = beta2 * pv[j] + (1 - beta2) * g * g;
-          const denominator = Math.sqrt(pv[j]) / rootCorrection2 + eps;
-          f[at + j] = decayed - (stepSize * pm[j]) / denominator;
-        }
-      });
+      const constants = { beta1, beta2, eps, decay: 1 - lr * weightDecay, stepSize: lr / (1 - beta1Power), rootCorrection2: Math.sqrt(1 - beta2Power) };
+      // Parameters and gradients are read in place by the engine: no copies on the training path.
+      params.forEach((p, i) => adamWUpdate(p, grads[i], m[i], v[i], constants));
     },
     state: () => ({ step: t, buffers: [...m, ...v].map((b) => b.slice()), powers: [beta1Power, beta2Power] }),
     restore(state) {
@@ -126,11 +111,7 @@ export function sgd(options: { lr?: number; weightDecay?: number } = {}): Optimi
     step(params, grads) {
       checkPairs("sgd", params, grads);
       t++;
-      const f = engine().heap.f32();
-      params.forEach((p, i) => {
-        const at = p.ptr >>> 2, gAt = grads[i].ptr >>> 2;
-        for (let j = 0; j < p.size; j++) f[at + j] = f[at + j] - lr * (f[gAt + j] + weightDecay * f[at + j]);
-      });
+      params.forEach((p, i) => sgdUpdate(p, grads[i], lr, weightDecay));
     },
     state: () => ({ step: t, buffers: [] }),
     restore(state) {

@@ -6,7 +6,7 @@
 import { mark, release } from "../engine/arena.ts";
 import { ready } from "../engine/backend.ts";
 import { FwdgradError } from "../engine/errors.ts";
-import type { Mark } from "../engine/heap.ts";
+import type { Mark } from "../engine/index.ts";
 import { forward } from "./mlp.ts";
 import { rng } from "../engine/rng.ts";
 import { tensor } from "../engine/tensor.ts";

@@ -3,7 +3,7 @@
 // non-finite loss that keeps the last good weights, and checkpoints of the whole state. Every random
 // draw is a Philox substream fixed by (seed, epoch, step), so a resumed run repeats the same numbers.
 import { mark, release } from "../engine/arena.ts";
-import { engine } from "../engine/backend.ts";
+import { allFinite, assign } from "../engine/inplace.ts";
 import { FwdgradError } from "../engine/errors.ts";
 import { softmaxCrossEntropy, sum } from "../engine/ops.ts";
 import { rng } from "../engine/rng.ts";
@@ -164,8 +164,7 @@ export class Trainer {
   }
 
   private assignWeights(weights: Float32Array[]): void {
-    const f = engine().heap.f32();
-    weights.forEach((w, i) => f.set(w, this.params[i].ptr >>> 2));
+    weights.forEach((w, i) => assign(this.params[i], w));
   }
 
   /** The whole state, copied, for a checkpoint. */
@@ -277,14 +276,6 @@ export class Trainer {
   weightsHash(): string {
     return hashArrays(this.params.map((p) => p.toArray()));
   }
-}
-
-/** True when every value of `t` is finite, read in place (no copy on the training path). */
-function allFinite(t: Tensor): boolean {
-  const f = engine().heap.f32();
-  const start = t.ptr >>> 2;
-  for (let i = start; i < start + t.size; i++) if (!Number.isFinite(f[i])) return false;
-  return true;
 }
 
 /** FNV-1a over the bytes of several f32 arrays (`hashBytes` of their bytes). */

@@ -110,7 +110,8 @@ Cli("a run killed while saving leaves a readable checkpoint", async () => {
       child.kill("SIGKILL");
       await exited;
       const checkpoint = JSON.parse(readFileSync(join(dir, "checkpoint.json"), "utf8"));
-      assert.is(checkpoint.format, "fwdgrad-checkpoint-1");
+      assert.is(checkpoint.format, "fwdgrad-checkpoint");
+      assert.is(checkpoint.version, 2);
       assert.ok(checkpoint.epoch >= 1, `saved epoch ${checkpoint.epoch}`);
     }
   } finally {
