@@ -78,6 +78,8 @@ export interface Estimator {
   estimate(input: StepInput, seeds: Seeds, jvp: Tensor): Estimate;
   /** The guess covariance of hidden layer i, or null where guesses do not live in activation space. */
   covariance(input: StepInput, layer: number): GuessCovariance | null;
+  /** Throws a FwdgradError, before any work, when a model of these layer sizes does not suit the estimator. */
+  checkModel?(sizes: readonly number[]): void;
   /** Cross-step state (copied), for checkpoints; absent where an estimator keeps none. */
   state?(): EstimatorState;
   /** Continues from `state()` of an estimator with the same options; bad state throws a FwdgradError. */
@@ -94,6 +96,13 @@ export function checkGuesses(id: string, guesses: number | undefined): number {
   const k = guesses ?? 1;
   if (!Number.isInteger(k) || k < 1) throw new FwdgradError(`${id}: guesses must be an integer ≥ 1, got ${guesses}`);
   return k;
+}
+
+/** Subspace estimators' condition on the model: every hidden layer at least k wide. */
+export function checkRank(id: string, k: number, sizes: readonly number[]): void {
+  const hidden = sizes.slice(1, -1);
+  const narrow = hidden.findIndex((d) => d < k);
+  if (narrow >= 0) throw new FwdgradError(`${id}: k = ${k} is larger than the width ${hidden[narrow]} of hidden layer ${narrow}`);
 }
 
 /** The primal pass and the masks an estimator needs. */

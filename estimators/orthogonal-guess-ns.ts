@@ -10,7 +10,7 @@ import { mark, release } from "../engine/arena.ts";
 import { assignAt } from "../engine/inplace.ts";
 import { gatherRows, matmul, mul, reshape, sum } from "../engine/ops.ts";
 import { empty, type Tensor } from "../engine/tensor.ts";
-import { activationEstimate, activationSeeds, checkGuesses, type CommonOptions, type Estimator, type EstimatorState, type GuessCovariance, type StepInput } from "./estimator.ts";
+import { activationEstimate, activationSeeds, checkGuesses, checkRank, type CommonOptions, type Estimator, type EstimatorState, type GuessCovariance, type StepInput } from "./estimator.ts";
 import { fitFor, NS_STEPS, type NewtonSchulzFit } from "./newton-schulz-coefficients.ts";
 import { maskedJacobians } from "./orthogonal-guess.ts";
 
@@ -57,8 +57,7 @@ export function orthogonalGuessNs(options: OrthogonalGuessNsOptions = {}): Estim
    * each P_b is out×d, so the whole batch at once would not fit in memory for wide layers.
    */
   const eachChunk = (input: StepInput, i: number, use: (p: Tensor, from: number) => void): void => {
-    const width = input.model.sizes[i + 1];
-    if (k > width) throw new FwdgradError(`wperp-ns: k = ${k} is larger than the width ${width} of hidden layer ${i}`);
+    checkRank("wperp-ns", k, input.model.sizes);
     const fit = fitFor(thresholdOf(input, i));
     const w = input.model.layers[i + 1].w;
     const [out, d] = w.shape;
@@ -133,6 +132,7 @@ export function orthogonalGuessNs(options: OrthogonalGuessNsOptions = {}): Estim
     seed: (input) => activationSeeds(input, guesses, (i) => guess(input, i)),
     estimate: activationEstimate,
     covariance,
+    checkModel: (sizes) => checkRank("wperp-ns", k, sizes),
     // `fit.<i>`: [σ_k/σ_1, age] of layer i; the polynomial follows from the ratio.
     state: (): EstimatorState => ({ numbers: Object.fromEntries([...fits].map(([i, f]) => [`fit.${i}`, [f.ratio, f.age]])), arrays: {} }),
     restore(saved) {

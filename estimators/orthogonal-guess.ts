@@ -8,7 +8,7 @@ import { FwdgradError } from "../engine/errors.ts";
 import { eigh, svd } from "../engine/linalg.ts";
 import { matmul, mul, reshape } from "../engine/ops.ts";
 import { leadingColumns, tensor, type Tensor } from "../engine/tensor.ts";
-import { activationEstimate, activationSeeds, checkGuesses, type CommonOptions, type Estimator, type EstimatorState, type GuessCovariance, type StepInput } from "./estimator.ts";
+import { activationEstimate, activationSeeds, checkGuesses, checkRank, type CommonOptions, type Estimator, type EstimatorState, type GuessCovariance, type StepInput } from "./estimator.ts";
 import { maskedTopK, stackGuesses } from "./subspace.ts";
 
 export interface OrthogonalGuessOptions extends CommonOptions {
@@ -150,8 +150,7 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
   };
 
   const basis = (input: StepInput, i: number): Tensor => {
-    const width = input.model.sizes[i + 1];
-    if (k > width) throw new FwdgradError(`wperp: k = ${k} is larger than the width ${width} of hidden layer ${i}`);
+    checkRank("wperp", k, input.model.sizes);
     let perStep = bases.get(input.trace);
     if (!perStep) bases.set(input.trace, (perStep = new Map()));
     let v = perStep.get(i);
@@ -229,6 +228,7 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
     seed: (input) => activationSeeds(input, guesses, (i) => subspaceGuess(input, i, basis(input, i), guesses)),
     estimate: activationEstimate,
     covariance: (input, layer) => projectorCovariance(basis(input, layer)),
+    checkModel: (sizes) => checkRank("wperp", k, sizes),
     state,
     restore,
   };

@@ -121,10 +121,8 @@ export class Trainer {
     if (config.batch > data.train.n) throw new FwdgradError(`train: batch ${config.batch} is larger than the training set (${data.train.n})`);
     this.config = { ...config };
     this.estimator = config.method === "backprop" ? null : createEstimator(config.method, { k: config.k, guesses: config.guesses, route: config.route });
-    if (this.estimator && config.k !== undefined && config.k > config.width && config.method.startsWith("wperp")) {
-      throw new FwdgradError(`train: k = ${config.k} is larger than the width ${config.width}`);
-    }
     const sizes = [data.features, ...new Array<number>(config.depth).fill(config.width), data.classes];
+    this.estimator?.checkModel?.(sizes);
     this.model = createMlp(sizes, { bias: config.bias, seed: config.seed });
     this.params = [...this.model.layers.map((l) => l.w), ...this.model.layers.flatMap((l) => (l.b ? [l.b] : []))];
     this.optimizer = adamW({ lr: config.lr, weightDecay: config.weightDecay ?? 0.01 });

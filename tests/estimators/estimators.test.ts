@@ -285,6 +285,10 @@ Estimators("bad options are rejected", () => {
   assertFwdgradError(() => createEstimator("wperp", { route: "slow" as never }), /route must be "fast" or "exact"/);
   const tooWide = createEstimator("wperp", { k: 9 });
   assertFwdgradError(() => tooWide.seed(prepareStep(model, x, labels, rng(1))), /wperp: k = 9 is larger than the width 8 of hidden layer 0/);
+  // Each estimator checks a model's sizes itself, before any work.
+  assertFwdgradError(() => tooWide.checkModel!([40, 16, 8, 10]), /wperp: k = 9 is larger than the width 8 of hidden layer 1/);
+  assertFwdgradError(() => createEstimator("wperp-ns", { k: 20 }).checkModel!([40, 16, 10]), /wperp-ns: k = 20 is larger than the width 16 of hidden layer 0/);
+  createEstimator("wperp", { k: 8 }).checkModel!([40, 8, 8, 10]);
   assertFwdgradError(() => prepareStep(model, x, Int32Array.from([1, 2]), rng(1)), /2 labels for a batch of 5/);
   assertFwdgradError(() => createMlp([4]), /createMlp: sizes must be at least two positive integers/);
 });
