@@ -1,6 +1,6 @@
 // fwdgrad: forward-mode AD and forward-gradient training in TypeScript + WebAssembly SIMD.
 export * from "./engine/index.ts";
-export { createMlp, forward, type Mlp, type Linear, type MlpOptions, type ForwardTrace } from "./models/mlp.ts";
+export { createMlp, forward, mlpSizes, argmaxRows, type Mlp, type Linear, type MlpOptions, type ForwardTrace } from "./models/mlp.ts";
 export { backprop, type BackpropResult, type Gradients } from "./models/backprop.ts";
 export { generateMnist1d, type Mnist1d, type Mnist1dOptions, type Mnist1dSplit } from "./models/mnist1d.ts";
 export {

@@ -52,6 +52,21 @@ export function createMlp(sizes: readonly number[], options: MlpOptions = {}): M
   return { sizes: sizes.slice(), layers };
 }
 
+/** Layer sizes of the MLPs the papers train: `features` → `width` × `depth` hidden layers → `classes`. */
+export function mlpSizes(features: number, width: number, depth: number, classes: number): number[] {
+  return [features, ...new Array<number>(depth).fill(width), classes];
+}
+
+/** Each row's index of its largest value, the first on ties: the predicted classes of logits [rows, classes]. */
+export function argmaxRows(values: Float32Array, classes: number): Int32Array {
+  const rows = values.length / classes;
+  const best = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 1; c < classes; c++) if (values[r * classes + c] > values[r * classes + best[r]]) best[r] = c;
+  }
+  return best;
+}
+
 /** What a forward pass keeps: the input of every layer and every pre-activation. */
 export interface ForwardTrace {
   /** inputs[i] = x_i, [batch, sizes[i]] (inputs[0] is the batch itself). */

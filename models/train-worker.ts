@@ -7,7 +7,7 @@ import { mark, release } from "../engine/arena.ts";
 import { ready } from "../engine/backend.ts";
 import { FwdgradError } from "../engine/errors.ts";
 import type { Mark } from "../engine/index.ts";
-import { forward } from "./mlp.ts";
+import { argmaxRows, forward } from "./mlp.ts";
 import { rng } from "../engine/rng.ts";
 import { tensor } from "../engine/tensor.ts";
 import { createEstimator } from "../estimators/index.ts";
@@ -105,12 +105,9 @@ export async function serveTraining(endpoint: TrainingEndpoint): Promise<void> {
   const predict = (t: Trainer): number[] => {
     const scope = mark();
     const x = tensor(data.test.x.subarray(0, EXAMPLES * data.features), [EXAMPLES, data.features]);
-    const z = forward(t.model, x).pre[t.model.layers.length - 1].toArray();
+    const predicted = argmaxRows(forward(t.model, x).pre[t.model.layers.length - 1].toArray(), data.classes);
     release(scope);
-    return Array.from({ length: EXAMPLES }, (_, r) => {
-      const row = z.subarray(r * data.classes, (r + 1) * data.classes);
-      return row.indexOf(Math.max(...row));
-    });
+    return Array.from(predicted);
   };
 
   const quality = (t: Trainer, s: TrainingSettings) => {

@@ -11,7 +11,7 @@ import { tensor, type Tensor } from "../engine/tensor.ts";
 import { createEstimator, estimateStep, prepareStep, type Estimator, type EstimatorState } from "../estimators/index.ts";
 import { backprop } from "./backprop.ts";
 import type { Dataset, Split } from "./dataset.ts";
-import { createMlp, forward, type Mlp } from "./mlp.ts";
+import { argmaxRows, createMlp, forward, mlpSizes, type Mlp } from "./mlp.ts";
 import { adamW, type Optimizer, type OptimizerState } from "./optim.ts";
 
 export interface TrainConfig {
@@ -121,7 +121,7 @@ export class Trainer {
     if (config.batch > data.train.n) throw new FwdgradError(`train: batch ${config.batch} is larger than the training set (${data.train.n})`);
     this.config = { ...config };
     this.estimator = config.method === "backprop" ? null : createEstimator(config.method, { k: config.k, guesses: config.guesses, route: config.route });
-    const sizes = [data.features, ...new Array<number>(config.depth).fill(config.width), data.classes];
+    const sizes = mlpSizes(data.features, config.width, config.depth, data.classes);
     this.estimator?.checkModel?.(sizes);
     this.model = createMlp(sizes, { bias: config.bias, seed: config.seed });
     this.params = [...this.model.layers.map((l) => l.w), ...this.model.layers.flatMap((l) => (l.b ? [l.b] : []))];
@@ -192,12 +192,9 @@ export class Trainer {
       const pre = forward(this.model, x).pre;
       const logits = pre[pre.length - 1];
       lossSum += sum(softmaxCrossEntropy(logits, labels)).toArray()[0];
-      const z = logits.toArray(), classes = this.data.classes;
-      for (let r = 0; r < rows; r++) {
-        let best = 0;
-        for (let c = 1; c < classes; c++) if (z[r * classes + c] > z[r * classes + best]) best = c;
-        if (best === labels[r]) correct++;
-      }
+      argmaxRows(logits.toArray(), this.data.classes).forEach((predicted, r) => {
+        if (predicted === labels[r]) correct++;
+      });
       release(scope);
     }
     return { loss: lossSum / split.n, acc: correct / split.n };

@@ -1,7 +1,7 @@
 // Training: data parsers round-trip and reject bad files; backprop solves a separable problem and
 // every estimator improves on it; a resumed run equals an uninterrupted one bit for bit; a
 // non-finite loss stops training with the last good weights.
-import { FwdgradError } from "../../index.ts";
+import { argmaxRows, FwdgradError, mlpSizes } from "../../index.ts";
 import { parseBinarySplit, parseCsvSplit, splitRows, type Dataset } from "../../models/dataset.ts";
 import { parseCheckpoint, serializeCheckpoint } from "../../models/checkpoint.ts";
 import { Trainer, type TrainConfig } from "../../models/train.ts";
@@ -106,6 +106,11 @@ Training("bad configurations are rejected", () => {
   assertFwdgradError(() => new Trainer(data, { ...base, batch: 1000 }), /train: batch 1000 is larger than the training set \(64\)/);
   assertFwdgradError(() => new Trainer(data, { ...base, method: "sgd-magic" }), /unknown estimator "sgd-magic"/);
   assert.ok(new FwdgradError("x") instanceof Error);
+});
+
+Training("argmaxRows takes the first of tied maxima; mlpSizes builds the papers' layer list", () => {
+  assert.equal([...argmaxRows(Float32Array.from([1, 3, 3, 0, -1, -2, 5, 5, 5]), 3)], [1, 0, 0]);
+  assert.equal(mlpSizes(40, 128, 3, 10), [40, 128, 128, 128, 10]);
 });
 
 Training.run();
