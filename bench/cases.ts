@@ -3,34 +3,8 @@ import { mark, matmul, release, rng, svd, type Tensor } from "../index.ts";
 import { SingularValueDecomposition } from "ml-matrix";
 import { tf, toMatrix, type TfBackend } from "./peers.ts";
 import { STEP_CASES } from "./steps.ts";
+import type { Case, Peer } from "./case.ts";
 
-export interface Peer {
-  name: string;
-  /** The tfjs backend to switch to before `setup`. */
-  backend?: TfBackend;
-  /** Factor applied to the measured time (a peer timed on part of the work). */
-  scale?: number;
-  minSamples?: number;
-  /** Peers with the same key time the same work on the same data: the runner times them once. */
-  key?: string;
-  setup(): { run: () => void; dispose?: () => void };
-}
-
-export interface Setup {
-  ours: () => void;
-  peers: Peer[];
-  /** Lines printed after the case (accuracy figures, scaling). */
-  notes?: string[];
-}
-
-export interface Case {
-  name: string;
-  kind: "matmul" | "svd" | "step";
-  /** Floating-point operations per call, for GFLOP/s; null where not meaningful. */
-  flops: number | null;
-  /** Creates the inputs; runs inside an arena scope the runner releases. */
-  setup(options: { full: boolean }): Setup;
-}
 
 /** The ml-matrix and tfjs-cpu peers are 50–100× slower: run them on sizes up to this only. */
 const SLOW_PEER_MAX = 512;

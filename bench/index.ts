@@ -1,6 +1,7 @@
 // `npm run bench [-- --json] [--filter <substring>] [--full]`: fwdgrad against its peers, side by side.
 import { mark, ready, release } from "../index.ts";
-import { CASES, type Case, type Peer, type Setup } from "./cases.ts";
+import type { Case, Peer, Setup } from "./case.ts";
+import { CASES } from "./cases.ts";
 import { initTf, tf } from "./peers.ts";
 import { Printer } from "./print.ts";
 import { WARMUP_CALLS, timeMs } from "./timing.ts";

@@ -2,7 +2,7 @@
 // estimate, AdamW) on the W̃⊥ paper's MLP (40 → 512 × 3 → 10, batch 512, MNIST-1D), against the
 // exact baseline's step (backprop + AdamW) of the same library in the same run.
 import { adamW, backprop, createEstimator, createMlp, estimateStep, generateMnist1d, mark, prepareStep, release, rng, tensor } from "../index.ts";
-import type { Case, Peer } from "./cases.ts";
+import type { Case, Peer } from "./case.ts";
 
 const WIDTH = 512;
 const BATCH = 512;
