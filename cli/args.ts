@@ -1,6 +1,6 @@
 // A small flag parser for the CLI: `--name value`, `--name=value` and boolean `--flag`, checked
 // against each command's declared flags, with one-line errors.
-import { isDecimalNumber } from "../models/dataset.ts";
+import { isDecimalNumber } from "../data/dataset.ts";
 
 export class UsageError extends Error {}
 

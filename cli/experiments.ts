@@ -5,11 +5,11 @@ import { join } from "node:path";
 import { ready, rng, tensor } from "../index.ts";
 import { createEstimator, ESTIMATORS } from "../estimators/index.ts";
 import { measureQuality } from "../estimators/metrics.ts";
-import type { Dataset } from "../models/dataset.ts";
-import { Trainer, type EpochReport, type TrainConfig } from "../models/train.ts";
+import type { Dataset } from "../data/dataset.ts";
+import { Trainer, type EpochReport, type TrainConfig } from "../train/trainer.ts";
 import { UsageError, type Command, type Flags } from "./args.ts";
 import { checkOutFolder, loadData, makeOutFolder, writeAtomic } from "./io.ts";
-import { lineChart } from "./plot.ts";
+import { lineChart } from "../plot/svg.ts";
 
 interface RunResult {
   method: string;

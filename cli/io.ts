@@ -1,10 +1,10 @@
 // File helpers of the CLI: output folders, atomic writes (temporary name, then rename) and data set
-// loading. The parsers in models/dataset.ts judge the contents; here are only the file accesses,
+// loading. The parsers in data/dataset.ts judge the contents; here are only the file accesses,
 // and every file-system fault becomes a one-line UsageError naming the path.
 import { accessSync, constants, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { parseBinarySplit, parseCsvSplit, parseDataFolderMeta, splitRows, type Dataset, type Split } from "../models/dataset.ts";
-import { generateMnist1d } from "../models/mnist1d.ts";
+import { parseBinarySplit, parseCsvSplit, parseDataFolderMeta, splitRows, type Dataset, type Split } from "../data/dataset.ts";
+import { generateMnist1d } from "../data/mnist1d.ts";
 import { UsageError } from "./args.ts";
 
 /** Larger CSV text than this would not fit a JavaScript string with room to parse it; use the binary format. */

@@ -12,4 +12,4 @@ export { mark, release, tidy, heapBytes } from "./arena.ts";
 export type { Mark } from "./heap.ts";
 export { rng, Rng, type RngState } from "./rng.ts";
 export { PRIMS, type PrimName } from "./prims.ts";
-export { svd, eigh, qr, newtonSchulz, NEWTON_SCHULZ_PRESETS, type SvdResult, type EighResult, type TopKOptions, type NewtonSchulzOptions } from "./linalg.ts";
+export { svd, eigh, qr, newtonSchulz, NEWTON_SCHULZ_PRESETS, type SvdResult, type EighResult, type TopKOptions, type NewtonSchulzOptions } from "./linalg/decompositions.ts";

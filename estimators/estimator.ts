@@ -7,8 +7,8 @@ import { jvp } from "../engine/jvp.ts";
 import { add, matmul, mul, reshape, scale, softmaxCrossEntropy, sum } from "../engine/ops.ts";
 import type { Rng } from "../engine/rng.ts";
 import type { Tensor } from "../engine/tensor.ts";
-import { reluMask, type Gradients } from "../models/backprop.ts";
-import { forward, type ForwardTrace, type Mlp } from "../models/mlp.ts";
+import { reluMask, type Gradients } from "../nn/backprop.ts";
+import { forward, type ForwardTrace, type Mlp } from "../nn/mlp.ts";
 
 export type EstimatorId =
   | "forward-gradient"

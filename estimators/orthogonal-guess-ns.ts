@@ -5,7 +5,7 @@
 // Lanczos SVD of the layer's unmasked W, refreshed every `refresh` steps, and picks the nearest
 // fitted polynomial (estimators/newton-schulz-coefficients.ts).
 import { FwdgradError } from "../engine/errors.ts";
-import { newtonSchulz, svd } from "../engine/linalg.ts";
+import { newtonSchulz, svd } from "../engine/linalg/decompositions.ts";
 import { mark, release } from "../engine/arena.ts";
 import { assignAt } from "../engine/inplace.ts";
 import { gatherRows, matmul, mul, reshape, sum } from "../engine/ops.ts";

@@ -5,11 +5,12 @@
 // (default): the top-k eigenvectors of the masked Gram M·WᵀW·M by batched block subspace iteration,
 // started from the Gram's own top eigenvectors, which are warm-started from the previous step.
 import { FwdgradError } from "../engine/errors.ts";
-import { eigh, svd } from "../engine/linalg.ts";
+import { eigh, svd } from "../engine/linalg/decompositions.ts";
 import { matmul, mul, reshape } from "../engine/ops.ts";
 import { leadingColumns, tensor, type Tensor } from "../engine/tensor.ts";
 import { activationEstimate, activationSeeds, checkGuesses, checkRank, type CommonOptions, type Estimator, type EstimatorState, type GuessCovariance, type StepInput } from "./estimator.ts";
-import { maskedTopK, stackGuesses } from "./subspace.ts";
+import { stack } from "../engine/inplace.ts";
+import { maskedTopK } from "../engine/linalg/subspace.ts";
 
 export interface OrthogonalGuessOptions extends CommonOptions {
   /** Rank of the guess subspace. Default 10 (the paper's). */
@@ -41,7 +42,7 @@ export function subspaceGuess(input: StepInput, layer: number, basis: Tensor, gu
   const r = input.rng.split(layer);
   const parts: Tensor[] = [];
   for (let g = 0; g < guesses; g++) parts.push(reshape(matmul(basis, r.split(g).normal([batch, k, 1])), [batch, basis.shape[1]]));
-  return stackGuesses(parts);
+  return stack(parts);
 }
 
 /** Cov = V·Vᵀ for orthonormal V [B, d, k]. */

@@ -1,12 +1,12 @@
 // W̃P (Wang, Markou & Campbell 2025): y = (W̃_σᵀW̃_σ)^{-1/2}·W̃_σᵀ·ε with W̃_σ = U(Λ² + σI)^{1/2}Vᵀ
 // from each example's SVD W̃ = UΛVᵀ, ε ~ N(0, I). Computed as defined; the σ factors cancel, so it
 // equals V·Uᵀ·ε (a test checks this): isotropic on square layers, the W̃⊥ projector on thin ones.
-import { svd, type SvdResult } from "../engine/linalg.ts";
+import { svd, type SvdResult } from "../engine/linalg/decompositions.ts";
 import { matmul, mul, reshape } from "../engine/ops.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
 import { activationEstimate, activationSeeds, checkGuesses, type CommonOptions, type Estimator, type StepInput } from "./estimator.ts";
 import { maskedJacobians, projectorCovariance } from "./orthogonal-guess.ts";
-import { stackGuesses } from "./subspace.ts";
+import { stack } from "../engine/inplace.ts";
 
 export interface PreconditionedGuessOptions extends CommonOptions {
   /** The regulariser σ in W̃_σ. Default 1e-5 (the paper's). */
@@ -43,7 +43,7 @@ export function preconditioned(options: PreconditionedGuessOptions = {}): Estima
     const out = input.model.sizes[i + 2];
     const r = input.rng.split(i);
     const factors = jacobianSvd(input, i);
-    return stackGuesses(Array.from({ length: guesses }, (_, g) => preconditionedGuess(factors, r.split(g).normal([batch, out, 1]), sigma)));
+    return stack(Array.from({ length: guesses }, (_, g) => preconditionedGuess(factors, r.split(g).normal([batch, out, 1]), sigma)));
   };
   return {
     id: "wp",

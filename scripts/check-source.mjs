@@ -1,12 +1,12 @@
-// House rules a test runtime cannot see: library code (everything shipped: index.ts, engine/,
-// estimators/, models/) stays portable and deterministic, and the kernels, their TS twins and their
+// House rules a test runtime cannot see: library code (everything shipped: index.ts, engine/, nn/,
+// estimators/, data/, train/) stays portable and deterministic, and the kernels, their TS twins and their
 // one declaration (engine/kernel-abi.ts) agree. Prints uvu-style Total/Passed lines so
 // scripts/test-all.mjs counts each rule as a test.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, normalize } from "node:path";
 import { checkAsSources, checkMirror, checkTwinSources, loadAbi } from "./kernel-abi-check.mjs";
 
-const LIBRARY = ["index.ts", "engine", "estimators", "models"];
+const LIBRARY = ["index.ts", "engine", "nn", "estimators", "data", "train"];
 const RULES = [
   { name: "no Math.random (all randomness from the seeded Philox streams)", pattern: /\bMath\.random\b/ },
   { name: "no node: imports", pattern: /from\s+["']node:|import\(\s*["']node:/ },
@@ -20,7 +20,7 @@ const RULES = [
   {
     name: "no heap access outside engine/ (engine(), .heap, .ptr, typed heap views)",
     pattern: /\bengine\(\)|\.heap\b|\.ptr\b|\.f32\(\)|\.i32\(\)/,
-    dirs: ["index.ts", "estimators", "models", "cli", "web", "bench", "examples"],
+    dirs: ["index.ts", "nn", "estimators", "data", "train", "plot", "cli", "web", "bench"],
   },
 ];
 const { KERNELS } = await loadAbi();
@@ -29,7 +29,30 @@ const CHECKS = [
   { name: "engine/kernels-ref/ mirrors kernels-as/ file for file", check: checkMirror },
   { name: "the AS kernels match engine/kernel-abi.ts (names, parameters, types, results)", check: () => checkAsSources(KERNELS) },
   { name: "each TS twin sits in the file named like its kernel's, with the declared parameter names", check: () => checkTwinSources(KERNELS) },
+  { name: "imports point down the layers (engine ← nn, data, plot ← estimators ← train ← cli, web, bench)", check: checkLayers },
 ];
+
+// A folder may import from its own folder and from folders of a lower rank only (tests, scripts and
+// examples sit outside and may import anything).
+const LAYERS = { engine: 0, nn: 1, data: 1, plot: 1, estimators: 2, train: 3, cli: 4, web: 4, bench: 4 };
+
+function checkLayers() {
+  const offenders = [];
+  const top = (path) => path.split("/")[0];
+  for (const folder of Object.keys(LAYERS)) {
+    for (const file of files(folder)) {
+      const text = readFileSync(file, "utf8");
+      for (const match of text.matchAll(/(?:from|import)\s*\(?\s*["'](\.{1,2}\/[^"']+)["']/g)) {
+        const target = top(normalize(join(dirname(file), match[1])));
+        // The package root re-exports the library, so only the apps may import it.
+        const rank = target === "index.ts" ? 3.5 : LAYERS[target];
+        const line = text.slice(0, match.index).split("\n").length;
+        if (target !== folder && rank !== undefined && !(rank < LAYERS[folder])) offenders.push(`${file}:${line}: ${folder}/ imports ${target}`);
+      }
+    }
+  }
+  return offenders;
+}
 
 function files(path) {
   if (!existsSync(path)) return [];

@@ -4,8 +4,11 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import * as fwdgrad from "../index.ts";
 
-const ENGINE_BUDGET = 2500;
-const FOLDERS = ["engine", "kernels-as", "estimators", "models", "scripts", "tests"];
+// 2500 until the kernels' one signature table (engine/kernel-abi.ts), the in-place ops that replaced
+// heap access above the engine (engine/inplace.ts) and the batched subspace tools (engine/linalg/)
+// moved in: what they add was counted elsewhere before.
+const ENGINE_BUDGET = 2700;
+const FOLDERS = ["engine", "kernels-as", "nn", "estimators", "data", "train", "cli", "web", "plot", "bench", "scripts", "tests"];
 
 function sourceLines(path: string): number {
   if (!existsSync(path)) return 0;

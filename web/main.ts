@@ -1,5 +1,5 @@
 // The lab page: reads and checks the settings, runs training in a worker, and draws what it reports.
-import { lineChart, type Series } from "../cli/plot.ts";
+import { lineChart, type Series } from "../plot/svg.ts";
 import type { FromWorker, Settings, ToWorker } from "./protocol.ts";
 
 const METHODS = ["wt", "wperp", "wperp-ns", "wp", "activation-perturbation", "activation-perturbation-masked", "forward-gradient", "backprop"];

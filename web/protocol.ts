@@ -1,2 +1,2 @@
 // Messages between the lab page and its training worker: the library's training protocol.
-export type { TrainingEvent as FromWorker, TrainingMessage as ToWorker, TrainingSettings as Settings } from "../models/train-worker.ts";
+export type { TrainingEvent as FromWorker, TrainingMessage as ToWorker, TrainingSettings as Settings } from "../train/worker.ts";

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { published } from "../models/mnist1d-published.ts";
+import { published } from "../data/mnist1d-published.ts";
 
 const Cli = suite("cli");
 

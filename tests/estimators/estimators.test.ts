@@ -9,7 +9,7 @@ import {
 import { fitFor, NS_FITS, NS_STEPS } from "../../estimators/newton-schulz-coefficients.ts";
 import { maskedJacobians } from "../../estimators/orthogonal-guess.ts";
 import { jacobianSvd, preconditionedGuess } from "../../estimators/preconditioned-guess.ts";
-import { forward } from "../../models/mlp.ts";
+import { forward } from "../../nn/mlp.ts";
 import { mean, softmaxCrossEntropy } from "../../engine/ops.ts";
 import { assert, assertClose, assertFwdgradError, suite } from "../harness.ts";
 

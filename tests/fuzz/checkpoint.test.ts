@@ -6,9 +6,9 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { ready } from "../../engine/backend.ts";
 import { FwdgradError } from "../../engine/errors.ts";
-import type { Dataset } from "../../models/dataset.ts";
-import { parseCheckpoint, serializeCheckpoint } from "../../models/checkpoint.ts";
-import { Trainer, type TrainConfig } from "../../models/train.ts";
+import type { Dataset } from "../../data/dataset.ts";
+import { parseCheckpoint, serializeCheckpoint } from "../../train/checkpoint.ts";
+import { Trainer, type TrainConfig } from "../../train/trainer.ts";
 
 await ready();
 const Fuzz = suite("fuzz: checkpoints");

@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { FwdgradError } from "../../engine/errors.ts";
-import { parseBinarySplit, parseCsvSplit, parseDataFolderMeta, splitRows, type Split } from "../../models/dataset.ts";
+import { parseBinarySplit, parseCsvSplit, parseDataFolderMeta, splitRows, type Split } from "../../data/dataset.ts";
 
 const Fuzz = suite("fuzz: data parsers");
 const RUNS = 4000;

@@ -9,9 +9,9 @@ import { softmaxCrossEntropy, sum } from "../engine/ops.ts";
 import { rng } from "../engine/rng.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
 import { createEstimator, estimateStep, prepareStep, type Estimator, type EstimatorState } from "../estimators/index.ts";
-import { backprop } from "./backprop.ts";
-import type { Dataset, Split } from "./dataset.ts";
-import { argmaxRows, createMlp, forward, mlpSizes, type Mlp } from "./mlp.ts";
+import { backprop } from "../nn/backprop.ts";
+import type { Dataset, Split } from "../data/dataset.ts";
+import { argmaxRows, createMlp, forward, mlpSizes, type Mlp } from "../nn/mlp.ts";
 import { adamW, type Optimizer, type OptimizerState } from "./optim.ts";
 
 export interface TrainConfig {

@@ -7,13 +7,13 @@ import { mark, release } from "../engine/arena.ts";
 import { ready } from "../engine/backend.ts";
 import { FwdgradError } from "../engine/errors.ts";
 import type { Mark } from "../engine/index.ts";
-import { argmaxRows, forward } from "./mlp.ts";
+import { argmaxRows, forward } from "../nn/mlp.ts";
 import { rng } from "../engine/rng.ts";
 import { tensor } from "../engine/tensor.ts";
 import { createEstimator } from "../estimators/index.ts";
 import { measureQuality } from "../estimators/metrics.ts";
-import { generateMnist1d } from "./mnist1d.ts";
-import { Trainer, type EpochReport, type TrainConfig } from "./train.ts";
+import { generateMnist1d } from "../data/mnist1d.ts";
+import { Trainer, type EpochReport, type TrainConfig } from "./trainer.ts";
 
 /** Settings of a training run started in a worker (batch defaults to 512). */
 export type TrainingSettings = Omit<TrainConfig, "batch"> & { batch?: number; k?: number };

@@ -5,7 +5,7 @@
 import { decodeBase64, encodeBase64 } from "../engine/base64.ts";
 import { FwdgradError } from "../engine/errors.ts";
 import { isEstimatorId, type EstimatorState } from "../estimators/index.ts";
-import { hashBytes, type DataIdentity, type EpochReport, type TrainConfig, type TrainerState } from "./train.ts";
+import { hashBytes, type DataIdentity, type EpochReport, type TrainConfig, type TrainerState } from "./trainer.ts";
 
 const FORMAT = "fwdgrad-checkpoint";
 const VERSION = 2;

@@ -3,10 +3,10 @@
 // one clear error before anything is built.
 import { ESTIMATORS, FwdgradError } from "../../index.ts";
 import { encodeBase64 } from "../../engine/base64.ts";
-import type { Dataset } from "../../models/dataset.ts";
-import { parseCheckpoint, serializeCheckpoint } from "../../models/checkpoint.ts";
-import { adamW } from "../../models/optim.ts";
-import { Trainer, type TrainConfig } from "../../models/train.ts";
+import type { Dataset } from "../../data/dataset.ts";
+import { parseCheckpoint, serializeCheckpoint } from "../../train/checkpoint.ts";
+import { adamW } from "../../train/optim.ts";
+import { Trainer, type TrainConfig } from "../../train/trainer.ts";
 import { assert, assertFwdgradError, inputs, suite } from "../harness.ts";
 
 const Checkpoints = suite("checkpoints");

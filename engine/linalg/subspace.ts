@@ -2,12 +2,11 @@
 // M_b·G·M_b (G = WᵀW shared by the batch), and needs its top-k eigenvectors. Bases are stacks
 // [B, d, k]; products with G are one batched gemm; orthonormalisation is CholeskyQR2 (two rounds of
 // Q ← Q·R⁻¹ with RᵀR = QᵀQ; Fukaya et al. 2014), whose small k×k factorisations run per example.
-import { mark, release } from "../engine/arena.ts";
-import { FwdgradError } from "../engine/errors.ts";
-import { eigh, symmetrize } from "../engine/linalg.ts";
-import { matmul, mul, reshape, sub, sum, transpose } from "../engine/ops.ts";
-import { stack } from "../engine/inplace.ts";
-import { copyInto, empty, leadingColumns, tensor, type Tensor } from "../engine/tensor.ts";
+import { mark, release } from "../arena.ts";
+import { FwdgradError } from "../errors.ts";
+import { eigh, symmetrize } from "./decompositions.ts";
+import { matmul, mul, reshape, sub, sum, transpose } from "../ops.ts";
+import { copyInto, empty, leadingColumns, tensor, type Tensor } from "../tensor.ts";
 
 /** R⁻¹ per example for the Cholesky factor of each k×k block of `gram`; dependent columns get 0. */
 function inverseCholesky(gram: Float32Array, batch: number, k: number): Float32Array {
@@ -123,6 +122,3 @@ function residualsSmall(squares: Float32Array, values: Float32Array, batch: numb
   }
   return true;
 }
-
-/** [K, B, d] from K tensors of shape [B, d]. */
-export const stackGuesses = (parts: Tensor[]): Tensor => stack(parts);

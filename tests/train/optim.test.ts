@@ -1,6 +1,6 @@
 // Optimisers against updates computed by hand in f64 from PyTorch's formulas.
 import { tensor } from "../../index.ts";
-import { adamW, sgd } from "../../models/optim.ts";
+import { adamW, sgd } from "../../train/optim.ts";
 import { assertClose, assertFwdgradError, suite } from "../harness.ts";
 
 const Optim = suite("optimisers");

@@ -1,6 +1,6 @@
 // The MNIST-1D generator against the published data set (pinned in mnist1d-published.ts), and its options.
 import { FwdgradError } from "../../index.ts";
-import { generateMnist1d } from "../../models/mnist1d.ts";
+import { generateMnist1d } from "../../data/mnist1d.ts";
 import { assert, assertFwdgradError, suite } from "../harness.ts";
 import { published } from "./mnist1d-published.ts";
 

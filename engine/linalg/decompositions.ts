@@ -1,12 +1,12 @@
 // Decompositions and orthogonalisation: svd, eigh, qr (f64 kernels inside, f32 tensors out),
 // their top-k forms by block subspace iteration, and Newton–Schulz. Inputs are validated (rank,
 // finite values) before any work; iterative methods take maxIter and throw on non-convergence.
-import { engine } from "./backend.ts";
-import { FwdgradError, fmt } from "./errors.ts";
-import { tidy } from "./arena.ts";
-import { add, matmul, mul, scale, sum, transpose } from "./ops.ts";
-import { rng } from "./rng.ts";
-import { assertLive, copyInto, empty, leadingColumns, tensor, Tensor, view } from "./tensor.ts";
+import { engine } from "../backend.ts";
+import { FwdgradError, fmt } from "../errors.ts";
+import { tidy } from "../arena.ts";
+import { add, matmul, mul, scale, sum, transpose } from "../ops.ts";
+import { rng } from "../rng.ts";
+import { assertLive, copyInto, empty, leadingColumns, tensor, Tensor, view } from "../tensor.ts";
 
 const DEFAULT_MAX_ITER = 75;
 

@@ -2,9 +2,9 @@
 // every estimator improves on it; a resumed run equals an uninterrupted one bit for bit; a
 // non-finite loss stops training with the last good weights.
 import { argmaxRows, FwdgradError, mlpSizes } from "../../index.ts";
-import { parseBinarySplit, parseCsvSplit, splitRows, type Dataset } from "../../models/dataset.ts";
-import { parseCheckpoint, serializeCheckpoint } from "../../models/checkpoint.ts";
-import { Trainer, type TrainConfig } from "../../models/train.ts";
+import { parseBinarySplit, parseCsvSplit, splitRows, type Dataset } from "../../data/dataset.ts";
+import { parseCheckpoint, serializeCheckpoint } from "../../train/checkpoint.ts";
+import { Trainer, type TrainConfig } from "../../train/trainer.ts";
 import { assert, assertFwdgradError, suite } from "../harness.ts";
 
 const Training = suite("training");

@@ -2,8 +2,8 @@
 // weight hashes, in every runtime this suite runs in, and with the TypeScript kernels as well as the
 // WebAssembly ones (the twins agree bit for bit).
 import { useKernels } from "../../index.ts";
-import { generateMnist1d } from "../../models/mnist1d.ts";
-import { Trainer } from "../../models/train.ts";
+import { generateMnist1d } from "../../data/mnist1d.ts";
+import { Trainer } from "../../train/trainer.ts";
 import { assert, suite } from "../harness.ts";
 
 const Determinism = suite("determinism");

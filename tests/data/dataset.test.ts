@@ -1,6 +1,6 @@
 // The data parsers, in every runtime: the CSV header rule and line/column numbers, plain decimal
 // numbers only, binary splits counted from 1, and meta.json validated without a file system.
-import { isDecimalNumber, parseBinarySplit, parseCsvSplit, parseDataFolderMeta, splitRows } from "../../models/dataset.ts";
+import { isDecimalNumber, parseBinarySplit, parseCsvSplit, parseDataFolderMeta, splitRows } from "../../data/dataset.ts";
 import { assert, assertFwdgradError, suite } from "../harness.ts";
 
 const Dataset = suite("dataset parsers");
