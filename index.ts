@@ -4,12 +4,12 @@ export { createMlp, forward, mlpSizes, argmaxRows, type Mlp, type Linear, type M
 export { backprop, type BackpropResult, type Gradients } from "./nn/backprop.ts";
 export { generateMnist1d, type Mnist1d, type Mnist1dOptions, type Mnist1dSplit } from "./data/mnist1d.ts";
 export {
-  createEstimator, ESTIMATORS, estimateStep, prepareStep,
+  createEstimator, ESTIMATORS, estimateStep, prepareStep, createMethod, isMethodId, METHOD_IDS, type GradientMethod,
   type Estimator, type EstimatorId, type EstimatorOptions, type EstimatorState, type Estimate, type Seeds, type StepInput,
 } from "./estimators/index.ts";
 export { measureQuality, type LayerMetrics } from "./estimators/metrics.ts";
 export { adamW, sgd, type Optimizer, type AdamWOptions } from "./train/optim.ts";
-export { Trainer, describeData, type TrainConfig, type EpochReport, type TrainerState, type DataIdentity } from "./train/trainer.ts";
+export { Trainer, describeData, estimatorOptions, type TrainConfig, type EpochReport, type TrainerState, type DataIdentity } from "./train/trainer.ts";
 export { serializeCheckpoint, parseCheckpoint } from "./train/checkpoint.ts";
 export { parseBinarySplit, parseCsvSplit, splitRows, type Dataset, type Split } from "./data/dataset.ts";
 export { serveTraining, workerScopeEndpoint, type TrainingEndpoint, type TrainingEvent, type TrainingMessage, type TrainingSettings } from "./train/worker.ts";

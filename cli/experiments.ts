@@ -2,11 +2,12 @@
 // table, results.json and SVG plots) and `reproduce` (the W̃⊥ paper's tables, mean ± std over seeds,
 // side by side with the published numbers, and its Figure 2).
 import { join } from "node:path";
-import { ready, rng, tensor } from "../index.ts";
-import { createEstimator, ESTIMATORS } from "../estimators/index.ts";
-import { measureQuality } from "../estimators/metrics.ts";
+import { ready, rng } from "../index.ts";
+import { FwdgradError } from "../engine/errors.ts";
+import { createMethod, isMethodId, METHOD_IDS } from "../estimators/index.ts";
+import { mlpSizes } from "../nn/mlp.ts";
 import type { Dataset } from "../data/dataset.ts";
-import { Trainer, type EpochReport, type TrainConfig } from "../train/trainer.ts";
+import { estimatorOptions, Trainer, type EpochReport, type TrainConfig } from "../train/trainer.ts";
 import { UsageError, type Command, type Flags } from "./args.ts";
 import { checkOutFolder, loadData, makeOutFolder, writeAtomic } from "./io.ts";
 import { lineChart } from "../plot/svg.ts";
@@ -23,16 +24,19 @@ interface RunResult {
   stopped: string | null;
 }
 
-const METHODS = ["backprop", ...Object.keys(ESTIMATORS)];
-
-/** Checks every name is backprop or an estimator id. */
+/** Checks every name is a gradient method of the registry. */
 export function checkMethods(list: string[]): void {
-  for (const m of list) if (!METHODS.includes(m)) throw new UsageError(`unknown method ${JSON.stringify(m)}; known: ${METHODS.join(", ")}`);
+  for (const m of list) if (!isMethodId(m)) throw new UsageError(`unknown method ${JSON.stringify(m)}; known: ${METHOD_IDS.join(", ")}`);
 }
 
-/** The W̃⊥ methods guess in a k-dimensional subspace of each hidden layer, so k cannot exceed the width. */
-export function checkRank(method: string, k: number, width: number): void {
-  if ((method === "wperp" || method === "wperp-ns") && k > width) throw new UsageError(`--k ${k} is larger than --width ${width}`);
+/** Asks the method whether it suits the model (e.g. k within every hidden width), before any work. */
+export function checkMethodFits(config: Pick<TrainConfig, "method" | "width" | "depth" | "k" | "guesses" | "route" | "options">, data: Pick<Dataset, "features" | "classes">): void {
+  try {
+    createMethod(config.method, estimatorOptions(config as TrainConfig)).checkModel(mlpSizes(data.features, config.width, config.depth, data.classes));
+  } catch (error) {
+    if (error instanceof FwdgradError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 /**
@@ -62,7 +66,7 @@ function parseMethods(text: string): string[] {
 /** What would stop a run as it starts, checked for every run before the first one trains. */
 function checkRuns(data: Dataset, configs: TrainConfig[]): void {
   for (const c of configs) {
-    checkRank(c.method, c.k ?? 10, c.width);
+    checkMethodFits(c, data);
     checkModelSize(data, c.width, c.depth);
     if (c.batch > data.train.n) throw new UsageError(`--batch ${c.batch} is larger than the training set (${data.train.n} rows)`);
   }
@@ -79,14 +83,9 @@ function reportStopped(runs: RunResult[]): number {
 function runOne(data: Dataset, config: TrainConfig, qualityEvery: number, log: (line: string) => void): RunResult {
   const trainer = new Trainer(data, config);
   const quality: RunResult["quality"] = [];
-  const probeRows = Math.min(512, data.train.n);
-  const x = tensor(data.train.x.subarray(0, probeRows * data.features), [probeRows, data.features]);
-  const labels = Int32Array.from(data.train.y.subarray(0, probeRows));
   const measure = () => {
-    if (config.method === "backprop" || qualityEvery === 0) return;
-    const estimator = createEstimator(config.method, { k: config.k });
-    const layers = measureQuality(trainer.model, x, labels, estimator, { draws: 3, rng: rng(config.seed).split(7) });
-    quality.push({ epoch: trainer.epoch, cosine: layers.map((l) => l.cosine), overlap: layers.map((l) => l.overlap) });
+    const layers = qualityEvery === 0 ? null : trainer.probeQuality({ rows: 512, draws: 3, rng: rng(config.seed).split(7) });
+    if (layers) quality.push({ epoch: trainer.epoch, cosine: layers.map((l) => l.cosine), overlap: layers.map((l) => l.overlap) });
   };
   const started = performance.now();
   measure();
@@ -127,7 +126,7 @@ export const compareCommand: Command = {
   summary: "train several methods on identical data, init and batches; table, results.json, plots",
   usage: "fwdgrad compare --methods a,b,c --width <d> [--depth 3] [--epochs 300] [--batch 512] [--lr 1e-4] [--k 10] [--seed 0] [--quality-every n] [--out results] [--json]",
   flags: {
-    methods: { kind: "string", help: `comma-separated: ${METHODS.join(", ")}` },
+    methods: { kind: "string", help: `comma-separated: ${METHOD_IDS.join(", ")}` },
     width: { kind: "int", min: 1, help: "hidden width" },
     seed: { kind: "int", default: 0, min: 0, help: "seed of the model, batches and guesses (shared by all methods)" },
     "quality-every": { kind: "int", default: 0, min: 0, help: "measure per-layer cosine and overlap every n epochs (0: 10 times per run)" },

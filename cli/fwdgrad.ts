@@ -5,14 +5,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ready, rng, tensor } from "../index.ts";
 import { FwdgradError } from "../engine/errors.ts";
-import { createEstimator, ESTIMATORS } from "../estimators/index.ts";
+import { createEstimator, isEstimatorId, METHOD_IDS } from "../estimators/index.ts";
 import { measureQuality } from "../estimators/metrics.ts";
-import { createMlp } from "../nn/mlp.ts";
+import { createMlp, mlpSizes } from "../nn/mlp.ts";
 import { generateMnist1d } from "../data/mnist1d.ts";
 import { parseCheckpoint, serializeCheckpoint } from "../train/checkpoint.ts";
 import { Trainer, type TrainConfig } from "../train/trainer.ts";
 import { describeFlags, parseFlags, UsageError, type Command } from "./args.ts";
-import { checkMethods, checkModelSize, checkRank, compareCommand, MAX_DEPTH, reproduceCommand } from "./experiments.ts";
+import { checkMethodFits, checkMethods, checkModelSize, compareCommand, MAX_DEPTH, reproduceCommand } from "./experiments.ts";
 import { bytesOf, checkOutFolder, loadData, makeOutFolder, writeAtomic } from "./io.ts";
 
 /** One line redrawn in place on a terminal: epoch, loss, accuracy, step time and ETA. */
@@ -37,15 +37,17 @@ export const COMMANDS: Record<string, Command> = {
   reproduce: reproduceCommand,
   train: {
     summary: "train an MLP with an estimator (or backprop) on MNIST-1D or your data",
-    usage: "fwdgrad train --method <id|backprop> --width <d> [--depth 3] [--epochs 300] [--batch 512] [--lr 1e-4] [--k 10] [--seed 0] [--json] [--out dir] [--resume file] [--data path]",
+    usage: "fwdgrad train --method <id|backprop> --width <d> [--depth 3] [--epochs 300] [--batch 512] [--lr 1e-4] [--k 10] [--guesses 1] [--route fast|exact] [--seed 0] [--json] [--out dir] [--resume file] [--data path]",
     flags: {
-      method: { kind: "string", help: `backprop or an estimator: ${Object.keys(ESTIMATORS).join(", ")}` },
+      method: { kind: "string", help: `gradient method: ${METHOD_IDS.join(", ")}` },
       width: { kind: "int", min: 1, help: "hidden width" },
       depth: { kind: "int", default: 3, min: 1, max: MAX_DEPTH, help: "hidden layers" },
       epochs: { kind: "int", default: 300, min: 0, help: "epochs to train (in total, when resuming)" },
       batch: { kind: "int", default: 512, min: 1, help: "batch size" },
       lr: { kind: "number", default: 1e-4, greaterThan: 0, help: "AdamW learning rate" },
       k: { kind: "int", default: 10, min: 1, help: "subspace rank for wperp" },
+      guesses: { kind: "int", min: 1, help: "guesses per step, averaged (estimators; default 1)" },
+      route: { kind: "string", choices: ["fast", "exact"], help: "wperp route (default fast)" },
       seed: { kind: "int", default: 0, min: 0, help: "seed of the model, the batches and the guesses" },
       json: { kind: "boolean", help: "one JSON line per epoch, and a final line with weightsHash" },
       out: { kind: "string", help: "folder for checkpoint.json and history.json, written every epoch" },
@@ -78,16 +80,18 @@ export const COMMANDS: Record<string, Command> = {
         if (typeof flags.method !== "string") throw new UsageError("--method <id|backprop> is required");
         if (flags.width === undefined) throw new UsageError("--width <d> is required");
         checkMethods([flags.method]);
-        checkRank(flags.method, flags.k as number, flags.width as number);
         config = {
           method: flags.method, width: flags.width as number, depth: flags.depth as number, epochs: flags.epochs as number,
           batch: flags.batch as number, lr: flags.lr as number, seed: flags.seed as number, k: flags.k as number,
+          ...(flags.guesses !== undefined ? { guesses: flags.guesses as number } : {}),
+          ...(flags.route !== undefined ? { route: flags.route as "fast" | "exact" } : {}),
         };
       }
       const out = flags.out as string | undefined;
       if (out !== undefined) checkOutFolder("--out", out);
       const data = loadData(flags.data as string | undefined);
       checkModelSize(data, config.width, config.depth);
+      checkMethodFits(config, data);
       const trainer = new Trainer(data, config, resume);
       if (out !== undefined) makeOutFolder("--out", out);
       const tty = !flags.json && Boolean(process.stdout.isTTY);
@@ -152,7 +156,7 @@ export const COMMANDS: Record<string, Command> = {
     summary: "gradient quality of an estimator against backprop, per layer",
     usage: "fwdgrad quality --method <id> --width <d> [--depth 3] [--k 10] [--draws 20] [--seed 0] [--batch 512] [--route fast|exact] [--json]",
     flags: {
-      method: { kind: "string", help: `estimator: ${Object.keys(ESTIMATORS).join(", ")}` },
+      method: { kind: "string", help: `estimator: ${METHOD_IDS.filter(isEstimatorId).join(", ")}` },
       width: { kind: "int", min: 1, help: "hidden width" },
       depth: { kind: "int", default: 3, min: 1, max: MAX_DEPTH, help: "hidden layers" },
       k: { kind: "int", default: 10, min: 1, help: "subspace rank for wperp" },
@@ -167,12 +171,12 @@ export const COMMANDS: Record<string, Command> = {
       if (flags.width === undefined) throw new UsageError("--width <d> is required");
       const width = flags.width as number, depth = flags.depth as number, batch = flags.batch as number;
       const estimator = createEstimator(flags.method, { k: flags.k as number, route: flags.route as "fast" | "exact" });
-      checkRank(flags.method, flags.k as number, width);
       await ready();
       const data = generateMnist1d();
       if (batch > data.train.n) throw new UsageError(`--batch ${batch} is larger than the training set (${data.train.n})`);
       checkModelSize(data, width, depth);
-      const model = createMlp([data.features, ...new Array<number>(depth).fill(width), data.classes], { seed: flags.seed as number });
+      checkMethodFits({ method: flags.method, width, depth, k: flags.k as number }, data);
+      const model = createMlp(mlpSizes(data.features, width, depth, data.classes), { seed: flags.seed as number });
       const x = tensor(data.train.x.subarray(0, batch * data.features), [batch, data.features]);
       const labels = Int32Array.from(data.train.y.subarray(0, batch));
       const layers = measureQuality(model, x, labels, estimator, { draws: flags.draws as number, rng: rng(flags.seed as number).split(1) });

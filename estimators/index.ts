@@ -1,8 +1,13 @@
-// The estimator registry: one factory per id, each in its own file, all behind one interface.
+// The registry: one factory per estimator id, each in its own file, all behind one interface; and the
+// gradient methods a trainer steps with, the exact gradient (backprop) being one entry among them.
 import { FwdgradError } from "../engine/errors.ts";
+import type { Rng } from "../engine/rng.ts";
+import type { Tensor } from "../engine/tensor.ts";
+import { backprop, type Gradients } from "../nn/backprop.ts";
+import type { Mlp } from "../nn/mlp.ts";
 import { activationPerturbation } from "./activation-perturbation.ts";
 import { activationPerturbationMasked } from "./activation-perturbation-masked.ts";
-import type { CommonOptions, Estimator, EstimatorId } from "./estimator.ts";
+import { estimateStep, prepareStep, type CommonOptions, type Estimator, type EstimatorId } from "./estimator.ts";
 import { forwardGradient } from "./forward-gradient.ts";
 import { orthogonalGuess, type OrthogonalGuessOptions } from "./orthogonal-guess.ts";
 import { orthogonalGuessNs, type OrthogonalGuessNsOptions } from "./orthogonal-guess-ns.ts";
@@ -40,6 +45,59 @@ export function createEstimator(id: string, options: EstimatorOptions = {}): Est
   if (typeof id !== "string" || !isEstimatorId(id)) throw new FwdgradError(`unknown estimator ${JSON.stringify(String(id))}; known: ${Object.keys(ESTIMATORS).join(", ")}`);
   const factory: (o: EstimatorOptions) => Estimator = ESTIMATORS[id];
   return factory(options);
+}
+
+/** How a training step gets its gradient: estimated by an estimator, or exact. */
+export interface GradientMethod {
+  readonly id: string;
+  /** The estimator behind the method; null for the exact gradient (nothing to measure against it). */
+  readonly estimator: Estimator | null;
+  /** The batch's mean loss and parameter gradients; `indices` are its data set rows. */
+  step(model: Mlp, x: Tensor, labels: Int32Array, rng: Rng, indices?: Int32Array): { loss: number; grads: Gradients };
+  /** Throws a FwdgradError when a model of these layer sizes does not suit the method. */
+  checkModel(sizes: readonly number[]): void;
+}
+
+const exactGradient: GradientMethod = {
+  id: "backprop",
+  estimator: null,
+  step: (model, x, labels) => backprop(model, x, labels),
+  checkModel: () => {},
+};
+
+function estimated(estimator: Estimator): GradientMethod {
+  return {
+    id: estimator.id,
+    estimator,
+    step: (model, x, labels, rng, indices) => estimateStep(estimator, prepareStep(model, x, labels, rng, indices)),
+    checkModel: (sizes) => estimator.checkModel?.(sizes),
+  };
+}
+
+/** Every gradient method by id: the exact gradient and each estimator. Null prototype: own ids only. */
+const METHODS: Record<string, (options: EstimatorOptions) => GradientMethod> = Object.assign(Object.create(null), {
+  backprop: () => exactGradient,
+  ...Object.fromEntries(Object.keys(ESTIMATORS).map((id) => [id, (options: EstimatorOptions) => estimated(createEstimator(id, options))])),
+});
+
+/** The ids `createMethod` takes, in the order menus and help list them. */
+export const METHOD_IDS: readonly string[] = Object.freeze(Object.keys(METHODS));
+
+/** Whether `id` names a gradient method (backprop or an estimator). */
+export function isMethodId(id: unknown): id is string {
+  return typeof id === "string" && Object.hasOwn(METHODS, id);
+}
+
+/**
+ * The gradient method with this id, its estimator configured by `options`.
+ * @example
+ * ```ts
+ * const { loss, grads } = createMethod("wt").step(model, x, labels, rng(1));
+ * ```
+ */
+export function createMethod(id: string, options: EstimatorOptions = {}): GradientMethod {
+  if (!isMethodId(id)) throw new FwdgradError(`unknown method ${JSON.stringify(String(id))}; known: ${METHOD_IDS.join(", ")}`);
+  return METHODS[id](options);
 }
 
 export * from "./estimator.ts";

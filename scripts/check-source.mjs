@@ -22,6 +22,14 @@ const RULES = [
     pattern: /\bengine\(\)|\.heap\b|\.ptr\b|\.f32\(\)|\.i32\(\)/,
     dirs: ["index.ts", "nn", "estimators", "data", "train", "plot", "cli", "web", "bench"],
   },
+  // A method's behaviour lives in its registry entry (estimators/index.ts), not in comparisons of its
+  // name scattered through the trainer, CLI and page.
+  {
+    name: "no branch on a gradient method's name outside the registry",
+    pattern: /(?:===|!==|case)\s*["'](?:backprop|wt|wp|wperp|wperp-ns|forward-gradient|activation-perturbation(?:-masked)?)["']|["'](?:backprop|wt|wp|wperp|wperp-ns|forward-gradient|activation-perturbation(?:-masked)?)["']\s*(?:===|!==)|startsWith\(\s*["'](?:wperp|wt|wp|activation|forward|backprop)/,
+    dirs: ["index.ts", "nn", "estimators", "data", "train", "plot", "cli", "web", "bench"],
+    except: ["estimators/index.ts"],
+  },
 ];
 const { KERNELS } = await loadAbi();
 // Rules over whole files, each a function returning its offenders.
@@ -63,7 +71,7 @@ function files(path) {
 let passed = 0;
 for (const rule of RULES) {
   const offenders = [];
-  for (const file of (rule.dirs ?? LIBRARY).flatMap(files)) {
+  for (const file of (rule.dirs ?? LIBRARY).flatMap(files).filter((f) => !rule.except?.includes(f))) {
     readFileSync(file, "utf8").split("\n").forEach((line, i) => {
       const code = line.replace(/\/\/.*$/, "");
       if (rule.pattern.test(code)) offenders.push(`${file}:${i + 1}: ${line.trim()}`);

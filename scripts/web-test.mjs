@@ -62,7 +62,7 @@ try {
   await page.selectOption("#method", "wperp");
   await page.fill("#k", "20");
   await page.click("#start");
-  check("k larger than the width shows an error", /k must be between 1 and the width \(8\)/.test(await page.textContent("#error")), await page.textContent("#error"));
+  check("k larger than the width shows an error", /wperp: k = 20 is larger than the width 8 of hidden layer 0/.test(await page.textContent("#error")), await page.textContent("#error"));
 } catch (error) {
   check("the page runs", false, error.message.split("\n")[0]);
 } finally {

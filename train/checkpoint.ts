@@ -4,7 +4,7 @@
 // one line naming the field at fault; the Trainer then checks it against its model and data.
 import { decodeBase64, encodeBase64 } from "../engine/base64.ts";
 import { FwdgradError } from "../engine/errors.ts";
-import { isEstimatorId, type EstimatorState } from "../estimators/index.ts";
+import { isMethodId, type EstimatorOptions, type EstimatorState } from "../estimators/index.ts";
 import { hashBytes, type DataIdentity, type EpochReport, type TrainConfig, type TrainerState } from "./trainer.ts";
 
 const FORMAT = "fwdgrad-checkpoint";
@@ -88,9 +88,9 @@ function floats(v: unknown, path: string): Float32Array {
 
 function parseConfig(v: unknown): TrainConfig {
   const c = object(v, "config");
-  only(c, "config", ["method", "width", "depth", "bias", "epochs", "batch", "lr", "weightDecay", "seed", "k", "guesses", "route"]);
+  only(c, "config", ["method", "width", "depth", "bias", "epochs", "batch", "lr", "weightDecay", "seed", "k", "guesses", "route", "options"]);
   const method = c.method;
-  if (typeof method !== "string" || (method !== "backprop" && !isEstimatorId(method))) fail("config.method", `must be backprop or an estimator id, got ${describe(method)}`);
+  if (!isMethodId(method)) fail("config.method", `must be a gradient method (backprop or an estimator id), got ${describe(method)}`);
   const lr = finite(c.lr, "config.lr");
   if (!(lr > 0)) fail("config.lr", `must be positive, got ${lr}`);
   const config: TrainConfig = {
@@ -116,6 +116,15 @@ function parseConfig(v: unknown): TrainConfig {
   if (c.route !== undefined) {
     if (c.route !== "fast" && c.route !== "exact") fail("config.route", `must be "fast" or "exact", got ${describe(c.route)}`);
     config.route = c.route;
+  }
+  if (c.options !== undefined) {
+    // Values are judged by the estimator when the Trainer makes it; here only their JSON types.
+    const options: Record<string, unknown> = Object.create(null);
+    for (const [key, value] of Object.entries(object(c.options, "config.options"))) {
+      if (typeof value === "string") options[key] = value;
+      else options[key] = finite(value, `config.options.${key}`);
+    }
+    config.options = options as EstimatorOptions;
   }
   return config;
 }

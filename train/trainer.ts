@@ -6,16 +6,16 @@ import { mark, release } from "../engine/arena.ts";
 import { allFinite, assign } from "../engine/inplace.ts";
 import { FwdgradError } from "../engine/errors.ts";
 import { softmaxCrossEntropy, sum } from "../engine/ops.ts";
-import { rng } from "../engine/rng.ts";
+import { rng, type Rng } from "../engine/rng.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
-import { createEstimator, estimateStep, prepareStep, type Estimator, type EstimatorState } from "../estimators/index.ts";
-import { backprop } from "../nn/backprop.ts";
+import { createEstimator, createMethod, type Estimator, type EstimatorOptions, type EstimatorState, type GradientMethod } from "../estimators/index.ts";
+import { measureQuality, type LayerMetrics } from "../estimators/metrics.ts";
 import type { Dataset, Split } from "../data/dataset.ts";
 import { argmaxRows, createMlp, forward, mlpSizes, type Mlp } from "../nn/mlp.ts";
 import { adamW, type Optimizer, type OptimizerState } from "./optim.ts";
 
 export interface TrainConfig {
-  /** An estimator id, or "backprop" for the exact gradient. */
+  /** A gradient method's id (`METHOD_IDS`): an estimator, or "backprop" for the exact gradient. */
   method: string;
   width: number;
   depth: number;
@@ -25,10 +25,18 @@ export interface TrainConfig {
   lr: number;
   weightDecay?: number;
   seed: number;
-  /** Estimator options. */
+  /** Estimator options, the common ones by name. */
   k?: number;
   guesses?: number;
   route?: "fast" | "exact";
+  /** Further estimator options (e.g. wperp's `oversample`, `tol`, `warmIterations`), passed on intact. */
+  options?: EstimatorOptions;
+}
+
+/** The options a run's estimator is made with: `config.options`, then k, guesses and route where set. */
+export function estimatorOptions(config: TrainConfig): EstimatorOptions {
+  const named = Object.fromEntries(Object.entries({ k: config.k, guesses: config.guesses, route: config.route }).filter(([, v]) => v !== undefined));
+  return { ...config.options, ...named };
 }
 
 export interface EpochReport {
@@ -111,6 +119,8 @@ export class Trainer {
   step = 0;
   /** Why training stopped early, or null. */
   stopped: string | null = null;
+  /** How each step gets its gradient (the run's estimator, or the exact gradient). */
+  readonly method: GradientMethod;
   private readonly estimator: Estimator | null;
   private readonly optimizer: Optimizer;
   private readonly params: Tensor[];
@@ -120,9 +130,10 @@ export class Trainer {
     checkConfig(config);
     if (config.batch > data.train.n) throw new FwdgradError(`train: batch ${config.batch} is larger than the training set (${data.train.n})`);
     this.config = { ...config };
-    this.estimator = config.method === "backprop" ? null : createEstimator(config.method, { k: config.k, guesses: config.guesses, route: config.route });
+    this.method = createMethod(config.method, estimatorOptions(config));
+    this.estimator = this.method.estimator;
     const sizes = mlpSizes(data.features, config.width, config.depth, data.classes);
-    this.estimator?.checkModel?.(sizes);
+    this.method.checkModel(sizes);
     this.model = createMlp(sizes, { bias: config.bias, seed: config.seed });
     this.params = [...this.model.layers.map((l) => l.w), ...this.model.layers.flatMap((l) => (l.b ? [l.b] : []))];
     this.optimizer = adamW({ lr: config.lr, weightDecay: config.weightDecay ?? 0.01 });
@@ -177,6 +188,24 @@ export class Trainer {
       estimator: this.estimator?.state?.() ?? null,
       history: this.history.slice(),
     };
+  }
+
+  /**
+   * The run's gradient quality now, per layer (`measureQuality`), on the first `rows` training
+   * examples: a fresh estimator with the run's options, so probing never touches the run's own
+   * warm starts. Null for the exact gradient.
+   */
+  probeQuality(options: { rows?: number; draws: number; rng: Rng }): LayerMetrics[] | null {
+    if (!this.estimator) return null;
+    const { features } = this.data;
+    const rows = Math.min(options.rows ?? 512, this.data.train.n);
+    const scope = mark();
+    const x = tensor(this.data.train.x.subarray(0, rows * features), [rows, features]);
+    const labels = Int32Array.from(this.data.train.y.subarray(0, rows));
+    const probe = createEstimator(this.config.method, estimatorOptions(this.config));
+    const layers = measureQuality(this.model, x, labels, probe, { draws: options.draws, rng: options.rng });
+    release(scope);
+    return layers;
   }
 
   /** Mean loss and accuracy on a split, in chunks (no tangents, scratch released). */
@@ -235,9 +264,7 @@ export class Trainer {
       rows.forEach((row, r) => xs.set(this.data.train.x.subarray(row * features, (row + 1) * features), r * features));
       const x = tensor(xs, [rows.length, features]);
       const labels = Int32Array.from(rows, (row) => this.data.train.y[row]);
-      const { loss, grads } = this.estimator
-        ? estimateStep(this.estimator, prepareStep(this.model, x, labels, rng(this.config.seed).split(1).split(this.step), Int32Array.from(rows)))
-        : backprop(this.model, x, labels);
+      const { loss, grads } = this.method.step(this.model, x, labels, rng(this.config.seed).split(1).split(this.step), Int32Array.from(rows));
       const update = [...grads.w, ...grads.b.filter((b): b is Tensor => b !== null)];
       const badGradient = update.findIndex((g) => !allFinite(g));
       let fault = !Number.isFinite(loss) ? `non-finite loss (${loss})` : badGradient >= 0 ? `a non-finite gradient (parameter ${badGradient})` : null;

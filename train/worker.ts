@@ -10,8 +10,6 @@ import type { Mark } from "../engine/index.ts";
 import { argmaxRows, forward } from "../nn/mlp.ts";
 import { rng } from "../engine/rng.ts";
 import { tensor } from "../engine/tensor.ts";
-import { createEstimator } from "../estimators/index.ts";
-import { measureQuality } from "../estimators/metrics.ts";
 import { generateMnist1d } from "../data/mnist1d.ts";
 import { Trainer, type EpochReport, type TrainConfig } from "./trainer.ts";
 
@@ -111,14 +109,8 @@ export async function serveTraining(endpoint: TrainingEndpoint): Promise<void> {
   };
 
   const quality = (t: Trainer, s: TrainingSettings) => {
-    if (s.method === "backprop") return;
-    const scope = mark();
-    const batch = Math.min(256, data.train.n);
-    const x = tensor(data.train.x.subarray(0, batch * data.features), [batch, data.features]);
-    const labels = Int32Array.from(data.train.y.subarray(0, batch));
-    const layers = measureQuality(t.model, x, labels, createEstimator(s.method, { k: s.k }), { draws: 2, rng: rng(s.seed).split(9) });
-    release(scope);
-    post({ type: "quality", epoch: t.epoch, cosine: layers.map((l) => l.cosine) });
+    const layers = t.probeQuality({ rows: 256, draws: 2, rng: rng(s.seed).split(9) });
+    if (layers) post({ type: "quality", epoch: t.epoch, cosine: layers.map((l) => l.cosine) });
   };
 
   const schedule = (run: Run): void => {

@@ -1,14 +1,18 @@
 // The lab page: reads and checks the settings, runs training in a worker, and draws what it reports.
+import { createMethod, METHOD_IDS } from "../estimators/index.ts";
+import { mlpSizes } from "../nn/mlp.ts";
 import { lineChart, type Series } from "../plot/svg.ts";
 import type { FromWorker, Settings, ToWorker } from "./protocol.ts";
 
-const METHODS = ["wt", "wperp", "wperp-ns", "wp", "activation-perturbation", "activation-perturbation-masked", "forward-gradient", "backprop"];
+/** MNIST-1D's shape, which the worker trains on. */
+const FEATURES = 40, CLASSES = 10;
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const worker = new Worker("worker.js", { type: "module" });
 const send = (message: ToWorker) => worker.postMessage(message);
 
 const method = $<HTMLSelectElement>("method");
-for (const m of METHODS) method.add(new Option(m, m));
+for (const m of METHOD_IDS) method.add(new Option(m, m));
+method.value = "wt";
 const start = $<HTMLButtonElement>("start"), pause = $<HTMLButtonElement>("pause"), reset = $<HTMLButtonElement>("reset");
 
 let history: Array<{ epoch: number; trainAcc: number; testAcc: number; trainLoss: number; testLoss: number }> = [];
@@ -24,7 +28,12 @@ function readSettings(): Settings | string {
   }
   if (!Number.isInteger(s.seed) || s.seed < 0) return `seed must be a whole number ≥ 0`;
   if (!(s.lr > 0) || !Number.isFinite(s.lr)) return `the learning rate must be a positive number`;
-  if (s.method.startsWith("wperp") && (!Number.isInteger(s.k) || s.k < 1 || s.k > s.width)) return `k must be between 1 and the width (${s.width}), got ${s.k}`;
+  // The method itself judges its options and the model (e.g. k within every hidden width).
+  try {
+    createMethod(s.method, { k: s.k }).checkModel(mlpSizes(FEATURES, s.width, s.depth, CLASSES));
+  } catch (error) {
+    return (error as Error).message;
+  }
   return s;
 }
 

@@ -28,7 +28,7 @@ Cli("bad flags and values exit non-zero with one line and a usage hint", () => {
     [["quality", "--method", "nope", "--width", "8"], /fwdgrad: unknown estimator "nope"/],
     [["quality", "--method", "wt", "--width", "0"], /fwdgrad: --width must be at least 1, got 0/],
     [["quality", "--method", "wt", "--width", "x"], /fwdgrad: --width must be an integer, got "x"/],
-    [["quality", "--method", "wperp", "--width", "8", "--k", "9"], /fwdgrad: --k 9 is larger than --width 8/],
+    [["quality", "--method", "wperp", "--width", "8", "--k", "9"], /fwdgrad: wperp: k = 9 is larger than the width 8 of hidden layer 0/],
     [["quality", "--width", "8"], /fwdgrad: --method <id> is required/],
     [["quality", "--method", "wt", "--width", "8", "--bogus"], /fwdgrad: unknown flag --bogus/],
     [["data", "mnist1d"], /fwdgrad: --out <dir> is required/],

@@ -145,12 +145,12 @@ Hostile("positional arguments: data sets, experiments, and none where a command 
 
 Hostile("quality: route, rank and batch checked before work", () => {
   refused(["quality", "--method", "wperp", "--width", "8", "--route", "slow"], /--route must be one of fast, exact, got "slow"/);
-  refused(["quality", "--method", "wperp-ns", "--width", "8", "--k", "9"], /--k 9 is larger than --width 8/);
+  refused(["quality", "--method", "wperp-ns", "--width", "8", "--k", "9"], /wperp-ns: k = 9 is larger than the width 8 of hidden layer 0/);
   refused(["quality", "--method", "wt", "--width", "8", "--batch", "4001"], /--batch 4001 is larger than the training set \(4000\)/);
   refused(["quality", "--method", "backprop", "--width", "8"], /unknown estimator "backprop"/);
-  refused(["compare", "--methods", "wt,wperp", "--width", "8", "--k", "9", "--epochs", "1", "--out", never], /--k 9 is larger than --width 8/);
+  refused(["compare", "--methods", "wt,wperp", "--width", "8", "--k", "9", "--epochs", "1", "--out", never], /wperp: k = 9 is larger than the width 8 of hidden layer 0/);
   refused(["compare", "--methods", "wt", "--width", "8", "--batch", "5000", "--epochs", "1", "--out", never], /--batch 5000 is larger than the training set \(4000 rows\)/);
-  refused(["reproduce", "table1", "--k", "100", "--epochs", "1", "--out", never], /--k 100 is larger than --width 64/);
+  refused(["reproduce", "table1", "--k", "100", "--epochs", "1", "--out", never], /wperp: k = 100 is larger than the width 64 of hidden layer 0/);
 });
 
 /** A valid binary data folder (4 features, 3 classes, 12 train and 3 test rows); `edit` changes it. */

@@ -3,7 +3,7 @@
 // Monte Carlo; wperp's fast and exact routes agree; wp equals V·Uᵀ·ε; backprop equals forward-mode
 // Jacobian columns; metrics equal hand computations; bad options are rejected.
 import {
-  backprop, createEstimator, createMlp, estimateStep, jvp, mark, measureQuality, prepareStep, release, rng, tensor,
+  backprop, createEstimator, createMethod, createMlp, ESTIMATORS, estimateStep, isMethodId, jvp, mark, measureQuality, METHOD_IDS, prepareStep, release, rng, tensor,
   matmul, mul, newtonSchulz, qr, type Mlp, type Tensor,
 } from "../../index.ts";
 import { fitFor, NS_FITS, NS_STEPS } from "../../estimators/newton-schulz-coefficients.ts";
@@ -11,7 +11,7 @@ import { maskedJacobians } from "../../estimators/orthogonal-guess.ts";
 import { jacobianSvd, preconditionedGuess } from "../../estimators/preconditioned-guess.ts";
 import { forward } from "../../nn/mlp.ts";
 import { mean, softmaxCrossEntropy } from "../../engine/ops.ts";
-import { assert, assertClose, assertFwdgradError, suite } from "../harness.ts";
+import { assert, assertClose, assertFwdgradError, assertSameBits, suite } from "../harness.ts";
 
 const Estimators = suite("estimators");
 
@@ -291,6 +291,29 @@ Estimators("bad options are rejected", () => {
   createEstimator("wperp", { k: 8 }).checkModel!([40, 8, 8, 10]);
   assertFwdgradError(() => prepareStep(model, x, Int32Array.from([1, 2]), rng(1)), /2 labels for a batch of 5/);
   assertFwdgradError(() => createMlp([4]), /createMlp: sizes must be at least two positive integers/);
+});
+
+Estimators("one registry of gradient methods: backprop is an entry, every estimator another", () => {
+  assert.equal([...METHOD_IDS], ["backprop", ...Object.keys(ESTIMATORS)]);
+  for (const id of ["toString", "__proto__", "constructor", "nope", ""]) {
+    assert.not.ok(isMethodId(id), id);
+    assertFwdgradError(() => createMethod(id), /unknown method .*; known: backprop, forward-gradient/);
+  }
+  const { model, x, labels } = setup();
+  const exact = createMethod("backprop");
+  assert.is(exact.estimator, null);
+  const viaRegistry = exact.step(model, x, labels, rng(1));
+  const direct = backprop(model, x, labels);
+  assert.is(viaRegistry.loss, direct.loss);
+  viaRegistry.grads.w.forEach((g, i) => assertSameBits(g.toArray(), direct.grads.w[i].toArray(), `layer ${i}`));
+  const wt = createMethod("wt");
+  assert.is(wt.estimator!.id, "wt");
+  const estimated = wt.step(model, x, labels, rng(1));
+  const byHand = estimateStep(createEstimator("wt"), prepareStep(model, x, labels, rng(1)));
+  assert.is(estimated.loss, byHand.loss);
+  estimated.grads.w.forEach((g, i) => assertSameBits(g.toArray(), byHand.grads.w[i].toArray(), `wt layer ${i}`));
+  assertFwdgradError(() => createMethod("wperp", { k: 9 }).checkModel([40, 8, 8, 10]), /wperp: k = 9 is larger than the width 8 of hidden layer 0/);
+  exact.checkModel([40, 1, 10]);
 });
 
 Estimators.run();

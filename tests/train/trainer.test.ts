@@ -104,7 +104,9 @@ Training("bad configurations are rejected", () => {
   assertFwdgradError(() => new Trainer(data, { ...base, epochs: -1 }), /train: epochs must be an integer ≥ 0, got -1/);
   assertFwdgradError(() => new Trainer(data, { ...base, lr: 0 }), /train: lr must be a positive number, got 0/);
   assertFwdgradError(() => new Trainer(data, { ...base, batch: 1000 }), /train: batch 1000 is larger than the training set \(64\)/);
-  assertFwdgradError(() => new Trainer(data, { ...base, method: "sgd-magic" }), /unknown estimator "sgd-magic"/);
+  assertFwdgradError(() => new Trainer(data, { ...base, method: "sgd-magic" }), /unknown method "sgd-magic"; known: backprop, /);
+  // Estimator options reach the estimator intact.
+  assertFwdgradError(() => new Trainer(data, { ...base, method: "wperp", k: 4, options: { warmIterations: 0 } }), /wperp: warmIterations must be an integer ≥ 1, got 0/);
   assert.ok(new FwdgradError("x") instanceof Error);
 });
 
