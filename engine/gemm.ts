@@ -10,19 +10,11 @@ export interface GemmOperand {
   trans: boolean;
 }
 
-export interface GemmEpilogue {
-  alpha?: number;
-  /** Address of n bias values added to every row, or 0. */
-  biasPtr?: number;
-  relu?: boolean;
-}
-
-/** out[b] (m×n, contiguous) = epilogue(op(A[b])·op(B[b])) for b < batch. */
-export function gemm(outPtr: number, a: GemmOperand, b: GemmOperand, batch: number, m: number, k: number, n: number, epi: GemmEpilogue = {}): void {
+/** out[b] (m×n, contiguous) = op(A[b])·op(B[b]) for b < batch. */
+export function gemm(outPtr: number, a: GemmOperand, b: GemmOperand, batch: number, m: number, k: number, n: number): void {
   const { heap, k: kernels } = engine();
   const start = heap.mark();
   const pack = heap.alloc(kernels.gemm_scratch_f32() * 4).ptr;
-  kernels.gemm_f32(outPtr, a.ptr, b.ptr, epi.biasPtr ?? 0, pack, batch, m, k, n, a.stride, b.stride,
-    Number(a.trans), Number(b.trans), epi.alpha ?? 1, Number(epi.relu ?? false));
+  kernels.gemm_f32(outPtr, a.ptr, b.ptr, pack, batch, m, k, n, a.stride, b.stride, Number(a.trans), Number(b.trans));
   heap.release(start);
 }

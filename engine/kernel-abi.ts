@@ -42,9 +42,9 @@ export const KERNEL_ABI = {
     gemm_scratch_f32: { params: [], result: "i32" },
     gemm_f32: {
       params: [
-        "outPtr: usize", "aPtr: usize", "bPtr: usize", "biasPtr: usize", "packPtr: usize",
+        "outPtr: usize", "aPtr: usize", "bPtr: usize", "packPtr: usize",
         "batch: i32", "m: i32", "k: i32", "n: i32", "aStride: i32", "bStride: i32",
-        "transA: bool", "transB: bool", "alpha: f32", "relu: bool",
+        "transA: bool", "transB: bool",
       ],
       result: "void",
     },

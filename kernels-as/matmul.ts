@@ -96,43 +96,16 @@ function micro(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, resume: bool
   v128.store(c + 3 * ldc, c30); v128.store(c + 3 * ldc, c31, 16);
 }
 
-/** out[i, j] = relu?(alpha·out[i, j] + bias[j]) over rows [0, m) and columns [j0, j0+nc). */
-function epilogue(out: usize, n: i32, m: i32, j0: i32, nc: i32, alpha: f32, biasPtr: usize, relu: bool): void {
-  const scaleIt = alpha != 1;
-  const body = nc & ~3;
-  const av = f32x4.splat(alpha);
-  const zero = f32x4.splat(0);
-  for (let i = 0; i < m; i++) {
-    const row = at(out, i, n, j0);
-    for (let j = 0; j < body; j += 4) {
-      const o = <usize>j << 2;
-      let v = v128.load(row + o);
-      if (scaleIt) v = f32x4.mul(v, av);
-      if (biasPtr) v = f32x4.add(v, v128.load(biasPtr + ((<usize>(j0 + j)) << 2)));
-      if (relu) v = v128.andnot(v, f32x4.lt(v, zero));
-      v128.store(row + o, v);
-    }
-    for (let j = body; j < nc; j++) {
-      const o = <usize>j << 2;
-      let v = load<f32>(row + o);
-      if (scaleIt) v *= alpha;
-      if (biasPtr) v += load<f32>(biasPtr + ((<usize>(j0 + j)) << 2));
-      if (relu) v = v < 0 ? 0 : v;
-      store<f32>(row + o, v);
-    }
-  }
-}
-
 /**
- * out[b] = relu?(alpha · op(A[b]) · op(B[b]) + bias) for b < batch, with op(A) m×k and op(B) k×n.
- * A[b] starts at aPtr + b·aStride elements (aStride 0 shares one A), likewise B; out[b] is m×n,
- * contiguous. transA: A is stored k×m; transB: B is stored n×k. biasPtr 0 means no bias, else n
- * values added to every row. packPtr: GEMM_SCRATCH_F32 floats of 16-byte-aligned scratch.
+ * out[b] = op(A[b]) · op(B[b]) for b < batch, with op(A) m×k and op(B) k×n. A[b] starts at
+ * aPtr + b·aStride elements (aStride 0 shares one A), likewise B; out[b] is m×n, contiguous.
+ * transA: A is stored k×m; transB: B is stored n×k. packPtr: GEMM_SCRATCH_F32 floats of
+ * 16-byte-aligned scratch.
  */
 export function gemm_f32(
-  outPtr: usize, aPtr: usize, bPtr: usize, biasPtr: usize, packPtr: usize,
+  outPtr: usize, aPtr: usize, bPtr: usize, packPtr: usize,
   batch: i32, m: i32, k: i32, n: i32, aStride: i32, bStride: i32,
-  transA: bool, transB: bool, alpha: f32, relu: bool,
+  transA: bool, transB: bool,
 ): void {
   const aPack = packPtr;
   const bPack = packPtr + ((<usize>(MC * KC)) << 2);
@@ -175,7 +148,6 @@ export function gemm_f32(
           }
         }
       }
-      if (alpha != 1 || biasPtr != 0 || relu) epilogue(out, n, m, j0, nc, alpha, biasPtr, relu);
     }
   }
 }

@@ -1,6 +1,7 @@
 // Multi-layer perceptrons as data plus functions: layers hold weights [out, in] (PyTorch's layout)
-// and optional biases; `forward` runs s_i = x_i·W_iᵀ + b_i, x_{i+1} = relu(s_i), with an optional
-// additive tangent seed at every pre-activation (how activation-space guesses enter a jvp pass).
+// and optional biases; `forward` runs s_i = x_i·W_iᵀ + b_i, x_{i+1} = relu(s_i) and keeps every
+// layer's input and pre-activation. The estimators' tangent pass (estimators/estimator.ts) reuses
+// that trace and propagates only tangents; backprop (nn/backprop.ts) walks it in reverse.
 import { FwdgradError } from "../engine/errors.ts";
 import { add, matmul, relu, scale, sub } from "../engine/ops.ts";
 import { Rng, rng as seeded } from "../engine/rng.ts";
@@ -75,11 +76,8 @@ export interface ForwardTrace {
   pre: Tensor[];
 }
 
-/**
- * Runs the MLP on x [batch, sizes[0]]. `seeds[i]`, when given, is added to s_i: a zero-valued
- * tensor whose tangent is the guess for layer i, so one jvp pass carries every layer's guess.
- */
-export function forward(model: Mlp, x: Tensor, seeds: readonly (Tensor | null)[] = []): ForwardTrace {
+/** Runs the MLP on x [batch, sizes[0]], keeping every layer's input and pre-activation. */
+export function forward(model: Mlp, x: Tensor): ForwardTrace {
   if (x.rank !== 2 || x.shape[1] !== model.sizes[0]) {
     throw new FwdgradError(`forward: input must be [batch, ${model.sizes[0]}], got [${x.shape.join(", ")}]`);
   }
@@ -88,8 +86,6 @@ export function forward(model: Mlp, x: Tensor, seeds: readonly (Tensor | null)[]
   model.layers.forEach((layer, i) => {
     let s = matmul(inputs[i], layer.w, { transB: true });
     if (layer.b) s = add(s, layer.b);
-    const seed = seeds[i];
-    if (seed) s = add(s, seed);
     pre.push(s);
     if (i < model.layers.length - 1) inputs.push(relu(s));
   });

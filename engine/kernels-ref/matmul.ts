@@ -13,11 +13,11 @@ export function createMatmulRef(heap: Heap) {
       return GEMM_SCRATCH_F32;
     },
     gemm_f32(
-      outPtr: number, aPtr: number, bPtr: number, biasPtr: number, packPtr: number,
+      outPtr: number, aPtr: number, bPtr: number, packPtr: number,
       batch: number, m: number, k: number, n: number, aStride: number, bStride: number,
-      transA: number, transB: number, alpha: number, relu: number,
+      transA: number, transB: number,
     ): void {
-      const mem = heap.f32(), alphaF = fr(alpha);
+      const mem = heap.f32();
       for (let bi = 0; bi < batch; bi++) {
         const a = (aPtr >>> 2) + bi * aStride, b = (bPtr >>> 2) + bi * bStride, out = (outPtr >>> 2) + bi * m * n;
         for (let i = 0; i < m; i++) {
@@ -28,9 +28,6 @@ export function createMatmulRef(heap: Heap) {
               const bv = transB ? mem[b + j * k + p] : mem[b + p * n + j];
               s = fr(s + fr(av * bv));
             }
-            if (alphaF !== 1) s = fr(s * alphaF);
-            if (biasPtr) s = fr(s + mem[(biasPtr >>> 2) + j]);
-            if (relu && s < 0) s = 0;
             mem[out + i * n + j] = s;
           }
         }

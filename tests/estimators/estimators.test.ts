@@ -3,8 +3,8 @@
 // Monte Carlo; wperp's fast and exact routes agree; wp equals V·Uᵀ·ε; backprop equals forward-mode
 // Jacobian columns; metrics equal hand computations; bad options are rejected.
 import {
-  backprop, createEstimator, createMethod, createMlp, ESTIMATORS, estimateStep, isMethodId, jvp, mark, measureQuality, METHOD_IDS, prepareStep, release, rng, tensor,
-  matmul, mul, newtonSchulz, qr, type Mlp, type Tensor,
+  add, backprop, createEstimator, createMethod, createMlp, ESTIMATORS, estimateStep, isMethodId, jvp, mark, measureQuality, METHOD_IDS, prepareStep, release, rng, tensor,
+  matmul, mul, newtonSchulz, qr, relu, type Mlp, type Tensor,
 } from "../../index.ts";
 import { fitFor, NS_FITS, NS_STEPS } from "../../estimators/newton-schulz-coefficients.ts";
 import { maskedJacobians } from "../../estimators/orthogonal-guess.ts";
@@ -160,13 +160,23 @@ Estimators("closed-form variance of activation perturbation matches Monte Carlo"
   assert.is(estimator.guesses, 1);
 });
 
-/** Per-guess, per-example directional derivatives of the mean loss for given activation seeds: [K·B]. */
+/**
+ * Per-guess, per-example directional derivatives of the mean loss for given activation seeds: [K·B].
+ * The oracle for estimateStep's tangent pass: the engine's jvp through a forward pass written here,
+ * with each layer's seed added to its pre-activation as a zero-valued tensor carrying the guess.
+ */
 function estimateStepWith(model: Mlp, x: Tensor, labels: Int32Array, seeds: { activations: (Tensor | null)[] }): Float32Array {
   const batch = x.shape[0];
   const zeros = model.layers.map((_, i) => tensor(new Float32Array(batch * model.sizes[i + 1]), [batch, model.sizes[i + 1]]));
   const perExample = (...zs: Tensor[]) => {
-    const pre = forward(model, x, zs).pre;
-    return softmaxCrossEntropy(pre[pre.length - 1], labels);
+    let h = x;
+    model.layers.forEach((layer, i) => {
+      let s = matmul(h, layer.w, { transB: true });
+      if (layer.b) s = add(s, layer.b);
+      s = add(s, zs[i]);
+      h = i < model.layers.length - 1 ? relu(s) : s;
+    });
+    return softmaxCrossEntropy(h, labels);
   };
   const [, d] = jvp(perExample, zeros, seeds.activations);
   return d.toArray().map((v) => v / batch);
