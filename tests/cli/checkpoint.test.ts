@@ -1,20 +1,15 @@
 // `train --resume` as users run it: a resumed wperp run ends with the weights of an uninterrupted
 // one; damaged files, folders, contradicting flags and other data get one `fwdgrad: …` line, a usage
 // line and exit 2, with no stack trace. Node only: it spawns the CLI and writes files.
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { assertRefused, fwdgrad } from "./run-cli.ts";
 
 const Resume = suite("train --resume");
 const scratch = mkdtempSync(join(tmpdir(), "fwdgrad-resume-"));
-
-function fwdgrad(...args: string[]) {
-  const result = spawnSync(process.execPath, ["--import", "tsx", "cli/fwdgrad.ts", ...args], { encoding: "utf8" });
-  return { code: result.status, out: result.stdout, err: result.stderr };
-}
 
 /** The final JSON line of a successful `train --json`. */
 function finalLine(args: string[]): Record<string, unknown> {
@@ -24,17 +19,6 @@ function finalLine(args: string[]): Record<string, unknown> {
   return JSON.parse(lines[lines.length - 1]);
 }
 
-function refused(args: string[], message: RegExp): void {
-  const { code, out, err } = fwdgrad(...args);
-  const what = args.join(" ");
-  assert.is(code, 2, `${what}: exit code (stderr: ${err})`);
-  const lines = err.trimEnd().split("\n");
-  assert.is(lines.length, 2, `${what}: one message line and one usage line, got\n${err}`);
-  assert.match(lines[0], message, `${what}: got ${lines[0]}`);
-  assert.match(lines[1], /^usage: /);
-  assert.not.match(err, /^\s+at /m, `${what}: no stack trace`);
-  assert.is(out, "", `${what}: no output`);
-}
 
 // A small CSV data set: 40 rows of 4 features, 4 classes (class c raises feature c).
 const csv = join(scratch, "small.csv");
@@ -64,17 +48,17 @@ Resume("bad checkpoints, folders, contradicting flags and other data are refused
     writeFileSync(path, text);
     return path;
   };
-  refused(["train", "--resume", half], /^fwdgrad: --resume .*half: not a file/);
-  refused(["train", "--resume", join(scratch, "missing.json")], /no such file/);
-  refused(["train", "--resume", write("null.json", "null")], /checkpoint: the file must be an object, got null/);
-  refused(["train", "--resume", write("cut.json", JSON.stringify(saved).slice(0, 500))], /checkpoint: not valid JSON/);
-  refused(["train", "--resume", write("crc.json", JSON.stringify({ ...saved, checksum: "0123456789abcdef" }))], /checksum is 0123456789abcdef, but the arrays hash to/);
-  refused(["train", "--resume", write("step.json", JSON.stringify({ ...saved, optimizer: { ...saved.optimizer, step: 1e12 } }))], /optimizer.step is 1000000000000, the run's step 4/);
+  assertRefused(["train", "--resume", half], /^fwdgrad: --resume .*half: not a file/);
+  assertRefused(["train", "--resume", join(scratch, "missing.json")], /no such file/);
+  assertRefused(["train", "--resume", write("null.json", "null")], /checkpoint: the file must be an object, got null/);
+  assertRefused(["train", "--resume", write("cut.json", JSON.stringify(saved).slice(0, 500))], /checkpoint: not valid JSON/);
+  assertRefused(["train", "--resume", write("crc.json", JSON.stringify({ ...saved, checksum: "0123456789abcdef" }))], /checksum is 0123456789abcdef, but the arrays hash to/);
+  assertRefused(["train", "--resume", write("step.json", JSON.stringify({ ...saved, optimizer: { ...saved.optimizer, step: 1e12 } }))], /optimizer.step is 1000000000000, the run's step 4/);
   for (const [flag, value] of [["width", "16"], ["method", "wt"], ["lr", "0.1"], ["seed", "3"], ["batch", "4"], ["depth", "2"], ["k", "2"]]) {
-    refused(["train", "--resume", checkpoint, "--data", csv, `--${flag}`, value], new RegExp(`^fwdgrad: --${flag} ${value} contradicts the checkpoint \\(${flag} [^)]+\\); with --resume only --epochs, --out, --json, --data may be given`));
+    assertRefused(["train", "--resume", checkpoint, "--data", csv, `--${flag}`, value], new RegExp(`^fwdgrad: --${flag} ${value} contradicts the checkpoint \\(${flag} [^)]+\\); with --resume only --epochs, --out, --json, --data may be given`));
   }
-  refused(["train", "--resume", checkpoint, "--data", otherCsv, "--epochs", "2"], /the checkpoint was trained on other data \(32 \+ 8 rows of 4 features, 4 classes, fingerprint [0-9a-f]{16}\) than this run's/);
-  refused(["train", "--resume", checkpoint, "--epochs", "2"], /the checkpoint was trained on other data/);
+  assertRefused(["train", "--resume", checkpoint, "--data", otherCsv, "--epochs", "2"], /the checkpoint was trained on other data \(32 \+ 8 rows of 4 features, 4 classes, fingerprint [0-9a-f]{16}\) than this run's/);
+  assertRefused(["train", "--resume", checkpoint, "--epochs", "2"], /the checkpoint was trained on other data/);
 });
 
 Resume.run();

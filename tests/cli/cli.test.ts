@@ -1,6 +1,6 @@
 // The fwdgrad command line, run as a user would (Node only: it spawns processes and writes files).
 // Commands run as `node --import tsx cli/fwdgrad.ts`, one process each, so a kill reaches the trainer.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,13 +8,9 @@ import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { published } from "../data/mnist1d-published.ts";
+import { fwdgrad } from "./run-cli.ts";
 
 const Cli = suite("cli");
-
-function fwdgrad(...args: string[]) {
-  const result = spawnSync(process.execPath, ["--import", "tsx", "cli/fwdgrad.ts", ...args], { encoding: "utf8" });
-  return { code: result.status, out: result.stdout, err: result.stderr };
-}
 
 Cli("--help lists the commands", () => {
   const { code, out } = fwdgrad("--help");

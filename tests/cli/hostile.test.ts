@@ -10,6 +10,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { FwdgradError } from "../../engine/errors.ts";
 import { createEstimator } from "../../estimators/index.ts";
+import { assertRefused, fwdgrad } from "./run-cli.ts";
 
 const Hostile = suite("hostile input");
 const scratch = mkdtempSync(join(tmpdir(), "fwdgrad-hostile-"));
@@ -18,24 +19,10 @@ const never = join(scratch, "never");
 const aFile = join(scratch, "a-file");
 writeFileSync(aFile, "not a folder\n");
 
-function fwdgrad(...args: string[]) {
-  const result = spawnSync(process.execPath, ["--import", "tsx", "cli/fwdgrad.ts", ...args], { encoding: "utf8" });
-  return { code: result.status, out: result.stdout, err: result.stderr };
-}
-
-/** Exit 2, one message line matching `message`, a usage line, no stack, no output, nothing written. */
+/** A clean refusal (`assertRefused`) that also wrote nothing. */
 function refused(args: string[], message: RegExp): void {
-  const { code, out, err } = fwdgrad(...args);
-  const what = args.join(" ");
-  assert.is(code, 2, `${what}: exit code (stderr: ${err})`);
-  const lines = err.trimEnd().split("\n");
-  assert.is(lines.length, 2, `${what}: one message line and one usage line, got\n${err}`);
-  assert.match(lines[0], /^fwdgrad: /, what);
-  assert.match(lines[0], message, `${what}: got ${lines[0]}`);
-  assert.match(lines[1], /^usage: /, what);
-  assert.not.match(err, /^\s+at /m, `${what}: no stack trace`);
-  assert.is(out, "", `${what}: no output before the refusal`);
-  assert.not.ok(existsSync(never), `${what}: left ${never} behind`);
+  assertRefused(args, message);
+  assert.not.ok(existsSync(never), `${args.join(" ")}: left ${never} behind`);
 }
 
 /** A tiny training run on `data`: one epoch, width 8, writing into the folder that must never appear. */
