@@ -8,9 +8,10 @@ import { FwdgradError } from "../engine/errors.ts";
 import { eigh, svd } from "../engine/linalg/decompositions.ts";
 import { matmul, mul, reshape } from "../engine/ops.ts";
 import { leadingColumns, tensor, type Tensor } from "../engine/tensor.ts";
-import { activationEstimate, activationSeeds, checkGuesses, checkRank, type CommonOptions, type Estimator, type EstimatorState, type GuessCovariance, type StepInput } from "./estimator.ts";
+import { activationEstimate, activationSeeds, checkGuesses, checkRank, type CommonOptions, type Estimator, type GuessCovariance, type StepInput } from "./estimator.ts";
 import { stack } from "../engine/inplace.ts";
 import { maskedTopK } from "../engine/linalg/subspace.ts";
+import { WarmStarts } from "./warm-starts.ts";
 
 export interface OrthogonalGuessOptions extends CommonOptions {
   /** Rank of the guess subspace. Default 10 (the paper's). */
@@ -66,11 +67,7 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
   const maxIter = options.maxIter ?? 100;
   const warmIterations = options.warmIterations ?? 1;
   if (!Number.isInteger(warmIterations) || warmIterations < 1) throw new FwdgradError(`wperp: warmIterations must be an integer ≥ 1, got ${options.warmIterations}`);
-  // Per layer, the top eigenvectors of WᵀW from the last cold start (plain arrays: the heap is per step).
-  const warm = new Map<number, { shape: number[]; values: Float32Array }>();
-  // Per layer, every example's last basis (by data set row), so an example seen again an epoch later
-  // starts from its own subspace: the weights move little in between.
-  const perExample = new Map<number, Map<number, Float32Array>>();
+  const warmStarts = new WarmStarts(k);
   // Bases per primal pass (the trace), so repeated draws on one batch decompose once.
   const bases = new WeakMap<object, Map<number, Tensor>>();
 
@@ -105,48 +102,24 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
     if (next.shape[0] <= k) return thinBasis(input, i);
     const gram = matmul(next, next, { transA: true });
     const batch = input.x.shape[0];
-    const cache = perExample.get(i) ?? new Map<number, Float32Array>();
-    perExample.set(i, cache);
-    const cached = input.indices ? Array.from(input.indices, (row) => cache.get(row)) : [];
-    const allWarm = input.indices !== undefined && cached.every((c) => c !== undefined);
-    if (allWarm && cached.some((c) => c!.length !== d * k)) {
-      throw new FwdgradError(`wperp: the saved bases of hidden layer ${i} hold ${cached.find((c) => c!.length !== d * k)!.length} values per example, expected ${d} × ${k} (state from another model)`);
-    }
-    let initial: Float32Array;
-    let columns: number;
-    const shared = warm.get(i);
-    const warmStart = allWarm && shared !== undefined;
-    if (warmStart) {
-      // Every example starts from its own basis of its previous visit: k columns suffice. A column
-      // left zero then (fewer active units than k) takes the Gram's eigenvector instead, or it
-      // would stay zero for good.
-      columns = k;
-      initial = new Float32Array(batch * d * k);
-      const sharedColumns = shared!.shape[1];
-      const sharedValues = shared!.values;
-      cached.forEach((c, b) => {
-        initial.set(c!, b * d * k);
-        for (let col = 0; col < k; col++) {
-          let empty = true;
-          for (let r = 0; r < d && empty; r++) empty = c![r * k + col] === 0;
-          if (empty) for (let r = 0; r < d; r++) initial[(b * d + r) * k + col] = sharedValues[r * sharedColumns + col];
-        }
-      });
+    // Warm: every example from its own basis of its previous visit, k columns, a fixed number of
+    // refining iterations. Cold: the Gram's top eigenvectors (masked inside maskedTopK) plus
+    // oversampling, themselves warm-started from the last cold start's, iterated to the tolerance.
+    const warm = warmStarts.warmBasis(i, input.indices, d);
+    let start: Tensor;
+    if (warm) {
+      start = tensor(warm, [batch, d, k]);
     } else {
-      // A cold start: the Gram's top eigenvectors (masked inside maskedTopK), plus oversampling,
-      // themselves warm-started from the last cold start's.
-      columns = Math.min(d, k + oversample);
-      const start = eigh(gram, { k: columns, tol: 1e-4, warmStart: shared ? tensor(shared.values, shared.shape) : undefined });
-      const values = start.vectors.toArray();
-      warm.set(i, { shape: [...start.vectors.shape], values });
-      initial = new Float32Array(batch * d * columns);
+      const columns = Math.min(d, k + oversample);
+      const previous = warmStarts.gramStart(i);
+      const top = eigh(gram, { k: columns, tol: 1e-4, warmStart: previous ? tensor(previous.values, previous.shape) : undefined });
+      const values = warmStarts.rememberGramStart(i, top.vectors);
+      const initial = new Float32Array(batch * d * columns);
       for (let b = 0; b < batch; b++) initial.set(values, b * d * columns);
+      start = tensor(initial, [batch, d, columns]);
     }
-    const found = maskedTopK(gram, input.masks[i], tensor(initial, [batch, d, columns]), k, tol, maxIter, warmStart ? warmIterations : undefined).vectors;
-    if (input.indices) {
-      const values = found.toArray();
-      for (let b = 0; b < batch; b++) cache.set(input.indices[b], values.slice(b * d * k, (b + 1) * d * k));
-    }
+    const found = maskedTopK(gram, input.masks[i], start, { k, tol, maxIter, iterations: warm ? warmIterations : undefined }).vectors;
+    if (input.indices) warmStarts.rememberBases(i, input.indices, found);
     return found;
   };
 
@@ -159,70 +132,6 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
     return v;
   };
 
-  /**
-   * The warm starts as named arrays: per layer `warm.<i>` (the Gram's eigenvectors, shape in
-   * `warm.<i>.shape`) and `bases.<i>` (every seen example's basis, rows in `rows.<i>`, in the
-   * cache's order). A checkpoint at width d holds rows × layers × d × k floats of it (MNIST-1D,
-   * depth 3, k 10: 41 MB at width 128, 164 MB at width 512, as base64 a third more).
-   */
-  const state = (): EstimatorState => {
-    const numbers: Record<string, number[]> = {};
-    const arrays: Record<string, Float32Array> = {};
-    for (const [layer, start] of warm) {
-      numbers[`warm.${layer}.shape`] = [...start.shape];
-      arrays[`warm.${layer}`] = start.values.slice();
-    }
-    for (const [layer, cache] of perExample) {
-      const stride = cache.size === 0 ? 0 : cache.values().next().value!.length;
-      const joined = new Float32Array(cache.size * stride);
-      let at = 0;
-      for (const values of cache.values()) joined.set(values, (at++) * stride);
-      numbers[`rows.${layer}`] = [...cache.keys()];
-      arrays[`bases.${layer}`] = joined;
-    }
-    return { numbers, arrays };
-  };
-
-  const restore = (saved: EstimatorState): void => {
-    const fail = (why: string): never => {
-      throw new FwdgradError(`wperp: estimator state: ${why}`);
-    };
-    const nextWarm = new Map<number, { shape: number[]; values: Float32Array }>();
-    const nextPerExample = new Map<number, Map<number, Float32Array>>();
-    for (const key of Object.keys(saved.numbers)) if (!/^(warm\.\d+\.shape|rows\.\d+)$/.test(key)) fail(`unexpected entry "${key}"`);
-    for (const [key, values] of Object.entries(saved.arrays)) {
-      const match = /^(warm|bases)\.(\d+)$/.exec(key) ?? fail(`unexpected array "${key}"`);
-      const layer = Number(match[2]);
-      if (match[1] === "warm") {
-        const shape = saved.numbers[`${key}.shape`] ?? fail(`"${key}" has no shape`);
-        if (shape.length !== 2 || !shape.every((n) => Number.isInteger(n) && n >= 1) || shape[0] * shape[1] !== values.length) {
-          fail(`"${key}" has ${values.length} values for shape [${shape.join(", ")}]`);
-        }
-        nextWarm.set(layer, { shape: [...shape], values: values.slice() });
-      } else {
-        const rows = saved.numbers[`rows.${layer}`] ?? fail(`"${key}" has no rows`);
-        if (rows.length === 0 ? values.length !== 0 : values.length % rows.length !== 0 || values.length / rows.length % k !== 0) {
-          fail(`"${key}" has ${values.length} values for ${rows.length} rows of k = ${k} columns`);
-        }
-        const stride = rows.length === 0 ? 0 : values.length / rows.length;
-        const cache = new Map<number, Float32Array>();
-        rows.forEach((row, r) => {
-          if (!Number.isSafeInteger(row) || row < 0 || cache.has(row)) fail(`"rows.${layer}" holds ${row}, not a new row index`);
-          cache.set(row, values.slice(r * stride, (r + 1) * stride));
-        });
-        nextPerExample.set(layer, cache);
-      }
-    }
-    for (const key of Object.keys(saved.numbers)) {
-      const array = key.startsWith("rows.") ? `bases.${key.slice(5)}` : key.slice(0, -".shape".length);
-      if (!(array in saved.arrays)) fail(`"${key}" has no array "${array}"`);
-    }
-    warm.clear();
-    perExample.clear();
-    for (const [layer, start] of nextWarm) warm.set(layer, start);
-    for (const [layer, cache] of nextPerExample) perExample.set(layer, cache);
-  };
-
   return {
     id: "wperp",
     guesses,
@@ -230,7 +139,7 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
     estimate: activationEstimate,
     covariance: (input, layer) => projectorCovariance(basis(input, layer)),
     checkModel: (sizes) => checkRank("wperp", k, sizes),
-    state,
-    restore,
+    state: () => warmStarts.state(),
+    restore: (saved) => warmStarts.restore(saved),
   };
 }

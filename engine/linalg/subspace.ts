@@ -68,13 +68,23 @@ export interface MaskedTopK {
   iterations: number;
 }
 
+export interface MaskedTopKOptions {
+  /** Eigenvectors wanted per example. */
+  k: number;
+  /** Ritz residual ‖M·G·M·u − λ·u‖ of the leading k pairs, relative to λ₁, at which iteration stops. */
+  tol: number;
+  /** Iteration cap; past it the call throws. */
+  maxIter: number;
+  /** A fixed number of refining iterations (warm starts), instead of the residual test. */
+  iterations?: number;
+}
+
 /**
  * Top-k eigenvectors of M_b·G·M_b for every example by block subspace iteration with Rayleigh–Ritz,
- * from per-example starting bases `start` [B, d, w] (w ≥ k; masked here). Each iteration checks the
- * Ritz residuals ‖M·G·M·u − λ·u‖ of the leading k pairs against tol·λ₁ and throws past maxIter;
- * with `fixedIterations` it refines a warm start that many times instead, without a test.
+ * from per-example starting bases `start` [B, d, w] (w ≥ k; masked here).
  */
-export function maskedTopK(gram: Tensor, masks: Tensor, start: Tensor, k: number, tol: number, maxIter: number, fixedIterations?: number): MaskedTopK {
+export function maskedTopK(gram: Tensor, masks: Tensor, start: Tensor, options: MaskedTopKOptions): MaskedTopK {
+  const { k, tol, maxIter, iterations: fixedIterations } = options;
   const [batch, d] = masks.shape;
   const width = start.shape[2];
   const maskColumn = reshape(masks, [batch, d, 1]);
