@@ -7,7 +7,8 @@ export {
   createEstimator, ESTIMATORS, estimateStep, prepareStep, createMethod, isMethodId, METHOD_IDS, type GradientMethod,
   type Estimator, type EstimatorId, type EstimatorOptions, type EstimatorState, type Estimate, type Seeds, type StepInput,
 } from "./estimators/index.ts";
-export { measureQuality, type LayerMetrics } from "./estimators/metrics.ts";
+export { measureQuality, measureBasisFidelity, type LayerMetrics, type LayerFidelity } from "./estimators/metrics.ts";
+export { basisFidelity, type BasisFidelity, type ExampleFidelity } from "./estimators/basis-fidelity.ts";
 export { adamW, sgd, type Optimizer, type AdamWOptions } from "./train/optim.ts";
 export { Trainer, describeData, estimatorOptions, type TrainConfig, type EpochReport, type TrainerState, type DataIdentity } from "./train/trainer.ts";
 export { serializeCheckpoint, parseCheckpoint } from "./train/checkpoint.ts";

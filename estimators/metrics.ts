@@ -8,6 +8,7 @@ import type { Rng } from "../engine/rng.ts";
 import type { Tensor } from "../engine/tensor.ts";
 import { backprop } from "../nn/backprop.ts";
 import type { Mlp } from "../nn/mlp.ts";
+import { basisFidelity } from "./basis-fidelity.ts";
 import { estimateStep, identityCovariance, prepareStep, type Estimator, type GuessCovariance } from "./estimator.ts";
 
 export interface LayerMetrics {
@@ -140,4 +141,40 @@ function overlapOf(basis: Tensor | null, gi: Tensor, g: Float32Array, batch: num
     count++;
   }
   return count ? { plain: plain / count, squared: squared / count } : null;
+}
+
+/** Per linear layer, how well the estimator's guess basis captures the exact top-k subspace (`basisFidelity`). */
+export interface LayerFidelity {
+  layer: number;
+  /** Mean and minimum over the sampled examples; null where the layer has no basis (or every W̃_b = 0). */
+  energyRatio: number | null;
+  energyRatioMin: number | null;
+  subspaceAgreement: number | null;
+  subspaceAgreementMin: number | null;
+}
+
+/**
+ * The fidelity of the estimator's per-example bases on one batch: for every hidden layer whose
+ * `covariance(input, layer).basis()` exists, `basisFidelity` on `examples` evenly spaced examples of
+ * the batch against a float64 decomposition of each W̃_b. One entry per linear layer (the output
+ * layer, and layers without a basis, are all null).
+ * @example
+ * ```ts
+ * const layers = measureBasisFidelity(model, x, labels, createEstimator("wperp"), { examples: 64, rng: rng(0) });
+ * ```
+ */
+export function measureBasisFidelity(model: Mlp, x: Tensor, labels: Int32Array, estimator: Estimator, options: { examples?: number; rng: Rng }): LayerFidelity[] {
+  const start = mark();
+  const input = prepareStep(model, x, labels, options.rng);
+  const batch = x.shape[0];
+  const count = Math.min(batch, options.examples ?? 64);
+  const examples = Array.from({ length: count }, (_, i) => Math.floor((i * batch) / count));
+  const result = model.layers.map((_, i): LayerFidelity => {
+    const basis = i < model.layers.length - 1 ? estimator.covariance(input, i)?.basis() ?? null : null;
+    if (!basis) return { layer: i, energyRatio: null, energyRatioMin: null, subspaceAgreement: null, subspaceAgreementMin: null };
+    const f = basisFidelity(model.layers[i + 1].w, input.masks[i], basis, examples);
+    return { layer: i, energyRatio: f.energyRatio, energyRatioMin: f.energyRatioMin, subspaceAgreement: f.subspaceAgreement, subspaceAgreementMin: f.subspaceAgreementMin };
+  });
+  release(start);
+  return result;
 }

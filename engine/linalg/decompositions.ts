@@ -4,6 +4,7 @@
 import { engine } from "../backend.ts";
 import { FwdgradError, fmt } from "../errors.ts";
 import { tidy } from "../arena.ts";
+import { iterateUntil } from "./iterate.ts";
 import { add, matmul, mul, scale, sum, transpose } from "../ops.ts";
 import { rng } from "../rng.ts";
 import { assertLive, copyInto, empty, leadingColumns, tensor, Tensor, view } from "../tensor.ts";
@@ -241,9 +242,7 @@ function topKSvd(a: Tensor, m: number, n: number, k: number, options: TopKOption
   return tidy(() => {
     const v = startBasis("svd", n, b, options);
     let prev: Float32Array | null = null;
-    for (let it = 1; it <= maxIter; it++) {
-      const heap = engine().heap;
-      const step = heap.mark();
+    return iterateUntil(maxIter, (it) => {
       const u = qrUnchecked(matmul(a, v), 1, m, b).q;
       const { q, r } = qrUnchecked(matmul(a, u, { transA: true }), 1, n, b);
       const small = svd(r);
@@ -254,9 +253,8 @@ function topKSvd(a: Tensor, m: number, n: number, k: number, options: TopKOption
       }
       prev = sv;
       copyInto(v, q);
-      heap.release(step);
-    }
-    throw new FwdgradError(`svd: top-${k} subspace iteration did not converge to tol = ${tol} within maxIter = ${maxIter} for ${fmt(a.shape)}`);
+      return null;
+    }, () => `svd: top-${k} subspace iteration did not converge to tol = ${tol} within maxIter = ${maxIter} for ${fmt(a.shape)}`);
   });
 }
 
@@ -374,9 +372,7 @@ function topKEigh(a: Tensor, n: number, k: number, options: TopKOptions & { maxI
   return tidy(() => {
     const q = startBasis("eigh", n, b, options);
     let prev: Float32Array | null = null;
-    for (let it = 1; it <= maxIter; it++) {
-      const heap = engine().heap;
-      const step = heap.mark();
+    return iterateUntil(maxIter, (it) => {
       const z = matmul(a, q);
       const t = matmul(q, z, { transA: true });
       const small = eigh(symmetrize(t));
@@ -386,9 +382,8 @@ function topKEigh(a: Tensor, n: number, k: number, options: TopKOptions & { maxI
       }
       prev = values;
       copyInto(q, qrUnchecked(z, 1, n, b).q);
-      heap.release(step);
-    }
-    throw new FwdgradError(`eigh: top-${k} subspace iteration did not converge to tol = ${tol} within maxIter = ${maxIter} for ${fmt(a.shape)}`);
+      return null;
+    }, () => `eigh: top-${k} subspace iteration did not converge to tol = ${tol} within maxIter = ${maxIter} for ${fmt(a.shape)}`);
   });
 }
 

@@ -3,7 +3,7 @@
 // [B, d, k]; products with G are one batched gemm; orthonormalisation is CholeskyQR2 (two rounds of
 // Q ← Q·R⁻¹ with RᵀR = QᵀQ; Fukaya et al. 2014), whose small k×k factorisations run per example.
 import { mark, release } from "../arena.ts";
-import { FwdgradError } from "../errors.ts";
+import { iterateUntil } from "./iterate.ts";
 import { eigh, symmetrize } from "./decompositions.ts";
 import { matmul, mul, reshape, sub, sum, transpose } from "../ops.ts";
 import { copyInto, empty, leadingColumns, tensor, type Tensor } from "../tensor.ts";
@@ -92,8 +92,8 @@ export function maskedTopK(gram: Tensor, masks: Tensor, start: Tensor, options: 
   // The basis lives in one buffer across iterations; each iteration's scratch is released. A warm
   // start (an example's own basis, masked anew) is nearly orthonormal: one CholeskyQR round does.
   const q = orthonormalize(mul(start, maskColumn), fixedIterations !== undefined ? 1 : 2);
-  for (let it = 1; it <= maxIter; it++) {
-    const step = mark();
+  const loop = mark();
+  const iterations = iterateUntil(maxIter, (it) => {
     const z = mul(gramTimes(gram, q), maskColumn);
     const { values, vectors } = eigh(symmetrize(matmul(q, z, { transA: true })));
     const ritzVectors = matmul(q, vectors);
@@ -105,13 +105,14 @@ export function maskedTopK(gram: Tensor, masks: Tensor, start: Tensor, options: 
     const done = fixedIterations !== undefined ? it >= fixedIterations : residualsSmall(residualSquares(), values.toArray(), batch, width, k, tol);
     if (done) {
       copyInto(result, leadingColumns(ritzVectors, k));
-      release(step);
-      return { vectors: result, iterations: it };
+      return it;
     }
     copyInto(q, orthonormalize(z));
-    release(step);
-  }
-  throw new FwdgradError(`wperp: masked top-${k} subspace iteration did not reach residual tol = ${tol} within ${maxIter} iterations`);
+    return null;
+  }, () => `wperp: masked top-${k} subspace iteration did not reach residual tol = ${tol} within ${maxIter} iterations`);
+  // The converged iteration's scratch too: only the basis and the result were made before the loop.
+  release(loop);
+  return { vectors: result, iterations };
 }
 
 /**
