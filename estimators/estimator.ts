@@ -10,15 +10,6 @@ import type { Tensor } from "../engine/tensor.ts";
 import { reluMask, type Gradients } from "../nn/backprop.ts";
 import { forward, type ForwardTrace, type Mlp } from "../nn/mlp.ts";
 
-export type EstimatorId =
-  | "forward-gradient"
-  | "activation-perturbation"
-  | "activation-perturbation-masked"
-  | "wt"
-  | "wperp"
-  | "wperp-ns"
-  | "wp";
-
 /** What an estimator sees of one step: the model, the batch and its primal forward pass. */
 export interface StepInput {
   model: Mlp;
@@ -70,7 +61,8 @@ export interface EstimatorState {
 }
 
 export interface Estimator {
-  readonly id: EstimatorId;
+  /** Its id in the registry (estimators/index.ts). */
+  readonly id: string;
   /** Independent guesses per step (tangent directions in the one forward-mode pass). */
   readonly guesses: number;
   seed(input: StepInput): Seeds;

@@ -7,7 +7,7 @@ import { backprop, type Gradients } from "../nn/backprop.ts";
 import type { Mlp } from "../nn/mlp.ts";
 import { activationPerturbation } from "./activation-perturbation.ts";
 import { activationPerturbationMasked } from "./activation-perturbation-masked.ts";
-import { estimateStep, prepareStep, type CommonOptions, type Estimator, type EstimatorId } from "./estimator.ts";
+import { estimateStep, prepareStep, type CommonOptions, type Estimator } from "./estimator.ts";
 import { forwardGradient } from "./forward-gradient.ts";
 import { orthogonalGuess, type OrthogonalGuessOptions } from "./orthogonal-guess.ts";
 import { orthogonalGuessNs, type OrthogonalGuessNsOptions } from "./orthogonal-guess-ns.ts";
@@ -25,12 +25,13 @@ export const ESTIMATORS = {
   wperp: orthogonalGuess,
   "wperp-ns": orthogonalGuessNs,
   wp: preconditioned,
-} satisfies Record<EstimatorId, (options: EstimatorOptions) => Estimator>;
+} satisfies Record<string, (options: EstimatorOptions) => Estimator>;
 
-export type RegisteredId = keyof typeof ESTIMATORS;
+/** The registered estimator ids. */
+export type EstimatorId = keyof typeof ESTIMATORS;
 
 /** Whether `id` names a registered estimator (own keys only: "toString" or "__proto__" are not ids). */
-export function isEstimatorId(id: string): id is RegisteredId {
+export function isEstimatorId(id: string): id is EstimatorId {
   return Object.hasOwn(ESTIMATORS, id);
 }
 
