@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { ready, rng, tensor } from "../index.ts";
 import { FwdgradError } from "../engine/errors.ts";
 import { createEstimator, isEstimatorId, METHOD_IDS } from "../estimators/index.ts";
-import { measureQuality } from "../estimators/metrics.ts";
+import { measureBasisFidelity, measureQuality } from "../estimators/metrics.ts";
 import { createMlp, mlpSizes } from "../nn/mlp.ts";
 import { generateMnist1d } from "../data/mnist1d.ts";
 import { parseCheckpoint, serializeCheckpoint } from "../train/checkpoint.ts";
@@ -179,17 +179,23 @@ export const COMMANDS: Record<string, Command> = {
       const model = createMlp(mlpSizes(data.features, width, depth, data.classes), { seed: flags.seed as number });
       const x = tensor(data.train.x.subarray(0, batch * data.features), [batch, data.features]);
       const labels = Int32Array.from(data.train.y.subarray(0, batch));
-      const layers = measureQuality(model, x, labels, estimator, { draws: flags.draws as number, rng: rng(flags.seed as number).split(1) });
+      const quality = measureQuality(model, x, labels, estimator, { draws: flags.draws as number, rng: rng(flags.seed as number).split(1) });
+      // The basis against an f64 decomposition of each sampled example's W̃ (null without a basis).
+      const fidelity = measureBasisFidelity(model, x, labels, estimator, { examples: 64, rng: rng(flags.seed as number).split(2) });
+      const layers = quality.map((l, i) => {
+        const { layer: _, ...f } = fidelity[i];
+        return { ...l, ...f };
+      });
       const report = { method: flags.method, width, depth, k: flags.k, draws: flags.draws, seed: flags.seed, layers };
       if (flags.json) {
         console.log(JSON.stringify(report));
         return;
       }
-      const columns = ["cosine", "cosineWeights", "bias", "variance", "covRms", "covFrobenius", "overlap", "overlapSquared"] as const;
+      const columns = ["cosine", "cosineWeights", "bias", "variance", "covRms", "covFrobenius", "overlap", "overlapSquared", "energyRatio", "energyRatioMin", "subspaceAgreement", "subspaceAgreementMin"] as const;
       console.log(`${flags.method}, width ${width}, depth ${depth}, batch ${batch}, ${flags.draws} draws, seed ${flags.seed}`);
-      console.log(["layer", ...columns].map((c) => c.padStart(15)).join(""));
+      console.log(["layer", ...columns].map((c) => c.padStart(Math.max(15, c.length + 2))).join(""));
       for (const l of layers) {
-        const cells = columns.map((c) => (l[c] === null ? "—" : (l[c] as number).toPrecision(4)).padStart(15));
+        const cells = columns.map((c) => (l[c] === null ? "—" : (l[c] as number).toPrecision(c in fidelity[0] ? 6 : 4)).padStart(Math.max(15, c.length + 2)));
         console.log([String(l.layer + (l.layer === layers.length - 1 ? " (out)" : "")).padStart(15), ...cells].join(""));
       }
     },
