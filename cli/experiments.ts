@@ -2,9 +2,10 @@
 // table, results.json and SVG plots) and `reproduce` (the W̃⊥ paper's tables, mean ± std over seeds,
 // side by side with the published numbers, and its Figure 2).
 import { join } from "node:path";
-import { ready, rng } from "../index.ts";
+import { mark, ready, release, rng, tensor } from "../index.ts";
 import { FwdgradError } from "../engine/errors.ts";
 import { createMethod, isMethodId, METHOD_IDS } from "../estimators/index.ts";
+import { measureBasisFidelity, type LayerFidelity } from "../estimators/metrics.ts";
 import { mlpSizes } from "../nn/mlp.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { estimatorOptions, Trainer, type EpochReport, type TrainConfig } from "../train/trainer.ts";
@@ -17,8 +18,14 @@ interface RunResult {
   width: number;
   seed: number;
   history: EpochReport[];
-  /** Per measurement: epoch and per-layer cosine and overlap (null where they do not apply). */
-  quality: Array<{ epoch: number; cosine: (number | null)[]; overlap: (number | null)[] }>;
+  /**
+   * Per measurement: epoch, per-layer cosine and overlap, and the guess basis's energy ratio and
+   * subspace agreement (mean and min over 64 examples; null where they do not apply).
+   */
+  quality: Array<{
+    epoch: number; cosine: (number | null)[]; overlap: (number | null)[];
+    energyRatio: (number | null)[]; energyRatioMin: (number | null)[]; subspaceAgreement: (number | null)[]; subspaceAgreementMin: (number | null)[];
+  }>;
   seconds: number;
   weightsHash: string;
   stopped: string | null;
@@ -79,13 +86,35 @@ function reportStopped(runs: RunResult[]): number {
   return stopped.length > 0 ? 1 : 0;
 }
 
+/**
+ * The fidelity of the run's guess basis on the first `rows` training examples (the batch of the
+ * quality probe), with a fresh estimator so the run's warm starts are untouched; null without one.
+ */
+function probeFidelity(data: Dataset, trainer: Trainer, config: TrainConfig, rows: number): LayerFidelity[] | null {
+  const probe = createMethod(config.method, estimatorOptions(config)).estimator;
+  if (!probe) return null;
+  const n = Math.min(rows, data.train.n);
+  const scope = mark();
+  const x = tensor(data.train.x.subarray(0, n * data.features), [n, data.features]);
+  const labels = Int32Array.from(data.train.y.subarray(0, n));
+  const layers = measureBasisFidelity(trainer.model, x, labels, probe, { examples: 64, rng: rng(config.seed).split(8) });
+  release(scope);
+  return layers;
+}
+
 /** Trains one method; measures gradient quality on a fixed batch every `qualityEvery` epochs. */
 function runOne(data: Dataset, config: TrainConfig, qualityEvery: number, log: (line: string) => void): RunResult {
   const trainer = new Trainer(data, config);
   const quality: RunResult["quality"] = [];
   const measure = () => {
     const layers = qualityEvery === 0 ? null : trainer.probeQuality({ rows: 512, draws: 3, rng: rng(config.seed).split(7) });
-    if (layers) quality.push({ epoch: trainer.epoch, cosine: layers.map((l) => l.cosine), overlap: layers.map((l) => l.overlap) });
+    if (!layers) return;
+    const fidelity = probeFidelity(data, trainer, config, 512);
+    const pick = (key: Exclude<keyof LayerFidelity, "layer">) => layers.map((_, i) => fidelity?.[i][key] ?? null);
+    quality.push({
+      epoch: trainer.epoch, cosine: layers.map((l) => l.cosine), overlap: layers.map((l) => l.overlap),
+      energyRatio: pick("energyRatio"), energyRatioMin: pick("energyRatioMin"), subspaceAgreement: pick("subspaceAgreement"), subspaceAgreementMin: pick("subspaceAgreementMin"),
+    });
   };
   const started = performance.now();
   measure();
@@ -129,7 +158,7 @@ export const compareCommand: Command = {
     methods: { kind: "string", help: `comma-separated: ${METHOD_IDS.join(", ")}` },
     width: { kind: "int", min: 1, help: "hidden width" },
     seed: { kind: "int", default: 0, min: 0, help: "seed of the model, batches and guesses (shared by all methods)" },
-    "quality-every": { kind: "int", default: 0, min: 0, help: "measure per-layer cosine and overlap every n epochs (0: 10 times per run)" },
+    "quality-every": { kind: "int", default: 0, min: 0, help: "measure per-layer cosine, overlap and basis fidelity every n epochs (0: 10 times per run)" },
     ...sharedFlags,
   },
   async run(flags) {
@@ -152,14 +181,15 @@ export const compareCommand: Command = {
       runs.map((r) => ({ name: r.method, points: r.history.map((h) => [h.epoch, h.trainAcc] as [number, number]) }))));
     const written = ["results.json", "accuracy.svg"];
     const withQuality = runs.filter((r) => r.quality.length > 0);
-    for (const [metric, label] of [["cosine", "cosine similarity"], ["overlap", "overlap with the guess subspace"]] as const) {
+    const plots = [["cosine", "cosine similarity", "cosine"], ["overlap", "overlap with the guess subspace", "overlap"], ["energyRatio", "energy ratio of the guess basis", "fidelity"]] as const;
+    for (const [metric, label, file] of plots) {
       const series = withQuality.flatMap((r) => r.quality[0][metric].map((_, layer) => ({
         name: `${r.method} L${layer}`,
         points: r.quality.map((q) => [q.epoch, q[metric][layer] ?? NaN] as [number, number]),
       }))).filter((s) => s.points.some((p) => Number.isFinite(p[1])));
       if (series.length) {
-        writeAtomic(join(out, `${metric}.svg`), lineChart(`Per-layer ${label}`, "epoch", label, series));
-        written.push(`${metric}.svg`);
+        writeAtomic(join(out, `${file}.svg`), lineChart(`Per-layer ${label}`, "epoch", label, series));
+        written.push(`${file}.svg`);
       }
     }
     if (flags.json) {

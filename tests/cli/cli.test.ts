@@ -132,4 +132,26 @@ Cli("compare writes results.json and plots; --json parses", () => {
   }
 });
 
+Cli("compare --quality-every records the basis fidelity and plots it for methods with a basis", () => {
+  const dir = mkdtempSync(join(tmpdir(), "fwdgrad-fidelity-"));
+  try {
+    const { code, err } = fwdgrad("compare", "--methods", "wperp,wt", "--width", "16", "--k", "4", "--epochs", "1", "--batch", "256", "--quality-every", "1", "--out", dir, "--json");
+    assert.is(code, 0, err);
+    const results = JSON.parse(readFileSync(join(dir, "results.json"), "utf8"));
+    const [wperp, wt] = results.runs.map((r: { quality: Array<Record<string, (number | null)[]>> }) => r.quality);
+    assert.is(wperp.length, 2, "at the start and after epoch 1");
+    for (const key of ["energyRatio", "energyRatioMin", "subspaceAgreement", "subspaceAgreementMin"]) {
+      assert.ok(wperp[1][key].slice(0, 3).every((v: number) => v > 0.99 && v < 1.0001), `${key}: ${wperp[1][key]}`);
+      assert.is(wperp[1][key][3], null, "the output layer has no basis");
+      assert.ok(wt[1][key].every((v: number | null) => v === null), `wt has no basis: ${key}`);
+    }
+    const svg = readFileSync(join(dir, "fidelity.svg"), "utf8");
+    assert.match(svg, /^<svg /);
+    assert.match(svg, /wperp L0/);
+    assert.not.match(svg, /wt L0/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 Cli.run();
