@@ -2,10 +2,10 @@
 // table, results.json and SVG plots) and `reproduce` (the W̃⊥ paper's tables, mean ± std over seeds,
 // side by side with the published numbers, and its Figure 2).
 import { join } from "node:path";
-import { mark, ready, release, rng, tensor } from "../index.ts";
+import { ready, rng } from "../index.ts";
 import { FwdgradError } from "../engine/errors.ts";
 import { createMethod, isMethodId, METHOD_IDS } from "../estimators/index.ts";
-import { measureBasisFidelity, type LayerFidelity } from "../estimators/metrics.ts";
+import type { LayerFidelity } from "../estimators/metrics.ts";
 import { mlpSizes } from "../nn/mlp.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { estimatorOptions, Trainer, type EpochReport, type TrainConfig } from "../train/trainer.ts";
@@ -86,22 +86,6 @@ function reportStopped(runs: RunResult[]): number {
   return stopped.length > 0 ? 1 : 0;
 }
 
-/**
- * The fidelity of the run's guess basis on the first `rows` training examples (the batch of the
- * quality probe), with a fresh estimator so the run's warm starts are untouched; null without one.
- */
-function probeFidelity(data: Dataset, trainer: Trainer, config: TrainConfig, rows: number): LayerFidelity[] | null {
-  const probe = createMethod(config.method, estimatorOptions(config)).estimator;
-  if (!probe) return null;
-  const n = Math.min(rows, data.train.n);
-  const scope = mark();
-  const x = tensor(data.train.x.subarray(0, n * data.features), [n, data.features]);
-  const labels = Int32Array.from(data.train.y.subarray(0, n));
-  const layers = measureBasisFidelity(trainer.model, x, labels, probe, { examples: 64, rng: rng(config.seed).split(8) });
-  release(scope);
-  return layers;
-}
-
 /** Trains one method; measures gradient quality on a fixed batch every `qualityEvery` epochs. */
 function runOne(data: Dataset, config: TrainConfig, qualityEvery: number, log: (line: string) => void): RunResult {
   const trainer = new Trainer(data, config);
@@ -109,7 +93,7 @@ function runOne(data: Dataset, config: TrainConfig, qualityEvery: number, log: (
   const measure = () => {
     const layers = qualityEvery === 0 ? null : trainer.probeQuality({ rows: 512, draws: 3, rng: rng(config.seed).split(7) });
     if (!layers) return;
-    const fidelity = probeFidelity(data, trainer, config, 512);
+    const fidelity = trainer.probeBasisFidelity({ rows: 512, examples: 64, rng: rng(config.seed).split(8) });
     const pick = (key: Exclude<keyof LayerFidelity, "layer">) => layers.map((_, i) => fidelity?.[i][key] ?? null);
     quality.push({
       epoch: trainer.epoch, cosine: layers.map((l) => l.cosine), overlap: layers.map((l) => l.overlap),

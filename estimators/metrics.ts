@@ -163,9 +163,9 @@ export interface LayerFidelity {
  * const layers = measureBasisFidelity(model, x, labels, createEstimator("wperp"), { examples: 64, rng: rng(0) });
  * ```
  */
-export function measureBasisFidelity(model: Mlp, x: Tensor, labels: Int32Array, estimator: Estimator, options: { examples?: number; rng: Rng }): LayerFidelity[] {
+export function measureBasisFidelity(model: Mlp, x: Tensor, labels: Int32Array, estimator: Estimator, options: { examples?: number; rng: Rng; indices?: Int32Array }): LayerFidelity[] {
   const start = mark();
-  const input = prepareStep(model, x, labels, options.rng);
+  const input = prepareStep(model, x, labels, options.rng, options.indices);
   const batch = x.shape[0];
   const count = Math.min(batch, options.examples ?? 64);
   const examples = Array.from({ length: count }, (_, i) => Math.floor((i * batch) / count));

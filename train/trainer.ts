@@ -9,7 +9,7 @@ import { softmaxCrossEntropy, sum } from "../engine/ops.ts";
 import { rng, type Rng } from "../engine/rng.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
 import { createEstimator, createMethod, type Estimator, type EstimatorOptions, type EstimatorState, type GradientMethod } from "../estimators/index.ts";
-import { measureQuality, type LayerMetrics } from "../estimators/metrics.ts";
+import { measureBasisFidelity, measureQuality, type LayerFidelity, type LayerMetrics } from "../estimators/metrics.ts";
 import type { Dataset, Split } from "../data/dataset.ts";
 import { argmaxRows, createMlp, forward, mlpSizes, type Mlp } from "../nn/mlp.ts";
 import { adamW, type Optimizer, type OptimizerState } from "./optim.ts";
@@ -206,6 +206,30 @@ export class Trainer {
     const layers = measureQuality(this.model, x, labels, probe, { draws: options.draws, rng: options.rng });
     release(scope);
     return layers;
+  }
+
+  /**
+   * The fidelity of the run's own guess basis (`measureBasisFidelity`) on the first `rows` training
+   * examples, given their data set rows, so W̃⊥'s fast route starts from each example's basis of its
+   * last visit exactly as a training step would. The estimator's cross-step state is put back
+   * afterwards, so probing leaves the run's numbers unchanged. Null for the exact gradient.
+   */
+  probeBasisFidelity(options: { rows?: number; examples?: number; rng: Rng }): LayerFidelity[] | null {
+    const estimator = this.estimator;
+    if (!estimator) return null;
+    const { features } = this.data;
+    const rows = Math.min(options.rows ?? 512, this.data.train.n);
+    const saved = estimator.state?.();
+    const scope = mark();
+    try {
+      const x = tensor(this.data.train.x.subarray(0, rows * features), [rows, features]);
+      const labels = Int32Array.from(this.data.train.y.subarray(0, rows));
+      const indices = Int32Array.from({ length: rows }, (_, i) => i);
+      return measureBasisFidelity(this.model, x, labels, estimator, { examples: options.examples, rng: options.rng, indices });
+    } finally {
+      release(scope);
+      if (saved) estimator.restore!(saved);
+    }
   }
 
   /** Mean loss and accuracy on a split, in chunks (no tangents, scratch released). */

@@ -1,7 +1,7 @@
 // Checkpoints: every registered method (and backprop) resumed after 2 epochs ends 2 epochs later
 // with the weights of an uninterrupted 4-epoch run; damaged, forged or mismatched checkpoints get
 // one clear error before anything is built.
-import { ESTIMATORS, FwdgradError } from "../../index.ts";
+import { ESTIMATORS, FwdgradError, rng } from "../../index.ts";
 import { encodeBase64 } from "../../engine/base64.ts";
 import type { Dataset } from "../../data/dataset.ts";
 import { parseCheckpoint, serializeCheckpoint } from "../../train/checkpoint.ts";
@@ -42,6 +42,22 @@ for (const method of ["backprop", ...Object.keys(ESTIMATORS)]) {
     assert.equal(resumed.history.map((h) => h.trainLoss), whole.history.map((h) => h.trainLoss));
   });
 }
+
+Checkpoints("probing the run's own W̃⊥ basis leaves training bit-identical", () => {
+  const config = { ...base, method: "wperp" };
+  const plain = new Trainer(data, config);
+  const probed = new Trainer(data, config);
+  for (let e = 0; e < 3; e++) {
+    plain.runEpoch();
+    probed.runEpoch();
+    const layers = probed.probeBasisFidelity({ rows: 40, examples: 8, rng: rng(4) })!;
+    assert.is(layers.length, 4);
+    for (const layer of layers.slice(0, 2)) assert.ok(layer.energyRatio! > 0.9 && layer.energyRatio! <= 1 + 1e-6, `layer ${layer.layer}: energy ratio ${layer.energyRatio}`);
+    assert.is(layers[3].energyRatio, null);
+  }
+  assert.is(probed.weightsHash(), plain.weightsHash());
+  assert.is(new Trainer(data, { ...base, method: "backprop" }).probeBasisFidelity({ rng: rng(4) }), null);
+});
 
 /** A valid wperp checkpoint after one epoch, as a JSON object to damage. */
 function validCheckpoint(): Record<string, unknown> {
