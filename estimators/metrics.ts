@@ -151,6 +151,8 @@ export interface LayerFidelity {
   energyRatioMin: number | null;
   subspaceAgreement: number | null;
   subspaceAgreementMin: number | null;
+  /** The largest max|V̂ᵀV̂ − I| over the sampled examples: an energy ratio above 1 is only meaningful beside it. */
+  orthonormalityDefect: number | null;
 }
 
 /**
@@ -171,9 +173,12 @@ export function measureBasisFidelity(model: Mlp, x: Tensor, labels: Int32Array, 
   const examples = Array.from({ length: count }, (_, i) => Math.floor((i * batch) / count));
   const result = model.layers.map((_, i): LayerFidelity => {
     const basis = i < model.layers.length - 1 ? estimator.covariance(input, i)?.basis() ?? null : null;
-    if (!basis) return { layer: i, energyRatio: null, energyRatioMin: null, subspaceAgreement: null, subspaceAgreementMin: null };
+    if (!basis) return { layer: i, energyRatio: null, energyRatioMin: null, subspaceAgreement: null, subspaceAgreementMin: null, orthonormalityDefect: null };
     const f = basisFidelity(model.layers[i + 1].w, input.masks[i], basis, examples);
-    return { layer: i, energyRatio: f.energyRatio, energyRatioMin: f.energyRatioMin, subspaceAgreement: f.subspaceAgreement, subspaceAgreementMin: f.subspaceAgreementMin };
+    return {
+      layer: i, energyRatio: f.energyRatio, energyRatioMin: f.energyRatioMin, subspaceAgreement: f.subspaceAgreement,
+      subspaceAgreementMin: f.subspaceAgreementMin, orthonormalityDefect: f.orthonormalityDefect,
+    };
   });
   release(start);
   return result;

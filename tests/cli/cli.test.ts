@@ -69,12 +69,14 @@ Cli("quality --json prints one object with a row per linear layer", () => {
   const report = JSON.parse(out);
   assert.equal(Object.keys(report), ["method", "width", "depth", "k", "draws", "seed", "layers"]);
   assert.is(report.layers.length, 4);
-  assert.equal(Object.keys(report.layers[0]), ["layer", "cosine", "cosineWeights", "bias", "variance", "covRms", "covFrobenius", "overlap", "overlapSquared", "energyRatio", "energyRatioMin", "subspaceAgreement", "subspaceAgreementMin"]);
+  assert.equal(Object.keys(report.layers[0]), ["layer", "cosine", "cosineWeights", "bias", "variance", "covRms", "covFrobenius", "overlap", "overlapSquared", "energyRatio", "energyRatioMin", "subspaceAgreement", "subspaceAgreementMin", "orthonormalityDefect"]);
   assert.is(report.layers[3].overlap, null, "the output layer has no guess subspace");
   assert.type(report.layers[0].overlap, "number");
   assert.is(report.layers[3].energyRatio, null, "the output layer has no basis");
   assert.ok(report.layers[0].energyRatio > 0.99 && report.layers[0].energyRatio < 1.0001, `energy ratio ${report.layers[0].energyRatio}`);
   assert.ok(report.layers[0].subspaceAgreementMin <= report.layers[0].subspaceAgreement);
+  assert.ok(report.layers[0].orthonormalityDefect < 1e-3, `orthonormality defect ${report.layers[0].orthonormalityDefect}`);
+  assert.is(report.layers[3].orthonormalityDefect, null);
 });
 
 Cli("train --json prints a line per epoch and a final line with weightsHash; resume continues", () => {

@@ -203,10 +203,11 @@ Fidelity("wperp on a small MLP: the exact route's bases are exact, the fast rout
     assert.ok(exact[layer].subspaceAgreement! > 0.99, `exact agreement ${exact[layer].subspaceAgreement}, layer ${layer}`);
     assert.ok(fast[layer].energyRatio! >= 0.99, `fast energy ${fast[layer].energyRatio}, layer ${layer}`);
     assert.ok(fast[layer].energyRatio! <= 1 + 1e-4, `fast energy ${fast[layer].energyRatio}, layer ${layer}`);
+    assert.ok(exact[layer].orthonormalityDefect! < 1e-4 && fast[layer].orthonormalityDefect! < 1e-4, `orthonormality defect, layer ${layer}`);
   }
   // Activation perturbation has no basis.
   const none = measureBasisFidelity(model, x, labels, createEstimator("activation-perturbation"), { rng: rng(5) });
-  assert.ok(none.every((l) => l.energyRatio === null && l.subspaceAgreementMin === null));
+  assert.ok(none.every((l) => l.energyRatio === null && l.subspaceAgreementMin === null && l.orthonormalityDefect === null));
 });
 
 Fidelity.run();
