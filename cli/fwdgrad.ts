@@ -73,7 +73,8 @@ export const COMMANDS: Record<string, Command> = {
         for (const name of given) {
           if (RESUME_FLAGS.has(name)) continue;
           const recorded = saved[name] === undefined ? "not set" : `${name} ${saved[name]}`;
-          throw new UsageError(`--${name} ${flags[name]} contradicts the checkpoint (${recorded}); with --resume only ${[...RESUME_FLAGS].filter((f) => f !== "resume").map((f) => `--${f}`).join(", ")} may be given`);
+          const clash = saved[name] === flags[name] ? "is fixed by" : "contradicts";
+          throw new UsageError(`--${name} ${flags[name]} ${clash} the checkpoint (${recorded}); with --resume only ${[...RESUME_FLAGS].filter((f) => f !== "resume").map((f) => `--${f}`).join(", ")} may be given`);
         }
         config = { ...resume.config, epochs: given.has("epochs") ? (flags.epochs as number) : resume.config.epochs };
       } else {

@@ -74,8 +74,11 @@ export interface Estimator {
   checkModel?(sizes: readonly number[]): void;
   /** Cross-step state (copied), for checkpoints; absent where an estimator keeps none. */
   state?(): EstimatorState;
-  /** Continues from `state()` of an estimator with the same options; bad state throws a FwdgradError. */
-  restore?(state: EstimatorState): void;
+  /**
+   * Continues from `state()` of an estimator with the same options on a model of these layer sizes;
+   * state that does not fit them, or is otherwise bad, throws a FwdgradError and changes nothing.
+   */
+  restore?(state: EstimatorState, sizes: readonly number[]): void;
 }
 
 /** Options every estimator takes. */

@@ -135,14 +135,14 @@ export function orthogonalGuessNs(options: OrthogonalGuessNsOptions = {}): Estim
     checkModel: (sizes) => checkRank("wperp-ns", k, sizes),
     // `fit.<i>`: [σ_k/σ_1, age] of layer i; the polynomial follows from the ratio.
     state: (): EstimatorState => ({ numbers: Object.fromEntries([...fits].map(([i, f]) => [`fit.${i}`, [f.ratio, f.age]])), arrays: {} }),
-    restore(saved) {
+    restore(saved, sizes) {
       const next = new Map<number, { ratio: number; fit: NewtonSchulzFit; age: number }>();
       if (Object.keys(saved.arrays).length > 0) throw new FwdgradError(`wperp-ns: estimator state: unexpected arrays ${Object.keys(saved.arrays).join(", ")}`);
       for (const [key, value] of Object.entries(saved.numbers)) {
         const match = /^fit\.(\d+)$/.exec(key);
         const [ratio, age] = value;
-        if (!match || value.length !== 2 || !(ratio >= 0 && ratio <= 1) || !Number.isInteger(age) || age < 1 || age > refresh) {
-          throw new FwdgradError(`wperp-ns: estimator state: "${key}" must be fit.<layer> = [ratio in [0, 1], age in 1…${refresh}], got ${JSON.stringify(value)}`);
+        if (!match || Number(match[1]) > sizes.length - 3 || value.length !== 2 || !(ratio >= 0 && ratio <= 1) || !Number.isInteger(age) || age < 1 || age > refresh) {
+          throw new FwdgradError(`wperp-ns: estimator state: "${key}" must be fit.<hidden layer below ${sizes.length - 2}> = [ratio in [0, 1], age in 1…${refresh}], got ${JSON.stringify(value)}`);
         }
         next.set(Number(match[1]), { ratio, fit: fitFor(ratio), age });
       }

@@ -67,7 +67,7 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
   const maxIter = options.maxIter ?? 100;
   const warmIterations = options.warmIterations ?? 1;
   if (!Number.isInteger(warmIterations) || warmIterations < 1) throw new FwdgradError(`wperp: warmIterations must be an integer ≥ 1, got ${options.warmIterations}`);
-  const warmStarts = new WarmStarts(k);
+  const warmStarts = new WarmStarts(k, oversample);
   // Bases per primal pass (the trace), so repeated draws on one batch decompose once.
   const bases = new WeakMap<object, Map<number, Tensor>>();
 
@@ -140,6 +140,6 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
     covariance: (input, layer) => projectorCovariance(basis(input, layer)),
     checkModel: (sizes) => checkRank("wperp", k, sizes),
     state: () => warmStarts.state(),
-    restore: (saved) => warmStarts.restore(saved),
+    restore: (saved, sizes) => warmStarts.restore(saved, sizes),
   };
 }

@@ -16,7 +16,8 @@ export class WarmStarts {
   private readonly gramStarts = new Map<number, GramStart>();
   private readonly bases = new Map<number, Map<number, Float32Array>>();
 
-  constructor(private readonly k: number) {}
+  /** k: the basis's columns; oversample: the Gram start's extra columns (at most d in all). */
+  constructor(private readonly k: number, private readonly oversample: number) {}
 
   /** The layer's Gram eigenvectors from its last cold start, if any. */
   gramStart(layer: number): GramStart | undefined {
@@ -78,8 +79,9 @@ export class WarmStarts {
   /**
    * As named arrays: per layer `warm.<i>` (the Gram's eigenvectors, shape in `warm.<i>.shape`) and
    * `bases.<i>` (every seen example's basis, rows in `rows.<i>`, in the cache's order). A
-   * checkpoint at width d holds rows × layers × d × k floats of it (MNIST-1D, depth 3, k 10: 41 MB
-   * at width 128, 164 MB at width 512, as base64 a third more).
+   * checkpoint at width d holds rows × layers × d × k floats of it, layers being those whose next
+   * layer is wider than k (MNIST-1D, depth 3, k 10: 41 MB at width 128, 164 MB at width 512; the
+   * checkpoint's JSON, measured, 55 MB and 227 MB).
    */
   state(): EstimatorState {
     const numbers: Record<string, number[]> = {};
@@ -99,11 +101,19 @@ export class WarmStarts {
     return { numbers, arrays };
   }
 
-  /** Replaces everything with a saved `state()`, after checking all of it. */
-  restore(saved: EstimatorState): void {
+  /**
+   * Replaces everything with a saved `state()`, after checking all of it against a model of layer
+   * sizes `sizes`: only hidden layers whose next layer is wider than k keep starts (narrower ones
+   * take the thin route), each of the shapes this model's steps would have made.
+   */
+  restore(saved: EstimatorState, sizes: readonly number[]): void {
     const k = this.k;
     const fail = (why: string): never => {
       throw new FwdgradError(`wperp: estimator state: ${why}`);
+    };
+    const widthOf = (key: string, layer: number): number => {
+      if (layer > sizes.length - 3 || sizes[layer + 2] <= k) fail(`"${key}" is for layer ${layer}, which keeps no starts in a model of sizes [${sizes.join(", ")}] with k = ${k}`);
+      return sizes[layer + 1];
     };
     const gramStarts = new Map<number, GramStart>();
     const bases = new Map<number, Map<number, Float32Array>>();
@@ -111,18 +121,18 @@ export class WarmStarts {
     for (const [key, values] of Object.entries(saved.arrays)) {
       const match = /^(warm|bases)\.(\d+)$/.exec(key) ?? fail(`unexpected array "${key}"`);
       const layer = Number(match[2]);
+      const d = widthOf(key, layer);
       if (match[1] === "warm") {
         const shape = saved.numbers[`${key}.shape`] ?? fail(`"${key}" has no shape`);
-        if (shape.length !== 2 || !shape.every((n) => Number.isInteger(n) && n >= 1) || shape[0] * shape[1] !== values.length) {
-          fail(`"${key}" has ${values.length} values for shape [${shape.join(", ")}]`);
+        const columns = Math.min(d, k + this.oversample);
+        if (shape.length !== 2 || shape[0] !== d || shape[1] !== columns || d * columns !== values.length) {
+          fail(`"${key}" has shape [${shape.join(", ")}] and ${values.length} values, expected [${d}, ${columns}]`);
         }
-        gramStarts.set(layer, { shape: [...shape], values: values.slice() });
+        gramStarts.set(layer, { shape: [d, columns], values: values.slice() });
       } else {
         const rows = saved.numbers[`rows.${layer}`] ?? fail(`"${key}" has no rows`);
-        if (rows.length === 0 ? values.length !== 0 : values.length % rows.length !== 0 || values.length / rows.length % k !== 0) {
-          fail(`"${key}" has ${values.length} values for ${rows.length} rows of k = ${k} columns`);
-        }
-        const stride = rows.length === 0 ? 0 : values.length / rows.length;
+        const stride = d * k;
+        if (values.length !== rows.length * stride) fail(`"${key}" has ${values.length} values for ${rows.length} rows of ${d} × ${k}`);
         const cache = new Map<number, Float32Array>();
         rows.forEach((row, r) => {
           if (!Number.isSafeInteger(row) || row < 0 || cache.has(row)) fail(`"rows.${layer}" holds ${row}, not a new row index`);

@@ -207,7 +207,7 @@ export function parseCheckpoint(text: string): TrainerState {
   let powers: [number, number] | undefined;
   if (o.powers !== null && o.powers !== undefined) {
     const p = array(o.powers, "optimizer.powers").map((x, i) => finite(x, `optimizer.powers[${i}]`));
-    if (p.length !== 2 || !p.every((x) => x > 0 && x <= 1)) fail("optimizer.powers", `must be [β₁ᵗ, β₂ᵗ] in (0, 1], got ${JSON.stringify(p)}`);
+    if (p.length !== 2 || !p.every((x) => x >= 0 && x <= 1)) fail("optimizer.powers", `must be [β₁ᵗ, β₂ᵗ] in [0, 1], got ${JSON.stringify(p)}`);
     powers = [p[0], p[1]];
   }
   const estimator = parseEstimator(raw.estimator ?? null);

@@ -19,17 +19,33 @@ export interface Optimizer {
   state(): OptimizerState;
   /** Continues from a saved state (same parameter shapes). */
   restore(state: OptimizerState): void;
+  /**
+   * How far `steps` updates can move a parameter, whatever the gradients: |p| ≤ scale·|p₀| + shift
+   * (f32 rounding included). Lets a checkpoint's weights be checked against the run's start.
+   */
+  reach?(steps: number): { scale: number; shift: number };
 }
 
 export interface OptimizerState {
   step: number;
   buffers: Float32Array[];
-  /** AdamW: the running products β₁ᵗ and β₂ᵗ, so a restore needs no loop over the steps. */
+  /** AdamW: the running products β₁ᵗ and β₂ᵗ (bit-exact, unlike Math.pow), so a restore needs no loop over the steps. */
   powers?: [number, number];
 }
 
 /** Steps a restore without `powers` may replay to rebuild β₁ᵗ, β₂ᵗ (more would stall the caller). */
 const MAX_REPLAYED_STEPS = 1e7;
+
+/**
+ * Whether a saved running product is βᵗ. The product drifts from Math.pow by about t·2⁻⁵³ relative
+ * (3e-14 at 10⁶ steps), so 1e-9 passes any real run and catches a damaged or forged value; below
+ * 1e-290 (denormal, where relative error means nothing) any value is fine: 1 − βᵗ is then 1 exactly.
+ */
+function isPowerOf(saved: number, beta: number, step: number): boolean {
+  const expected = beta ** step;
+  const larger = Math.max(saved, expected);
+  return larger < 1e-290 || Math.abs(saved - expected) <= 1e-9 * larger;
+}
 
 function checkPairs(op: string, params: Tensor[], grads: Tensor[]): void {
   if (params.length !== grads.length) throw new FwdgradError(`${op}: ${params.length} parameters but ${grads.length} gradients`);
@@ -52,6 +68,10 @@ export function adamW(options: AdamWOptions = {}): Optimizer {
     if (!Number.isFinite(v) || v < 0) throw new FwdgradError(`adamW: ${name} must be a finite number ≥ 0, got ${v}`);
   }
   if (beta1 >= 1 || beta2 >= 1) throw new FwdgradError(`adamW: betas must be below 1, got [${beta1}, ${beta2}]`);
+  // |m| ≤ K·√v holds at every step when β₁² < β₂ (Cauchy–Schwarz on the two moving sums; the bound
+  // is kept by each update), K = (1 − β₁)/√((1 − β₂)(1 − β₁²/β₂)): 7.27 for PyTorch's betas. So an
+  // update moves a parameter by at most lr·K/(1 − β₁), the bias corrections included.
+  const momentRatio = beta1 * beta1 < beta2 ? (1 - beta1) / Math.sqrt((1 - beta2) * (1 - (beta1 * beta1) / beta2)) : Infinity;
   let t = 0;
   let beta1Power = 1, beta2Power = 1;
   let m: Float32Array[] = [];
@@ -80,9 +100,21 @@ export function adamW(options: AdamWOptions = {}): Optimizer {
       state.buffers.forEach((b, i) => {
         if (b.length !== state.buffers[i < half ? i + half : i - half].length) throw new FwdgradError(`adamW.restore: moment buffers ${i % half} of m and v differ in size`);
       });
+      // A negative second moment would make the next update's √v NaN; a first moment beyond K·√v
+      // (with slack for f32 rounding and underflow) is one no gradients could have made.
+      state.buffers.slice(half).forEach((b, i) => {
+        const negative = b.findIndex((x) => !(x >= 0));
+        if (negative >= 0) throw new FwdgradError(`adamW.restore: second moment ${i} holds ${b[negative]} at index ${negative}`);
+        const first = state.buffers[i];
+        const beyond = first.findIndex((x, j) => !(Math.abs(x) <= momentRatio * (1 + 1e-4) * Math.sqrt(b[j]) + 1e-3 * eps));
+        if (beyond >= 0) throw new FwdgradError(`adamW.restore: first moment ${i} holds ${first[beyond]} at index ${beyond}, beyond ${momentRatio.toFixed(2)}·√v = ${momentRatio * Math.sqrt(b[beyond])}`);
+      });
       if (state.powers) {
         const [p1, p2] = state.powers;
-        if (!(p1 > 0 && p1 <= 1 && p2 > 0 && p2 <= 1)) throw new FwdgradError(`adamW.restore: powers must be β₁ᵗ, β₂ᵗ in (0, 1], got ${JSON.stringify(state.powers)}`);
+        if (!(p1 >= 0 && p1 <= 1 && p2 >= 0 && p2 <= 1)) throw new FwdgradError(`adamW.restore: powers must be β₁ᵗ, β₂ᵗ in [0, 1], got ${JSON.stringify(state.powers)}`);
+        if (!isPowerOf(p1, beta1, state.step) || !isPowerOf(p2, beta2, state.step)) {
+          throw new FwdgradError(`adamW.restore: powers ${JSON.stringify(state.powers)} are not β₁ᵗ, β₂ᵗ for β = [${beta1}, ${beta2}] at step ${state.step}`);
+        }
         beta1Power = p1;
         beta2Power = p2;
       } else {
@@ -97,6 +129,12 @@ export function adamW(options: AdamWOptions = {}): Optimizer {
       t = state.step;
       m = state.buffers.slice(0, half).map((b) => b.slice());
       v = state.buffers.slice(half).map((b) => b.slice());
+    },
+    reach(steps) {
+      // Per step p ← p·(1 − lr·λ) − lr·m̂/(√v̂ + eps), rounded to f32 (relative 2⁻²⁴, doubled for margin).
+      const growth = Math.max(1, Math.abs(1 - lr * weightDecay)) * (1 + 2 ** -23);
+      const scale = growth ** steps;
+      return { scale, shift: ((lr * momentRatio) / (1 - beta1)) * ((scale - 1) / (growth - 1)) };
     },
   };
 }

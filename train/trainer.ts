@@ -159,13 +159,34 @@ export class Trainer {
     if (state.history.length !== state.epoch) fail(` has ${state.history.length} history entries for ${state.epoch} epochs`);
     const { buffers } = state.optimizer;
     if (state.optimizer.step !== state.step) fail(`'s optimizer is at step ${state.optimizer.step}, the run at step ${state.step}`);
-    if (state.step > 0 && (buffers.length !== 2 * this.params.length || buffers.some((b, i) => b.length !== this.params[i % this.params.length].size))) {
+    // No moments is right only before the first step; any moments must fit the parameters.
+    if ((state.step > 0 || buffers.length > 0) && (buffers.length !== 2 * this.params.length || buffers.some((b, i) => b.length !== this.params[i % this.params.length].size))) {
       fail(`'s optimizer moments (${buffers.length} arrays) do not match the model's parameters (${shapes}, m and v each)`);
+    }
+    // Weights no run of this configuration could reach from its initialisation (the parameters
+    // still hold it) would overflow a later step's decompositions: refuse them here.
+    const reach = this.optimizer.reach?.(state.step);
+    if (reach) {
+      this.params.forEach((p, i) => {
+        const initial = p.toArray(), saved = state.weights[i];
+        const beyond = saved.findIndex((w, j) => {
+          const limit = reach.scale * Math.abs(initial[j]) + reach.shift;
+          return Number.isFinite(limit) && !(Math.abs(w) <= limit);
+        });
+        if (beyond >= 0) {
+          fail(`'s weights[${i}] hold ${saved[beyond]} at index ${beyond}, beyond what ${state.step} AdamW steps at lr ${this.config.lr} reach from the initialisation (${initial[beyond]})`);
+        }
+      });
     }
     if (state.estimator && !this.estimator?.restore) fail(` holds estimator state, which ${this.config.method} does not keep`);
     if (!state.estimator && this.estimator?.restore) fail(` lacks the state ${this.config.method} carries between steps`);
-    if (state.estimator) this.estimator!.restore!(state.estimator);
-    this.optimizer.restore(state.optimizer);
+    try {
+      if (state.estimator) this.estimator!.restore!(state.estimator, this.model.sizes);
+      this.optimizer.restore(state.optimizer);
+    } catch (error) {
+      if (error instanceof FwdgradError) fail(` does not restore: ${error.message}`);
+      throw error;
+    }
     this.assignWeights(state.weights);
     this.epoch = state.epoch;
     this.step = state.step;
@@ -228,7 +249,7 @@ export class Trainer {
       return measureBasisFidelity(this.model, x, labels, estimator, { examples: options.examples, rng: options.rng, indices });
     } finally {
       release(scope);
-      if (saved) estimator.restore!(saved);
+      if (saved) estimator.restore!(saved, this.model.sizes);
     }
   }
 

@@ -57,6 +57,7 @@ Resume("bad checkpoints, folders, contradicting flags and other data are refused
   for (const [flag, value] of [["width", "16"], ["method", "wt"], ["lr", "0.1"], ["seed", "3"], ["batch", "4"], ["depth", "2"], ["k", "2"]]) {
     assertRefused(["train", "--resume", checkpoint, "--data", csv, `--${flag}`, value], new RegExp(`^fwdgrad: --${flag} ${value} contradicts the checkpoint \\(${flag} [^)]+\\); with --resume only --epochs, --out, --json, --data may be given`));
   }
+  assertRefused(["train", "--resume", checkpoint, "--data", csv, "--width", "8"], /^fwdgrad: --width 8 is fixed by the checkpoint \(width 8\); with --resume only/);
   assertRefused(["train", "--resume", checkpoint, "--data", otherCsv, "--epochs", "2"], /the checkpoint was trained on other data \(32 \+ 8 rows of 4 features, 4 classes, fingerprint [0-9a-f]{16}\) than this run's/);
   assertRefused(["train", "--resume", checkpoint, "--epochs", "2"], /the checkpoint was trained on other data/);
 });

@@ -1,7 +1,7 @@
 // Checkpoints: every registered method (and backprop) resumed after 2 epochs ends 2 epochs later
 // with the weights of an uninterrupted 4-epoch run; damaged, forged or mismatched checkpoints get
 // one clear error before anything is built.
-import { ESTIMATORS, FwdgradError, rng } from "../../index.ts";
+import { ESTIMATORS, FwdgradError, mark, release, rng, tensor } from "../../index.ts";
 import { encodeBase64 } from "../../engine/base64.ts";
 import type { Dataset } from "../../data/dataset.ts";
 import { parseCheckpoint, serializeCheckpoint } from "../../train/checkpoint.ts";
@@ -119,17 +119,92 @@ Checkpoints("a checkpoint that does not fit the run is refused by the trainer", 
   assertFwdgradError(() => new Trainer(data, config, noState), /lacks the state wperp carries between steps/);
   const badState = saved();
   badState.estimator = { numbers: { "rows.0": [0, 0] }, arrays: { "bases.0": new Float32Array(2 * 16 * 4) } };
-  assertFwdgradError(() => new Trainer(data, config, badState), /wperp: estimator state: "rows.0" holds 0, not a new row index/);
+  assertFwdgradError(() => new Trainer(data, config, badState), /does not restore: wperp: estimator state: "rows.0" holds 0, not a new row index/);
   assertFwdgradError(() => new Trainer(data, { ...config, method: "wt" }, saved()), /holds estimator state, which wt does not keep/);
+  // The model is [6, 16, 16, 16, 4] with k = 4: the Gram starts are [16, k + oversample 4].
+  const wrongStart = saved();
+  wrongStart.estimator!.numbers["warm.0.shape"] = [16, 5];
+  wrongStart.estimator!.arrays["warm.0"] = new Float32Array(80);
+  assertFwdgradError(() => new Trainer(data, config, wrongStart), /"warm.0" has shape \[16, 5\] and 80 values, expected \[16, 8\]/);
+  const thinLayer = saved();
+  thinLayer.estimator!.numbers["rows.2"] = [0];
+  thinLayer.estimator!.arrays["bases.2"] = new Float32Array(16 * 4);
+  assertFwdgradError(() => new Trainer(data, config, thinLayer), /"bases.2" is for layer 2, which keeps no starts in a model of sizes \[6, 16, 16, 16, 4\] with k = 4/);
+  const narrowBases = saved();
+  narrowBases.estimator!.arrays["bases.0"] = narrowBases.estimator!.arrays["bases.0"].subarray(4);
+  assertFwdgradError(() => new Trainer(data, config, narrowBases), /"bases.0" has \d+ values for 72 rows of 16 × 4/);
+  const staleMoments = saved();
+  staleMoments.optimizer.powers = [0.5, 0.5];
+  assertFwdgradError(() => new Trainer(data, config, staleMoments), /does not restore: adamW.restore: powers \[0.5,0.5\] are not β₁ᵗ, β₂ᵗ for β = \[0.9, 0.999\] at step 4/);
+  const negativeMoment = saved();
+  negativeMoment.optimizer.buffers[5][3] = -1;
+  assertFwdgradError(() => new Trainer(data, config, negativeMoment), /adamW.restore: second moment 1 holds -1 at index 3/);
+  // Before the first step there are no moments yet; any given must still fit the parameters.
+  const fresh = new Trainer(data, config).state();
+  assert.is(new Trainer(data, config, fresh).weightsHash(), new Trainer(data, config).weightsHash());
+  fresh.optimizer.buffers = [new Float32Array(3), new Float32Array(3)];
+  assertFwdgradError(() => new Trainer(data, config, fresh), /optimizer moments \(2 arrays\) do not match/);
 });
 
-Checkpoints("AdamW restores a huge step without replaying it, and refuses missing moments", () => {
+Checkpoints("AdamW restores a huge step without replaying it, and refuses missing moments or wrong powers", () => {
   const optimizer = adamW();
-  optimizer.restore({ step: 1e12, buffers: [new Float32Array(1), new Float32Array(1)], powers: [1e-30, 1e-30] });
+  // β₁ᵗ, β₂ᵗ underflow long before 10¹² steps: any value below the normal range stands for them.
+  optimizer.restore({ step: 1e12, buffers: [new Float32Array(1), new Float32Array(1)], powers: [0, 5e-324] });
   assert.is(optimizer.state().step, 1e12);
+  assertFwdgradError(() => adamW().restore({ step: 1e12, buffers: [new Float32Array(1), new Float32Array(1)], powers: [1e-30, 1e-30] }), /powers \[1e-30,1e-30\] are not β₁ᵗ, β₂ᵗ/);
+  // A long run's running products (they stop at the smallest denormals, never reaching Math.pow's 0).
+  for (const steps of [1, 7, 8000, 700_000]) {
+    let p1 = 1, p2 = 1;
+    for (let t = 0; t < steps; t++) {
+      p1 *= 0.9;
+      p2 *= 0.999;
+    }
+    const restored = adamW();
+    restored.restore({ step: steps, buffers: [new Float32Array(2), new Float32Array(2)], powers: [p1, p2] });
+    assert.equal(restored.state().powers, [p1, p2], `powers after ${steps} steps`);
+  }
   assertFwdgradError(() => adamW().restore({ step: 1e12, buffers: [new Float32Array(1), new Float32Array(1)] }), /more than 10000000 steps to replay/);
   assertFwdgradError(() => adamW().restore({ step: 3, buffers: [] }), /step 3 without its moments/);
   assert.ok(new FwdgradError("x") instanceof Error);
+});
+
+Checkpoints("AdamW's moments and steps stay inside the bounds a restore checks, for hostile gradients", () => {
+  const lr = 0.5, r = inputs(9);
+  const start = Float32Array.from([0.3, -0.2, 0, 1e-3, 0.7, -0.9]);
+  const param = tensor(start, [6]);
+  const optimizer = adamW({ lr, weightDecay: 0.01 });
+  // Per coordinate: a geometric ramp then silence (|m|/√v's worst case), heavy tails, tiny values
+  // (f32 underflow of v), a constant push and alternating signs.
+  const gradient = (t: number) => [
+    t < 300 ? (0.999 / 0.9) ** (t - 300) : 0,
+    (r.next() - 0.5) * Math.exp(40 * (r.next() - 0.5)),
+    t < 300 ? 1e-24 * (0.999 / 0.9) ** (t - 300) : 0,
+    1,
+    t % 2 ? 1e3 : -1e3,
+    r.next() < 0.01 ? 1e6 : 0,
+  ];
+  for (let t = 1; t <= 600; t++) {
+    const scope = mark();
+    optimizer.step([param], [tensor(Float32Array.from(gradient(t)), [6])]);
+    release(scope);
+    if (t % 50 === 0) {
+      adamW({ lr, weightDecay: 0.01 }).restore(optimizer.state());
+      const { scale, shift } = optimizer.reach!(t);
+      param.toArray().forEach((p, j) => assert.ok(Math.abs(p) <= scale * Math.abs(start[j]) + shift, `step ${t}: |${p}| within reach`));
+    }
+  }
+  const moments = optimizer.state();
+  moments.buffers[0][0] = 8 * Math.sqrt(moments.buffers[1][0]) + 1;
+  assertFwdgradError(() => adamW({ lr, weightDecay: 0.01 }).restore(moments), /first moment 0 holds [\d.e+-]+ at index 0, beyond 7.27·√v/);
+});
+
+Checkpoints("weights beyond AdamW's reach from the initialisation are refused", () => {
+  const config = { ...base, method: "wperp" };
+  const trainer = new Trainer(data, config);
+  trainer.runEpoch();
+  const forged = trainer.state();
+  forged.weights[1][5] = 1e30;
+  assertFwdgradError(() => new Trainer(data, config, forged), /the checkpoint's weights\[1\] hold 1\.0\d*e\+30 at index 5, beyond what 4 AdamW steps at lr 0.01 reach from the initialisation/);
 });
 
 Checkpoints.run();
