@@ -28,9 +28,17 @@ function clusters(n: number, seed: number): Dataset {
 const data = clusters(72, 5);
 const base: TrainConfig = { method: "backprop", width: 16, depth: 3, epochs: 4, batch: 20, lr: 1e-2, seed: 2, k: 4 };
 
-for (const method of ["backprop", ...Object.keys(ESTIMATORS)]) {
+// Every method, and variants whose state changes around the checkpoint: W̃-NS refitting every 3
+// steps (the run's 8th step is the checkpoint, mid-period), W̃⊥ with 2 guesses and its exact route.
+const runs: [string, Partial<TrainConfig>][] = [
+  ...["backprop", ...Object.keys(ESTIMATORS)].map((method): [string, Partial<TrainConfig>] => [method, { method }]),
+  ["wperp-ns, refresh 3", { method: "wperp-ns", options: { refresh: 3 } }],
+  ["wperp, 2 guesses", { method: "wperp", guesses: 2 }],
+  ["wperp, exact route", { method: "wperp", route: "exact" }],
+];
+for (const [method, settings] of runs) {
   Checkpoints(`${method}: 2 + 2 epochs through a checkpoint equal 4 epochs`, () => {
-    const config = { ...base, method };
+    const config = { ...base, ...settings };
     const whole = new Trainer(data, config);
     for (let e = 0; e < 4; e++) assert.ok(whole.runEpoch(), `${method}: epoch ${e + 1} ran`);
     const first = new Trainer(data, config);
