@@ -1,8 +1,8 @@
 // Pins of the published MNIST-1D (Greydanus 2020, seed 42, default arguments), so the tests can check
-// the generator against it without reading the data set itself. Taken from the reference copy in
-// ../shared/data/mnist1d/ (the original pickle's arrays as little-endian float32 / uint8 binaries).
-// To re-derive: `sha256sum train-x.f32 train-y.u8 test-x.f32 test-y.u8` in that folder gives the
-// hashes; the values are those files read as Float32Array / Uint8Array at the indices below.
+// the generator against it without reading the data set itself. Taken once from the published set's
+// arrays saved as little-endian float32 / uint8 binaries (train-x.f32, train-y.u8, test-x.f32,
+// test-y.u8). To re-derive: `sha256sum` of those four files gives the hashes; the values are those
+// files read as Float32Array / Uint8Array at the indices below.
 
 export const published = {
   /** SHA-256 (hex) of each file's bytes. */
