@@ -211,6 +211,13 @@ export class Trainer {
     };
   }
 
+  /** The probes' batch: the first `rows` (default 512) training examples. */
+  private probeBatch(rows = 512): { x: Tensor; labels: Int32Array } {
+    const { features, train } = this.data;
+    const n = Math.min(rows, train.n);
+    return { x: tensor(train.x.subarray(0, n * features), [n, features]), labels: Int32Array.from(train.y.subarray(0, n)) };
+  }
+
   /**
    * The run's gradient quality now, per layer (`measureQuality`), on the first `rows` training
    * examples: a fresh estimator with the run's options, so probing never touches the run's own
@@ -218,11 +225,8 @@ export class Trainer {
    */
   probeQuality(options: { rows?: number; draws: number; rng: Rng }): LayerMetrics[] | null {
     if (!this.estimator) return null;
-    const { features } = this.data;
-    const rows = Math.min(options.rows ?? 512, this.data.train.n);
     const scope = mark();
-    const x = tensor(this.data.train.x.subarray(0, rows * features), [rows, features]);
-    const labels = Int32Array.from(this.data.train.y.subarray(0, rows));
+    const { x, labels } = this.probeBatch(options.rows);
     const probe = createEstimator(this.config.method, estimatorOptions(this.config));
     const layers = measureQuality(this.model, x, labels, probe, { draws: options.draws, rng: options.rng });
     release(scope);
@@ -238,14 +242,11 @@ export class Trainer {
   probeBasisFidelity(options: { rows?: number; examples?: number; rng: Rng }): LayerFidelity[] | null {
     const estimator = this.estimator;
     if (!estimator) return null;
-    const { features } = this.data;
-    const rows = Math.min(options.rows ?? 512, this.data.train.n);
     const saved = estimator.state?.();
     const scope = mark();
     try {
-      const x = tensor(this.data.train.x.subarray(0, rows * features), [rows, features]);
-      const labels = Int32Array.from(this.data.train.y.subarray(0, rows));
-      const indices = Int32Array.from({ length: rows }, (_, i) => i);
+      const { x, labels } = this.probeBatch(options.rows);
+      const indices = Int32Array.from(labels, (_, i) => i);
       return measureBasisFidelity(this.model, x, labels, estimator, { examples: options.examples, rng: options.rng, indices });
     } finally {
       release(scope);
@@ -311,14 +312,17 @@ export class Trainer {
       const labels = Int32Array.from(rows, (row) => this.data.train.y[row]);
       const { loss, grads } = this.method.step(this.model, x, labels, rng(this.config.seed).split(1).split(this.step), Int32Array.from(rows));
       const update = [...grads.w, ...grads.b.filter((b): b is Tensor => b !== null)];
-      const badGradient = update.findIndex((g) => !allFinite(g));
-      let fault = !Number.isFinite(loss) ? `non-finite loss (${loss})` : badGradient >= 0 ? `a non-finite gradient (parameter ${badGradient})` : null;
+      let fault = Number.isFinite(loss) ? null : `non-finite loss (${loss})`;
       if (!fault) {
         this.optimizer.step(this.params, update);
-        // A huge learning rate can overflow the weights with a finite gradient; the next step would
-        // then fail inside a decomposition instead of here.
+        // One scan per step: a non-finite gradient makes the updated weights non-finite too, and so
+        // can a huge learning rate with a finite one (the next step would then fail inside a
+        // decomposition instead of here). The gradients are read only to name the cause.
         const badWeight = this.params.findIndex((p) => !allFinite(p));
-        if (badWeight >= 0) fault = `non-finite weights after the update (parameter ${badWeight})`;
+        if (badWeight >= 0) {
+          const badGradient = update.findIndex((g) => !allFinite(g));
+          fault = badGradient >= 0 ? `a non-finite gradient (parameter ${badGradient})` : `non-finite weights after the update (parameter ${badWeight})`;
+        }
       }
       release(scope);
       if (fault) {
