@@ -1,11 +1,11 @@
 // W̃⊥ (Wang, Markou & Campbell 2025): guesses y = V_k·z, z ~ N(0, I_k), with V_k the top-k right
 // singular vectors of each example's upstream Jacobian W̃ = W_{i+1}·M_i (equal in distribution to
 // V_k·U_kᵀ·ε). Cov = V_kV_kᵀ, a projector onto the directions the next layer sees most.
-// Two routes give V_k: "exact" (the paper's definition: an SVD of every example's W̃) and "fast"
-// (default): the top-k eigenvectors of the masked Gram M·WᵀW·M by batched block subspace iteration,
-// started from the Gram's own top eigenvectors, which are warm-started from the previous step.
+// V_k holds the top-k eigenvectors of the masked Gram M·WᵀW·M (W̃ᵀW̃ = M·WᵀW·M), found by batched
+// LOBPCG on two routes: "exact" (cold, to a tight residual: equal to a float64 SVD of every W̃) and
+// "fast" (default): each example warm-started from its own block of its previous visit, to `tol`.
 import { FwdgradError } from "../engine/errors.ts";
-import { eigh, svd } from "../engine/linalg/decompositions.ts";
+import { eigh } from "../engine/linalg/decompositions.ts";
 import { matmul, mul, reshape } from "../engine/ops.ts";
 import { leadingColumns, tensor, type Tensor } from "../engine/tensor.ts";
 import { activationEstimate, activationSeeds, checkGuesses, checkRank, type CommonOptions, type Estimator, type GuessCovariance, type StepInput } from "./estimator.ts";
@@ -16,19 +16,21 @@ import { WarmStarts } from "./warm-starts.ts";
 export interface OrthogonalGuessOptions extends CommonOptions {
   /** Rank of the guess subspace. Default 10 (the paper's). */
   k?: number;
-  /** "fast" (default) or "exact". */
+  /** "fast" (default): warm-started, to `tol`; "exact": from the Gram's eigenvectors, to `exactTol`. */
   route?: "fast" | "exact";
-  /** Fast route: extra basis vectors in the subspace iteration. Default 4. */
+  /** Extra Ritz vectors kept beside the k (LOBPCG's block, and each example's saved start). Default 2. */
   oversample?: number;
-  /** Fast route: Ritz residual ‖M·G·M·u − λ·u‖ at which iteration stops, relative to λ₁. Default 1e-2. */
+  /** Fast route: residual test ‖A·u − λ·u‖ ≤ tol·λ₁ for the k leading Ritz pairs of each example. Default 2e-2. */
   tol?: number;
-  /** Fast route: iteration cap; past it the step throws. Default 100. */
+  /** Exact route: the same test, tight. Default 1e-5. */
+  exactTol?: number;
+  /** LOBPCG step cap; past it the step throws. Default 100 (fast), 1000 (exact). */
   maxIter?: number;
   /**
-   * Fast route: subspace iterations that refine an example's own basis from its previous visit
-   * (when the batch's data set rows are known and all were seen before). Default 1.
+   * Fast route: bytes of per-example starts kept between visits (f32, w·d per example and layer).
+   * Examples beyond it start from the Gram's eigenvectors on every visit. Default 256 MiB.
    */
-  warmIterations?: number;
+  warmStartBytes?: number;
 }
 
 /** Each example's W̃ = W·M as a stack [B, out, d]. */
@@ -62,19 +64,15 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
   if (!Number.isInteger(k) || k < 1) throw new FwdgradError(`wperp: k must be an integer ≥ 1, got ${options.k}`);
   const route = options.route ?? "fast";
   if (route !== "fast" && route !== "exact") throw new FwdgradError(`wperp: route must be "fast" or "exact", got ${String(route)}`);
-  const oversample = options.oversample ?? 4;
-  const tol = options.tol ?? 1e-2;
-  const maxIter = options.maxIter ?? 100;
-  const warmIterations = options.warmIterations ?? 1;
-  if (!Number.isInteger(warmIterations) || warmIterations < 1) throw new FwdgradError(`wperp: warmIterations must be an integer ≥ 1, got ${options.warmIterations}`);
-  const warmStarts = new WarmStarts(k, oversample);
+  const oversample = options.oversample ?? 2;
+  if (!Number.isInteger(oversample) || oversample < 0) throw new FwdgradError(`wperp: oversample must be an integer ≥ 0, got ${options.oversample}`);
+  const tol = checkTolerance("tol", options.tol ?? 2e-2);
+  const exactTol = checkTolerance("exactTol", options.exactTol ?? 1e-5);
+  const maxIter = options.maxIter ?? (route === "exact" ? 1000 : 100);
+  if (!Number.isInteger(maxIter) || maxIter < 1) throw new FwdgradError(`wperp: maxIter must be an integer ≥ 1, got ${options.maxIter}`);
+  const warmStarts = new WarmStarts(k, oversample, options.warmStartBytes ?? 256 * 2 ** 20);
   // Bases per primal pass (the trace), so repeated draws on one batch decompose once.
   const bases = new WeakMap<object, Map<number, Tensor>>();
-
-  const exactBasis = (input: StepInput, i: number): Tensor => {
-    const { v } = svd(maskedJacobians(input.model.layers[i + 1].w, input.masks[i]));
-    return leadingColumns(v, Math.min(k, v.shape[2]));
-  };
 
   /**
    * For a W̃ with at most k rows (the last hidden layer) the whole row space is kept: from the small
@@ -96,31 +94,29 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
     return leadingColumns(matmul(jacobians, mul(vectors, tensor(inverse, [batch, 1, rows])), { transA: true }), Math.min(k, rows));
   };
 
-  const fastBasis = (input: StepInput, i: number): Tensor => {
+  /**
+   * Both routes solve for the top-k eigenvectors of each example's masked Gram M·WᵀW·M by LOBPCG
+   * (engine/linalg/subspace.ts). Exact: every example from the Gram's own top eigenvectors, to a
+   * tight residual. Fast: an example seen before starts from its own block of its previous visit
+   * (weights move little between visits), the others from the Gram's eigenvectors, to `tol`.
+   */
+  const subspaceBasis = (input: StepInput, i: number): Tensor => {
     const next = input.model.layers[i + 1].w;
-    const d = next.shape[1];
     if (next.shape[0] <= k) return thinBasis(input, i);
-    const gram = matmul(next, next, { transA: true });
+    const d = next.shape[1];
+    const width = Math.min(d, k + oversample);
     const batch = input.x.shape[0];
-    // Warm: every example from its own basis of its previous visit, k columns, a fixed number of
-    // refining iterations. Cold: the Gram's top eigenvectors (masked inside maskedTopK) plus
-    // oversampling, themselves warm-started from the last cold start's, iterated to the tolerance.
-    const warm = warmStarts.warmBasis(i, input.indices, d);
-    let start: Tensor;
-    if (warm) {
-      start = tensor(warm, [batch, d, k]);
-    } else {
-      const columns = Math.min(d, k + oversample);
-      const previous = warmStarts.gramStart(i);
-      const top = eigh(gram, { k: columns, tol: 1e-4, warmStart: previous ? tensor(previous.values, previous.shape) : undefined });
-      const values = warmStarts.rememberGramStart(i, top.vectors);
-      const initial = new Float32Array(batch * d * columns);
-      for (let b = 0; b < batch; b++) initial.set(values, b * d * columns);
-      start = tensor(initial, [batch, d, columns]);
-    }
-    const found = maskedTopK(gram, input.masks[i], start, { k, tol, maxIter, iterations: warm ? warmIterations : undefined }).vectors;
-    if (input.indices) warmStarts.rememberBases(i, input.indices, found);
-    return found;
+    const gram = matmul(next, next, { transA: true });
+    const shared = warmStarts.gramStart(i, gram, width);
+    const start = route === "fast" ? warmStarts.startRows(i, input.indices, shared, batch) : repeatRows(shared, batch);
+    const found = maskedTopK(gram, input.masks[i], tensor(start, [batch, width, d]), {
+      k,
+      tol: route === "fast" ? tol : exactTol,
+      maxIter,
+      fallback: tensor(shared, [width, d]),
+    });
+    if (route === "fast" && input.indices) warmStarts.remember(i, input.indices, found.block);
+    return found.vectors;
   };
 
   const basis = (input: StepInput, i: number): Tensor => {
@@ -128,7 +124,7 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
     let perStep = bases.get(input.trace);
     if (!perStep) bases.set(input.trace, (perStep = new Map()));
     let v = perStep.get(i);
-    if (!v) perStep.set(i, (v = route === "exact" ? exactBasis(input, i) : fastBasis(input, i)));
+    if (!v) perStep.set(i, (v = subspaceBasis(input, i)));
     return v;
   };
 
@@ -142,4 +138,16 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
     state: () => warmStarts.state(),
     restore: (saved, sizes) => warmStarts.restore(saved, sizes),
   };
+}
+
+function checkTolerance(name: string, value: number): number {
+  if (typeof value !== "number" || !(value > 0 && value < 1)) throw new FwdgradError(`wperp: ${name} must be a number in (0, 1), got ${String(value)}`);
+  return value;
+}
+
+/** `rows` ([w, d]) repeated for each of `batch` examples: [batch, w, d]. */
+function repeatRows(rows: Float32Array, batch: number): Float32Array {
+  const out = new Float32Array(batch * rows.length);
+  for (let b = 0; b < batch; b++) out.set(rows, b * rows.length);
+  return out;
 }

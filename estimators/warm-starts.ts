@@ -1,9 +1,11 @@
-// W̃⊥'s fast route carries two kinds of starting points from step to step (plain arrays: the heap
-// is per step): per hidden layer, the top eigenvectors of the shared Gram WᵀW from its last cold
-// start, and per data set row, every example's basis from its last visit. Weights move little
-// between visits, so an example seen again an epoch later starts from its own subspace.
+// W̃⊥'s starting points, carried from step to step (plain arrays: the heap is per step): per hidden
+// layer, the top eigenvectors of the shared Gram WᵀW (each step's refine the last), and per data set
+// row, every example's LOBPCG block from its last visit. Weights move little between visits, so an
+// example seen again an epoch later starts from its own subspace. The per-row blocks are bounded by
+// a byte budget: rows past it are not kept and start from the Gram's eigenvectors on every visit.
+import { eigh } from "../engine/linalg/decompositions.ts";
 import { FwdgradError } from "../engine/errors.ts";
-import type { Tensor } from "../engine/tensor.ts";
+import { tensor, type Tensor } from "../engine/tensor.ts";
 import type { EstimatorState } from "./estimator.ts";
 
 interface GramStart {
@@ -15,59 +17,58 @@ interface GramStart {
 export class WarmStarts {
   private readonly gramStarts = new Map<number, GramStart>();
   private readonly bases = new Map<number, Map<number, Float32Array>>();
+  private bytes = 0;
 
-  /** k: the basis's columns; oversample: the Gram start's extra columns (at most d in all). */
-  constructor(private readonly k: number, private readonly oversample: number) {}
-
-  /** The layer's Gram eigenvectors from its last cold start, if any. */
-  gramStart(layer: number): GramStart | undefined {
-    return this.gramStarts.get(layer);
-  }
-
-  rememberGramStart(layer: number, vectors: Tensor): Float32Array {
-    const values = vectors.toArray();
-    this.gramStarts.set(layer, { shape: [...vectors.shape], values });
-    return values;
+  /**
+   * k: the basis's columns; oversample: the extra rows of each block (w = min(d, k + oversample));
+   * budget: bytes of per-row blocks kept, over all layers.
+   */
+  constructor(private readonly k: number, private readonly oversample: number, private readonly budget: number) {
+    if (!(budget >= 0) || !Number.isFinite(budget)) throw new FwdgradError(`wperp: warmStartBytes must be a finite number ≥ 0, got ${String(budget)}`);
   }
 
   /**
-   * Every example's basis from its previous visit, stacked [B, d, k], when all of `rows` were seen
-   * before and the layer has a Gram start; else null (a cold start). A column left zero on a visit
-   * (fewer active units than k) takes the Gram's eigenvector instead, or it would stay zero for good.
+   * The top `width` eigenvectors of `gram` as rows [width, d], refined from the layer's previous
+   * ones (which is why they are state: a resumed run must start from the same).
    */
-  warmBasis(layer: number, rows: Int32Array | undefined, d: number): Float32Array | null {
-    const k = this.k;
-    const cache = this.layerBases(layer);
-    const shared = this.gramStarts.get(layer);
-    if (!rows || !shared) return null;
-    const cached: Float32Array[] = [];
-    for (const row of rows) {
-      const basis = cache.get(row);
-      if (!basis) return null;
-      if (basis.length !== d * k) {
-        throw new FwdgradError(`wperp: the saved bases of hidden layer ${layer} hold ${basis.length} values per example, expected ${d} × ${k} (state from another model)`);
-      }
-      cached.push(basis);
-    }
-    const initial = new Float32Array(rows.length * d * k);
-    const sharedColumns = shared.shape[1];
-    cached.forEach((basis, b) => {
-      initial.set(basis, b * d * k);
-      for (let col = 0; col < k; col++) {
-        let empty = true;
-        for (let r = 0; r < d && empty; r++) empty = basis[r * k + col] === 0;
-        if (empty) for (let r = 0; r < d; r++) initial[(b * d + r) * k + col] = shared.values[r * sharedColumns + col];
-      }
-    });
-    return initial;
+  gramStart(layer: number, gram: Tensor, width: number): Float32Array {
+    const d = gram.shape[0];
+    const previous = this.gramStarts.get(layer);
+    const top = eigh(gram, { k: width, tol: 1e-4, warmStart: previous ? tensor(previous.values, previous.shape) : undefined });
+    const columns = top.vectors.toArray();
+    this.gramStarts.set(layer, { shape: [d, width], values: columns });
+    const rows = new Float32Array(width * d);
+    for (let r = 0; r < d; r++) for (let c = 0; c < width; c++) rows[c * d + r] = columns[r * width + c];
+    return rows;
   }
 
-  /** Keeps each example's new basis (`found`: [B, d, k]) under its data set row. */
-  rememberBases(layer: number, rows: Int32Array, found: Tensor): void {
+  /** Each example's start [B, w, d]: its block from its last visit if kept, else `shared` ([w, d]). */
+  startRows(layer: number, rows: Int32Array | undefined, shared: Float32Array, batch: number): Float32Array {
+    const stride = shared.length;
     const cache = this.layerBases(layer);
-    const values = found.toArray();
-    const stride = found.size / rows.length;
-    rows.forEach((row, b) => cache.set(row, values.slice(b * stride, (b + 1) * stride)));
+    const start = new Float32Array(batch * stride);
+    for (let b = 0; b < batch; b++) {
+      const kept = rows ? cache.get(rows[b]) : undefined;
+      if (kept && kept.length !== stride) {
+        throw new FwdgradError(`wperp: the saved block of row ${rows![b]} in hidden layer ${layer} holds ${kept.length} values, expected ${stride} (state from another model)`);
+      }
+      start.set(kept ?? shared, b * stride);
+    }
+    return start;
+  }
+
+  /** Keeps each example's new block (`block`: [B, w, d]) under its data set row, within the budget. */
+  remember(layer: number, rows: Int32Array, block: Float32Array): void {
+    const cache = this.layerBases(layer);
+    const stride = block.length / rows.length;
+    rows.forEach((row, b) => {
+      const values = block.slice(b * stride, (b + 1) * stride);
+      if (cache.has(row)) cache.set(row, values);
+      else if (this.bytes + 4 * stride <= this.budget) {
+        cache.set(row, values);
+        this.bytes += 4 * stride;
+      }
+    });
   }
 
   private layerBases(layer: number): Map<number, Float32Array> {
@@ -78,10 +79,10 @@ export class WarmStarts {
 
   /**
    * As named arrays: per layer `warm.<i>` (the Gram's eigenvectors, shape in `warm.<i>.shape`) and
-   * `bases.<i>` (every seen example's basis, rows in `rows.<i>`, in the cache's order). A
-   * checkpoint at width d holds rows × layers × d × k floats of it, layers being those whose next
-   * layer is wider than k (MNIST-1D, depth 3, k 10: 41 MB at width 128, 164 MB at width 512; the
-   * checkpoint's JSON, measured, 55 MB and 227 MB).
+   * `bases.<i>` (every kept example's block, rows in `rows.<i>`, in the cache's order). Kept blocks
+   * cost rows × layers × w × d × 4 bytes, layers being those whose next layer is wider than k
+   * (MNIST-1D's 4000 rows, depth 3, k 10, w 12: 49 MB at width 128, 197 MB at 512, 786 MB at 2048),
+   * at most the budget; base64 in the checkpoint's JSON adds a third.
    */
   state(): EstimatorState {
     const numbers: Record<string, number[]> = {};
@@ -131,8 +132,9 @@ export class WarmStarts {
         gramStarts.set(layer, { shape: [d, columns], values: values.slice() });
       } else {
         const rows = saved.numbers[`rows.${layer}`] ?? fail(`"${key}" has no rows`);
-        const stride = d * k;
-        if (values.length !== rows.length * stride) fail(`"${key}" has ${values.length} values for ${rows.length} rows of ${d} × ${k}`);
+        const width = Math.min(d, k + this.oversample);
+        const stride = d * width;
+        if (values.length !== rows.length * stride) fail(`"${key}" has ${values.length} values for ${rows.length} rows of ${width} × ${d}`);
         const cache = new Map<number, Float32Array>();
         rows.forEach((row, r) => {
           if (!Number.isSafeInteger(row) || row < 0 || cache.has(row)) fail(`"rows.${layer}" holds ${row}, not a new row index`);
@@ -145,6 +147,10 @@ export class WarmStarts {
       const array = key.startsWith("rows.") ? `bases.${key.slice(5)}` : key.slice(0, -".shape".length);
       if (!(array in saved.arrays)) fail(`"${key}" has no array "${array}"`);
     }
+    let bytes = 0;
+    for (const cache of bases.values()) for (const values of cache.values()) bytes += 4 * values.length;
+    if (bytes > this.budget) fail(`its blocks take ${bytes} bytes, more than warmStartBytes = ${this.budget}`);
+    this.bytes = bytes;
     this.gramStarts.clear();
     this.bases.clear();
     for (const [layer, start] of gramStarts) this.gramStarts.set(layer, start);

@@ -126,21 +126,21 @@ Checkpoints("a checkpoint that does not fit the run is refused by the trainer", 
   noState.estimator = null;
   assertFwdgradError(() => new Trainer(data, config, noState), /lacks the state wperp carries between steps/);
   const badState = saved();
-  badState.estimator = { numbers: { "rows.0": [0, 0] }, arrays: { "bases.0": new Float32Array(2 * 16 * 4) } };
+  badState.estimator = { numbers: { "rows.0": [0, 0] }, arrays: { "bases.0": new Float32Array(2 * 6 * 16) } };
   assertFwdgradError(() => new Trainer(data, config, badState), /does not restore: wperp: estimator state: "rows.0" holds 0, not a new row index/);
   assertFwdgradError(() => new Trainer(data, { ...config, method: "wt" }, saved()), /holds estimator state, which wt does not keep/);
-  // The model is [6, 16, 16, 16, 4] with k = 4: the Gram starts are [16, k + oversample 4].
+  // The model is [6, 16, 16, 16, 4] with k = 4: the Gram starts are [16, k + oversample 2].
   const wrongStart = saved();
   wrongStart.estimator!.numbers["warm.0.shape"] = [16, 5];
   wrongStart.estimator!.arrays["warm.0"] = new Float32Array(80);
-  assertFwdgradError(() => new Trainer(data, config, wrongStart), /"warm.0" has shape \[16, 5\] and 80 values, expected \[16, 8\]/);
+  assertFwdgradError(() => new Trainer(data, config, wrongStart), /"warm.0" has shape \[16, 5\] and 80 values, expected \[16, 6\]/);
   const thinLayer = saved();
   thinLayer.estimator!.numbers["rows.2"] = [0];
   thinLayer.estimator!.arrays["bases.2"] = new Float32Array(16 * 4);
   assertFwdgradError(() => new Trainer(data, config, thinLayer), /"bases.2" is for layer 2, which keeps no starts in a model of sizes \[6, 16, 16, 16, 4\] with k = 4/);
   const narrowBases = saved();
   narrowBases.estimator!.arrays["bases.0"] = narrowBases.estimator!.arrays["bases.0"].subarray(4);
-  assertFwdgradError(() => new Trainer(data, config, narrowBases), /"bases.0" has \d+ values for 72 rows of 16 × 4/);
+  assertFwdgradError(() => new Trainer(data, config, narrowBases), /"bases.0" has \d+ values for 72 rows of 6 × 16/);
   const staleMoments = saved();
   staleMoments.optimizer.powers = [0.5, 0.5];
   assertFwdgradError(() => new Trainer(data, config, staleMoments), /does not restore: adamW.restore: powers \[0.5,0.5\] are not β₁ᵗ, β₂ᵗ for β = \[0.9, 0.999\] at step 4/);

@@ -106,7 +106,7 @@ Training("bad configurations are rejected", () => {
   assertFwdgradError(() => new Trainer(data, { ...base, batch: 1000 }), /train: batch 1000 is larger than the training set \(64\)/);
   assertFwdgradError(() => new Trainer(data, { ...base, method: "sgd-magic" }), /unknown method "sgd-magic"; known: backprop, /);
   // Estimator options reach the estimator intact.
-  assertFwdgradError(() => new Trainer(data, { ...base, method: "wperp", k: 4, options: { warmIterations: 0 } }), /wperp: warmIterations must be an integer ≥ 1, got 0/);
+  assertFwdgradError(() => new Trainer(data, { ...base, method: "wperp", k: 4, options: { tol: 0 } }), /wperp: tol must be a number in \(0, 1\), got 0/);
   assert.ok(new FwdgradError("x") instanceof Error);
 });
 
