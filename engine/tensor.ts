@@ -69,6 +69,12 @@ function describe(x: unknown): string {
   return typeof x;
 }
 
+/** A tensor over the first values of `t`'s data, as many as `shape` holds (a loop's shrinking state). */
+export function prefix(t: Tensor, shape: readonly number[]): Tensor {
+  if (sizeOf(shape) > t.size) throw new FwdgradError(`prefix: shape ${fmt(shape)} holds more than the ${t.size} values of ${fmt(t.shape)}`);
+  return new Tensor(t.ptr, t.serial, shape);
+}
+
 /** A new tensor with uninitialised contents. */
 export function empty(shape: readonly number[]): Tensor {
   const { ptr, serial } = engine().heap.alloc(sizeOf(shape) * 4);

@@ -20,7 +20,7 @@ export interface OrthogonalGuessOptions extends CommonOptions {
   route?: "fast" | "exact";
   /** Extra Ritz vectors kept beside the k (LOBPCG's block, and each example's saved start). Default 2. */
   oversample?: number;
-  /** Fast route: residual test ‖A·u − λ·u‖ ≤ tol·λ₁ for the k leading Ritz pairs of each example. Default 2e-2. */
+  /** Fast route: residual test ‖A·u − λ·u‖ ≤ tol·λ₁ for the k leading Ritz pairs of each example. Default 5e-2. */
   tol?: number;
   /** Exact route: the same test, tight. Default 1e-5. */
   exactTol?: number;
@@ -66,7 +66,7 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
   if (route !== "fast" && route !== "exact") throw new FwdgradError(`wperp: route must be "fast" or "exact", got ${String(route)}`);
   const oversample = options.oversample ?? 2;
   if (!Number.isInteger(oversample) || oversample < 0) throw new FwdgradError(`wperp: oversample must be an integer ≥ 0, got ${options.oversample}`);
-  const tol = checkTolerance("tol", options.tol ?? 2e-2);
+  const tol = checkTolerance("tol", options.tol ?? 5e-2);
   const exactTol = checkTolerance("exactTol", options.exactTol ?? 1e-5);
   const maxIter = options.maxIter ?? (route === "exact" ? 1000 : 100);
   if (!Number.isInteger(maxIter) || maxIter < 1) throw new FwdgradError(`wperp: maxIter must be an integer ≥ 1, got ${options.maxIter}`);

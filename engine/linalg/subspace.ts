@@ -10,7 +10,7 @@ import { mark, release } from "../arena.ts";
 import { FwdgradError } from "../errors.ts";
 import { eigh } from "./decompositions.ts";
 import { gatherRows, matmul, mul, reshape, sub, sum, transpose, add } from "../ops.ts";
-import { leadingColumns, tensor, type Tensor } from "../tensor.ts";
+import { copyInto, empty, leadingColumns, prefix, tensor, type Tensor } from "../tensor.ts";
 
 /**
  * R⁻ᵀ per example for the Cholesky factor of each k×k block of `gram`, taken after scaling the rows
@@ -119,15 +119,6 @@ export interface MaskedTopK {
   products: number;
 }
 
-interface Carried {
-  rows: Int32Array;
-  masks: Tensor;
-  x: Tensor;
-  ax: Tensor;
-  lambda: Float32Array;
-  p: Tensor | null;
-}
-
 /**
  * Top-k eigenvectors of A_b = M_b·G·M_b for every example b by LOBPCG, from the starting blocks
  * `start` [B, w, d] (w ≥ k rows each, masked here). Throws when an example has not passed the
@@ -142,42 +133,63 @@ export function maskedTopK(gram: Tensor, masks: Tensor, start: Tensor, options: 
   }
   const vectors = new Float32Array(batch * k * d);
   const block = new Float32Array(batch * w * d);
-  let scope = mark();
+  // The state carried between steps lives in buffers made before the loop, its live examples at
+  // their front; each step's scratch is released once the new state is copied in.
+  const outer = mark();
+  const carried = { masks: empty([batch, d]), x: empty([batch, w, d]), ax: empty([batch, w, d]), p: empty([batch, w, d]) };
+  const front = (t: Tensor, a: number) => prefix(t, [a, ...t.shape.slice(1)]);
   const times = (rows: Tensor, m: Tensor): Tensor => {
     const [a, c] = rows.shape;
     return mul(reshape(matmul(reshape(rows, [a * c, d]), gram), [a, c, d]), reshape(m, [a, 1, d]));
   };
   let products = batch * w;
+  let rows = Int32Array.from({ length: batch }, (_, b) => b);
+  let hasP = false;
+  let scope = mark();
   const x0 = startingBlock(start, masks, fallback);
-  let state: Carried = { rows: Int32Array.from({ length: batch }, (_, b) => b), masks, ...rayleighRitz([x0], [times(x0, masks)], w), p: null };
+  let { lambda } = carry(rayleighRitz([x0], [times(x0, masks)], w), masks);
   let iterations = 0;
+
+  function carry(next: { x: Tensor; ax: Tensor; lambda: Float32Array; p: Tensor | null }, m: Tensor): { lambda: Float32Array } {
+    const a = next.x.shape[0];
+    copyInto(front(carried.x, a), next.x);
+    copyInto(front(carried.ax, a), next.ax);
+    copyInto(front(carried.masks, a), m);
+    if (next.p) copyInto(front(carried.p, a), next.p);
+    hasP = next.p !== null;
+    release(scope);
+    scope = mark();
+    return { lambda: next.lambda };
+  }
+
   for (let it = 0; ; it++) {
-    const { rows, x, ax, lambda } = state;
     const active = rows.length;
+    const x = front(carried.x, active), ax = front(carried.ax, active), m = front(carried.masks, active);
     const residual = sub(ax, mul(x, tensor(lambda, [active, w, 1])));
     const squares = sum(mul(residual, residual), 2).toArray();
     const keep: number[] = [];
-    const values = x.toArray();
+    const done: number[] = [];
     for (let b = 0; b < active; b++) {
-      let done = true;
+      let passed = true;
       const bound = tol * Math.max(lambda[b * w], 0);
-      for (let i = 0; i < k && done; i++) done = Math.sqrt(squares[b * w + i]) <= bound;
-      if (!done) {
-        keep.push(b);
-        continue;
-      }
-      const row = rows[b];
-      block.set(values.subarray(b * w * d, (b + 1) * w * d), row * w * d);
-      vectors.set(values.subarray(b * w * d, b * w * d + k * d), row * k * d);
+      for (let i = 0; i < k && passed; i++) passed = Math.sqrt(squares[b * w + i]) <= bound;
+      (passed ? done : keep).push(b);
+    }
+    if (done.length > 0) {
+      const values = done.length === active ? x.toArray() : gatherRows(reshape(x, [active, w * d]), done).toArray();
+      done.forEach((b, j) => {
+        block.set(values.subarray(j * w * d, (j + 1) * w * d), rows[b] * w * d);
+        vectors.set(values.subarray(j * w * d, j * w * d + k * d), rows[b] * k * d);
+      });
     }
     if (keep.length === 0) break;
     if (it === maxIter) {
-      release(scope);
+      release(outer);
       throw new FwdgradError(`maskedTopK: ${keep.length} of ${batch} examples did not reach residual tol = ${tol} within maxIter = ${maxIter} LOBPCG steps`);
     }
     iterations = it + 1;
     const pick = (t: Tensor) => (keep.length === active ? t : reshape(gatherRows(reshape(t, [active, t.size / active]), keep), [keep.length, ...t.shape.slice(1)]));
-    const live = { x: pick(x), ax: pick(ax), r: pick(residual), m: pick(state.masks), p: state.p && pick(state.p) };
+    const live = { x: pick(x), ax: pick(ax), r: pick(residual), m: pick(m), p: hasP ? pick(front(carried.p, active)) : null };
     // LOBPCG's space: X, the residuals and the previous direction P, made orthonormal explicitly
     // and their images multiplied afresh: in f32, images carried as combinations drift from A·P,
     // and a Rayleigh–Ritz step on a merely linearly independent basis breaks down once residuals
@@ -192,21 +204,10 @@ export function maskedTopK(gram: Tensor, masks: Tensor, start: Tensor, options: 
       images.push(times(p, live.m));
       products += keep.length * w;
     }
-    const next = rayleighRitz(blocks, images, w);
-    const carried: Carried = {
-      rows: Int32Array.from(keep, (b) => rows[b]),
-      masks: live.m,
-      x: next.x,
-      ax: next.ax,
-      lambda: next.lambda,
-      p: next.p,
-    };
-    const restore = saveState(carried);
-    release(scope);
-    scope = mark();
-    state = restore();
+    rows = Int32Array.from(keep, (b) => rows[b]);
+    ({ lambda } = carry(rayleighRitz(blocks, images, w), live.m));
   }
-  release(scope);
+  release(outer);
   const out = transpose(tensor(vectors, [batch, k, d]));
   return { vectors: out, block, iterations, products };
 }
@@ -217,21 +218,14 @@ function startingBlock(start: Tensor, masks: Tensor, fallback: Tensor | undefine
   const maskRows = reshape(masks, [batch, 1, d]);
   const x = orthonormalRows(mul(start, maskRows));
   if (!fallback) return x;
+  const lengths = sum(mul(x, x), 2).toArray();
+  if (lengths.every((l) => l > 0)) return x;
   const values = x.toArray();
   const spare = fallback.toArray();
-  let lost = false;
-  for (let b = 0; b < batch; b++) {
-    for (let i = 0; i < w; i++) {
-      const at = (b * w + i) * d;
-      let empty = true;
-      for (let j = 0; j < d && empty; j++) empty = values[at + j] === 0;
-      if (empty) {
-        values.set(spare.subarray(i * d, (i + 1) * d), at);
-        lost = true;
-      }
-    }
-  }
-  return lost ? orthonormalRows(mul(tensor(values, [batch, w, d]), maskRows)) : x;
+  lengths.forEach((l, at) => {
+    if (!(l > 0)) values.set(spare.subarray((at % w) * d, (at % w + 1) * d), at * d);
+  });
+  return orthonormalRows(mul(tensor(values, [batch, w, d]), maskRows));
 }
 
 /**
@@ -293,15 +287,4 @@ function sliceRows(c: Float32Array, a: number, n: number, w: number, i: number):
     for (let r = 0; r < w; r++) for (let col = 0; col < w; col++) out[(b * w + col) * w + r] = c[b * n * w + (i * w + r) * w + col];
   }
   return out;
-}
-
-/**
- * The carried state copied out of the heap, for the caller to release the step's scratch; the
- * returned function puts it back.
- */
-function saveState(state: Carried): () => Carried {
-  const keep = (t: Tensor | null) => (t ? { values: t.toArray(), shape: [...t.shape] } : null);
-  const saved = { masks: keep(state.masks)!, x: keep(state.x)!, ax: keep(state.ax)!, p: keep(state.p) };
-  const back = (s: { values: Float32Array; shape: number[] } | null) => (s ? tensor(s.values, s.shape) : null);
-  return () => ({ rows: state.rows, lambda: state.lambda, masks: back(saved.masks)!, x: back(saved.x)!, ax: back(saved.ax)!, p: back(saved.p) });
 }
