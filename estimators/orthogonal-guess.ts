@@ -10,7 +10,7 @@ import { matmul, mul, reshape } from "../engine/ops.ts";
 import { leadingColumns, tensor, type Tensor } from "../engine/tensor.ts";
 import { activationEstimate, activationSeeds, checkGuesses, checkRank, type CommonOptions, type Estimator, type GuessCovariance, type StepInput } from "./estimator.ts";
 import { stack } from "../engine/inplace.ts";
-import { maskedTopK } from "../engine/linalg/subspace.ts";
+import { maskedLanczos, maskedTopK } from "../engine/linalg/subspace.ts";
 import { WarmStarts } from "./warm-starts.ts";
 
 export interface OrthogonalGuessOptions extends CommonOptions {
@@ -22,7 +22,7 @@ export interface OrthogonalGuessOptions extends CommonOptions {
   oversample?: number;
   /** Fast route: residual test ‖A·u − λ·u‖ ≤ tol·λ₁ for the k leading Ritz pairs of each example. Default 5e-2. */
   tol?: number;
-  /** Exact route: the same test, tight. Default 1e-5. */
+  /** Exact route: Lanczos's test on its residual estimates |β·s| ≤ exactTol·θ₁. Default 1e-6. */
   exactTol?: number;
   /** LOBPCG step cap; past it the step throws. Default 100 (fast), 1000 (exact). */
   maxIter?: number;
@@ -67,7 +67,7 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
   const oversample = options.oversample ?? 2;
   if (!Number.isInteger(oversample) || oversample < 0) throw new FwdgradError(`wperp: oversample must be an integer ≥ 0, got ${options.oversample}`);
   const tol = checkTolerance("tol", options.tol ?? 5e-2);
-  const exactTol = checkTolerance("exactTol", options.exactTol ?? 1e-5);
+  const exactTol = checkTolerance("exactTol", options.exactTol ?? 1e-6);
   const maxIter = options.maxIter ?? (route === "exact" ? 1000 : 100);
   if (!Number.isInteger(maxIter) || maxIter < 1) throw new FwdgradError(`wperp: maxIter must be an integer ≥ 1, got ${options.maxIter}`);
   const warmStarts = new WarmStarts(k, oversample, options.warmStartBytes ?? 256 * 2 ** 20);
@@ -108,10 +108,14 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
     const batch = input.x.shape[0];
     const gram = matmul(next, next, { transA: true });
     const shared = warmStarts.gramStart(i, gram, width);
-    const start = route === "fast" ? warmStarts.startRows(i, input.indices, shared, batch) : repeatRows(shared, batch);
-    const found = maskedTopK(gram, input.masks[i], tensor(start, [batch, width, d]), {
+    // The exact route's Lanczos blocks are certified by LOBPCG's residual test (normally passed as
+    // they are: no LOBPCG step taken).
+    const start = route === "fast"
+      ? tensor(warmStarts.startRows(i, input.indices, shared, batch), [batch, width, d])
+      : maskedLanczos(gram, input.masks[i], { k, w: width, tol: exactTol, maxSteps: d, seed: i });
+    const found = maskedTopK(gram, input.masks[i], start, {
       k,
-      tol: route === "fast" ? tol : exactTol,
+      tol: route === "fast" ? tol : CERTIFIED_RESIDUAL,
       maxIter,
       fallback: tensor(shared, [width, d]),
     });
@@ -140,14 +144,10 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
   };
 }
 
+/** The exact route's bases pass ‖A·u − λ·u‖ ≤ 1e-4·λ₁, computed in f32 (its resolution is ~1e-6). */
+const CERTIFIED_RESIDUAL = 1e-4;
+
 function checkTolerance(name: string, value: number): number {
   if (typeof value !== "number" || !(value > 0 && value < 1)) throw new FwdgradError(`wperp: ${name} must be a number in (0, 1), got ${String(value)}`);
   return value;
-}
-
-/** `rows` ([w, d]) repeated for each of `batch` examples: [batch, w, d]. */
-function repeatRows(rows: Float32Array, batch: number): Float32Array {
-  const out = new Float32Array(batch * rows.length);
-  for (let b = 0; b < batch; b++) out.set(rows, b * rows.length);
-  return out;
 }

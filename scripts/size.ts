@@ -6,8 +6,9 @@ import * as fwdgrad from "../index.ts";
 
 // 2500 until the kernels' one signature table (engine/kernel-abi.ts), the in-place ops that replaced
 // heap access above the engine (engine/inplace.ts) and the batched subspace tools (engine/linalg/)
-// moved in: what they add was counted elsewhere before.
-const ENGINE_BUDGET = 2700;
+// moved in: what they add was counted elsewhere before. 2700 until W̃⊥'s batched eigensolvers
+// (LOBPCG and Lanczos on masked Grams, engine/linalg/subspace.ts, and the tridiagonal top-k).
+const ENGINE_BUDGET = 3000;
 const FOLDERS = ["engine", "kernels-as", "nn", "estimators", "data", "train", "cli", "web", "plot", "bench", "scripts", "tests"];
 
 function sourceLines(path: string): number {

@@ -6,6 +6,7 @@ import "./engine/rng.test.ts";
 import "./engine/memory.test.ts";
 import "./engine/errors.test.ts";
 import "./engine/linalg.test.ts";
+import "./engine/subspace.test.ts";
 import "./engine/inplace.test.ts";
 import "./data/mnist1d.test.ts";
 import "./estimators/estimators.test.ts";

@@ -6,7 +6,12 @@
 // Blocks are stored as rows [B, w, d], so the products with G of all examples are one gemm
 // [B·w, d]·G; orthonormalisation is CholeskyQR (Fukaya et al. 2014). An example stops as soon as
 // its leading k residuals pass the test and the others go on as a smaller batch: cost follows need.
-import { mark, release } from "../arena.ts";
+import { mark, release, tidy } from "../arena.ts";
+import { engine } from "../backend.ts";
+import type { Heap } from "../heap.ts";
+import type { Kernels } from "../kernel-abi.ts";
+import { rng } from "../rng.ts";
+import { tridiagonalTop } from "./tridiagonal.ts";
 import { FwdgradError } from "../errors.ts";
 import { eigh } from "./decompositions.ts";
 import { gatherRows, matmul, mul, reshape, sub, sum, transpose, add } from "../ops.ts";
@@ -287,4 +292,170 @@ function sliceRows(c: Float32Array, a: number, n: number, w: number, i: number):
     for (let r = 0; r < w; r++) for (let col = 0; col < w; col++) out[(b * w + col) * w + r] = c[b * n * w + (i * w + r) * w + col];
   }
   return out;
+}
+
+export interface MaskedLanczosOptions {
+  /** Ritz pairs whose residuals must pass the test. */
+  k: number;
+  /** Ritz vectors returned per example (w ≥ k). */
+  w: number;
+  /** Test on the Lanczos residual estimates |β_j·s_j| ≤ tol·θ₁ of the leading k pairs. */
+  tol: number;
+  /** Lanczos steps at most per example (each one basis vector); reaching it throws. */
+  maxSteps: number;
+  /** Seed of the starting vectors. */
+  seed: number;
+}
+
+/**
+ * The top w Ritz vectors of every A_b = M_b·G·M_b, as rows [B, w, d], by Lanczos with full
+ * reorthogonalisation (Golub & Van Loan §10.1) run on each example's active units only. A single
+ * starting vector makes Krylov methods converge at the square root of block iteration's rate on
+ * clustered spectra; the products with G of all examples are still one gemm per step, while the
+ * reorthogonalisation against the example's own basis (gemv kernel, classical Gram–Schmidt with a
+ * second pass when the first removed much, Giraud et al. 2005) and the tridiagonal eigenproblem
+ * (tridiagonal.ts) are per example. An example stops when its estimates pass or its Krylov space is
+ * its whole active space (then the pairs are exact). Like any single-vector Krylov method it sees
+ * one vector of a repeated eigenvalue's eigenspace; ties do not occur in float data.
+ */
+export function maskedLanczos(gram: Tensor, masks: Tensor, options: MaskedLanczosOptions): Tensor {
+  const { k, w, tol, maxSteps, seed } = options;
+  const [batch, d] = masks.shape;
+  const K = engine().k;
+  const heap = engine().heap;
+  const maskValues = masks.toArray();
+  const active: Int32Array[] = [];
+  for (let b = 0; b < batch; b++) {
+    const units: number[] = [];
+    for (let u = 0; u < d; u++) if (maskValues[b * d + u] !== 0) units.push(u);
+    active.push(Int32Array.from(units));
+  }
+  const steps = active.map((units) => Math.min(units.length, maxSteps));
+  const offsets = new Int32Array(batch + 1);
+  for (let b = 0; b < batch; b++) offsets[b + 1] = offsets[b] + (steps[b] + 1) * active[b].length;
+  const result = new Float32Array(batch * w * d);
+  return tidy(() => {
+    const basis = empty([Math.max(offsets[batch], 1)]);
+    const coefficients = empty([maxSteps + 1]), scratch = empty([d]);
+    const alpha = active.map((_, b) => new Float64Array(steps[b])), beta = active.map((_, b) => new Float64Array(steps[b]));
+    const row = (b: number, j: number) => basis.ptr + 4 * (offsets[b] + j * active[b].length);
+    const starts = rng(seed).normal([batch, d]).toArray();
+    const restarts = rng(seed + 1);
+    const scale = new Float64Array(batch);
+    let live: number[] = [];
+    for (let b = 0; b < batch; b++) {
+      const n = active[b].length;
+      if (n === 0) continue;
+      const f = heap.f32();
+      let length = 0;
+      for (let i = 0; i < n; i++) length += starts[b * d + active[b][i]] ** 2;
+      length = Math.sqrt(length);
+      for (let i = 0; i < n; i++) f[(row(b, 0) >>> 2) + i] = starts[b * d + active[b][i]] / length;
+      live.push(b);
+    }
+    // Checks cost a tridiagonal eigensolve: the first when the Krylov space is three blocks wide,
+    // then at sizes growing by a fifth.
+    const nextCheck = new Int32Array(batch).fill(Math.max(2 * k, 3 * w));
+    for (let j = 0; live.length > 0; j++) {
+      const step = heap.mark();
+      // One gemm for every live example: their current vectors scattered to full rows, times G.
+      const rows = zerosLike([live.length, d]);
+      let f = heap.f32();
+      for (let r = 0; r < live.length; r++) {
+        const units = active[live[r]], from = row(live[r], j) >>> 2, to = (rows.ptr >>> 2) + r * d;
+        for (let i = 0; i < units.length; i++) f[to + units[i]] = f[from + i];
+      }
+      const images = matmul(rows, gram).toArray();
+      const stillLive: number[] = [];
+      live.forEach((b, r) => {
+        const n = active[b].length;
+        const next = row(b, j + 1) >>> 2, current = row(b, j) >>> 2, previous = j > 0 ? row(b, j - 1) >>> 2 : -1;
+        f = heap.f32();
+        const units = active[b], at = r * d;
+        let a = 0;
+        for (let i = 0; i < n; i++) a += f[current + i] * images[at + units[i]];
+        const back = j > 0 ? beta[b][j - 1] : 0;
+        for (let i = 0; i < n; i++) f[next + i] = images[at + units[i]] - a * f[current + i] - (previous >= 0 ? back * f[previous + i] : 0);
+        alpha[b][j] = a;
+        const size = j + 1;
+        scale[b] = Math.max(scale[b], Math.abs(a));
+        let length = reorthogonalize(K, heap, row(b, 0), row(b, j + 1), size, n, coefficients.ptr, scratch.ptr);
+        const exhausted = size === n;
+        if (!exhausted && !(length > 1e-6 * scale[b])) {
+          // An invariant subspace: the Krylov space continues from a fresh direction (β = 0).
+          const fresh = restarts.normal([n]).toArray();
+          heap.f32().set(fresh, next);
+          reorthogonalize(K, heap, row(b, 0), row(b, j + 1), size, n, coefficients.ptr, scratch.ptr);
+          length = 0;
+        }
+        beta[b][j] = exhausted ? 0 : length;
+        scale[b] = Math.max(scale[b], length);
+        if (!exhausted) {
+          const unit = length > 0 ? length : Math.sqrt(squaredLength(heap, next << 2, n));
+          f = heap.f32();
+          for (let i = 0; i < n; i++) f[next + i] /= unit;
+        }
+        if (!exhausted && size < nextCheck[b] && size < maxSteps) return stillLive.push(b);
+        nextCheck[b] = Math.ceil(size * 1.2);
+        const count = Math.min(w, size);
+        const { values, vectors } = tridiagonalTop(alpha[b], beta[b], size, count);
+        let passed = true;
+        for (let i = 0; i < Math.min(k, count) && passed; i++) passed = Math.abs(beta[b][j] * vectors[i * size + size - 1]) <= tol * Math.max(values[0], 0);
+        if (!passed && size >= maxSteps) {
+          throw new FwdgradError(`maskedLanczos: example ${b} did not reach tol = ${tol} within maxSteps = ${maxSteps} Lanczos steps`);
+        }
+        if (!passed) return stillLive.push(b);
+        ritzRows(K, heap, row(b, 0), size, n, vectors, count, coefficients.ptr, scratch.ptr, (i, values32) => {
+          const units = active[b], to = (b * w + i) * d;
+          for (let t = 0; t < units.length; t++) result[to + units[t]] = values32[t];
+        });
+      });
+      heap.release(step);
+      live = stillLive;
+    }
+    return tensor(result, [batch, w, d]);
+  });
+}
+
+/** A zero tensor of the given shape. */
+function zerosLike(shape: number[]): Tensor {
+  const t = empty(shape);
+  engine().heap.f32().fill(0, t.ptr >>> 2, (t.ptr >>> 2) + t.size);
+  return t;
+}
+
+/**
+ * Orthogonalises the vector at `v` (length n) against the `count` rows at `rows` by classical
+ * Gram–Schmidt (gemv kernel), again when the first pass removed more than half of it; returns its
+ * length.
+ */
+function reorthogonalize(K: Kernels, heap: Heap, rows: number, v: number, count: number, n: number, coefficients: number, scratch: number): number {
+  let length = Math.sqrt(squaredLength(heap, v, n));
+  for (let pass = 0; pass < 2; pass++) {
+    K.gemv_f32(coefficients, rows, v, count, n, 0);
+    K.gemv_f32(scratch, rows, coefficients, count, n, 1);
+    const f = heap.f32();
+    for (let i = 0; i < n; i++) f[(v >>> 2) + i] -= f[(scratch >>> 2) + i];
+    const after = Math.sqrt(squaredLength(heap, v, n));
+    const enough = after > 0.5 * length;
+    length = after;
+    if (enough) break;
+  }
+  return length;
+}
+
+function squaredLength(heap: Heap, v: number, n: number): number {
+  const f = heap.f32();
+  let s = 0;
+  for (let i = 0; i < n; i++) s += f[(v >>> 2) + i] * f[(v >>> 2) + i];
+  return s;
+}
+
+/** Ritz vector i = Σ_j vectors[i, j]·basis row j, for i < count, handed to `take` one by one. */
+function ritzRows(K: Kernels, heap: Heap, rows: number, size: number, n: number, vectors: Float64Array, count: number, coefficients: number, scratch: number, take: (i: number, values: Float32Array) => void): void {
+  for (let i = 0; i < count; i++) {
+    heap.f32().set(vectors.subarray(i * size, (i + 1) * size), coefficients >>> 2);
+    K.gemv_f32(scratch, rows, coefficients, size, n, 1);
+    take(i, heap.f32().subarray(scratch >>> 2, (scratch >>> 2) + n));
+  }
 }
