@@ -50,6 +50,7 @@ export const KERNEL_ABI = {
     },
     transpose_f32: { params: ["outPtr: usize", "xPtr: usize", "batch: i32", "rows: i32", "cols: i32"], result: "void" },
     gemv_f32: { params: ["yPtr: usize", "aPtr: usize", "xPtr: usize", "m: i32", "n: i32", "trans: bool"], result: "void" },
+    rowdots_f32: { params: ["outPtr: usize", "aPtr: usize", "cPtr: usize", "batch: i32", "m: i32", "n: i32", "k: i32"], result: "void" },
   },
   layout: {
     repeat_axis_f32: { params: ["outPtr: usize", "xPtr: usize", "outer: i32", "times: i32", "inner: i32"], result: "void" },

@@ -6,7 +6,7 @@
 // "fast" (default): each example warm-started from its own block of its previous visit, to `tol`.
 import { FwdgradError } from "../engine/errors.ts";
 import { eigh } from "../engine/linalg/decompositions.ts";
-import { matmul, mul, reshape } from "../engine/ops.ts";
+import { gatherRows, matmul, mul, reshape } from "../engine/ops.ts";
 import { leadingColumns, tensor, type Tensor } from "../engine/tensor.ts";
 import { activationEstimate, activationSeeds, checkGuesses, checkRank, type CommonOptions, type Estimator, type GuessCovariance, type StepInput } from "./estimator.ts";
 import { stack } from "../engine/inplace.ts";
@@ -95,10 +95,11 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
   };
 
   /**
-   * Both routes solve for the top-k eigenvectors of each example's masked Gram M·WᵀW·M by LOBPCG
-   * (engine/linalg/subspace.ts). Exact: every example from the Gram's own top eigenvectors, to a
-   * tight residual. Fast: an example seen before starts from its own block of its previous visit
-   * (weights move little between visits), the others from the Gram's eigenvectors, to `tol`.
+   * Both routes find the top-k eigenvectors of each example's masked Gram M·WᵀW·M
+   * (engine/linalg/subspace.ts) and end with LOBPCG's residual test. Exact: every example by
+   * Lanczos to a tight residual. Fast: an example seen before starts LOBPCG from its own block of
+   * its previous visit (weights move little between visits); the others start from a Lanczos run to
+   * the fast route's tolerance, which costs a few times a warm visit, not minutes.
    */
   const subspaceBasis = (input: StepInput, i: number): Tensor => {
     const next = input.model.layers[i + 1].w;
@@ -108,11 +109,17 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
     const batch = input.x.shape[0];
     const gram = matmul(next, next, { transA: true });
     const shared = warmStarts.gramStart(i, gram, width);
-    // The exact route's Lanczos blocks are certified by LOBPCG's residual test (normally passed as
-    // they are: no LOBPCG step taken).
-    const start = route === "fast"
-      ? tensor(warmStarts.startRows(i, input.indices, shared, batch), [batch, width, d])
-      : maskedLanczos(gram, input.masks[i], { k, w: width, tol: exactTol, maxSteps: d, seed: i });
+    const lanczos = (masks: Tensor, lanczosTol: number) => maskedLanczos(gram, masks, { k, w: width, tol: lanczosTol, maxSteps: d, seed: i });
+    let start: Tensor;
+    if (route === "exact") start = lanczos(input.masks[i], exactTol);
+    else {
+      const { rows, cold } = warmStarts.startRows(i, input.indices, batch, width * d);
+      if (cold.length > 0) {
+        const fresh = lanczos(cold.length === batch ? input.masks[i] : gatherRows(input.masks[i], cold), tol).toArray();
+        cold.forEach((b, c) => rows.set(fresh.subarray(c * width * d, (c + 1) * width * d), b * width * d));
+      }
+      start = tensor(rows, [batch, width, d]);
+    }
     const found = maskedTopK(gram, input.masks[i], start, {
       k,
       tol: route === "fast" ? tol : CERTIFIED_RESIDUAL,

@@ -42,19 +42,26 @@ export class WarmStarts {
     return rows;
   }
 
-  /** Each example's start [B, w, d]: its block from its last visit if kept, else `shared` ([w, d]). */
-  startRows(layer: number, rows: Int32Array | undefined, shared: Float32Array, batch: number): Float32Array {
-    const stride = shared.length;
+  /**
+   * Each example's start [B, w, d] (`stride` = w·d values each): its block from its last visit if
+   * kept; `cold` lists the examples without one (their rows are left zero).
+   */
+  startRows(layer: number, rows: Int32Array | undefined, batch: number, stride: number): { rows: Float32Array; cold: number[] } {
     const cache = this.layerBases(layer);
     const start = new Float32Array(batch * stride);
+    const cold: number[] = [];
     for (let b = 0; b < batch; b++) {
       const kept = rows ? cache.get(rows[b]) : undefined;
-      if (kept && kept.length !== stride) {
+      if (!kept) {
+        cold.push(b);
+        continue;
+      }
+      if (kept.length !== stride) {
         throw new FwdgradError(`wperp: the saved block of row ${rows![b]} in hidden layer ${layer} holds ${kept.length} values, expected ${stride} (state from another model)`);
       }
-      start.set(kept ?? shared, b * stride);
+      start.set(kept, b * stride);
     }
-    return start;
+    return { rows: start, cold };
   }
 
   /** Keeps each example's new block (`block`: [B, w, d]) under its data set row, within the budget. */

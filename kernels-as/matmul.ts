@@ -205,3 +205,54 @@ export function gemv_f32(yPtr: usize, aPtr: usize, xPtr: usize, m: i32, n: i32, 
     }
   }
 }
+
+/**
+ * out[b, i, j] = Σ_p a[b, i, p]·c[b, j, p] for b < batch, with a[b] m×k and c[b] n×k row-major: each
+ * example's rows against another set of its rows (A·Cᵀ with no operand transposed or packed; the
+ * W̃⊥ solvers' Gram and Rayleigh–Ritz products). Each dot keeps four lane sums over p ≡ l (mod 4),
+ * combined (l0 + l1) + (l2 + l3), then the tail in order, as gemv_f32 does; four dots of one row of
+ * a run side by side so that their sums do not wait on each other.
+ */
+export function rowdots_f32(outPtr: usize, aPtr: usize, cPtr: usize, batch: i32, m: i32, n: i32, k: i32): void {
+  const body = k & ~3;
+  for (let bi = 0; bi < batch; bi++) {
+    const a = aPtr + ((<usize>bi * <usize>m * <usize>k) << 2);
+    const c = cPtr + ((<usize>bi * <usize>n * <usize>k) << 2);
+    const out = outPtr + ((<usize>bi * <usize>m * <usize>n) << 2);
+    for (let i = 0; i < m; i++) {
+      const row = at(a, i, k, 0);
+      let j = 0;
+      for (; j + 4 <= n; j += 4) {
+        const c0 = at(c, j, k, 0), c1 = at(c, j + 1, k, 0), c2 = at(c, j + 2, k, 0), c3 = at(c, j + 3, k, 0);
+        let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+        for (let p = 0; p < body; p += 4) {
+          const o = <usize>p << 2;
+          const x = v128.load(row + o);
+          s0 = f32x4.add(s0, f32x4.mul(x, v128.load(c0 + o)));
+          s1 = f32x4.add(s1, f32x4.mul(x, v128.load(c1 + o)));
+          s2 = f32x4.add(s2, f32x4.mul(x, v128.load(c2 + o)));
+          s3 = f32x4.add(s3, f32x4.mul(x, v128.load(c3 + o)));
+        }
+        store<f32>(at(out, i, n, j), finishDot(s0, row, c0, body, k));
+        store<f32>(at(out, i, n, j + 1), finishDot(s1, row, c1, body, k));
+        store<f32>(at(out, i, n, j + 2), finishDot(s2, row, c2, body, k));
+        store<f32>(at(out, i, n, j + 3), finishDot(s3, row, c3, body, k));
+      }
+      for (; j < n; j++) {
+        const cj = at(c, j, k, 0);
+        let s = f32x4.splat(0);
+        for (let p = 0; p < body; p += 4) s = f32x4.add(s, f32x4.mul(v128.load(row + (<usize>p << 2)), v128.load(cj + (<usize>p << 2))));
+        store<f32>(at(out, i, n, j), finishDot(s, row, cj, body, k));
+      }
+    }
+  }
+}
+
+/** (l0 + l1) + (l2 + l3) of the lane sums, then the tail p ∈ [body, k) of x·y in order. */
+// @ts-ignore: decorator
+@inline
+function finishDot(lanes: v128, x: usize, y: usize, body: i32, k: i32): f32 {
+  let s = (f32x4.extract_lane(lanes, 0) + f32x4.extract_lane(lanes, 1)) + (f32x4.extract_lane(lanes, 2) + f32x4.extract_lane(lanes, 3));
+  for (let p = body; p < k; p++) s += load<f32>(x + (<usize>p << 2)) * load<f32>(y + (<usize>p << 2));
+  return s;
+}

@@ -60,5 +60,21 @@ export function createMatmulRef(heap: Heap) {
         for (let j = 0; j < n; j++) mem[y + j] = mem[y + j] + fr(xi * mem[a + i * n + j]);
       }
     },
+    rowdots_f32(outPtr: number, aPtr: number, cPtr: number, batch: number, m: number, n: number, k: number): void {
+      const mem = heap.f32();
+      const body = k & ~3;
+      for (let b = 0; b < batch; b++) {
+        const a = (aPtr >>> 2) + b * m * k, c = (cPtr >>> 2) + b * n * k, out = (outPtr >>> 2) + b * m * n;
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) {
+            const lanes = [0, 0, 0, 0];
+            for (let p = 0; p < body; p++) lanes[p & 3] = fr(lanes[p & 3] + fr(mem[a + i * k + p] * mem[c + j * k + p]));
+            let s = fr(fr(lanes[0] + lanes[1]) + fr(lanes[2] + lanes[3]));
+            for (let p = body; p < k; p++) s = fr(s + fr(mem[a + i * k + p] * mem[c + j * k + p]));
+            mem[out + i * n + j] = s;
+          }
+        }
+      }
+    },
   });
 }

@@ -72,15 +72,23 @@ export function orthonormalRows(x: Tensor, rounds = 2): Tensor {
   const [batch, c] = x.shape;
   let y = x;
   for (let round = 0; round < rounds; round++) {
-    const gram = matmul(y, y, { transB: true }).toArray();
+    const gram = rowDots(y, y).toArray();
     y = matmul(tensor(inverseCholesky(gram, batch, c), [batch, c, c]), y);
   }
   return y;
 }
 
+/** a·cᵀ per example for stacks of rows [B, m, k] and [B, n, k]: [B, m, n] (the rowdots kernel). */
+function rowDots(a: Tensor, c: Tensor): Tensor {
+  const [batch, m, k] = a.shape;
+  const out = empty([batch, m, c.shape[1]]);
+  engine().k.rowdots_f32(out.ptr, a.ptr, c.ptr, batch, m, c.shape[1], k);
+  return out;
+}
+
 /** s − (s·xᵀ)·x per example: s's rows with the span of x's orthonormal rows taken out. */
 function projectOut(s: Tensor, x: Tensor): Tensor {
-  return sub(s, matmul(matmul(s, x, { transB: true }), x));
+  return sub(s, matmul(rowDots(s, x), x));
 }
 
 /**
@@ -245,7 +253,7 @@ function rayleighRitz(blocks: Tensor[], images: Tensor[], w: number): { x: Tenso
   const h = new Float32Array(a * n * n);
   for (let i = 0; i < count; i++) {
     for (let j = i; j < count; j++) {
-      const part = matmul(blocks[i], images[j], { transB: true }).toArray();
+      const part = rowDots(blocks[i], images[j]).toArray();
       for (let b = 0; b < a; b++) {
         const at = b * n * n;
         for (let r = 0; r < w; r++) {

@@ -161,6 +161,14 @@ KernelsSuite("gemv_f32, plain and transposed", () => {
   }
 });
 
+KernelsSuite("rowdots_f32: every example's rows against another set, odd lengths and counts", () => {
+  for (const [batch, m, n, kk] of [[1, 1, 1, 1], [1, 3, 5, 4], [2, 4, 4, 17], [3, 5, 7, 64], [2, 12, 12, 65], [1, 17, 3, 5], [4, 1, 9, 3], [2, 6, 0, 8], [1, 2, 2, 0]]) {
+    const r = inputs(batch * 97 + m * 31 + n * 7 + kk);
+    const a = put(r.uniform(Math.max(1, batch * m * kk))), c = put(r.uniform(Math.max(1, batch * n * kk)));
+    compare(`rowdots ${batch}x${m}x${n}x${kk}`, batch * m * n, (k, out) => k.rowdots_f32(out, a, c, batch, m, n, kk));
+  }
+});
+
 KernelsSuite("gemm_f32 against an f64 product", () => {
   const heap = engine().heap;
   const pack = put(new Float32Array(engine().ref.gemm_scratch_f32()));
