@@ -1,8 +1,9 @@
 // How well a W̃⊥ basis V̂_b [d, k] captures example b's top-k right singular subspace of the upstream
 // Jacobian W̃_b = W_{l+1}·diag(mask_b), against a float64 reference computed here: the Gram of the
-// active columns of W_{l+1} (or of its rows, if fewer) and its eigenpairs by cyclic Jacobi (Golub &
-// Van Loan, Matrix Computations, 4th ed., §8.5.2–8.5.3). Inputs are f32 tensors, read once as
-// copies; everything after is f64 on the JS heap. Row-major throughout.
+// active columns of W_{l+1} (or of its rows, if fewer) and its top eigenpairs (Householder
+// tridiagonalisation, bisection, inverse iteration; tests check it against cyclic Jacobi). Inputs
+// are f32 tensors, read once as copies; everything after is f64 on the JS heap. Row-major throughout.
+import { countBelow, tridiagonalTop } from "../engine/linalg/tridiagonal.ts";
 import { FwdgradError } from "../engine/errors.ts";
 import type { Tensor } from "../engine/tensor.ts";
 
@@ -106,17 +107,11 @@ function exampleFidelity(example: number, w: Float32Array, out: number, d: numbe
       gram[i * n + j] = gram[j * n + i] = s;
     }
   }
-  const { values, vectors } = jacobiEigen(gram, n);
-  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => values[j] - values[i]);
-  const top = n > 0 ? Math.max(values[order[0]], 0) : 0;
-  // Rank: eigenvalues of a Gram computed in f64 are exact to about n·ε·λ₁.
-  const floor = top * Math.max(n, 1) * 8 * Number.EPSILON;
-  let rank = 0;
-  while (rank < n && values[order[rank]] > floor) rank++;
+  const { values, vectors, rank } = topEigen(gram, n, Math.min(k, n));
   if (rank === 0) return { example, energyRatio: null, subspaceAgreement: null, orthonormalityDefect: defect, rank: 0 };
   const kk = Math.min(k, rank);
   let captured = 0;
-  for (let i = 0; i < kk; i++) captured += values[order[i]];
+  for (let i = 0; i < kk; i++) captured += values[i];
   // ‖W̃_b V̂‖²_F = Σ_j ‖W_A V̂_A[:, j]‖².
   let energy = 0;
   for (let r = 0; r < out; r++) for (let j = 0; j < k; j++) {
@@ -128,16 +123,15 @@ function exampleFidelity(example: number, w: Float32Array, out: number, d: numbe
   let agreement = 0;
   const right = new Float64Array(a);
   for (let i = 0; i < kk; i++) {
-    const e = order[i];
     if (rowsGram) {
-      const sigma = Math.sqrt(values[e]);
+      const sigma = Math.sqrt(values[i]);
       for (let c = 0; c < a; c++) {
         let s = 0;
-        for (let r = 0; r < out; r++) s += wa[r * a + c] * vectors[r * n + e];
+        for (let r = 0; r < out; r++) s += wa[r * a + c] * vectors[i * n + r];
         right[c] = s / sigma;
       }
     } else {
-      for (let c = 0; c < a; c++) right[c] = vectors[c * n + e];
+      for (let c = 0; c < a; c++) right[c] = vectors[i * n + c];
     }
     for (let j = 0; j < k; j++) {
       let s = 0;
@@ -166,53 +160,70 @@ function orthonormalityDefect(vb: Float64Array, d: number, k: number): number {
   return defect;
 }
 
-/** Sweeps after which the Jacobi iteration gives up; it converges quadratically, in well under 20. */
-const MAX_SWEEPS = 60;
-
 /**
- * All eigenpairs of a symmetric n×n f64 matrix (destroyed) by the cyclic Jacobi method (Golub &
- * Van Loan §8.5.3, with sym.schur2 of Algorithm 8.5.1): rotations zero one off-diagonal pair at a time,
- * row by row, until off(A) ≤ 1e-15·‖A‖_F. vectors[i·n + e] is entry i of eigenvector e.
- * Throws a FwdgradError if that takes more than MAX_SWEEPS sweeps.
+ * The `count` largest eigenpairs of a symmetric n×n f64 matrix (destroyed), descending, vectors as
+ * rows, and its numerical rank: Householder tridiagonalisation (Golub & Van Loan Alg. 8.3.1), the
+ * tridiagonal's top pairs by bisection and inverse iteration, vectors carried back through the
+ * reflections. O(n³) with a small constant: the reference stays affordable at width 512 and beyond.
  */
-export function jacobiEigen(a: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
-  const vectors = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) vectors[i * n + i] = 1;
-  let total = 0;
-  for (let i = 0; i < n * n; i++) total += a[i] * a[i];
-  const tol = 1e-15 * Math.sqrt(total);
-  for (let sweep = 0; ; sweep++) {
-    let off = 0;
-    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += 2 * a[p * n + q] ** 2;
-    if (Math.sqrt(off) <= tol) break;
-    if (sweep === MAX_SWEEPS) throw new FwdgradError(`basisFidelity: Jacobi did not converge in ${MAX_SWEEPS} sweeps (off = ${Math.sqrt(off)})`);
-    for (let p = 0; p < n - 1; p++) for (let q = p + 1; q < n; q++) {
-      const apq = a[p * n + q];
-      if (apq === 0) continue;
-      // sym.schur2: [c s; −s c] diagonalises the 2×2 block; t is the smaller root of t² + 2τt − 1 = 0.
-      const tau = (a[q * n + q] - a[p * n + p]) / (2 * apq);
-      const t = (tau >= 0 ? 1 : -1) / (Math.abs(tau) + Math.sqrt(1 + tau * tau));
-      const c = 1 / Math.sqrt(1 + t * t);
-      const s = t * c;
-      // A ← JᵀAJ: columns p and q, then rows p and q; V ← VJ.
-      for (let i = 0; i < n; i++) {
-        const aip = a[i * n + p], aiq = a[i * n + q];
-        a[i * n + p] = c * aip - s * aiq;
-        a[i * n + q] = s * aip + c * aiq;
-      }
-      for (let j = 0; j < n; j++) {
-        const apj = a[p * n + j], aqj = a[q * n + j];
-        a[p * n + j] = c * apj - s * aqj;
-        a[q * n + j] = s * apj + c * aqj;
-      }
-      for (let i = 0; i < n; i++) {
-        const vip = vectors[i * n + p], viq = vectors[i * n + q];
-        vectors[i * n + p] = c * vip - s * viq;
-        vectors[i * n + q] = s * vip + c * viq;
-      }
+export function topEigen(a: Float64Array, n: number, count: number): { values: Float64Array; vectors: Float64Array; rank: number } {
+  const alpha = new Float64Array(n), beta = new Float64Array(n);
+  const reflectors: { v: Float64Array; scale: number }[] = [];
+  const p = new Float64Array(n);
+  for (let k = 0; k + 2 < n; k++) {
+    const m = n - k - 1;
+    const v = new Float64Array(m);
+    let norm = 0;
+    for (let i = 0; i < m; i++) norm += a[(k + 1 + i) * n + k] ** 2;
+    norm = Math.sqrt(norm);
+    alpha[k] = a[k * n + k];
+    const x0 = a[(k + 1) * n + k];
+    if (norm === 0) {
+      beta[k] = 0;
+      reflectors.push({ v, scale: 0 });
+      continue;
+    }
+    // v = x + sign(x₀)·‖x‖·e₁, H = I − 2vvᵀ/vᵀv maps x to −sign(x₀)·‖x‖·e₁.
+    const sign = x0 >= 0 ? 1 : -1;
+    for (let i = 0; i < m; i++) v[i] = a[(k + 1 + i) * n + k];
+    v[0] += sign * norm;
+    let vv = 0;
+    for (let i = 0; i < m; i++) vv += v[i] * v[i];
+    const scale = 2 / vv;
+    beta[k] = -sign * norm;
+    // A₂₂ ← H·A₂₂·H = A₂₂ − v·wᵀ − w·vᵀ with p = scale·A₂₂·v, w = p − (scale·pᵀv/2)·v.
+    let pv = 0;
+    for (let i = 0; i < m; i++) {
+      let s = 0;
+      for (let j = 0; j < m; j++) s += a[(k + 1 + i) * n + k + 1 + j] * v[j];
+      p[i] = scale * s;
+      pv += p[i] * v[i];
+    }
+    const half = (scale * pv) / 2;
+    for (let i = 0; i < m; i++) p[i] -= half * v[i];
+    for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) a[(k + 1 + i) * n + k + 1 + j] -= v[i] * p[j] + p[i] * v[j];
+    reflectors.push({ v, scale });
+  }
+  if (n >= 2) {
+    alpha[n - 2] = a[(n - 2) * n + n - 2];
+    beta[n - 2] = a[(n - 1) * n + n - 2];
+  }
+  if (n >= 1) alpha[n - 1] = a[(n - 1) * n + n - 1];
+  const top = tridiagonalTop(alpha, beta, n, count);
+  // Rank: eigenvalues of a Gram computed in f64 are exact to about n·ε·λ₁.
+  const largest = n > 0 ? Math.max(top.values[0] ?? 0, 0) : 0;
+  const floor = largest * Math.max(n, 1) * 8 * Number.EPSILON;
+  const rank = largest > 0 ? n - countBelow(alpha, beta, n, floor, Number.MIN_VALUE) : 0;
+  // Eigenvectors of A are Q·z with Q = H₀·H₁·…: reflections applied last to first.
+  for (let e = 0; e < count; e++) {
+    const y = top.vectors.subarray(e * n, (e + 1) * n);
+    for (let k = reflectors.length - 1; k >= 0; k--) {
+      const { v, scale } = reflectors[k];
+      if (scale === 0) continue;
+      let s = 0;
+      for (let i = 0; i < v.length; i++) s += v[i] * y[k + 1 + i];
+      for (let i = 0; i < v.length; i++) y[k + 1 + i] -= scale * s * v[i];
     }
   }
-  const values = new Float64Array(n);
-  for (let i = 0; i < n; i++) values[i] = a[i * n + i];
-  return { values, vectors };
+  return { values: top.values, vectors: top.vectors, rank };
 }

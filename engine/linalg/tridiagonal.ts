@@ -5,7 +5,7 @@
 // for every example's Lanczos matrix at every convergence check.
 
 /** Eigenvalues of T below x: negative pivots of the LDLᵀ factorisation of T − x·I (Sturm count). */
-function countBelow(alpha: Float64Array, beta: Float64Array, size: number, x: number, tiny: number): number {
+export function countBelow(alpha: Float64Array, beta: Float64Array, size: number, x: number, tiny: number): number {
   let count = 0;
   let q = alpha[0] - x;
   for (let i = 0; ; i++) {

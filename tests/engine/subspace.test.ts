@@ -3,7 +3,7 @@
 // active units than k and none, LOBPCG tracking slowly perturbed matrices from its own blocks, and
 // the caps that turn non-convergence into errors.
 import { matmul, rng, tensor, mark, release, add, scale, type Tensor } from "../../index.ts";
-import { jacobiEigen } from "../../estimators/basis-fidelity.ts";
+import { jacobiEigen } from "../jacobi.ts";
 import { tridiagonalTop } from "../../engine/linalg/tridiagonal.ts";
 import { maskedLanczos, maskedTopK } from "../../engine/linalg/subspace.ts";
 import { assert, assertFwdgradError, inputs, suite } from "../harness.ts";

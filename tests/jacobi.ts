@@ -1,0 +1,53 @@
+// A float64 symmetric eigensolver for tests, independent of the library's: cyclic Jacobi (Golub &
+// Van Loan, Matrix Computations, 4th ed., §8.5.2–8.5.3). Slow (O(n³) per sweep) and simple.
+
+/** Sweeps after which the Jacobi iteration gives up; it converges quadratically, in well under 20. */
+const MAX_SWEEPS = 60;
+
+/**
+ * All eigenpairs of a symmetric n×n f64 matrix (destroyed) by the cyclic Jacobi method (Golub &
+ * Van Loan §8.5.3, with sym.schur2 of Algorithm 8.5.1): rotations zero one off-diagonal pair at a time,
+ * row by row, until off(A) ≤ 1e-15·‖A‖_F. vectors[i·n + e] is entry i of eigenvector e.
+ * Throws if that takes more than MAX_SWEEPS sweeps.
+ */
+export function jacobiEigen(a: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
+  const vectors = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) vectors[i * n + i] = 1;
+  let total = 0;
+  for (let i = 0; i < n * n; i++) total += a[i] * a[i];
+  const tol = 1e-15 * Math.sqrt(total);
+  for (let sweep = 0; ; sweep++) {
+    let off = 0;
+    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += 2 * a[p * n + q] ** 2;
+    if (Math.sqrt(off) <= tol) break;
+    if (sweep === MAX_SWEEPS) throw new Error(`jacobiEigen: did not converge in ${MAX_SWEEPS} sweeps (off = ${Math.sqrt(off)})`);
+    for (let p = 0; p < n - 1; p++) for (let q = p + 1; q < n; q++) {
+      const apq = a[p * n + q];
+      if (apq === 0) continue;
+      // sym.schur2: [c s; −s c] diagonalises the 2×2 block; t is the smaller root of t² + 2τt − 1 = 0.
+      const tau = (a[q * n + q] - a[p * n + p]) / (2 * apq);
+      const t = (tau >= 0 ? 1 : -1) / (Math.abs(tau) + Math.sqrt(1 + tau * tau));
+      const c = 1 / Math.sqrt(1 + t * t);
+      const s = t * c;
+      // A ← JᵀAJ: columns p and q, then rows p and q; V ← VJ.
+      for (let i = 0; i < n; i++) {
+        const aip = a[i * n + p], aiq = a[i * n + q];
+        a[i * n + p] = c * aip - s * aiq;
+        a[i * n + q] = s * aip + c * aiq;
+      }
+      for (let j = 0; j < n; j++) {
+        const apj = a[p * n + j], aqj = a[q * n + j];
+        a[p * n + j] = c * apj - s * aqj;
+        a[q * n + j] = s * apj + c * aqj;
+      }
+      for (let i = 0; i < n; i++) {
+        const vip = vectors[i * n + p], viq = vectors[i * n + q];
+        vectors[i * n + p] = c * vip - s * viq;
+        vectors[i * n + q] = s * vip + c * viq;
+      }
+    }
+  }
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) values[i] = a[i * n + i];
+  return { values, vectors };
+}
