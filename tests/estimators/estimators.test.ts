@@ -287,6 +287,27 @@ Estimators("wperp-ns: the fitted polynomial approaches the top-k projector as it
   assert.ok(ns[0].covFrobenius! > 0 && ns[0].overlap === null, "wperp-ns reports covariance distance, no strict subspace");
 });
 
+Estimators("wperp's kept blocks stay within warmStartBytes; a state past it is refused", () => {
+  const model = createMlp([6, 16, 16, 16, 4], { seed: 1 });
+  // k 4, oversample 2: a block is 6 × 16 floats, 384 bytes; ten fit the budget, over both layers.
+  const budget = 10 * 384;
+  const estimator = createEstimator("wperp", { k: 4, warmStartBytes: budget });
+  for (let step = 0; step < 3; step++) {
+    const m = mark();
+    const rows = Int32Array.from({ length: 8 }, (_, i) => step * 8 + i);
+    estimateStep(estimator, prepareStep(model, rng(2 + step).normal([8, 6]), Int32Array.from(rows, (r) => r % 4), rng(step), rows));
+    release(m);
+  }
+  const saved = estimator.state!()!;
+  const kept = Object.entries(saved.arrays).filter(([key]) => key.startsWith("bases.")).reduce((sum, [, values]) => sum + values.length * 4, 0);
+  assert.is(kept, budget, "the blocks fill the budget exactly");
+  assert.equal(saved.numbers["rows.0"], [0, 1, 2, 3, 4, 5, 6, 7], "layer 0 keeps the first batch's rows");
+  assert.equal(saved.numbers["rows.1"], [0, 1], "layer 1 keeps what was left");
+  const smaller = createEstimator("wperp", { k: 4, warmStartBytes: budget - 1 });
+  assertFwdgradError(() => smaller.restore!(saved, model.sizes), /its blocks take 3840 bytes, more than warmStartBytes = 3839/);
+  assertFwdgradError(() => createEstimator("wperp", { warmStartBytes: -1 }), /warmStartBytes must be a finite number ≥ 0, got -1/);
+});
+
 Estimators("bad options are rejected", () => {
   const { model, x, labels } = setup();
   assertFwdgradError(() => createEstimator("nope"), /unknown estimator "nope"; known: forward-gradient/);
