@@ -108,7 +108,6 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
     const width = Math.min(d, k + oversample);
     const batch = input.x.shape[0];
     const gram = matmul(next, next, { transA: true });
-    const shared = warmStarts.gramStart(i, gram, width);
     const lanczos = (masks: Tensor, lanczosTol: number) => maskedLanczos(gram, masks, { k, w: width, tol: lanczosTol, maxSteps: d, seed: i });
     let start: Tensor;
     if (route === "exact") start = lanczos(input.masks[i], exactTol);
@@ -124,7 +123,7 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
       k,
       tol: route === "fast" ? tol : CERTIFIED_RESIDUAL,
       maxIter,
-      fallback: tensor(shared, [width, d]),
+      fallback: () => tensor(warmStarts.gramStart(i, gram, width), [width, d]),
     });
     if (route === "fast" && input.indices) warmStarts.remember(i, input.indices, found.block);
     return found.vectors;

@@ -1,6 +1,7 @@
 // W̃⊥'s starting points, carried from step to step (plain arrays: the heap is per step): per hidden
-// layer, the top eigenvectors of the shared Gram WᵀW (each step's refine the last), and per data set
-// row, every example's LOBPCG block from its last visit. Weights move little between visits, so an
+// layer, the top eigenvectors of the shared Gram WᵀW (refined from the last ones whenever a start
+// row vanishes under its mask and needs a stand-in), and per data set row, every example's LOBPCG
+// block from its last visit. Weights move little between visits, so an
 // example seen again an epoch later starts from its own subspace. The per-row blocks are bounded by
 // a byte budget: rows past it are not kept and start from the Gram's eigenvectors on every visit.
 import { eigh } from "../engine/linalg/decompositions.ts";

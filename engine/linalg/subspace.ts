@@ -117,8 +117,8 @@ export interface MaskedTopKOptions {
   tol: number;
   /** Iteration cap; past it the call throws. */
   maxIter: number;
-  /** [w, d]: rows that replace a start's rows lost to the mask (dependent once masked). */
-  fallback?: Tensor;
+  /** Rows [w, d] that replace a start's rows lost to the mask (dependent once masked); asked for only then. */
+  fallback?: () => Tensor;
 }
 
 export interface MaskedTopK {
@@ -226,15 +226,23 @@ export function maskedTopK(gram: Tensor, masks: Tensor, start: Tensor, options: 
 }
 
 /** The start masked and orthonormalised; rows lost to the mask are replaced by the fallback's. */
-function startingBlock(start: Tensor, masks: Tensor, fallback: Tensor | undefined): Tensor {
+function startingBlock(start: Tensor, masks: Tensor, fallback: (() => Tensor) | undefined): Tensor {
   const [batch, w, d] = start.shape;
   const maskRows = reshape(masks, [batch, 1, d]);
-  const x = orthonormalRows(mul(start, maskRows));
+  const masked = mul(start, maskRows);
+  // One CholeskyQR round leaves an error of about ε·κ²: enough for blocks the mask barely disturbed
+  // (a warm start is orthonormal before masking); a second round for the others.
+  const gram = rowDots(masked, masked).toArray();
+  let worst = 0;
+  for (let b = 0; b < batch; b++) for (let i = 0; i < w; i++) for (let j = 0; j < w; j++) worst = Math.max(worst, Math.abs(gram[(b * w + i) * w + j] - (i === j ? 1 : 0)));
+  let x = matmul(tensor(inverseCholesky(gram, batch, w), [batch, w, w]), masked);
+  if (worst <= 1e-2) return x;
+  x = orthonormalRows(x, 1);
   if (!fallback) return x;
   const lengths = sum(mul(x, x), 2).toArray();
   if (lengths.every((l) => l > 0)) return x;
   const values = x.toArray();
-  const spare = fallback.toArray();
+  const spare = fallback().toArray();
   lengths.forEach((l, at) => {
     if (!(l > 0)) values.set(spare.subarray((at % w) * d, (at % w + 1) * d), at * d);
   });

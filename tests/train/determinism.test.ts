@@ -10,7 +10,7 @@ const Determinism = suite("determinism");
 
 const PINNED: Record<string, string> = {
   wt: "47203dfea08f0445",
-  wperp: "2c42990d74c7b241",
+  wperp: "0ffcc138904c6c3a",
   backprop: "2ab93c6bf9b4302e",
   "wperp-ns": "b81963b52af748e2",
   "forward-gradient": "48a4ad00b52ed207",
