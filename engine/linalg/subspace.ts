@@ -372,6 +372,8 @@ export function maskedLanczos(gram: Tensor, masks: Tensor, options: MaskedLanczo
     // Checks cost a tridiagonal eigensolve: the first when the Krylov space is three blocks wide,
     // then at sizes growing by a fifth.
     const nextCheck = new Int32Array(batch).fill(Math.max(2 * k, 3 * w));
+    // Each example's Ritz values at its last check: lower bounds for the next (interlacing).
+    const lastValues: (Float64Array | undefined)[] = new Array(batch);
     for (let j = 0; live.length > 0; j++) {
       const step = heap.mark();
       // One gemm for every live example: their current vectors scattered to full rows, times G.
@@ -414,7 +416,8 @@ export function maskedLanczos(gram: Tensor, masks: Tensor, options: MaskedLanczo
         if (!exhausted && size < nextCheck[b] && size < maxSteps) return stillLive.push(b);
         nextCheck[b] = Math.ceil(size * 1.2);
         const count = Math.min(w, size);
-        const { values, vectors } = tridiagonalTop(alpha[b], beta[b], size, count);
+        const { values, vectors } = tridiagonalTop(alpha[b], beta[b], size, count, lastValues[b]);
+        lastValues[b] = values;
         let passed = true;
         for (let i = 0; i < Math.min(k, count) && passed; i++) passed = Math.abs(beta[b][j] * vectors[i * size + size - 1]) <= tol * Math.max(values[0], 0);
         if (!passed && size >= maxSteps) {

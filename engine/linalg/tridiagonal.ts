@@ -65,8 +65,10 @@ function shiftedSolve(alpha: Float64Array, beta: Float64Array, size: number, the
 /**
  * The `count` largest eigenvalues of the symmetric tridiagonal T (diagonal alpha[0..size),
  * off-diagonal beta[0..size−1)), descending, and unit eigenvectors (row i: vector of values[i]).
+ * `below[i]`, if given, is known not to exceed the i-th largest eigenvalue (a leading principal
+ * submatrix's i-th largest, by Cauchy interlacing): bisection starts from it.
  */
-export function tridiagonalTop(alpha: Float64Array, beta: Float64Array, size: number, count: number): { values: Float64Array; vectors: Float64Array } {
+export function tridiagonalTop(alpha: Float64Array, beta: Float64Array, size: number, count: number, below?: Float64Array): { values: Float64Array; vectors: Float64Array } {
   let lo = Infinity, hi = -Infinity;
   for (let i = 0; i < size; i++) {
     const radius = (i > 0 ? Math.abs(beta[i - 1]) : 0) + (i + 1 < size ? Math.abs(beta[i]) : 0);
@@ -79,7 +81,8 @@ export function tridiagonalTop(alpha: Float64Array, beta: Float64Array, size: nu
   for (let i = 0; i < count; i++) {
     // The (size − i)-th smallest: the point where the count below passes size − 1 − i; below the
     // one found before it. To 1e-10 of the spectrum's scale: inverse iteration needs no more.
-    let a = lo, b = i > 0 ? values[i - 1] + tiny : hi;
+    // (A bound found by this bisection is good to 1e-10 of the scale: step back ten times that.)
+    let a = below && i < below.length ? Math.max(lo, below[i] - 1e-9 * norm) : lo, b = i > 0 ? values[i - 1] + tiny : hi;
     while (b - a > 1e-10 * norm) {
       const mid = 0.5 * (a + b);
       if (mid <= a || mid >= b) break;

@@ -42,6 +42,10 @@ Subspace("tridiagonal top-k: values and vectors match Jacobi; repeated and clust
     const count = Math.min(n, 4);
     const oracle = denseTop(dense, n);
     const { values, vectors } = tridiagonalTop(alpha, beta, n, count);
+    // Bisection started from a leading submatrix's values (interlacing bounds) finds the same.
+    const m = Math.max(1, n - 3);
+    const bounded = tridiagonalTop(alpha, beta, n, count, tridiagonalTop(alpha, beta, m, Math.min(count, m)).values);
+    for (let i = 0; i < count; i++) assert.ok(Math.abs(bounded.values[i] - values[i]) <= 1e-9 * Math.max(1e-300, Math.abs(values[0])), `n ${n}: bounded value ${i}`);
     const norm = Math.max(...oracle.values.map(Math.abs));
     for (let i = 0; i < count; i++) {
       assert.ok(Math.abs(values[i] - oracle.values[i]) <= 1e-9 * norm, `n ${n}: value ${i} ${values[i]} vs ${oracle.values[i]}`);
