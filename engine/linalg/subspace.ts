@@ -1,5 +1,6 @@
 // Batched top-k eigenvectors of every example's masked Gram A_b = M_b·G·M_b (G = WᵀW shared by the
-// batch) for the W̃⊥ estimators, by LOBPCG (Knyazev 2001): each example keeps a block X of w ≥ k Ritz
+// batch) for the W̃⊥ estimators. maskedLanczos finds them from scratch; maskedTopK refines and
+// certifies them by LOBPCG (Knyazev 2001): each example keeps a block X of w ≥ k Ritz
 // vectors; its residuals R = A·X − X·Λ and the previous update P span, with X, the space of the next
 // Rayleigh–Ritz step. LOBPCG is the usual tracker for slowly moving eigenproblems: from a start
 // near the answer (the example's block from its previous visit) one or two steps pass the test.
@@ -160,10 +161,11 @@ export function maskedTopK(gram: Tensor, masks: Tensor, start: Tensor, options: 
   let hasP = false;
   let scope = mark();
   const x0 = startingBlock(start, masks, fallback);
-  let { lambda } = carry(rayleighRitz([x0], [times(x0, masks)], w), masks);
+  let lambda = carry(rayleighRitz([x0], [times(x0, masks)], w), masks);
   let iterations = 0;
 
-  function carry(next: { x: Tensor; ax: Tensor; lambda: Float32Array; p: Tensor | null }, m: Tensor): { lambda: Float32Array } {
+  /** Copies a Rayleigh–Ritz result into the carried buffers, frees the step's scratch; returns its values. */
+  function carry(next: { x: Tensor; ax: Tensor; lambda: Float32Array; p: Tensor | null }, m: Tensor): Float32Array {
     const a = next.x.shape[0];
     copyInto(front(carried.x, a), next.x);
     copyInto(front(carried.ax, a), next.ax);
@@ -172,7 +174,7 @@ export function maskedTopK(gram: Tensor, masks: Tensor, start: Tensor, options: 
     hasP = next.p !== null;
     release(scope);
     scope = mark();
-    return { lambda: next.lambda };
+    return next.lambda;
   }
 
   for (let it = 0; ; it++) {
@@ -218,7 +220,7 @@ export function maskedTopK(gram: Tensor, masks: Tensor, start: Tensor, options: 
       products += keep.length * w;
     }
     rows = Int32Array.from(keep, (b) => rows[b]);
-    ({ lambda } = carry(rayleighRitz(blocks, images, w), live.m));
+    lambda = carry(rayleighRitz(blocks, images, w), live.m);
   }
   release(outer);
   const out = transpose(tensor(vectors, [batch, k, d]));
