@@ -29,7 +29,7 @@ export interface TrainConfig {
   k?: number;
   guesses?: number;
   route?: "fast" | "exact";
-  /** Further estimator options (e.g. wperp's `oversample`, `tol`, `warmIterations`), passed on intact. */
+  /** Further estimator options (e.g. wperp's `oversample`, `tol`, `warmStartBytes`), passed on intact. */
   options?: EstimatorOptions;
 }
 
