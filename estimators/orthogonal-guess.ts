@@ -22,7 +22,7 @@ export interface OrthogonalGuessOptions extends CommonOptions {
   oversample?: number;
   /** Fast route: residual test ‖A·u − λ·u‖ ≤ tol·λ₁ for the k leading Ritz pairs of each example. Default 5e-2. */
   tol?: number;
-  /** Exact route: Lanczos's test on its residual estimates |β·s| ≤ exactTol·θ₁. Default 1e-6. */
+  /** Exact route: Lanczos's test on its residual estimates |β·s| ≤ exactTol·θ₁. Default 3e-6. */
   exactTol?: number;
   /** LOBPCG step cap; past it the step throws. Default 100 (fast), 1000 (exact). */
   maxIter?: number;
@@ -67,7 +67,7 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
   const oversample = options.oversample ?? 2;
   if (!Number.isInteger(oversample) || oversample < 0) throw new FwdgradError(`wperp: oversample must be an integer ≥ 0, got ${options.oversample}`);
   const tol = checkTolerance("tol", options.tol ?? 5e-2);
-  const exactTol = checkTolerance("exactTol", options.exactTol ?? 1e-6);
+  const exactTol = checkTolerance("exactTol", options.exactTol ?? 3e-6);
   const maxIter = options.maxIter ?? (route === "exact" ? 1000 : 100);
   if (!Number.isInteger(maxIter) || maxIter < 1) throw new FwdgradError(`wperp: maxIter must be an integer ≥ 1, got ${options.maxIter}`);
   const warmStarts = new WarmStarts(k, oversample, options.warmStartBytes ?? 256 * 2 ** 20);

@@ -3,7 +3,7 @@
 // guess covariance V̂V̂ᵀ from `route: "exact"` against the f64 projector onto the top-k eigenvectors
 // of M·WᵀW·M (Householder tridiagonalisation + bisection, tested against Jacobi). Prints the entry-
 // wise and Frobenius deviations and the step's time.
-// `npx tsx scripts/wperp-exact-check.ts [--width 512] [--examples 64] [--checkpoint file]`
+// `npx tsx scripts/wperp-exact-check.ts [--width 512] [--examples 64] [--exact-tol 1e-6] [--checkpoint file]`
 import { readFileSync } from "node:fs";
 import { createEstimator, createMlp, generateMnist1d, prepareStep, ready, rng, tensor } from "../index.ts";
 import { topEigen } from "../estimators/basis-fidelity.ts";
@@ -15,7 +15,7 @@ const flag = (name: string, fallback: number) => {
   const at = args.indexOf(`--${name}`);
   return at >= 0 ? Number(args[at + 1]) : fallback;
 };
-const width = flag("width", 512), examples = flag("examples", 64), k = 10;
+const width = flag("width", 512), examples = flag("examples", 64), exactTol = flag("exact-tol", 1e-6), k = 10;
 const checkpoint = args.includes("--checkpoint") ? args[args.indexOf("--checkpoint") + 1] : null;
 await ready();
 const data = generateMnist1d();
@@ -24,7 +24,7 @@ if (checkpoint) parseCheckpoint(readFileSync(checkpoint, "utf8")).weights.forEac
 const x = tensor(data.train.x.subarray(0, examples * data.features), [examples, data.features]);
 const labels = Int32Array.from(data.train.y.subarray(0, examples));
 const input = prepareStep(model, x, labels, rng(1));
-const estimator = createEstimator("wperp", { k, route: "exact" });
+const estimator = createEstimator("wperp", { k, route: "exact", exactTol });
 for (const layer of [0, 1]) {
   const started = performance.now();
   const basis = estimator.covariance!(input, layer)!.basis()!.toArray();
