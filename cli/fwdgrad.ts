@@ -47,7 +47,7 @@ export const COMMANDS: Record<string, Command> = {
       lr: { kind: "number", default: 1e-4, greaterThan: 0, help: "AdamW learning rate" },
       k: { kind: "int", default: 10, min: 1, help: "subspace rank for wperp" },
       guesses: { kind: "int", min: 1, help: "guesses per step, averaged (estimators; default 1)" },
-      route: { kind: "string", choices: ["fast", "exact"], help: "wperp route (default fast)" },
+      route: { kind: "string", choices: ["fast", "exact"], help: "wperp route (default fast); wp route (default exact: an SVD per example)" },
       seed: { kind: "int", default: 0, min: 0, help: "seed of the model, the batches and the guesses" },
       json: { kind: "boolean", help: "one JSON line per epoch, and a final line with weightsHash" },
       out: { kind: "string", help: "folder for checkpoint.json and history.json, written every epoch" },
@@ -164,7 +164,7 @@ export const COMMANDS: Record<string, Command> = {
       draws: { kind: "int", default: 20, min: 1, help: "guesses averaged" },
       seed: { kind: "int", default: 0, min: 0, help: "seed of the model and the guesses" },
       batch: { kind: "int", default: 512, min: 1, help: "first examples of the training set used" },
-      route: { kind: "string", default: "fast", choices: ["fast", "exact"], help: "wperp route: fast or exact" },
+      route: { kind: "string", default: "fast", choices: ["fast", "exact"], help: "wperp or wp route: fast or exact" },
       json: { kind: "boolean", help: "print one JSON object" },
     },
     async run(flags) {

@@ -39,6 +39,27 @@ export function maskedJacobians(next: Tensor, mask: Tensor): Tensor {
   return mul(reshape(next, [1, out, d]), reshape(mask, [mask.shape[0], 1, d]));
 }
 
+/**
+ * An orthonormal basis of each example's row space of W̃ = W_{i+1}·M_i, for a next layer of at most
+ * k rows (the last hidden layer): from the small Gram W̃W̃ᵀ = UΣ²Uᵀ, V = W̃ᵀUΣ⁻¹ [B, d, min(k, rows)]
+ * (columns for zero singular values are left zero).
+ */
+export function rowSpaceBasis(input: StepInput, i: number, k: number): Tensor {
+  const jacobians = maskedJacobians(input.model.layers[i + 1].w, input.masks[i]);
+  const [batch, rows] = jacobians.shape;
+  const { values, vectors } = eigh(matmul(jacobians, jacobians, { transB: true }));
+  const lambda = values.toArray();
+  const inverse = new Float32Array(batch * rows);
+  for (let b = 0; b < batch; b++) {
+    const top = Math.max(lambda[b * rows], 0);
+    for (let j = 0; j < rows; j++) {
+      const l = lambda[b * rows + j];
+      inverse[b * rows + j] = l > 1e-10 * top && l > 0 ? 1 / Math.sqrt(l) : 0;
+    }
+  }
+  return leadingColumns(matmul(jacobians, mul(vectors, tensor(inverse, [batch, 1, rows])), { transA: true }), Math.min(k, rows));
+}
+
 /** y = V·z for K independent z ~ N(0, I): [K, B, d] from V [B, d, k]. */
 export function subspaceGuess(input: StepInput, layer: number, basis: Tensor, guesses: number): Tensor {
   const [batch, , k] = basis.shape;
@@ -74,25 +95,7 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
   // Bases per primal pass (the trace), so repeated draws on one batch decompose once.
   const bases = new WeakMap<object, Map<number, Tensor>>();
 
-  /**
-   * For a W̃ with at most k rows (the last hidden layer) the whole row space is kept: from the small
-   * Gram W̃W̃ᵀ = UΣ²Uᵀ, V = W̃ᵀUΣ⁻¹ (columns for zero singular values are left zero).
-   */
-  const thinBasis = (input: StepInput, i: number): Tensor => {
-    const jacobians = maskedJacobians(input.model.layers[i + 1].w, input.masks[i]);
-    const [batch, rows] = jacobians.shape;
-    const { values, vectors } = eigh(matmul(jacobians, jacobians, { transB: true }));
-    const lambda = values.toArray();
-    const inverse = new Float32Array(batch * rows);
-    for (let b = 0; b < batch; b++) {
-      const top = Math.max(lambda[b * rows], 0);
-      for (let j = 0; j < rows; j++) {
-        const l = lambda[b * rows + j];
-        inverse[b * rows + j] = l > 1e-10 * top && l > 0 ? 1 / Math.sqrt(l) : 0;
-      }
-    }
-    return leadingColumns(matmul(jacobians, mul(vectors, tensor(inverse, [batch, 1, rows])), { transA: true }), Math.min(k, rows));
-  };
+  const thinBasis = (input: StepInput, i: number): Tensor => rowSpaceBasis(input, i, k);
 
   /**
    * Both routes find the top-k eigenvectors of each example's masked Gram M·WᵀW·M

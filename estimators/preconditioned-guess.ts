@@ -1,16 +1,23 @@
 // W̃P (Wang, Markou & Campbell 2025): y = (W̃_σᵀW̃_σ)^{-1/2}·W̃_σᵀ·ε with W̃_σ = U(Λ² + σI)^{1/2}Vᵀ
 // from each example's SVD W̃ = UΛVᵀ, ε ~ N(0, I). Computed as defined; the σ factors cancel, so it
 // equals V·Uᵀ·ε (a test checks this): isotropic on square layers, the W̃⊥ projector on thin ones.
+// The "fast" route samples that distribution directly, with no SVD: W̃_σ keeps all min(out, d)
+// right singular vectors, so where the next layer is at least as wide (out ≥ d) V is square and
+// Cov = V·Vᵀ = I, y ~ N(0, I); on a thinner next layer V spans W̃'s row space (rowSpaceBasis), exactly
+// when W̃ has full row rank (else the SVD's completion of V is arbitrary; the fast route leaves it out).
 import { svd, type SvdResult } from "../engine/linalg/decompositions.ts";
 import { matmul, mul, reshape } from "../engine/ops.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
-import { activationEstimate, activationSeeds, checkGuesses, type CommonOptions, type Estimator, type StepInput } from "./estimator.ts";
-import { maskedJacobians, projectorCovariance } from "./orthogonal-guess.ts";
+import { FwdgradError } from "../engine/errors.ts";
+import { activationEstimate, activationSeeds, checkGuesses, identityCovariance, type CommonOptions, type Estimator, type StepInput } from "./estimator.ts";
+import { maskedJacobians, projectorCovariance, rowSpaceBasis, subspaceGuess } from "./orthogonal-guess.ts";
 import { stack } from "../engine/inplace.ts";
 
 export interface PreconditionedGuessOptions extends CommonOptions {
   /** The regulariser σ in W̃_σ. Default 1e-5 (the paper's). */
   sigma?: number;
+  /** "exact" (default): an SVD of every example's W̃, as defined; "fast": the same distribution in closed form. */
+  route?: "fast" | "exact";
 }
 
 /** Each example's thin SVD W̃ = U·Λ·Vᵀ for hidden layer `layer`. */
@@ -38,10 +45,17 @@ export function preconditionedGuess({ u, s, v }: SvdResult, eps: Tensor, sigma: 
 export function preconditioned(options: PreconditionedGuessOptions = {}): Estimator {
   const guesses = checkGuesses("wp", options.guesses);
   const sigma = options.sigma ?? 1e-5;
+  const route = options.route ?? "exact";
+  if (route !== "fast" && route !== "exact") throw new FwdgradError(`wp: route must be "fast" or "exact", got ${String(route)}`);
+  const square = (input: StepInput, i: number) => input.model.sizes[i + 2] >= input.model.sizes[i + 1];
   const guess = (input: StepInput, i: number): Tensor => {
     const batch = input.x.shape[0];
     const out = input.model.sizes[i + 2];
     const r = input.rng.split(i);
+    if (route === "fast") {
+      if (!square(input, i)) return subspaceGuess(input, i, rowSpaceBasis(input, i, out), guesses);
+      return stack(Array.from({ length: guesses }, (_, g) => r.split(g).normal([batch, input.model.sizes[i + 1]])));
+    }
     const factors = jacobianSvd(input, i);
     return stack(Array.from({ length: guesses }, (_, g) => preconditionedGuess(factors, r.split(g).normal([batch, out, 1]), sigma)));
   };
@@ -50,7 +64,10 @@ export function preconditioned(options: PreconditionedGuessOptions = {}): Estima
     guesses,
     seed: (input) => activationSeeds(input, guesses, (i) => guess(input, i)),
     estimate: activationEstimate,
-    covariance: (input, layer) => projectorCovariance(jacobianSvd(input, layer).v),
+    covariance: (input, layer) => {
+      if (route === "exact") return projectorCovariance(jacobianSvd(input, layer).v);
+      return square(input, layer) ? identityCovariance(input, layer) : projectorCovariance(rowSpaceBasis(input, layer, input.model.sizes[layer + 2]));
+    },
   };
 }
 

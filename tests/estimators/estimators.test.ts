@@ -287,6 +287,30 @@ Estimators("wperp-ns: the fitted polynomial approaches the top-k projector as it
   assert.ok(ns[0].covFrobenius! > 0 && ns[0].overlap === null, "wperp-ns reports covariance distance, no strict subspace");
 });
 
+Estimators("wp's fast route has the SVD route's covariance: I where the next layer is as wide, the row-space projector where thinner", () => {
+  const model = createMlp([6, 8, 8, 3], { seed: 5 });
+  const x = rng(6).normal([12, 6]);
+  const labels = Int32Array.from({ length: 12 }, (_, i) => i % 3);
+  const input = prepareStep(model, x, labels, rng(7));
+  const exact = createEstimator("wp"), fast = createEstimator("wp", { route: "fast" });
+  const masks = input.masks[1].toArray();
+  for (const layer of [0, 1]) {
+    const d = model.sizes[layer + 1];
+    const g = rng(8 + layer).normal([12, d]);
+    const a = exact.covariance(input, layer)!.times(g).toArray(), b = fast.covariance(input, layer)!.times(g).toArray();
+    for (let e = 0; e < 12; e++) {
+      // A thin W̃ of lower rank than its rows: the SVD completes V arbitrarily, the fast route does not.
+      let active = 0;
+      for (let u = 0; u < d; u++) active += layer === 1 ? masks[e * d + u] : 1;
+      if (active < model.sizes[layer + 2]) continue;
+      for (let u = 0; u < d; u++) assert.ok(Math.abs(a[e * d + u] - b[e * d + u]) < 1e-4, `layer ${layer}, example ${e}, unit ${u}: ${a[e * d + u]} vs ${b[e * d + u]}`);
+    }
+  }
+  const step = estimateStep(fast, input);
+  assert.ok(step.grads.w.every((w) => w.toArray().every(Number.isFinite)), "finite gradients");
+  assertFwdgradError(() => createEstimator("wp", { route: "slow" as never }), /wp: route must be "fast" or "exact"/);
+});
+
 Estimators("wperp's kept blocks stay within warmStartBytes; a state past it is refused", () => {
   const model = createMlp([6, 16, 16, 16, 4], { seed: 1 });
   // k 4, oversample 2: a block is 6 × 16 floats, 384 bytes; ten fit the budget, over both layers.
