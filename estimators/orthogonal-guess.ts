@@ -95,8 +95,6 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
   // Bases per primal pass (the trace), so repeated draws on one batch decompose once.
   const bases = new WeakMap<object, Map<number, Tensor>>();
 
-  const thinBasis = (input: StepInput, i: number): Tensor => rowSpaceBasis(input, i, k);
-
   /**
    * Both routes find the top-k eigenvectors of each example's masked Gram M·WᵀW·M
    * (engine/linalg/subspace.ts) and end with LOBPCG's residual test. Exact: every example by
@@ -106,7 +104,7 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
    */
   const subspaceBasis = (input: StepInput, i: number): Tensor => {
     const next = input.model.layers[i + 1].w;
-    if (next.shape[0] <= k) return thinBasis(input, i);
+    if (next.shape[0] <= k) return rowSpaceBasis(input, i, k);
     const d = next.shape[1];
     const width = Math.min(d, k + oversample);
     const batch = input.x.shape[0];

@@ -347,7 +347,8 @@ function lanczosSvd(a: Tensor, m: number, n: number, k: number, options: TopKOpt
   });
 }
 
-function sumSquares(ptr: number, len: number): number {
+/** Σ x² over the `len` f32 values at byte address `ptr`. */
+export function sumSquares(ptr: number, len: number): number {
   const f = engine().heap.f32();
   let s = 0;
   for (let i = 0; i < len; i++) s += f[(ptr >>> 2) + i] * f[(ptr >>> 2) + i];

@@ -14,9 +14,9 @@ import type { Kernels } from "../kernel-abi.ts";
 import { rng } from "../rng.ts";
 import { tridiagonalTop } from "./tridiagonal.ts";
 import { FwdgradError } from "../errors.ts";
-import { eigh } from "./decompositions.ts";
+import { eigh, sumSquares } from "./decompositions.ts";
 import { gatherRows, matmul, mul, reshape, sub, sum, transpose, add } from "../ops.ts";
-import { copyInto, empty, leadingColumns, prefix, tensor, type Tensor } from "../tensor.ts";
+import { copyInto, empty, leadingColumns, prefix, tensor, zeros, type Tensor } from "../tensor.ts";
 
 /**
  * R⁻ᵀ per example for the Cholesky factor of each k×k block of `gram`, taken after scaling the rows
@@ -70,13 +70,15 @@ function inverseCholesky(gram: Float32Array, batch: number, k: number): Float32A
  * (two make it stable: CholeskyQR2); dependent rows become zero.
  */
 export function orthonormalRows(x: Tensor, rounds = 2): Tensor {
-  const [batch, c] = x.shape;
   let y = x;
-  for (let round = 0; round < rounds; round++) {
-    const gram = rowDots(y, y).toArray();
-    y = matmul(tensor(inverseCholesky(gram, batch, c), [batch, c, c]), y);
-  }
+  for (let round = 0; round < rounds; round++) y = choleskyQrRound(y, rowDots(y, y).toArray());
   return y;
+}
+
+/** One CholeskyQR round on rows y [B, c, d] whose Gram y·yᵀ is `gram`. */
+function choleskyQrRound(y: Tensor, gram: Float32Array): Tensor {
+  const [batch, c] = y.shape;
+  return matmul(tensor(inverseCholesky(gram, batch, c), [batch, c, c]), y);
 }
 
 /** a·cᵀ per example for stacks of rows [B, m, k] and [B, n, k]: [B, m, n] (the rowdots kernel). */
@@ -237,7 +239,7 @@ function startingBlock(start: Tensor, masks: Tensor, fallback: (() => Tensor) | 
   const gram = rowDots(masked, masked).toArray();
   let worst = 0;
   for (let b = 0; b < batch; b++) for (let i = 0; i < w; i++) for (let j = 0; j < w; j++) worst = Math.max(worst, Math.abs(gram[(b * w + i) * w + j] - (i === j ? 1 : 0)));
-  let x = matmul(tensor(inverseCholesky(gram, batch, w), [batch, w, w]), masked);
+  let x = choleskyQrRound(masked, gram);
   if (worst <= 1e-2) return x;
   x = orthonormalRows(x, 1);
   if (!fallback) return x;
@@ -379,7 +381,7 @@ export function maskedLanczos(gram: Tensor, masks: Tensor, options: MaskedLanczo
     for (let j = 0; live.length > 0; j++) {
       const step = heap.mark();
       // One gemm for every live example: their current vectors scattered to full rows, times G.
-      const rows = zerosLike([live.length, d]);
+      const rows = zeros([live.length, d]);
       let f = heap.f32();
       for (let r = 0; r < live.length; r++) {
         const units = active[live[r]], from = row(live[r], j) >>> 2, to = (rows.ptr >>> 2) + r * d;
@@ -411,7 +413,7 @@ export function maskedLanczos(gram: Tensor, masks: Tensor, options: MaskedLanczo
         beta[b][j] = exhausted ? 0 : length;
         scale[b] = Math.max(scale[b], length);
         if (!exhausted) {
-          const unit = length > 0 ? length : Math.sqrt(squaredLength(heap, next << 2, n));
+          const unit = length > 0 ? length : Math.sqrt(sumSquares(next << 2, n));
           f = heap.f32();
           for (let i = 0; i < n; i++) f[next + i] /= unit;
         }
@@ -438,38 +440,24 @@ export function maskedLanczos(gram: Tensor, masks: Tensor, options: MaskedLanczo
   });
 }
 
-/** A zero tensor of the given shape. */
-function zerosLike(shape: number[]): Tensor {
-  const t = empty(shape);
-  engine().heap.f32().fill(0, t.ptr >>> 2, (t.ptr >>> 2) + t.size);
-  return t;
-}
-
 /**
  * Orthogonalises the vector at `v` (length n) against the `count` rows at `rows` by classical
  * Gram–Schmidt (gemv kernel), again when the first pass removed more than half of it; returns its
  * length.
  */
 function reorthogonalize(K: Kernels, heap: Heap, rows: number, v: number, count: number, n: number, coefficients: number, scratch: number): number {
-  let length = Math.sqrt(squaredLength(heap, v, n));
+  let length = Math.sqrt(sumSquares(v, n));
   for (let pass = 0; pass < 2; pass++) {
     K.gemv_f32(coefficients, rows, v, count, n, 0);
     K.gemv_f32(scratch, rows, coefficients, count, n, 1);
     const f = heap.f32();
     for (let i = 0; i < n; i++) f[(v >>> 2) + i] -= f[(scratch >>> 2) + i];
-    const after = Math.sqrt(squaredLength(heap, v, n));
+    const after = Math.sqrt(sumSquares(v, n));
     const enough = after > 0.5 * length;
     length = after;
     if (enough) break;
   }
   return length;
-}
-
-function squaredLength(heap: Heap, v: number, n: number): number {
-  const f = heap.f32();
-  let s = 0;
-  for (let i = 0; i < n; i++) s += f[(v >>> 2) + i] * f[(v >>> 2) + i];
-  return s;
 }
 
 /** Ritz vector i = Σ_j vectors[i, j]·basis row j, for i < count, handed to `take` one by one. */

@@ -1,8 +1,8 @@
 // The leading eigenpairs of a symmetric tridiagonal matrix, in float64: eigenvalues by bisection on
-// Sturm sequence counts, eigenvectors by inverse iteration with a pivoted tridiagonal LU (the
-// pairing of LAPACK's dstebz and dstein; Golub & Van Loan §8.4), vectors of close eigenvalues
-// orthogonalised against each other. O(size) per bisection step and per solve: cheap enough to run
-// for every example's Lanczos matrix at every convergence check.
+// Sturm sequence counts, eigenvectors by inverse iteration with a pivoted tridiagonal LU factored
+// once per eigenvalue (the pairing of LAPACK's dstebz and dstein; Golub & Van Loan §8.4), vectors
+// of close eigenvalues orthogonalised against each other. O(size) per bisection step and per solve:
+// cheap enough to run for every example's Lanczos matrix at every convergence check.
 
 /** Eigenvalues of T below x: negative pivots of the LDLᵀ factorisation of T − x·I (Sturm count). */
 export function countBelow(alpha: Float64Array, beta: Float64Array, size: number, x: number, tiny: number): number {
@@ -16,8 +16,11 @@ export function countBelow(alpha: Float64Array, beta: Float64Array, size: number
   }
 }
 
-/** Solves (T − θ·I)·x = b in place of b, by Gaussian elimination with partial pivoting (dgttrf/dgtts2). */
-function shiftedSolve(alpha: Float64Array, beta: Float64Array, size: number, theta: number, tiny: number, b: Float64Array): void {
+/**
+ * T − θ·I = P·L·U by Gaussian elimination with partial pivoting (dgttrf): U has two diagonals above
+ * its own; `solve` then overwrites b with (T − θ·I)⁻¹·b (dgtts2), as often as inverse iteration asks.
+ */
+function shiftedFactor(alpha: Float64Array, beta: Float64Array, size: number, theta: number, tiny: number): { solve: (b: Float64Array) => void } {
   const diag = new Float64Array(size), upper = new Float64Array(size), upper2 = new Float64Array(size), lower = new Float64Array(size);
   const swapped = new Uint8Array(size);
   for (let i = 0; i < size; i++) {
@@ -46,20 +49,23 @@ function shiftedSolve(alpha: Float64Array, beta: Float64Array, size: number, the
     }
   }
   if (diag[size - 1] === 0) diag[size - 1] = tiny;
-  for (let i = 0; i + 1 < size; i++) {
-    if (swapped[i]) {
-      const t = b[i];
-      b[i] = b[i + 1];
-      b[i + 1] = t;
+  const solve = (b: Float64Array): void => {
+    for (let i = 0; i + 1 < size; i++) {
+      if (swapped[i]) {
+        const t = b[i];
+        b[i] = b[i + 1];
+        b[i + 1] = t;
+      }
+      b[i + 1] -= lower[i] * b[i];
     }
-    b[i + 1] -= lower[i] * b[i];
-  }
-  for (let i = size - 1; i >= 0; i--) {
-    let v = b[i];
-    if (i + 1 < size) v -= upper[i] * b[i + 1];
-    if (i + 2 < size) v -= upper2[i] * b[i + 2];
-    b[i] = v / diag[i];
-  }
+    for (let i = size - 1; i >= 0; i--) {
+      let v = b[i];
+      if (i + 1 < size) v -= upper[i] * b[i + 1];
+      if (i + 2 < size) v -= upper2[i] * b[i + 2];
+      b[i] = v / diag[i];
+    }
+  };
+  return { solve };
 }
 
 /**
@@ -97,9 +103,9 @@ export function tridiagonalTop(alpha: Float64Array, beta: Float64Array, size: nu
     // A start with every component present and no structure (dstein starts from random numbers);
     // integer arithmetic, so every runtime starts from the same bits.
     for (let r = 0; r < size; r++) x[r] = 1 + ((r * 7 + i * 3) % 11) / 11;
-    const perturbed = values[i] + tiny * 10;
+    const shifted = shiftedFactor(alpha, beta, size, values[i] + tiny * 10, tiny);
     for (let pass = 0; pass < 2; pass++) {
-      shiftedSolve(alpha, beta, size, perturbed, tiny, x);
+      shifted.solve(x);
       // Close eigenvalues give nearly parallel solves: keep this vector orthogonal to theirs.
       for (let j = 0; j < i; j++) {
         if (Math.abs(values[j] - values[i]) > 1e-3 * norm) continue;

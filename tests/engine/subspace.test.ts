@@ -3,7 +3,7 @@
 // active units than k and none, LOBPCG tracking slowly perturbed matrices from its own blocks, and
 // the caps that turn non-convergence into errors.
 import { matmul, rng, tensor, mark, release, add, scale, type Tensor } from "../../index.ts";
-import { jacobiEigen } from "../jacobi.ts";
+import { jacobiEigen, orthogonal } from "../oracles.ts";
 import { tridiagonalTop } from "../../engine/linalg/tridiagonal.ts";
 import { maskedLanczos, maskedTopK } from "../../engine/linalg/subspace.ts";
 import { assert, assertFwdgradError, inputs, suite } from "../harness.ts";
@@ -76,21 +76,6 @@ Subspace("tridiagonal top-k: values and vectors match Jacobi; repeated and clust
 
 /** W [out, d] with singular values `sigma` (random orthogonal factors from f64 Householder products). */
 function withSpectrum(out: number, d: number, sigma: number[], seed: number): Tensor {
-  const orthogonal = (n: number, s: number) => {
-    const r = inputs(s);
-    const q = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) q[i * n + i] = 1;
-    for (let h = 0; h < n; h++) {
-      const u = Array.from(r.uniform(n));
-      const uu = u.reduce((a, x) => a + x * x, 0);
-      for (let i = 0; i < n; i++) {
-        let t = 0;
-        for (let j = 0; j < n; j++) t += q[i * n + j] * u[j];
-        for (let j = 0; j < n; j++) q[i * n + j] -= (2 * t * u[j]) / uu;
-      }
-    }
-    return q;
-  };
   const u = orthogonal(out, seed), v = orthogonal(d, seed + 1);
   const w = new Float32Array(out * d);
   for (let i = 0; i < out; i++) for (let j = 0; j < d; j++) {

@@ -1,7 +1,7 @@
 // basisFidelity against matrices with known singular values, built in f64 here (W = U·diag(σ)·Vᵀ with
 // U, V products of Householder reflections), and the routes of wperp on a small real model.
 import { basisFidelity, createEstimator, createMlp, measureBasisFidelity, rng, tensor } from "../../index.ts";
-import { jacobiEigen } from "../jacobi.ts";
+import { jacobiEigen, orthogonal } from "../oracles.ts";
 import { topEigen } from "../../estimators/basis-fidelity.ts";
 import { assert, assertFwdgradError, inputs, suite } from "../harness.ts";
 
@@ -11,24 +11,6 @@ function assertClose(actual: number, expected: number, tol: number, what: string
 }
 
 const Fidelity = suite("basis fidelity");
-
-/** A random n×n orthogonal matrix (row-major f64): a product of n Householder reflections. */
-function orthogonal(n: number, seed: number): Float64Array {
-  const r = inputs(seed);
-  const q = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) q[i * n + i] = 1;
-  for (let h = 0; h < n; h++) {
-    const u = Array.from(r.uniform(n));
-    const uu = u.reduce((s, x) => s + x * x, 0);
-    // Q ← Q·(I − 2uuᵀ/uᵀu)
-    for (let i = 0; i < n; i++) {
-      let s = 0;
-      for (let j = 0; j < n; j++) s += q[i * n + j] * u[j];
-      for (let j = 0; j < n; j++) q[i * n + j] -= (2 * s * u[j]) / uu;
-    }
-  }
-  return q;
-}
 
 /** W = U·diag(σ)·Vᵀ [out, d] and V [d, d] (its columns are the right singular vectors). */
 function withSingularValues(out: number, d: number, sigma: number[], seed: number) {

@@ -1,5 +1,25 @@
-// A float64 symmetric eigensolver for tests, independent of the library's: cyclic Jacobi (Golub &
-// Van Loan, Matrix Computations, 4th ed., §8.5.2–8.5.3). Slow (O(n³) per sweep) and simple.
+// Float64 oracles for the linear-algebra tests, independent of the library's: random orthogonal
+// matrices, and a symmetric eigensolver by cyclic Jacobi (Golub & Van Loan, Matrix Computations,
+// 4th ed., §8.5.2–8.5.3), slow (O(n³) per sweep) and simple.
+import { inputs } from "./harness.ts";
+
+/** A random n×n orthogonal matrix (row-major f64): a product of n Householder reflections. */
+export function orthogonal(n: number, seed: number): Float64Array {
+  const r = inputs(seed);
+  const q = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) q[i * n + i] = 1;
+  for (let h = 0; h < n; h++) {
+    const u = Array.from(r.uniform(n));
+    const uu = u.reduce((s, x) => s + x * x, 0);
+    // Q ← Q·(I − 2uuᵀ/uᵀu)
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let j = 0; j < n; j++) s += q[i * n + j] * u[j];
+      for (let j = 0; j < n; j++) q[i * n + j] -= (2 * s * u[j]) / uu;
+    }
+  }
+  return q;
+}
 
 /** Sweeps after which the Jacobi iteration gives up; it converges quadratically, in well under 20. */
 const MAX_SWEEPS = 60;
