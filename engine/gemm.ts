@@ -15,6 +15,6 @@ export function gemm(outPtr: number, a: GemmOperand, b: GemmOperand, batch: numb
   const { heap, k: kernels } = engine();
   const start = heap.mark();
   const pack = heap.alloc(kernels.gemm_scratch_f32() * 4).ptr;
-  kernels.gemm_f32(outPtr, a.ptr, b.ptr, pack, batch, m, k, n, a.stride, b.stride, Number(a.trans), Number(b.trans));
+  kernels.gemm_f32(outPtr, a.ptr, b.ptr, pack, batch, m, k, n, a.stride, b.stride, Number(a.trans), Number(b.trans), 0, m);
   heap.release(start);
 }

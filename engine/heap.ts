@@ -35,8 +35,9 @@ export class Heap {
   private u32View: Uint32Array;
   private f64View: Float64Array;
 
-  constructor(initialPages = 32) {
-    this.memory = new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES });
+  /** `shared`: a shared memory, which worker threads can run kernels on (engine/threads.ts). */
+  constructor(initialPages = 32, readonly shared = false) {
+    this.memory = new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES, shared });
     this.f32View = new Float32Array(this.memory.buffer);
     this.i32View = new Int32Array(this.memory.buffer);
     this.u32View = new Uint32Array(this.memory.buffer);

@@ -1,5 +1,6 @@
 // The engine's public surface, re-exported from the package root.
-export { ready, useKernels, type EngineInfo, type KernelKind } from "./backend.ts";
+export { ready, useKernels, shutdown, engineInfo, type EngineInfo, type KernelKind, type ReadyOptions } from "./backend.ts";
+export { setThreadHost, type ThreadHost, type HostWorker } from "./threads.ts";
 export { FwdgradError } from "./errors.ts";
 export { Tensor, tensor, zeros } from "./tensor.ts";
 export {

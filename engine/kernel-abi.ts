@@ -44,7 +44,7 @@ export const KERNEL_ABI = {
       params: [
         "outPtr: usize", "aPtr: usize", "bPtr: usize", "packPtr: usize",
         "batch: i32", "m: i32", "k: i32", "n: i32", "aStride: i32", "bStride: i32",
-        "transA: bool", "transB: bool",
+        "transA: bool", "transB: bool", "rowFrom: i32", "rowTo: i32",
       ],
       result: "void",
     },

@@ -3,7 +3,7 @@
 // the engine's memory. No fetch, file access or import.meta.url, so every runtime runs this unchanged.
 import { decodeBase64 } from "./base64.ts";
 import { FwdgradError } from "./errors.ts";
-import { KERNELS_WASM_BASE64 } from "./generated/kernels-wasm.ts";
+import { KERNELS_WASM_BASE64, KERNELS_WASM_SHARED_BASE64 } from "./generated/kernels-wasm.ts";
 import { KERNELS, type Kernels } from "./kernel-abi.ts";
 
 // (module (func (result v128) (v128.const i32x4 0 0 0 0))): validates only where SIMD is supported.
@@ -17,17 +17,24 @@ export function simdSupported(): boolean {
   return typeof WebAssembly === "object" && WebAssembly.validate(SIMD_PROBE);
 }
 
-let compiled: Promise<WebAssembly.Module> | undefined;
+const compiled = new Map<boolean, Promise<WebAssembly.Module>>();
+
+/** The kernel module's bytes: the build over a shared memory (for threads) or over an ordinary one. */
+export function kernelBytes(shared: boolean): Uint8Array<ArrayBuffer> {
+  return decodeBase64(shared ? KERNELS_WASM_SHARED_BASE64 : KERNELS_WASM_BASE64) as Uint8Array<ArrayBuffer>;
+}
 
 /**
- * Instantiates the kernels over `memory`, or returns null where SIMD is missing (the caller then
- * uses the TypeScript twins). Checks that the module exports exactly the kernels engine/kernel-abi.ts
- * declares, each with the declared number of parameters (the build checks their names and types).
+ * Instantiates the kernels over `memory` (shared or not, the matching build), or returns null where
+ * SIMD is missing (the caller then uses the TypeScript twins). Checks that the module exports
+ * exactly the kernels engine/kernel-abi.ts declares, each with the declared number of parameters
+ * (the build checks their names and types).
  */
-export async function loadKernels(memory: WebAssembly.Memory): Promise<Kernels | null> {
+export async function loadKernels(memory: WebAssembly.Memory, shared: boolean): Promise<Kernels | null> {
   if (!simdSupported()) return null;
-  compiled ??= WebAssembly.compile(decodeBase64(KERNELS_WASM_BASE64));
-  const instance = await WebAssembly.instantiate(await compiled, { env: { memory } });
+  let module = compiled.get(shared);
+  if (!module) compiled.set(shared, (module = WebAssembly.compile(kernelBytes(shared))));
+  const instance = await WebAssembly.instantiate(await module, { env: { memory } });
   const exports = instance.exports as Record<string, unknown>;
   for (const { name, params } of KERNELS) {
     const fn = exports[name];

@@ -100,12 +100,13 @@ function micro(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, resume: bool
  * out[b] = op(A[b]) · op(B[b]) for b < batch, with op(A) m×k and op(B) k×n. A[b] starts at
  * aPtr + b·aStride elements (aStride 0 shares one A), likewise B; out[b] is m×n, contiguous.
  * transA: A is stored k×m; transB: B is stored n×k. packPtr: GEMM_SCRATCH_F32 floats of
- * 16-byte-aligned scratch.
+ * 16-byte-aligned scratch. Only rows rowFrom .. rowTo of each out[b] are written, each exactly as a
+ * call over all rows writes it, so threads can share one product by row ranges.
  */
 export function gemm_f32(
   outPtr: usize, aPtr: usize, bPtr: usize, packPtr: usize,
   batch: i32, m: i32, k: i32, n: i32, aStride: i32, bStride: i32,
-  transA: bool, transB: bool,
+  transA: bool, transB: bool, rowFrom: i32, rowTo: i32,
 ): void {
   const aPack = packPtr;
   const bPack = packPtr + ((<usize>(MC * KC)) << 2);
@@ -118,14 +119,14 @@ export function gemm_f32(
     for (let j0 = 0; j0 < n; j0 += NC) {
       const nc = min(NC, n - j0);
       if (k == 0) {
-        for (let i = 0; i < m; i++) memory.fill(at(out, i, n, j0), 0, <usize>nc << 2);
+        for (let i = rowFrom; i < rowTo; i++) memory.fill(at(out, i, n, j0), 0, <usize>nc << 2);
       }
       for (let p0 = 0; p0 < k; p0 += KC) {
         const kc = min(KC, k - p0);
         const resume = p0 > 0;
         packB(bPack, b, transB, k, n, p0, kc, j0, nc);
-        for (let i0 = 0; i0 < m; i0 += MC) {
-          const mc = min(MC, m - i0);
+        for (let i0 = rowFrom; i0 < rowTo; i0 += MC) {
+          const mc = min(MC, rowTo - i0);
           packA(aPack, a, transA, m, k, i0, mc, p0, kc);
           for (let jp = 0; jp < nc; jp += NR) {
             const cols = min(NR, nc - jp);

@@ -22,7 +22,7 @@ const nodeOnly = (folder) =>
 const RUNS = [
   { name: "source", cmd: process.execPath, args: ["scripts/check-source.mjs"] },
   { name: "docs", cmd: bin("tsx"), args: ["scripts/api-docs.ts", "--check"] },
-  { name: "node", cmd: bin("tsx"), args: ["tests/index.ts"] },
+  { name: "node", cmd: bin("tsx"), args: ["tests/node.ts"] },
   { name: "deno", cmd: bin("deno"), args: ["run", "--allow-env=FORCE_COLOR,NODE_DISABLE_COLORS,NO_COLOR,TERM", "tests/index.ts"] },
   { name: "bun", cmd: bin("bun"), args: ["tests/index.ts"] },
   { name: "chromium", cmd: process.execPath, args: ["scripts/browser-run.mjs"] },

@@ -15,12 +15,12 @@ export function createMatmulRef(heap: Heap) {
     gemm_f32(
       outPtr: number, aPtr: number, bPtr: number, packPtr: number,
       batch: number, m: number, k: number, n: number, aStride: number, bStride: number,
-      transA: number, transB: number,
+      transA: number, transB: number, rowFrom: number, rowTo: number,
     ): void {
       const mem = heap.f32();
       for (let bi = 0; bi < batch; bi++) {
         const a = (aPtr >>> 2) + bi * aStride, b = (bPtr >>> 2) + bi * bStride, out = (outPtr >>> 2) + bi * m * n;
-        for (let i = 0; i < m; i++) {
+        for (let i = rowFrom; i < rowTo; i++) {
           for (let j = 0; j < n; j++) {
             let s = 0;
             for (let p = 0; p < k; p++) {

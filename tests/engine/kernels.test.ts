@@ -1,13 +1,26 @@
 // Every WebAssembly kernel against its TypeScript twin, bit for bit, at sizes that cover the scalar
-// tails and several SIMD iterations; the transcendental helpers against the host's f64 Math. The
-// comparisons record which kernels they ran, and the last test fails for a declared kernel none ran.
+// tails and several SIMD iterations, on one thread and split over 2, 3 and 4 threads (every call
+// that can be split is, however small); the transcendental helpers against the host's f64 Math.
+// The comparisons record which kernels they ran, and the last test fails for a declared kernel none ran.
 import { engine } from "../../engine/backend.ts";
 import { KERNELS, type Kernels } from "../../engine/kernel-abi.ts";
+import { threadedKernels } from "../../engine/parallel.ts";
+import { ThreadPool } from "../../engine/threads.ts";
+import { kernelBytes } from "../../engine/wasm.ts";
 import { expf32, logf32 } from "../../engine/kernels-ref/math.ts";
 import { assert, assertSameBits, engineInfo, inputs, suite } from "../harness.ts";
 
 const SIZES = [1, 3, 4, 5, 17, 64, 65];
 const KernelsSuite = suite("kernels: wasm vs ts twin");
+
+// Three workers of the tests' own serve 2, 3 and 4 threads, where this runtime can run threads
+// (in a browser: a cross-origin isolated worker, as scripts/browser-run.mjs serves the suite).
+const THREAD_COUNTS = [2, 3, 4];
+const threadsHere = engine().unavailable === null && engine().wasm !== null;
+const testPool = threadsHere ? await ThreadPool.start(engine().host!, THREAD_COUNTS.length, kernelBytes(true), engine().memory, KERNELS.map((k) => k.name)) : null;
+const threaded: Array<[string, Kernels]> = testPool
+  ? THREAD_COUNTS.map((t) => [`${t} threads`, threadedKernels(engine().wasm!, testPool, engine().heap, t, 1)])
+  : [];
 
 /** Writes `values` into fresh heap memory and returns the address. */
 function put(values: Float32Array | Int32Array): number {
@@ -39,13 +52,16 @@ function compare(what: string, lengths: number | number[], call: (k: Kernels, ..
   const b = engine();
   const sizes = typeof lengths === "number" ? [lengths] : lengths;
   const m = b.heap.mark();
-  const [wasm, ts] = [b.wasm!, b.ref].map((k) => {
+  const [ts, ...others] = [b.ref, b.wasm!, ...threaded.map(([, k]) => k)].map((k) => {
     const outs = sizes.map((n) => put(new Float32Array(n).fill(NaN)));
     const result = call(recording(k), ...outs);
     return { result, outputs: outs.map((ptr, i) => b.heap.f32().slice(ptr >>> 2, (ptr >>> 2) + sizes[i])) };
   });
-  assert.is(wasm.result, ts.result, `${what}: result`);
-  wasm.outputs.forEach((out, i) => assertSameBits(out, ts.outputs[i], sizes.length > 1 ? `${what} output ${i}` : what));
+  others.forEach((run, r) => {
+    const label = r === 0 ? what : `${what} (${threaded[r - 1][0]})`;
+    assert.is(run.result, ts.result, `${label}: result`);
+    run.outputs.forEach((out, i) => assertSameBits(out, ts.outputs[i], sizes.length > 1 ? `${label} output ${i}` : label));
+  });
   b.heap.release(m);
 }
 
@@ -132,7 +148,7 @@ KernelsSuite("gemm_f32: every transposition, odd and square shapes", () => {
     const a = put(r.uniform(m * kk)), b = put(r.uniform(kk * n));
     for (const [ta, tb] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
       const mark = heap.mark();
-      compare(`gemm ${m}x${kk}x${n} transA=${ta} transB=${tb}`, m * n, (k, out) => k.gemm_f32(out, a, b, pack, 1, m, kk, n, 0, 0, ta, tb));
+      compare(`gemm ${m}x${kk}x${n} transA=${ta} transB=${tb}`, m * n, (k, out) => k.gemm_f32(out, a, b, pack, 1, m, kk, n, 0, 0, ta, tb, 0, m));
       heap.release(mark);
     }
   }
@@ -146,7 +162,7 @@ KernelsSuite("gemm_f32: batches and shared operands", () => {
     for (const [aStride, bStride] of [[m * kk, kk * n], [0, kk * n], [m * kk, 0]]) {
       for (const transB of [0, 1]) {
         compare(`gemm batch=${batch} ${m}x${kk}x${n} strides ${aStride},${bStride} transB=${transB}`, batch * m * n,
-          (k, out) => k.gemm_f32(out, a, b, pack, batch, m, kk, n, aStride, bStride, 0, transB));
+          (k, out) => k.gemm_f32(out, a, b, pack, batch, m, kk, n, aStride, bStride, 0, transB, 0, m));
       }
     }
   }
@@ -176,7 +192,7 @@ KernelsSuite("gemm_f32 against an f64 product", () => {
   const r = inputs(5);
   const av = r.uniform(m * kk), bv = r.uniform(kk * n);
   const out = put(new Float32Array(m * n));
-  engine().wasm!.gemm_f32(out, put(av), put(bv), pack, 1, m, kk, n, 0, 0, 0, 0);
+  engine().wasm!.gemm_f32(out, put(av), put(bv), pack, 1, m, kk, n, 0, 0, 0, 0, 0, m);
   const got = heap.f32().slice(out >>> 2, (out >>> 2) + m * n);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
@@ -321,6 +337,13 @@ KernelsSuite("both kernel sets have exactly the declared kernels, with the decla
 KernelsSuite("every declared kernel is compared with its twin", () => {
   const missing = KERNELS.filter((k) => !compared.has(k.name)).map((k) => `${k.name} (kernels-as/${k.file}.ts)`);
   assert.equal(missing, [], `kernels with no wasm-vs-twin comparison: ${missing.join(", ")}`);
+});
+
+KernelsSuite("the comparisons ran split over 2, 3 and 4 threads; the workers stop", () => {
+  assert.ok(testPool, `threads should run in every runtime the suite runs in: ${engine().unavailable}`);
+  assert.is(testPool!.size, 3);
+  testPool!.close();
+  assert.is(testPool!.size, 0);
 });
 
 KernelsSuite.run();

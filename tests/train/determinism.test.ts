@@ -1,7 +1,10 @@
 // The same seed gives the same weights everywhere: 21 training steps of several methods end in pinned
-// weight hashes, in every runtime this suite runs in, and with the TypeScript kernels as well as the
-// WebAssembly ones (the twins agree bit for bit).
-import { useKernels } from "../../index.ts";
+// weight hashes, in every runtime this suite runs in, with the TypeScript kernels as well as the
+// WebAssembly ones (the twins agree bit for bit), and with the WebAssembly kernels on 1 to 4 threads,
+// both as `ready({ threads })` splits them and with every call that can be split split.
+import { engineInfo, ready, useKernels } from "../../index.ts";
+import { engine } from "../../engine/backend.ts";
+import { threadedKernels } from "../../engine/parallel.ts";
 import { generateMnist1d } from "../../data/mnist1d.ts";
 import { Trainer } from "../../train/trainer.ts";
 import { assert, suite } from "../harness.ts";
@@ -34,5 +37,23 @@ for (const kernels of ["wasm", "ts"] as const) {
     }
   });
 }
+
+Determinism("the pinned weights on 1, 2, 3 and 4 threads", async () => {
+  const before = engineInfo().threads;
+  try {
+    for (const threads of [1, 2, 3, 4]) {
+      const info = await ready({ threads });
+      assert.is(info.threads, threads, info.threadsNote ?? "");
+      for (const [method, hash] of Object.entries(PINNED)) assert.is(hashAfterTraining(method), hash, `${method} on ${threads} threads`);
+    }
+    const b = engine();
+    for (const threads of [2, 3, 4]) {
+      b.k = threadedKernels(b.wasm!, b.pool!, b.heap, threads, 1);
+      for (const [method, hash] of Object.entries(PINNED)) assert.is(hashAfterTraining(method), hash, `${method} on ${threads} threads, every call split`);
+    }
+  } finally {
+    await ready({ threads: before });
+  }
+});
 
 Determinism.run();

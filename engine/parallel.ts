@@ -1,0 +1,220 @@
+// The kernels split across threads. Each split gives every thread a disjoint part of the output
+// (elementwise by ranges, gemm by batches or by row panels of C, batched decompositions by
+// examples), and each output element is computed by the same instructions in the same order as in
+// a one-thread call, so the bits do not depend on the thread count. A call too small to repay a
+// worker's wake-up, or a kernel without a split, runs on the calling thread.
+import type { Heap } from "./heap.ts";
+import { KERNELS, type KernelName, type Kernels } from "./kernel-abi.ts";
+import type { ThreadPool } from "./threads.ts";
+
+/** One part's arguments, and the bytes of private scratch it needs at argument `scratchArg`. */
+interface Plan {
+  parts: number[][];
+  scratchArg?: number;
+  scratchBytes?: number;
+  combine?: (results: number[]) => number;
+}
+
+type Splitter = (args: readonly number[], threads: number, k: Kernels, minPartWork: number) => Plan | null;
+
+/** Least work (roughly, multiply-adds) worth a part: waking a worker costs some microseconds. */
+export const MIN_PART_WORK = 1 << 16;
+// gemm row panels are split at multiples of its register tile's height (kernels-as/shared.ts MR).
+const GEMM_ROW_ALIGN = 4;
+
+/** How many parts `work` is worth, at most `threads` and at most `items`. */
+function partCount(work: number, items: number, threads: number, minPartWork: number): number {
+  return Math.max(1, Math.min(threads, items, Math.floor(work / minPartWork)));
+}
+
+/** [from, to) ranges covering 0 .. total in `parts` near-equal pieces, boundaries at multiples of `align`. */
+export function splitRange(total: number, parts: number, align = 1): Array<[number, number]> {
+  const units = Math.ceil(total / align);
+  const ranges: Array<[number, number]> = [];
+  for (let p = 0; p < parts; p++) {
+    const from = Math.min(total, Math.floor((units * p) / parts) * align);
+    const to = Math.min(total, Math.floor((units * (p + 1)) / parts) * align);
+    if (to > from) ranges.push([from, to]);
+  }
+  return ranges;
+}
+
+/**
+ * Splits along a leading count argument: part [from, to) advances each pointer argument by
+ * from × its stride (bytes per item) and sets the count to to − from.
+ */
+function alongCount(args: readonly number[], countArg: number, strides: ReadonlyArray<[number, number]>, parts: number, align = 1): number[][] {
+  return splitRange(args[countArg], parts, align).map(([from, to]) => {
+    const part = args.slice();
+    for (const [arg, stride] of strides) part[arg] += from * stride;
+    part[countArg] = to - from;
+    return part;
+  });
+}
+
+function elementwise(pointers: readonly number[], countArg: number): Splitter {
+  return (args, threads, _k, minPartWork) => {
+    const n = args[countArg];
+    const parts = partCount(n, n, threads, minPartWork);
+    return parts < 2 ? null : { parts: alongCount(args, countArg, pointers.map((arg) => [arg, 4] as [number, number]), parts, 4) };
+  };
+}
+
+/** Over the `outer` argument, with each pointer's stride a function of the arguments. */
+function outer(countArg: number, strides: (args: readonly number[]) => Array<[number, number]>, workPerItem: (args: readonly number[]) => number): Splitter {
+  return (args, threads, _k, minPartWork) => {
+    const parts = partCount(args[countArg] * workPerItem(args), args[countArg], threads, minPartWork);
+    return parts < 2 ? null : { parts: alongCount(args, countArg, strides(args), parts) };
+  };
+}
+
+/** The worst iteration count of a batched decomposition's parts, or −1 if any part failed. */
+function worstStatus(results: number[]): number {
+  return results.some((r) => r < 0) ? -1 : Math.max(...results);
+}
+
+const SPLITTERS: Partial<Record<KernelName, Splitter>> = {
+  add_f32: elementwise([0, 1, 2], 3),
+  sub_f32: elementwise([0, 1, 2], 3),
+  mul_f32: elementwise([0, 1, 2], 3),
+  div_f32: elementwise([0, 1, 2], 3),
+  scale_f32: elementwise([0, 1], 3),
+  neg_f32: elementwise([0, 1], 2),
+  relu_f32: elementwise([0, 1], 2),
+  relu_jvp_f32: elementwise([0, 1, 2], 3),
+  exp_f32: elementwise([0, 1], 2),
+  log_f32: elementwise([0, 1], 2),
+  // (out, x, outer, len, inner)
+  sum_axis_f32: outer(2, ([, , , len, inner]) => [[0, inner * 4], [1, len * inner * 4]], ([, , , len, inner]) => len * inner),
+  max_axis_f32: outer(2, ([, , , len, inner]) => [[0, inner * 4], [1, len * inner * 4]], ([, , , len, inner]) => len * inner),
+  // (out, x, max, dx, outer, len, inner)
+  max_jvp_f32: outer(4, ([, , , , , len, inner]) => [[0, inner * 4], [1, len * inner * 4], [2, inner * 4], [3, len * inner * 4]], ([, , , , , len, inner]) => len * inner),
+  // (out, x, batch, rows, cols)
+  transpose_f32: outer(2, ([, , , rows, cols]) => [[0, rows * cols * 4], [1, rows * cols * 4]], ([, , , rows, cols]) => rows * cols),
+  // (out, x, outer, times, inner)
+  repeat_axis_f32: outer(2, ([, , , times, inner]) => [[0, times * inner * 4], [1, inner * 4]], ([, , , times, inner]) => times * inner),
+  // (out, x, index, count, rowLen)
+  gather_rows_f32: outer(3, ([, , , , rowLen]) => [[0, rowLen * 4], [2, 4]], ([, , , , rowLen]) => rowLen),
+  // (loss, z, labels, rows, cols) and (out, z, labels, dz, rows, cols): a row's exp costs ~16 multiply-adds per column.
+  softmax_xent_f32: outer(3, ([, , , , cols]) => [[0, 4], [1, cols * 4], [2, 4]], ([, , , , cols]) => 16 * cols),
+  softmax_xent_jvp_f32: outer(4, ([, , , , , cols]) => [[0, 4], [1, cols * 4], [2, 4], [3, cols * 4]], ([, , , , , cols]) => 16 * cols),
+
+  // (out, a, b, pack, batch, m, k, n, aStride, bStride, transA, transB, rowFrom, rowTo): by batches
+  // when they share out evenly, else by row panels of every C; each part packs into its own scratch.
+  gemm_f32(args, threads, k, minPartWork) {
+    const [, , , , batch, m, depth, n, aStride, bStride, , , rowFrom, rowTo] = args;
+    const rows = rowTo - rowFrom;
+    const work = batch * rows * Math.max(depth, 1) * n;
+    const scratch = { scratchArg: 3, scratchBytes: k.gemm_scratch_f32() * 4 };
+    if (batch >= 4 * threads || (batch >= threads && batch % threads === 0)) {
+      const parts = partCount(work, batch, threads, minPartWork);
+      if (parts < 2) return null;
+      return { parts: alongCount(args, 4, [[0, m * n * 4], [1, aStride * 4], [2, bStride * 4]], parts), ...scratch };
+    }
+    const parts = partCount(work, Math.ceil(rows / GEMM_ROW_ALIGN), threads, minPartWork);
+    if (parts < 2) return null;
+    const ranges = splitRange(rows, parts, GEMM_ROW_ALIGN).map(([from, to]) => {
+      const part = args.slice();
+      part[12] = rowFrom + from;
+      part[13] = rowFrom + to;
+      return part;
+    });
+    return { parts: ranges, ...scratch };
+  },
+  // (out, a, c, batch, m, n, k): by batches, or by rows of a single batch.
+  rowdots_f32(args, threads, _k, minPartWork) {
+    const [, , , batch, m, n, depth] = args;
+    const work = batch * m * n * depth;
+    if (batch >= threads) {
+      const parts = partCount(work, batch, threads, minPartWork);
+      return parts < 2 ? null : { parts: alongCount(args, 3, [[0, m * n * 4], [1, m * depth * 4], [2, n * depth * 4]], parts) };
+    }
+    if (batch !== 1) return null;
+    const parts = partCount(work, m, threads, minPartWork);
+    return parts < 2 ? null : { parts: alongCount(args, 4, [[0, n * 4], [1, depth * 4]], parts) };
+  },
+  // (out, n, k0, k1, c0, c1): Philox blocks of 4 values; a part starting at value i starts at
+  // block i / 4, that is at the 64-bit counter (c1, c0) + i / 4.
+  philox_uniform_f32: philoxSplit,
+  philox_normal_f32: philoxSplit,
+
+  // (u, s, v, a, work, batch, m, n, full, maxIter)
+  svd_f32(args, threads, k, minPartWork) {
+    const [, , , , , batch, m, n, full] = args;
+    const nu = full ? m : n;
+    const parts = partCount(batch * m * n * n * 4, batch, threads, minPartWork);
+    if (parts < 2) return null;
+    return {
+      parts: alongCount(args, 5, [[0, m * nu * 4], [1, n * 4], [2, n * n * 4], [3, m * n * 4]], parts),
+      scratchArg: 4,
+      scratchBytes: k.svd_scratch_f64(m, n, full) * 8,
+      combine: worstStatus,
+    };
+  },
+  // (values, vectors, a, work, batch, n, maxIter)
+  eigh_f32(args, threads, k, minPartWork) {
+    const [, , , , batch, n] = args;
+    const parts = partCount(batch * n * n * n * 4, batch, threads, minPartWork);
+    if (parts < 2) return null;
+    return {
+      parts: alongCount(args, 4, [[0, n * 4], [1, n * n * 4], [2, n * n * 4]], parts),
+      scratchArg: 3,
+      scratchBytes: k.eigh_scratch_f64(n) * 8,
+      combine: worstStatus,
+    };
+  },
+  // (q, r, a, work, batch, m, n)
+  qr_f32(args, threads, k, minPartWork) {
+    const [, , , , batch, m, n] = args;
+    const kk = Math.min(m, n);
+    const parts = partCount(batch * m * n * kk * 2, batch, threads, minPartWork);
+    if (parts < 2) return null;
+    return { parts: alongCount(args, 4, [[0, m * kk * 4], [1, kk * n * 4], [2, m * n * 4]], parts), scratchArg: 3, scratchBytes: k.qr_scratch_f64(m, n) * 8 };
+  },
+};
+
+function philoxSplit(args: readonly number[], threads: number, _k: Kernels, minPartWork: number): Plan | null {
+  const [, n, , , c0, c1] = args;
+  // A Box–Muller pair costs a log, a sqrt and a sine: ~16 multiply-adds per value.
+  const parts = partCount(16 * n, Math.ceil(n / 4), threads, minPartWork);
+  if (parts < 2) return null;
+  return {
+    parts: splitRange(n, parts, 4).map(([from, to]) => {
+      const low = c0 + from / 4;
+      return [args[0] + from * 4, to - from, args[2], args[3], low >>> 0, (c1 + (low >= 2 ** 32 ? 1 : 0)) >>> 0];
+    }),
+  };
+}
+
+/**
+ * The wasm kernels with every splittable kernel spread over `threads` threads: the calling one and
+ * workers of `pool`. Scratch for the extra parts comes from `heap` for the duration of the call.
+ * `minPartWork` 1 splits every call that can be split (the tests' setting).
+ */
+export function threadedKernels(wasm: Kernels, pool: ThreadPool, heap: Heap, threads = pool.size + 1, minPartWork = MIN_PART_WORK): Kernels {
+  const kernels: Record<string, unknown> = {};
+  KERNELS.forEach(({ name, result }, index) => {
+    const direct = wasm[name] as (...args: number[]) => number | void;
+    const split = SPLITTERS[name];
+    if (!split || threads < 2) {
+      kernels[name] = direct;
+      return;
+    }
+    kernels[name] = (...args: number[]) => {
+      const plan = split(args, threads, wasm, minPartWork);
+      if (!plan) return direct(...args);
+      const start = heap.mark();
+      try {
+        if (plan.scratchArg !== undefined) {
+          for (let p = 1; p < plan.parts.length; p++) plan.parts[p][plan.scratchArg] = heap.alloc(plan.scratchBytes!).ptr;
+        }
+        const results = pool.run(index, plan.parts, (part) => direct(...part));
+        if (result === "void") return undefined;
+        return plan.combine ? plan.combine(results) : results[0];
+      } finally {
+        heap.release(start);
+      }
+    };
+  });
+  return kernels as Kernels;
+}
