@@ -1,6 +1,8 @@
 // Runs the test suite in headless Chromium: bundles tests/index.ts with esbuild, serves it on
-// 127.0.0.1, drives the browser scripts/find-browser.mjs finds with playwright-core (no browser
-// download) and streams the page's console to stdout. Exits 0 only if uvu reports Total equal to
+// 127.0.0.1 with the COOP/COEP headers (cross-origin isolation, so SharedArrayBuffer exists), runs it
+// in a module worker (where the engine may block, so its threads run), drives the browser
+// scripts/find-browser.mjs finds with playwright-core (no browser download) and streams the
+// console to stdout. Exits 0 only if uvu reports Total equal to
 // Passed, or if there is no browser (then it prints a `skipped:` line instead of totals).
 import { build } from "esbuild";
 import { createServer } from "node:http";
@@ -31,12 +33,17 @@ await build({
   ignoreAnnotations: true,
 });
 
-const page = `<!doctype html><meta charset="utf-8"><title>fwdgrad tests</title><script type="module" src="/test.js"></script>`;
+const page =
+  '<!doctype html><meta charset="utf-8"><title>fwdgrad tests</title><script type="module">' +
+  'const worker = new Worker("/test.js", { type: "module" });' +
+  'worker.onerror = (e) => console.log(`page error: ${e.message}`);' +
+  "</script>";
+const ISOLATED = { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" };
 const server = createServer((req, res) => {
   if (req.url === "/" || req.url === "/index.html") {
-    res.writeHead(200, { "content-type": "text/html" }).end(page);
+    res.writeHead(200, { "content-type": "text/html", ...ISOLATED }).end(page);
   } else if (req.url === "/test.js") {
-    res.writeHead(200, { "content-type": "text/javascript" }).end(readFileSync(join(outDir, "test.js")));
+    res.writeHead(200, { "content-type": "text/javascript", ...ISOLATED }).end(readFileSync(join(outDir, "test.js")));
   } else {
     res.writeHead(req.url === "/favicon.ico" ? 204 : 404).end();
   }
@@ -56,7 +63,7 @@ browserPage.on("console", (msg) => {
   if (t) total = Number(t[1]);
   const p = /Passed:\s+(\d+)/.exec(text);
   if (p) passed = Number(p[1]);
-  if (/Duration:/.test(text)) finished();
+  if (/Duration:/.test(text) || /^page error:/.test(text)) finished();
 });
 browserPage.on("pageerror", (err) => {
   console.log(`page error: ${err.message}`);

@@ -6,6 +6,8 @@ import { readFile } from "node:fs/promises";
 import { extname, join, resolve, sep } from "node:path";
 
 const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8" };
+/** Cross-origin isolation, without which browsers give no SharedArrayBuffer and the engine one thread. */
+export const ISOLATION_HEADERS = { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" };
 // Longer request targets than any file of the page could need are refused before decoding.
 const MAX_TARGET = 2048;
 
@@ -55,6 +57,6 @@ async function answer(root, req, res) {
     // Browsers ask for a favicon the page does not have; no content keeps their console quiet.
     return void res.writeHead(req.url === "/favicon.ico" ? 204 : 404).end();
   }
-  res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "content-length": body.length });
+  res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "content-length": body.length, ...ISOLATION_HEADERS });
   res.end(req.method === "HEAD" ? undefined : body);
 }

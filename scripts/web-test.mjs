@@ -1,12 +1,15 @@
 // End-to-end test of the lab page in headless Chromium (playwright-core, the browser
-// scripts/find-browser.mjs finds): start wt at width 64, wait for 3 epochs, check accuracy above
-// chance and the plots, take a screenshot into .tmp/, pause, and check that bad settings show an
-// error. uvu-style totals, or a `skipped:` line when there is no browser.
+// scripts/find-browser.mjs finds): served cross-origin isolated (as scripts/web-server.mjs serves
+// it), check that the worker trains on every core; start wt at width 64, wait for 3 epochs, check
+// accuracy above chance and the plots, take a screenshot into .tmp/, pause, and check that bad
+// settings show an error; served without isolation (`/?plain`), check that the page says so and
+// trains on one thread. uvu-style totals, or a `skipped:` line when there is no browser.
 import { execFileSync } from "node:child_process";
 import { createServer } from "node:http";
 import { mkdirSync, readFileSync } from "node:fs";
 import { extname, join, normalize } from "node:path";
 import { launchBrowser, reportSkipped } from "./find-browser.mjs";
+import { ISOLATION_HEADERS } from "./web-server.mjs";
 
 const browser = await launchBrowser({ viewport: { width: 1400, height: 1100 } });
 if (!browser.context) {
@@ -14,15 +17,19 @@ if (!browser.context) {
   process.exit(0);
 }
 execFileSync(process.execPath, ["scripts/build-web.mjs"], { stdio: "inherit" });
+// A page loaded as /?plain (and the worker script it loads, named by its Referer) goes without the
+// isolation headers.
 const server = createServer((req, res) => {
-  const path = normalize(new URL(req.url, "http://x").pathname).replace(/^\/+/, "") || "index.html";
+  const url = new URL(req.url, "http://x");
+  const plain = url.search === "?plain" || /\?plain$/.test(req.headers.referer ?? "");
+  const path = normalize(url.pathname).replace(/^\/+/, "") || "index.html";
   let body;
   try {
     body = readFileSync(join("web-dist", path));
   } catch {
     return res.writeHead(path === "favicon.ico" ? 204 : 404).end();
   }
-  res.writeHead(200, { "content-type": extname(path) === ".html" ? "text/html" : "text/javascript" }).end(body);
+  res.writeHead(200, { "content-type": extname(path) === ".html" ? "text/html" : "text/javascript", ...(plain ? {} : ISOLATION_HEADERS) }).end(body);
 });
 await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
 
@@ -37,7 +44,10 @@ try {
   page.on("pageerror", (e) => console.log(`page error: ${e.message}`));
   await page.goto(`http://127.0.0.1:${server.address().port}/`);
   await page.waitForFunction(() => !document.getElementById("start").disabled, null, { timeout: 60_000 });
-  check("the kernels load in the worker", /SIMD kernels ready/.test(await page.textContent("#status")), await page.textContent("#status"));
+  const status = await page.textContent("#status");
+  check("the kernels load in the worker", /SIMD kernels ready/.test(status), status);
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  check(`isolated: the page says so and the worker runs ${cores} threads`, / cross-origin isolated/.test(status) && status.includes(`${cores} thread`), status);
   await page.selectOption("#method", "wt");
   await page.fill("#width", "64");
   await page.click("#start");
@@ -63,6 +73,11 @@ try {
   await page.fill("#k", "20");
   await page.click("#start");
   check("k larger than the width shows an error", /wperp: k = 20 is larger than the width 8 of hidden layer 0/.test(await page.textContent("#error")), await page.textContent("#error"));
+  const plain = await browser.context.newPage();
+  await plain.goto(`http://127.0.0.1:${server.address().port}/?plain`);
+  await plain.waitForFunction(() => !document.getElementById("start").disabled, null, { timeout: 60_000 });
+  const plainStatus = await plain.textContent("#status");
+  check("not isolated: one thread, and the page says why", /1 thread · not cross-origin isolated \(running on 1 thread: .*(SharedArrayBuffer|isolat)/.test(plainStatus), plainStatus);
 } catch (error) {
   check("the page runs", false, error.message.split("\n")[0]);
 } finally {

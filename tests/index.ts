@@ -17,3 +17,4 @@ import "./data/dataset.test.ts";
 import "./train/worker.test.ts";
 import "./train/checkpoint.test.ts";
 import "./train/determinism.test.ts";
+import "./engine/threads.test.ts";

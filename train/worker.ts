@@ -19,7 +19,7 @@ export type TrainingSettings = Omit<TrainConfig, "batch"> & { batch?: number; k?
 export type TrainingMessage = { type: "start"; settings: TrainingSettings } | { type: "pause" } | { type: "resume" } | { type: "reset" };
 
 export type TrainingEvent =
-  | { type: "ready"; simd: boolean; kernels: string }
+  | { type: "ready"; simd: boolean; kernels: string; threads: number; sharedMemory: boolean; threadsNote: string | null }
   | { type: "epoch"; report: EpochReport; steps: number; stepMs: number }
   | { type: "quality"; epoch: number; cosine: (number | null)[] }
   | { type: "examples"; signals: number[][]; labels: number[]; predicted: number[] }
@@ -192,6 +192,6 @@ export async function serveTraining(endpoint: TrainingEndpoint): Promise<void> {
       post({ type: "error", message: errorMessage(error) });
     }
   };
-  post({ type: "ready", simd: info.simd, kernels: info.kernels });
+  post({ type: "ready", simd: info.simd, kernels: info.kernels, threads: info.threads, sharedMemory: info.sharedMemory, threadsNote: info.threadsNote });
   for (const message of queued.splice(0)) handle(message);
 }

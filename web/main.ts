@@ -68,9 +68,12 @@ function drawExamples(signals: number[][], labels: number[], predicted: number[]
 worker.onmessage = (event: MessageEvent<FromWorker>) => {
   const m = event.data;
   if (m.type === "ready") {
-    $("status").textContent = m.simd
-      ? `WebAssembly SIMD kernels ready (${m.kernels}).`
-      : "WebAssembly SIMD is missing in this browser: training uses the TypeScript kernels, which are slower.";
+    const kernels = m.simd
+      ? `WebAssembly SIMD kernels ready (${m.kernels})`
+      : "WebAssembly SIMD is missing in this browser: training uses the TypeScript kernels, which are slower";
+    const isolation = m.sharedMemory ? "cross-origin isolated" : "not cross-origin isolated";
+    const threads = `${m.threads} ${m.threads === 1 ? "thread" : "threads"}`;
+    $("status").textContent = `${kernels} · ${threads} · ${isolation}${m.threadsNote ? ` (${m.threadsNote})` : ""}.`;
     start.disabled = false;
   } else if (m.type === "epoch") {
     history.push(m.report);

@@ -14,13 +14,11 @@ const SIZES = [1, 3, 4, 5, 17, 64, 65];
 const KernelsSuite = suite("kernels: wasm vs ts twin");
 
 // Three workers of the tests' own serve 2, 3 and 4 threads, where this runtime can run threads
-// (in a browser: a cross-origin isolated worker, as scripts/browser-run.mjs serves the suite).
+// (in a browser: a cross-origin isolated worker, as scripts/browser-run.mjs serves the suite). They
+// start in the first test: a top-level await here would let uvu start running suites early.
 const THREAD_COUNTS = [2, 3, 4];
-const threadsHere = engine().unavailable === null && engine().wasm !== null;
-const testPool = threadsHere ? await ThreadPool.start(engine().host!, THREAD_COUNTS.length, kernelBytes(true), engine().memory, KERNELS.map((k) => k.name)) : null;
-const threaded: Array<[string, Kernels]> = testPool
-  ? THREAD_COUNTS.map((t) => [`${t} threads`, threadedKernels(engine().wasm!, testPool, engine().heap, t, 1)])
-  : [];
+let testPool: ThreadPool | null = null;
+const threaded: Array<[string, Kernels]> = [];
 
 /** Writes `values` into fresh heap memory and returns the address. */
 function put(values: Float32Array | Int32Array): number {
@@ -70,9 +68,13 @@ function scratch(count: number): number {
   return engine().heap.alloc(Math.max(count, 1) * 8).ptr;
 }
 
-KernelsSuite("SIMD kernels are loaded", () => {
+KernelsSuite("SIMD kernels are loaded; workers for 2, 3 and 4 threads start", async () => {
   assert.ok(engineInfo.simd, "this runtime should support WebAssembly SIMD");
-  assert.ok(engine().wasm, "wasm kernels instantiated");
+  const b = engine();
+  assert.ok(b.wasm, "wasm kernels instantiated");
+  assert.is(b.unavailable, null, "threads should run in every runtime the suite runs in");
+  testPool = await ThreadPool.start(b.host!, THREAD_COUNTS.length, kernelBytes(true), b.memory, KERNELS.map((k) => k.name));
+  for (const t of THREAD_COUNTS) threaded.push([`${t} threads`, threadedKernels(b.wasm!, testPool, b.heap, t, 1)]);
 });
 
 for (const name of ["add_f32", "sub_f32", "mul_f32", "div_f32"] as const) {
@@ -340,7 +342,7 @@ KernelsSuite("every declared kernel is compared with its twin", () => {
 });
 
 KernelsSuite("the comparisons ran split over 2, 3 and 4 threads; the workers stop", () => {
-  assert.ok(testPool, `threads should run in every runtime the suite runs in: ${engine().unavailable}`);
+  assert.ok(testPool);
   assert.is(testPool!.size, 3);
   testPool!.close();
   assert.is(testPool!.size, 0);
