@@ -2,7 +2,7 @@
 // table, results.json and SVG plots) and `reproduce` (the W̃⊥ paper's tables, mean ± std over seeds,
 // side by side with the published numbers, and its Figure 2).
 import { join } from "node:path";
-import { ready, rng } from "../index.ts";
+import { rng } from "../index.ts";
 import { FwdgradError } from "../engine/errors.ts";
 import { createMethod, isMethodId, METHOD_IDS } from "../estimators/index.ts";
 import type { LayerFidelity } from "../estimators/metrics.ts";
@@ -10,6 +10,7 @@ import { mlpSizes } from "../nn/mlp.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { estimatorOptions, Trainer, type EpochReport, type TrainConfig } from "../train/trainer.ts";
 import { UsageError, type Command, type Flags } from "./args.ts";
+import { readyFor, THREADS_FLAG } from "./engine.ts";
 import { checkOutFolder, loadData, makeOutFolder, writeAtomic } from "./io.ts";
 import { lineChart } from "../plot/svg.ts";
 
@@ -124,6 +125,7 @@ function configFrom(flags: Flags, method: string, width: number, seed: number): 
 export const MAX_DEPTH = 10_000;
 
 const sharedFlags = {
+  threads: THREADS_FLAG,
   depth: { kind: "int", default: 3, min: 1, max: MAX_DEPTH, help: "hidden layers" },
   epochs: { kind: "int", default: 300, min: 1, help: "epochs per run" },
   batch: { kind: "int", default: 512, min: 1, help: "batch size" },
@@ -137,7 +139,7 @@ const last = (r: RunResult) => r.history[r.history.length - 1];
 
 export const compareCommand: Command = {
   summary: "train several methods on identical data, init and batches; table, results.json, plots",
-  usage: "fwdgrad compare --methods a,b,c --width <d> [--depth 3] [--epochs 300] [--batch 512] [--lr 1e-4] [--k 10] [--seed 0] [--quality-every n] [--out results] [--json]",
+  usage: "fwdgrad compare --methods a,b,c --width <d> [--depth 3] [--epochs 300] [--batch 512] [--lr 1e-4] [--k 10] [--seed 0] [--quality-every n] [--out results] [--json] [--threads n]",
   flags: {
     methods: { kind: "string", help: `comma-separated: ${METHOD_IDS.join(", ")}` },
     width: { kind: "int", min: 1, help: "hidden width" },
@@ -152,7 +154,7 @@ export const compareCommand: Command = {
     const width = flags.width as number;
     const out = flags.out as string;
     checkOutFolder("--out", out);
-    await ready();
+    await readyFor(flags);
     const data = loadData(undefined);
     checkRuns(data, methods.map((m) => configFrom(flags, m, width, flags.seed as number)));
     const epochs = flags.epochs as number;
@@ -219,7 +221,7 @@ const meanStd = (xs: number[]) => {
 
 export const reproduceCommand: Command = {
   summary: "reproduce a table of the W̃⊥ paper (table1, table3, table4) with mean ± std over seeds",
-  usage: "fwdgrad reproduce <table1|table3|table4> [--epochs 300] [--seeds 3] [--out results] [--json]",
+  usage: "fwdgrad reproduce <table1|table3|table4> [--epochs 300] [--seeds 3] [--out results] [--json] [--threads n]",
   flags: {
     seeds: { kind: "int", default: 3, min: 1, help: "seeds per cell (0, 1, …)" },
     ...sharedFlags,
@@ -232,7 +234,7 @@ export const reproduceCommand: Command = {
     const experiment = EXPERIMENTS[name];
     const out = flags.out as string;
     checkOutFolder("--out", out);
-    await ready();
+    await readyFor(flags);
     const data = loadData(undefined);
     const seeds = flags.seeds as number;
     checkRuns(data, experiment.widths.flatMap((width) => experiment.methods.map((method) => configFrom(flags, method, width, 0))));

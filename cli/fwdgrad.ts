@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ready, rng, tensor } from "../index.ts";
+import { rng, tensor } from "../index.ts";
 import { FwdgradError } from "../engine/errors.ts";
 import { createEstimator, isEstimatorId, METHOD_IDS } from "../estimators/index.ts";
 import { measureBasisFidelity, measureQuality } from "../estimators/metrics.ts";
@@ -12,6 +12,7 @@ import { generateMnist1d } from "../data/mnist1d.ts";
 import { parseCheckpoint, serializeCheckpoint } from "../train/checkpoint.ts";
 import { Trainer, type TrainConfig } from "../train/trainer.ts";
 import { describeFlags, parseFlags, UsageError, type Command } from "./args.ts";
+import { readyFor, THREADS_FLAG } from "./engine.ts";
 import { checkMethodFits, checkMethods, checkModelSize, compareCommand, MAX_DEPTH, reproduceCommand } from "./experiments.ts";
 import { bytesOf, checkOutFolder, loadData, makeOutFolder, writeAtomic } from "./io.ts";
 
@@ -37,7 +38,7 @@ export const COMMANDS: Record<string, Command> = {
   reproduce: reproduceCommand,
   train: {
     summary: "train an MLP with an estimator (or backprop) on MNIST-1D or your data",
-    usage: "fwdgrad train --method <id|backprop> --width <d> [--depth 3] [--epochs 300] [--batch 512] [--lr 1e-4] [--k 10] [--guesses 1] [--route fast|exact] [--seed 0] [--json] [--out dir] [--resume file] [--data path]",
+    usage: "fwdgrad train --method <id|backprop> --width <d> [--depth 3] [--epochs 300] [--batch 512] [--lr 1e-4] [--k 10] [--guesses 1] [--route fast|exact] [--seed 0] [--json] [--out dir] [--resume file] [--data path] [--threads n]",
     flags: {
       method: { kind: "string", help: `gradient method: ${METHOD_IDS.join(", ")}` },
       width: { kind: "int", min: 1, help: "hidden width" },
@@ -53,9 +54,10 @@ export const COMMANDS: Record<string, Command> = {
       out: { kind: "string", help: "folder for checkpoint.json and history.json, written every epoch" },
       resume: { kind: "string", help: "continue from a checkpoint.json" },
       data: { kind: "string", help: "a data folder (binary format with meta.json) or a CSV file; default MNIST-1D" },
+      threads: THREADS_FLAG,
     },
     async run(flags, _positional, given) {
-      await ready();
+      await readyFor(flags);
       let config: TrainConfig;
       let resume;
       if (typeof flags.resume === "string") {
@@ -155,7 +157,7 @@ export const COMMANDS: Record<string, Command> = {
   },
   quality: {
     summary: "gradient quality of an estimator against backprop, per layer",
-    usage: "fwdgrad quality --method <id> --width <d> [--depth 3] [--k 10] [--draws 20] [--seed 0] [--batch 512] [--route fast|exact] [--json]",
+    usage: "fwdgrad quality --method <id> --width <d> [--depth 3] [--k 10] [--draws 20] [--seed 0] [--batch 512] [--route fast|exact] [--json] [--threads n]",
     flags: {
       method: { kind: "string", help: `estimator: ${METHOD_IDS.filter(isEstimatorId).join(", ")}` },
       width: { kind: "int", min: 1, help: "hidden width" },
@@ -166,13 +168,14 @@ export const COMMANDS: Record<string, Command> = {
       batch: { kind: "int", default: 512, min: 1, help: "first examples of the training set used" },
       route: { kind: "string", default: "fast", choices: ["fast", "exact"], help: "wperp or wp route: fast or exact" },
       json: { kind: "boolean", help: "print one JSON object" },
+      threads: THREADS_FLAG,
     },
     async run(flags) {
       if (typeof flags.method !== "string") throw new UsageError("--method <id> is required");
       if (flags.width === undefined) throw new UsageError("--width <d> is required");
       const width = flags.width as number, depth = flags.depth as number, batch = flags.batch as number;
       const estimator = createEstimator(flags.method, { k: flags.k as number, route: flags.route as "fast" | "exact" });
-      await ready();
+      await readyFor(flags);
       const data = generateMnist1d();
       if (batch > data.train.n) throw new UsageError(`--batch ${batch} is larger than the training set (${data.train.n})`);
       checkModelSize(data, width, depth);

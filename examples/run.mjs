@@ -1,7 +1,7 @@
 // The example run shared by every runtime's entry: generate MNIST-1D, train a small MLP with the Wᵀ
 // guess for a few epochs, and return the test accuracy and a hash of the weights (equal everywhere).
 // In your own project, import from "fwdgrad" instead of the built bundle.
-import { ready, generateMnist1d, createMlp, createEstimator, prepareStep, estimateStep, forward, adamW, rng, tensor, mark, release } from "../dist/index.js";
+import { ready, shutdown, generateMnist1d, createMlp, createEstimator, prepareStep, estimateStep, forward, adamW, rng, tensor, mark, release } from "../dist/index.js";
 
 export async function runExample() {
   const info = await ready();
@@ -33,5 +33,7 @@ export async function runExample() {
   }
   let hash = 0x811c9dc5;
   for (const layer of model.layers) for (const byte of new Uint8Array(layer.w.toArray().buffer)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
-  return { kernels: info.kernels, steps: step, testAccuracy: correct / data.test.n, weightsHash: hash.toString(16) };
+  // The engine's worker threads would keep a Deno process alive: stop them when done.
+  shutdown();
+  return { kernels: info.kernels, threads: info.threads, steps: step, testAccuracy: correct / data.test.n, weightsHash: hash.toString(16) };
 }

@@ -1,4 +1,5 @@
-// Builds the published package: dist/index.js (one ESM bundle, WASM bytes inside) and the .d.ts
+// Builds the published package: dist/index.js (one ESM bundle, WASM bytes inside), dist/node.js (the
+// same with Node's worker_threads registered for the engine's threads), the CLI and the .d.ts
 // types beside it. Needs engine/generated/kernels-wasm.ts (npm run build:wasm).
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
@@ -13,6 +14,17 @@ await build({
   platform: "neutral",
   target: "es2022",
   outfile: "dist/index.js",
+  sourcemap: true,
+  logLevel: "warning",
+});
+// The Node entry: the same library with its threads on worker_threads (package.json's "node" condition).
+await build({
+  entryPoints: ["node.ts"],
+  bundle: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  outfile: "dist/node.js",
   sourcemap: true,
   logLevel: "warning",
 });

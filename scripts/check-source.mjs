@@ -37,12 +37,12 @@ const CHECKS = [
   { name: "engine/kernels-ref/ mirrors kernels-as/ file for file", check: checkMirror },
   { name: "the AS kernels match engine/kernel-abi.ts (names, parameters, types, results)", check: () => checkAsSources(KERNELS) },
   { name: "each TS twin sits in the file named like its kernel's, with the declared parameter names", check: () => checkTwinSources(KERNELS) },
-  { name: "imports point down the layers (engine ← nn, data, plot ← estimators ← train ← cli, web, bench)", check: checkLayers },
+  { name: "imports point down the layers (engine ← nn, data, plot ← estimators ← train ← platform ← cli, web, bench)", check: checkLayers },
 ];
 
 // A folder may import from its own folder and from folders of a lower rank only (tests, scripts and
 // examples sit outside and may import anything).
-const LAYERS = { engine: 0, nn: 1, data: 1, plot: 1, estimators: 2, train: 3, cli: 4, web: 4, bench: 4, platform: 4 };
+const LAYERS = { engine: 0, nn: 1, data: 1, plot: 1, estimators: 2, train: 3, cli: 4, web: 4, bench: 4, platform: 3.75 };
 
 function checkLayers() {
   const offenders = [];

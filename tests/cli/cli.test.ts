@@ -98,6 +98,26 @@ Cli("train --json prints a line per epoch and a final line with weightsHash; res
   }
 });
 
+Cli("--threads 1 and 3 give the same weights; the process ends after a run, an error or Ctrl-C", async () => {
+  const hashes = ["1", "3"].map((threads) => {
+    const run = fwdgrad("train", "--method", "wperp", "--width", "48", "--epochs", "2", "--batch", "128", "--json", "--threads", threads);
+    assert.is(run.code, 0, run.err);
+    return JSON.parse(run.out.trim().split("\n").pop()!).weightsHash;
+  });
+  assert.is(hashes[1], hashes[0], "3 threads = 1 thread");
+  const failed = fwdgrad("train", "--method", "wt", "--width", "32", "--threads", "2", "--resume", "no-such-checkpoint.json");
+  assert.is(failed.code, 2, failed.err);
+  assert.match(failed.err, /--resume no-such-checkpoint.json: no such file/);
+  const child = spawn(process.execPath, ["--import", "tsx", "cli/fwdgrad.ts", "train", "--method", "wt", "--width", "256", "--epochs", "1000", "--json", "--threads", "2"], { stdio: ["ignore", "pipe", "pipe"] });
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));
+  child.kill("SIGINT");
+  const ended = await Promise.race([exited, new Promise<null>((resolve) => setTimeout(() => resolve(null), 10_000))]);
+  if (!ended) child.kill("SIGKILL");
+  assert.ok(ended, "the process ended within 10 s of SIGINT");
+  assert.ok(ended!.signal === "SIGINT" || ended!.code === 130, `ended by SIGINT: ${JSON.stringify(ended)}`);
+});
+
 Cli("a run killed while saving leaves a readable checkpoint", async () => {
   const dir = mkdtempSync(join(tmpdir(), "fwdgrad-kill-"));
   try {

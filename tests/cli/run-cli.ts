@@ -4,7 +4,9 @@ import { spawnSync } from "node:child_process";
 import * as assert from "uvu/assert";
 
 export function fwdgrad(...args: string[]): { code: number | null; out: string; err: string } {
-  const result = spawnSync(process.execPath, ["--import", "tsx", "cli/fwdgrad.ts", ...args], { encoding: "utf8" });
+  // A process that does not exit (a worker thread left running) fails here instead of hanging the suite.
+  const result = spawnSync(process.execPath, ["--import", "tsx", "cli/fwdgrad.ts", ...args], { encoding: "utf8", timeout: 300_000 });
+  if (result.error) throw result.error;
   return { code: result.status, out: result.stdout, err: result.stderr };
 }
 
