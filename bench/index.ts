@@ -1,10 +1,15 @@
-// `npm run bench [-- --json] [--filter <substring>] [--full]`: fwdgrad against its peers, side by side.
+// `npm run bench [-- --json] [--filter <substring>] [--full]`: fwdgrad against its peers, side by side;
+// then the thread scaling (bench/threads.ts) and the jax-js comparison (bench/jax.ts, in Deno).
 import { mark, ready, release } from "../index.ts";
 import type { Case, Peer, Setup } from "./case.ts";
 import { CASES } from "./cases.ts";
 import { initTf, tf } from "./peers.ts";
 import { Printer } from "./print.ts";
 import { WARMUP_CALLS, timeMs } from "./timing.ts";
+import { threadScaling } from "./threads.ts";
+import { spawnSync } from "node:child_process";
+import { setThreadHost } from "../engine/threads.ts";
+import { nodeThreadHost } from "../platform/node.ts";
 
 const USAGE = "usage: tsx bench/index.ts [--json] [--filter <substring>] [--full]";
 
@@ -57,15 +62,12 @@ async function timeCase(c: Case, setup: Setup, out: Printer): Promise<void> {
 async function main(): Promise<void> {
   const flags = parseArgs(process.argv.slice(2));
   const out = new Printer(flags.json);
+  setThreadHost(nodeThreadHost);
   const engine = await ready();
   const tfInfo = await initTf();
   const cases = CASES.filter((c) => c.name.includes(flags.filter));
-  if (cases.length === 0) {
-    out.note(`no case matches --filter ${flags.filter}`);
-    return;
-  }
   out.header([
-    `fwdgrad bench: node ${process.version} ${process.platform}-${process.arch}, kernels ${engine.kernels}${engine.simd ? " (SIMD)" : ""}; ` +
+    `fwdgrad bench: node ${process.version} ${process.platform}-${process.arch}, kernels ${engine.kernels}${engine.simd ? " (SIMD)" : ""}, ${engine.threads} threads; ` +
       `tfjs ${tfInfo.version} (wasm threads: ${tfInfo.wasmThreads}); ml-matrix f64`,
     `median of benchmark.js samples (maxTime 1 s) after ${WARMUP_CALLS} untimed warm-up calls; peer/ours > 1 means fwdgrad is faster`,
   ]);
@@ -76,6 +78,13 @@ async function main(): Promise<void> {
       out.note(`${c.name}: failed: ${error instanceof Error ? error.message : String(error)}`);
       process.exitCode = 1;
     }
+  }
+  await threadScaling(out, flags.filter);
+  // jax-js starts its threads with the web Worker, which Node 20 lacks: its comparison runs in Deno.
+  const jax = spawnSync("node_modules/.bin/deno", ["run", "--allow-all", "bench/jax.ts", ...(flags.json ? ["--json"] : []), ...(flags.filter ? ["--filter", flags.filter] : [])], { stdio: "inherit" });
+  if (jax.status !== 0) {
+    out.note(`bench/jax.ts (fwdgrad vs jax-js in Deno) failed: exit ${jax.status}`);
+    process.exitCode = 1;
   }
 }
 

@@ -28,3 +28,24 @@ function median(xs: number[]): number {
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
+
+/**
+ * `timeMs` for work that completes asynchronously (a peer whose worker threads answer through
+ * promises): benchmark.js in deferred mode, after the same untimed warm-up.
+ */
+export async function timeMsAsync(fn: () => Promise<void>, { maxTime = 1, minSamples = 5 }: TimeOptions = {}): Promise<number> {
+  for (let i = 0; i < WARMUP_CALLS; i++) await fn();
+  const bench = new Bench({
+    defer: true,
+    maxTime,
+    minSamples,
+    fn: (deferred: { resolve(): void }) => void fn().then(() => deferred.resolve()),
+  });
+  await new Promise<void>((resolve, reject) => {
+    bench.on("complete", () => resolve());
+    bench.on("error", () => reject(bench.error));
+    bench.run({ async: true });
+  });
+  if (bench.error) throw bench.error;
+  return median(bench.stats.sample) * 1000;
+}
