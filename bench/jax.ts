@@ -11,6 +11,9 @@ import {
 } from "../index.ts";
 import { timeMs, timeMsAsync } from "./timing.ts";
 
+// This file runs in Deno only; the type checker sees Node types.
+declare const Deno: { args: string[]; version: { deno: string } };
+
 const JSON_OUTPUT = Deno.args.includes("--json");
 const FILTER = (() => {
   const i = Deno.args.indexOf("--filter");
