@@ -49,12 +49,11 @@ const IDLE_MS = 100;
 // The worker, as source (it runs in a fresh global scope with only `port` from the host).
 const WORKER_BODY = `(port) => {
   port.listen(async (init) => {
-    let control;
     try {
       const module = await WebAssembly.compile(init.bytes);
       const instance = await WebAssembly.instantiate(module, { env: { memory: init.memory } });
       const kernels = init.names.map((name) => instance.exports[name]);
-      control = new Int32Array(init.control);
+      const control = new Int32Array(init.control);
       const args = new Float64Array(init.control, ${ARGS_BYTE}, ${MAX_ARGS + 1});
       port.post({ ready: true });
       let seen = 0;
