@@ -6,7 +6,7 @@
 // "fast" (default): each example warm-started from its own block of its previous visit, to `tol`.
 import { FwdgradError } from "../engine/errors.ts";
 import { eigh } from "../engine/linalg/decompositions.ts";
-import { gatherRows, matmul, mul, reshape } from "../engine/ops.ts";
+import { gatherRows, matmul, max, mul, neg, reshape, scale } from "../engine/ops.ts";
 import { leadingColumns, tensor, type Tensor } from "../engine/tensor.ts";
 import { activationEstimate, activationSeeds, checkGuesses, checkRank, type CommonOptions, type Estimator, type GuessCovariance, type StepInput } from "./estimator.ts";
 import { stack } from "../engine/inplace.ts";
@@ -31,6 +31,20 @@ export interface OrthogonalGuessOptions extends CommonOptions {
    * Examples beyond it start from the Gram's eigenvectors on every visit. Default 256 MiB.
    */
   warmStartBytes?: number;
+}
+
+/**
+ * `w` times the power of two that brings its largest |entry| into [1, 2). The subspaces depend on
+ * the weights only up to scale, and a power of two scales every f32 operation exactly, so ordinary
+ * weights give the same bits; tiny or huge ones (a forged checkpoint's 1e-11, whose Gram would
+ * underflow f32) no longer break the solvers.
+ */
+function powerOfTwoScaled(w: Tensor): Tensor {
+  const flat = reshape(w, [w.size]);
+  const top = Math.max(max(flat).toArray()[0], max(neg(flat)).toArray()[0]);
+  if (!(top > 0) || !Number.isFinite(top)) return w;
+  const exponent = Math.max(-126, Math.min(127, -Math.floor(Math.log2(top))));
+  return exponent === 0 ? w : scale(w, 2 ** exponent);
 }
 
 /** Each example's W̃ = W·M as a stack [B, out, d]. */
@@ -108,7 +122,8 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
     const d = next.shape[1];
     const width = Math.min(d, k + oversample);
     const batch = input.x.shape[0];
-    const gram = matmul(next, next, { transA: true });
+    const scaled = powerOfTwoScaled(next);
+    const gram = matmul(scaled, scaled, { transA: true });
     const lanczos = (masks: Tensor, lanczosTol: number) => maskedLanczos(gram, masks, { k, w: width, tol: lanczosTol, maxSteps: d, seed: i });
     let start: Tensor;
     if (route === "exact") start = lanczos(input.masks[i], exactTol);

@@ -371,4 +371,24 @@ Estimators("one registry of gradient methods: backprop is an entry, every estima
   exact.checkModel([40, 1, 10]);
 });
 
+Estimators("wperp's guesses keep their bits when the weights are scaled by powers of two, down to 2^-36 (a forged checkpoint's 1e-11)", () => {
+  const { x, labels } = setup();
+  // Layer l's weights and bias times c^l: pre-activations scale by positive factors, so the masks
+  // stay; the subspaces depend on the next layer's weights only up to scale.
+  const draw = (route: "fast" | "exact", c: number) => {
+    const model = createMlp(SIZES, { seed: 1 });
+    model.layers.forEach((layer, l) => {
+      const factor = c ** l;
+      layer.w = tensor(layer.w.toArray().map((v) => v * factor), layer.w.shape);
+      if (layer.b) layer.b = tensor(layer.b.toArray().map((v) => v * factor), layer.b.shape);
+    });
+    const input = prepareStep(model, x, labels, rng(7), Int32Array.from([0, 1, 2, 3, 4]));
+    return createEstimator("wperp", { k: 2, route }).seed(input).activations.slice(0, -1).map((t) => t!.toArray());
+  };
+  for (const route of ["fast", "exact"] as const) {
+    const reference = draw(route, 1);
+    for (const c of [2 ** -36, 2 ** 20]) draw(route, c).forEach((g, i) => assertSameBits(g, reference[i], `${route}, scale ${c}, layer ${i}`));
+  }
+});
+
 Estimators.run();
