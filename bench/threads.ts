@@ -4,8 +4,9 @@
 // against the machine's 2-way scaling.
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { mark, matmul, ready, release, rng } from "../index.ts";
+import { mark, ready, release } from "../index.ts";
 import type { Case } from "./case.ts";
+import { CASES } from "./cases.ts";
 import type { Printer } from "./print.ts";
 import { STEP_CASES } from "./steps.ts";
 import { timeMs } from "./timing.ts";
@@ -31,21 +32,8 @@ async function independentThroughput(count: number): Promise<number> {
   return (count * SCALING_CALLS) / (Math.max(...ms) / 1000);
 }
 
-function matmulCase(): { name: string; run: () => void } {
-  const n = 512;
-  const a = rng(1).normal([n, n]);
-  const b = rng(2).normal([n, n]);
-  return {
-    name: "matmul 512x512*512x512",
-    run: () => {
-      const s = mark();
-      matmul(a, b);
-      release(s);
-    },
-  };
-}
-
-function stepCase(c: Case): { name: string; run: () => void } {
+/** A case of the tables, fwdgrad's side only. */
+function oursOf(c: Case): { name: string; run: () => void } {
   return { name: c.name, run: c.setup({ full: false }).ours };
 }
 
@@ -57,9 +45,9 @@ export async function threadScaling(out: Printer, filter: string): Promise<void>
   for (const n of counts) machine.set(n, (await independentThroughput(n)) / one);
   out.note(`machine scaling (${cores} cores): ${counts.map((n) => `${n} independent single-thread 512³ matmuls at once run ${machine.get(n)!.toFixed(2)}× the throughput of one`).join("; ")}`);
   const cases = [
-    () => matmulCase(),
-    () => stepCase(STEP_CASES.find((c) => c.name.startsWith("step wt "))!),
-    () => stepCase(STEP_CASES.find((c) => c.name.includes("wperp (fast route, warm)"))!),
+    () => oursOf(CASES.find((c) => c.name === "matmul 512x512*512x512 AB")!),
+    () => oursOf(STEP_CASES.find((c) => c.name.startsWith("step wt "))!),
+    () => oursOf(STEP_CASES.find((c) => c.name.includes("wperp (fast route, warm)"))!),
   ];
   for (const make of cases) {
     const scope = mark();

@@ -3,7 +3,7 @@
 // them (engine/threads.ts). `ready()` is the only async step; everything after it is synchronous.
 import { FwdgradError } from "./errors.ts";
 import { Heap } from "./heap.ts";
-import { KERNELS, type Kernels } from "./kernel-abi.ts";
+import type { Kernels } from "./kernel-abi.ts";
 import { createRefKernels } from "./kernels-ref/index.ts";
 import { threadedKernels } from "./parallel.ts";
 import { ThreadPool, threadHost, threadsUnavailable, type ThreadHost } from "./threads.ts";
@@ -82,7 +82,7 @@ async function setThreads(b: Backend, threads: number): Promise<void> {
   }
   stopThreads(b);
   if (want > 1) {
-    b.pool = await ThreadPool.start(b.host!, want - 1, kernelBytes(true), b.memory, KERNELS.map((k) => k.name));
+    b.pool = await ThreadPool.start(b.host!, want - 1, b.memory);
     b.threaded = threadedKernels(b.wasm!, b.pool, b.heap);
     if (b.kind === "wasm") b.k = b.threaded;
   }

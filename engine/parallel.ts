@@ -53,10 +53,11 @@ function alongCount(args: readonly number[], countArg: number, strides: Readonly
 }
 
 function elementwise(pointers: readonly number[], countArg: number): Splitter {
+  const strides = pointers.map((arg): [number, number] => [arg, 4]);
   return (args, threads, _k, minPartWork) => {
     const n = args[countArg];
     const parts = partCount(n, n, threads, minPartWork);
-    return parts < 2 ? null : { parts: alongCount(args, countArg, pointers.map((arg) => [arg, 4] as [number, number]), parts, 4) };
+    return parts < 2 ? null : { parts: alongCount(args, countArg, strides, parts, 4) };
   };
 }
 
@@ -73,6 +74,9 @@ function worstStatus(results: number[]): number {
   return results.some((r) => r < 0) ? -1 : Math.max(...results);
 }
 
+// (out, x, outer, len, inner): each outer index reduces len × inner values to inner.
+const axisReduction = outer(2, ([, , , len, inner]) => [[0, inner * 4], [1, len * inner * 4]], ([, , , len, inner]) => len * inner);
+
 const SPLITTERS: Partial<Record<KernelName, Splitter>> = {
   add_f32: elementwise([0, 1, 2], 3),
   sub_f32: elementwise([0, 1, 2], 3),
@@ -84,9 +88,8 @@ const SPLITTERS: Partial<Record<KernelName, Splitter>> = {
   relu_jvp_f32: elementwise([0, 1, 2], 3),
   exp_f32: elementwise([0, 1], 2),
   log_f32: elementwise([0, 1], 2),
-  // (out, x, outer, len, inner)
-  sum_axis_f32: outer(2, ([, , , len, inner]) => [[0, inner * 4], [1, len * inner * 4]], ([, , , len, inner]) => len * inner),
-  max_axis_f32: outer(2, ([, , , len, inner]) => [[0, inner * 4], [1, len * inner * 4]], ([, , , len, inner]) => len * inner),
+  sum_axis_f32: axisReduction,
+  max_axis_f32: axisReduction,
   // (out, x, max, dx, outer, len, inner)
   max_jvp_f32: outer(4, ([, , , , , len, inner]) => [[0, inner * 4], [1, len * inner * 4], [2, inner * 4], [3, len * inner * 4]], ([, , , , , len, inner]) => len * inner),
   // (out, x, batch, rows, cols)
@@ -203,14 +206,17 @@ export function threadedKernels(wasm: Kernels, pool: ThreadPool, heap: Heap, thr
     kernels[name] = (...args: number[]) => {
       const plan = split(args, threads, wasm, minPartWork);
       if (!plan) return direct(...args);
-      const start = heap.mark();
-      try {
-        if (plan.scratchArg !== undefined) {
-          for (let p = 1; p < plan.parts.length; p++) plan.parts[p][plan.scratchArg] = heap.alloc(plan.scratchBytes!).ptr;
-        }
+      const run = () => {
         const results = pool.run(index, plan.parts, (part) => direct(...part));
         if (result === "void") return undefined;
         return plan.combine ? plan.combine(results) : results[0];
+      };
+      if (plan.scratchArg === undefined) return run();
+      // Part 0 uses the caller's scratch; the others get theirs for the duration of the call.
+      const start = heap.mark();
+      try {
+        for (let p = 1; p < plan.parts.length; p++) plan.parts[p][plan.scratchArg] = heap.alloc(plan.scratchBytes!).ptr;
+        return run();
       } finally {
         heap.release(start);
       }

@@ -7,6 +7,8 @@
 // Blob URL, so no file or import.meta.url is needed) in browsers, Deno and Bun; Node's
 // worker_threads from platform/node.ts, registered by the package's Node entry.
 import { FwdgradError } from "./errors.ts";
+import { KERNELS } from "./kernel-abi.ts";
+import { kernelBytes } from "./wasm.ts";
 
 /** A started worker, as the host exposes it. */
 export interface HostWorker {
@@ -77,8 +79,6 @@ const WORKER_BODY = `(port) => {
         Atomics.store(control, ${DONE}, seen);
         Atomics.notify(control, ${DONE});
       }
-      Atomics.store(control, ${DONE}, seen);
-      Atomics.notify(control, ${DONE});
     } catch (error) {
       port.post({ error: String((error && error.message) || error) });
     }
@@ -160,13 +160,34 @@ export class ThreadPool {
   private slots: Slot[] = [];
   private closed = false;
 
-  private constructor(private readonly names: readonly string[]) {}
+  private constructor() {}
 
-  /** Starts `count` workers and waits until each has instantiated the kernels. */
-  static async start(host: ThreadHost, count: number, bytes: Uint8Array, memory: WebAssembly.Memory, names: readonly string[]): Promise<ThreadPool> {
-    const pool = new ThreadPool(names);
+  /**
+   * Starts `count` workers, each instantiating the kernels (the shared-memory build) on `memory`,
+   * and waits until all are ready; if one fails, stops the others and throws.
+   */
+  static async start(host: ThreadHost, count: number, memory: WebAssembly.Memory): Promise<ThreadPool> {
+    const pool = new ThreadPool();
+    const init = { bytes: kernelBytes(true), memory, names: KERNELS.map((k) => k.name) };
+    const started = Array.from({ length: count }, () => {
+      const buffer = new SharedArrayBuffer(BLOCK_BYTES);
+      const slot: Slot = { worker: host.spawn(WORKER_BODY), control: new Int32Array(buffer, 0, ARGS_BYTE / 4), args: new Float64Array(buffer, ARGS_BYTE, MAX_ARGS + 1), seq: 0 };
+      pool.slots.push(slot);
+      const ready = new Promise<void>((resolve, reject) => {
+        slot.worker.onMessage((message) => {
+          const m = message as { ready?: boolean; error?: string };
+          if (m.ready) {
+            slot.worker.unref?.();
+            resolve();
+          } else if (m.error) reject(new FwdgradError(`a kernel worker failed to start: ${m.error}`));
+        });
+        slot.worker.onError((error) => reject(new FwdgradError(`a kernel worker failed to start: ${String(error)}`)));
+      });
+      slot.worker.postMessage({ ...init, control: buffer });
+      return ready;
+    });
     try {
-      await pool.grow(host, count, bytes, memory);
+      await Promise.all(started);
     } catch (error) {
       pool.close();
       throw error;
@@ -177,28 +198,6 @@ export class ThreadPool {
   /** Workers besides the calling thread. */
   get size(): number {
     return this.slots.length;
-  }
-
-  private async grow(host: ThreadHost, count: number, bytes: Uint8Array, memory: WebAssembly.Memory): Promise<void> {
-    const started = Array.from({ length: count }, () => {
-      const buffer = new SharedArrayBuffer(BLOCK_BYTES);
-      const slot: Slot = { worker: host.spawn(WORKER_BODY), control: new Int32Array(buffer, 0, ARGS_BYTE / 4), args: new Float64Array(buffer, ARGS_BYTE, MAX_ARGS + 1), seq: 0 };
-      this.slots.push(slot);
-      const ready = new Promise<void>((resolve, reject) => {
-        slot.worker.onMessage((message) => {
-          const m = message as { ready?: boolean; error?: string };
-          if (m.ready) {
-            slot.worker.unref?.();
-            resolve();
-          }
-          else if (m.error) reject(new FwdgradError(`a kernel worker failed to start: ${m.error}`));
-        });
-        slot.worker.onError((error) => reject(new FwdgradError(`a kernel worker failed to start: ${String(error)}`)));
-      });
-      slot.worker.postMessage({ bytes, memory, control: buffer, names: this.names });
-      return ready;
-    });
-    await Promise.all(started);
   }
 
   /**
@@ -233,7 +232,7 @@ export class ThreadPool {
       results.push(slot.args[RESULT]);
     }
     if (localError) throw localError;
-    if (failed >= 0) throw new FwdgradError(`kernel ${this.names[index]} trapped on worker ${failed} (out-of-bounds memory access or unreachable code)`);
+    if (failed >= 0) throw new FwdgradError(`kernel ${KERNELS[index].name} trapped on worker ${failed} (out-of-bounds memory access or unreachable code)`);
     return results;
   }
 

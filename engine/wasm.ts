@@ -19,9 +19,13 @@ export function simdSupported(): boolean {
 
 const compiled = new Map<boolean, Promise<WebAssembly.Module>>();
 
-/** The kernel module's bytes: the build over a shared memory (for threads) or over an ordinary one. */
+const decoded = new Map<boolean, Uint8Array<ArrayBuffer>>();
+
+/** The kernel module's bytes (decoded once): the build over a shared memory (for threads) or over an ordinary one. */
 export function kernelBytes(shared: boolean): Uint8Array<ArrayBuffer> {
-  return decodeBase64(shared ? KERNELS_WASM_SHARED_BASE64 : KERNELS_WASM_BASE64) as Uint8Array<ArrayBuffer>;
+  let bytes = decoded.get(shared);
+  if (!bytes) decoded.set(shared, (bytes = decodeBase64(shared ? KERNELS_WASM_SHARED_BASE64 : KERNELS_WASM_BASE64) as Uint8Array<ArrayBuffer>));
+  return bytes;
 }
 
 /**

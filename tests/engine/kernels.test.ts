@@ -6,7 +6,6 @@ import { engine } from "../../engine/backend.ts";
 import { KERNELS, type Kernels } from "../../engine/kernel-abi.ts";
 import { threadedKernels } from "../../engine/parallel.ts";
 import { ThreadPool } from "../../engine/threads.ts";
-import { kernelBytes } from "../../engine/wasm.ts";
 import { expf32, logf32 } from "../../engine/kernels-ref/math.ts";
 import { assert, assertSameBits, engineInfo, inputs, suite } from "../harness.ts";
 
@@ -73,7 +72,7 @@ KernelsSuite("SIMD kernels are loaded; workers for 2, 3 and 4 threads start", as
   const b = engine();
   assert.ok(b.wasm, "wasm kernels instantiated");
   assert.is(b.unavailable, null, "threads should run in every runtime the suite runs in");
-  testPool = await ThreadPool.start(b.host!, THREAD_COUNTS.length, kernelBytes(true), b.memory, KERNELS.map((k) => k.name));
+  testPool = await ThreadPool.start(b.host!, THREAD_COUNTS.length, b.memory);
   for (const t of THREAD_COUNTS) threaded.push([`${t} threads`, threadedKernels(b.wasm!, testPool, b.heap, t, 1)]);
 });
 
