@@ -15,7 +15,7 @@ import { rng } from "../rng.ts";
 import { tridiagonalTop } from "./tridiagonal.ts";
 import { FwdgradError } from "../errors.ts";
 import { eigh, sumSquares } from "./decompositions.ts";
-import { gatherRows, matmul, mul, reshape, sub, sum, transpose, add } from "../ops.ts";
+import { gatherRows, matmul, max, mul, neg, reshape, sub, sum, transpose, add } from "../ops.ts";
 import { copyInto, empty, leadingColumns, prefix, tensor, zeros, type Tensor } from "../tensor.ts";
 
 /**
@@ -95,6 +95,38 @@ function projectOut(s: Tensor, x: Tensor): Tensor {
 }
 
 /**
+ * Per row of a stack [B, c, d], the power of two that brings the row's largest |entry| into [1, 2)
+ * (1 for a zero row), as [B, c, 1]. Rows this small (an example whose masked Gram is 1e-23 of
+ * another's) square to f32 zero; scaled by a power of two, which is exact, they keep their norms.
+ */
+function rowScales(s: Tensor): Tensor {
+  const top = max(s, 2).toArray();
+  const bottom = max(neg(s), 2).toArray();
+  const scales = new Float32Array(top.length);
+  for (let i = 0; i < top.length; i++) {
+    const m = Math.max(top[i], bottom[i]);
+    scales[i] = m > 0 && Number.isFinite(m) ? 2 ** Math.max(-126, Math.min(127, -Math.floor(Math.log2(m)))) : 1;
+  }
+  return tensor(scales, [s.shape[0], s.shape[1], 1]);
+}
+
+// Squared row norms below this are near f32's underflow: their rows are rescaled first.
+const TINY_SQUARE = 2 ** -100;
+
+/**
+ * The squared norms of s's rows [B, c, d] and the rows they were computed from: s itself, or, when
+ * a row is small enough to square near zero, s with every row scaled by `rowScales` (its `scales`).
+ * Ordinary rows take one pass; the scaling is exact, so it changes no bits.
+ */
+function rowSquares(s: Tensor): { rows: Tensor; squares: Float32Array; scales: Float32Array | null } {
+  const squares = sum(mul(s, s), 2).toArray();
+  if (!squares.some((q) => q < TINY_SQUARE)) return { rows: s, squares, scales: null };
+  const scales = rowScales(s);
+  const rows = mul(s, scales);
+  return { rows, squares: sum(mul(rows, rows), 2).toArray(), scales: scales.toArray() };
+}
+
+/**
  * Orthonormal rows spanning the part of s's rows outside the span of `bases` (orthonormal rows
  * each). A row that loses all but 0.1 % of its length to the projection is left out: what remains
  * of it is rounding. Projected twice, as in classical Gram–Schmidt with reorthogonalisation: once
@@ -102,8 +134,8 @@ function projectOut(s: Tensor, x: Tensor): Tensor {
  */
 function complement(s: Tensor, bases: Tensor[]): Tensor {
   const [batch, c] = s.shape;
-  const before = sum(mul(s, s), 2).toArray();
-  let y = s;
+  const { rows, squares: before } = rowSquares(s);
+  let y = rows;
   for (const x of bases) y = projectOut(y, x);
   const after = sum(mul(y, y), 2).toArray();
   const keep = new Float32Array(batch * c);
@@ -183,13 +215,13 @@ export function maskedTopK(gram: Tensor, masks: Tensor, start: Tensor, options: 
     const active = rows.length;
     const x = front(carried.x, active), ax = front(carried.ax, active), m = front(carried.masks, active);
     const residual = sub(ax, mul(x, tensor(lambda, [active, w, 1])));
-    const squares = sum(mul(residual, residual), 2).toArray();
+    const { squares, scales } = rowSquares(residual);
     const keep: number[] = [];
     const done: number[] = [];
     for (let b = 0; b < active; b++) {
       let passed = true;
       const bound = tol * Math.max(lambda[b * w], 0);
-      for (let i = 0; i < k && passed; i++) passed = Math.sqrt(squares[b * w + i]) <= bound;
+      for (let i = 0; i < k && passed; i++) passed = Math.sqrt(squares[b * w + i]) <= bound * (scales ? scales[b * w + i] : 1);
       (passed ? done : keep).push(b);
     }
     if (done.length > 0) {

@@ -2,7 +2,7 @@
 // tridiagonal top-k, batched Lanczos (the exact route) on masked Grams with clustered spectra, fewer
 // active units than k and none, LOBPCG tracking slowly perturbed matrices from its own blocks, and
 // the caps that turn non-convergence into errors.
-import { matmul, rng, tensor, mark, release, add, scale, type Tensor } from "../../index.ts";
+import { matmul, mul, rng, tensor, mark, release, add, scale, type Tensor } from "../../index.ts";
 import { jacobiEigen, orthogonal } from "../oracles.ts";
 import { tridiagonalTop } from "../../engine/linalg/tridiagonal.ts";
 import { maskedLanczos, maskedTopK } from "../../engine/linalg/subspace.ts";
@@ -164,6 +164,20 @@ Subspace("fast route: LOBPCG from its own blocks tracks slowly perturbed matrice
     errors.forEach((e, b) => assert.ok(e <= 2e-2, `step ${t}, example ${b}: ‖P − P̂‖_F = ${e}`));
   }
   assert.ok(iterations <= 30, `tracking took ${iterations} LOBPCG steps over 10 perturbations`);
+  release(m);
+});
+
+Subspace("LOBPCG keeps the norms of an example whose masked Gram is 2^-76 of another's (they would square to f32 zero)", () => {
+  const k = 3, d = 32, m = mark();
+  // Half the units carry weights scaled by 2^-38: an example that sees only those has a masked Gram
+  // of ~1e-23, whose residuals' squares underflow f32.
+  const columnScale = Float32Array.from({ length: d }, (_, u) => (u < d / 2 ? 1 : 2 ** -38));
+  const weights = mul(withSpectrum(24, d, Array.from({ length: 24 }, (_, i) => 4 / (1 + 0.3 * i)), 12), tensor(columnScale, [1, d]));
+  const masks = new Float32Array(2 * d);
+  for (let u = 0; u < d; u++) masks[u] = 1;
+  for (let u = d / 2; u < d; u++) masks[d + u] = 1;
+  const found = maskedTopK(matmul(weights, weights, { transA: true }), tensor(masks, [2, d]), rng(4).normal([2, k + 2, d]), { k, tol: 1e-3, maxIter: 100 });
+  projectorErrors(weights, masks, found.vectors.toArray(), 2, k).forEach((e, b) => assert.ok(e <= 2e-2, `example ${b}: ‖P − P̂‖_F = ${e}`));
   release(m);
 });
 
