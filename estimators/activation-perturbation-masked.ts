@@ -1,15 +1,15 @@
 // Masked activation perturbation: y = M·ε, ε ~ N(0, I), only on units the ReLU lets through
 // (the true gradient is 0 elsewhere), so Cov = M and the estimate stays unbiased.
 import { mul, sum } from "../engine/ops.ts";
-import { activationEstimate, activationSeeds, checkGuesses, isotropicGuess, type CommonOptions, type Estimator } from "./estimator.ts";
+import { activationSeeds, guessOptions, isotropicGuess, type CommonOptions, type Estimator } from "./estimator.ts";
 
 export function activationPerturbationMasked(options: CommonOptions = {}): Estimator {
-  const guesses = checkGuesses("activation-perturbation-masked", options.guesses);
+  const common = guessOptions("activation-perturbation-masked", options);
+  const { guesses } = common;
   return {
     id: "activation-perturbation-masked",
-    guesses,
+    ...common,
     seed: (input) => activationSeeds(input, guesses, (i) => mul(isotropicGuess(input, i, guesses), input.masks[i])),
-    estimate: activationEstimate,
     covariance: (input, layer) => {
       const mask = input.masks[layer];
       return {

@@ -1,14 +1,14 @@
 // Activation perturbation: an isotropic Gaussian guess y ~ N(0, I) added to every pre-activation.
 // Unbiased (E[y·yᵀ] = I), with variance growing with the layer width.
-import { activationEstimate, activationSeeds, checkGuesses, identityCovariance, isotropicGuess, type CommonOptions, type Estimator } from "./estimator.ts";
+import { activationSeeds, guessOptions, identityCovariance, isotropicGuess, type CommonOptions, type Estimator } from "./estimator.ts";
 
 export function activationPerturbation(options: CommonOptions = {}): Estimator {
-  const guesses = checkGuesses("activation-perturbation", options.guesses);
+  const common = guessOptions("activation-perturbation", options);
+  const { guesses } = common;
   return {
     id: "activation-perturbation",
-    guesses,
+    ...common,
     seed: (input) => activationSeeds(input, guesses, (i) => isotropicGuess(input, i, guesses)),
-    estimate: activationEstimate,
     covariance: identityCovariance,
   };
 }

@@ -9,6 +9,7 @@ import type { Rng } from "../engine/rng.ts";
 import type { Tensor } from "../engine/tensor.ts";
 import { reluMask, type Gradients } from "../nn/backprop.ts";
 import { forward, type ForwardTrace, type Mlp } from "../nn/mlp.ts";
+import { projectionCoefficients } from "./projection.ts";
 
 /** What an estimator sees of one step: the model, the batch and its primal forward pass. */
 export interface StepInput {
@@ -34,7 +35,7 @@ export interface Seeds {
 }
 
 export interface Estimate {
-  /** Parameter gradient estimates, averaged over the K guesses. */
+  /** Parameter gradient estimates, the K guesses combined (their mean, or the projection onto their span). */
   grads: Gradients;
   /** Per layer, the per-example activation-gradient estimates ĝ_{s_i} [B, out]; null for weight perturbation. */
   activationGrads: (Tensor | null)[];
@@ -65,6 +66,8 @@ export interface Estimator {
   readonly id: string;
   /** Independent guesses per step (tangent directions in the one forward-mode pass). */
   readonly guesses: number;
+  /** How the K guesses make one estimate; "mean" where absent. */
+  readonly combine?: Combine;
   seed(input: StepInput): Seeds;
   /** jvp: [K, B], each example's directional derivative of the mean loss along guess k. */
   estimate(input: StepInput, seeds: Seeds, jvp: Tensor): Estimate;
@@ -81,16 +84,31 @@ export interface Estimator {
   restore?(state: EstimatorState, sizes: readonly number[]): void;
 }
 
+/**
+ * How the K one-guess estimates of a step become one: "mean" averages them (each is jvp_k·g_k);
+ * "project" takes the orthogonal projection of each example's gradient onto the span of its K
+ * guesses, joined over layers (estimators/projection.ts).
+ */
+export type Combine = "mean" | "project";
+
+/** The values `combine` takes, in the order menus list them. */
+export const COMBINES: readonly Combine[] = Object.freeze(["mean", "project"]);
+
 /** Options every estimator takes. */
 export interface CommonOptions {
-  /** K independent guesses per step, averaged. Default 1. */
+  /** K independent guesses per step. Default 1. */
   guesses?: number;
+  /** How the K guesses are combined. Default "mean". */
+  combine?: Combine;
 }
 
-export function checkGuesses(id: string, guesses: number | undefined): number {
-  const k = guesses ?? 1;
-  if (!Number.isInteger(k) || k < 1) throw new FwdgradError(`${id}: guesses must be an integer ≥ 1, got ${guesses}`);
-  return k;
+/** An estimator's checked guess count and combination, and the estimate that goes with them. */
+export function guessOptions(id: string, options: CommonOptions): { guesses: number; combine: Combine; estimate: Estimator["estimate"] } {
+  const guesses = options.guesses ?? 1;
+  if (!Number.isInteger(guesses) || guesses < 1) throw new FwdgradError(`${id}: guesses must be an integer ≥ 1, got ${options.guesses}`);
+  const combine = options.combine ?? "mean";
+  if (!COMBINES.includes(combine)) throw new FwdgradError(`${id}: combine must be ${COMBINES.map((c) => JSON.stringify(c)).join(" or ")}, got ${JSON.stringify(String(combine))}`);
+  return { guesses, combine, estimate: (input, seeds, jvp) => activationEstimate(input, seeds, jvp, combine) };
 }
 
 /** Subspace estimators' condition on the model: every hidden layer at least k wide. */
@@ -145,12 +163,18 @@ function addTangent(a: Tensor | null, b: Tensor): Tensor {
 }
 
 /**
- * The estimate shared by activation-space estimators (paper P, step 5): ĝ_{s_i,b} = jvp_b·y_{i,b},
- * weight gradient Σ_b jvp_b·y_{i,b}·x_{i,b}ᵀ, bias Σ_b jvp_b·y_{i,b}, each averaged over the K guesses.
+ * The estimate shared by all estimators (paper P, step 5), from per-example coefficients c_{k,b} of
+ * the guesses: ĝ_{s_i,b} = Σ_k c_{k,b}·y_{i,k,b}, weight gradient Σ_b ĝ_{s_i,b}·x_{i,b}ᵀ, bias
+ * Σ_b ĝ_{s_i,b}; a weight guess V_k gets Σ_b c_{k,b}. "mean": c_{k,b} = jvp_{k,b}/K; "project":
+ * c_b = (G_bᵀG_b)⁺·jvp_b, the projection onto the span of example b's guesses.
  */
-export function activationEstimate(input: StepInput, seeds: Seeds, jvpPerGuess: Tensor): Estimate {
+export function activationEstimate(input: StepInput, seeds: Seeds, jvpPerGuess: Tensor, combine: Combine = "mean"): Estimate {
   const [K, B] = jvpPerGuess.shape;
-  // Σ_b jvp_b per guess (the directional derivative of the mean loss), only for weight guesses.
+  // The mean scales once after summing over guesses (as it always has: same bits); the projection's
+  // coefficients carry their own scale.
+  const coefficients = combine === "project" ? projectionCoefficients(seeds, jvpPerGuess) : jvpPerGuess;
+  const combined = (t: Tensor) => (combine === "project" ? t : scale(t, 1 / K));
+  // Σ_b c_{k,b} per guess, only for weight guesses.
   let total: Tensor | null = null;
   const grads: Gradients = { w: [], b: [] };
   const activationGrads: (Tensor | null)[] = [];
@@ -158,16 +182,16 @@ export function activationEstimate(input: StepInput, seeds: Seeds, jvpPerGuess: 
     const y = seeds.activations[i];
     const v = seeds.weights[i];
     if (y) {
-      // Σ_k jvp_k ⊙ y_k / K: [B, out]
-      const g = scale(sum(mul(y, reshape(jvpPerGuess, [K, B, 1])), 0), 1 / K);
+      // Σ_k c_k ⊙ y_k: [B, out]
+      const g = combined(sum(mul(y, reshape(coefficients, [K, B, 1])), 0));
       activationGrads.push(g);
       grads.w.push(matmul(g, input.trace.inputs[i], { transA: true }));
       grads.b.push(layer.b ? sum(g, 0) : null);
     } else if (v) {
-      // Σ_k (Σ_b jvp_{k,b})·V_k / K
+      // Σ_k (Σ_b c_{k,b})·V_k
       const [, out, inp] = v.shape;
-      total ??= sum(jvpPerGuess, 1);
-      grads.w.push(scale(reshape(matmul(reshape(total, [1, K]), reshape(v, [K, out * inp])), [out, inp]), 1 / K));
+      total ??= sum(coefficients, 1);
+      grads.w.push(combined(reshape(matmul(reshape(total, [1, K]), reshape(v, [K, out * inp])), [out, inp])));
       if (layer.b) throw new FwdgradError(`estimate: layer ${i} has a bias, which weight perturbation does not estimate`);
       grads.b.push(null);
       activationGrads.push(null);

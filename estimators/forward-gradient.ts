@@ -3,13 +3,14 @@
 // unbiased. The output layer uses activation perturbation, as in the W̃⊥ paper's comparison.
 import { FwdgradError } from "../engine/errors.ts";
 import type { Tensor } from "../engine/tensor.ts";
-import { activationEstimate, checkGuesses, isotropicGuess, type CommonOptions, type Estimator } from "./estimator.ts";
+import { guessOptions, isotropicGuess, type CommonOptions, type Estimator } from "./estimator.ts";
 
 export function forwardGradient(options: CommonOptions = {}): Estimator {
-  const guesses = checkGuesses("forward-gradient", options.guesses);
+  const common = guessOptions("forward-gradient", options);
+  const { guesses } = common;
   return {
     id: "forward-gradient",
-    guesses,
+    ...common,
     seed: (input) => {
       const layers = input.model.layers;
       if (layers.some((l) => l.b)) throw new FwdgradError("forward-gradient: weight perturbation of biases is not supported; build the MLP without bias");
@@ -19,7 +20,6 @@ export function forwardGradient(options: CommonOptions = {}): Estimator {
         activations: layers.map((_, i) => (i === last ? isotropicGuess(input, i, guesses) : null)),
       };
     },
-    estimate: activationEstimate,
     covariance: () => null,
   };
 }

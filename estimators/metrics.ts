@@ -2,6 +2,8 @@
 // cosine similarity (per-example activation gradients, mean over the batch; and the batch weight
 // gradient), bias (eq. 17), variance (eq. 18), covariance distance ‖Cov − I‖ (RMS entry and
 // Frobenius) and the overlap of the true gradient with the guess subspace, averaged over draws.
+// Eq. 17's E ĝ = Cov·g holds for averaged guesses; a projected estimate's mean has no such closed
+// form for every guess law, so its bias is the mean over the draws instead.
 import { mark, release } from "../engine/arena.ts";
 import { matmul, reshape, sub } from "../engine/ops.ts";
 import type { Rng } from "../engine/rng.ts";
@@ -21,6 +23,8 @@ export interface LayerMetrics {
   covFrobenius: number | null;
   overlap: number | null;
   overlapSquared: number | null;
+  /** Where the bias comes from: "covariance" (eq. 17, exact) or "draws" (the mean estimate over the draws). */
+  biasFrom: "covariance" | "draws" | null;
 }
 
 function cosine(a: ArrayLike<number>, b: ArrayLike<number>, offset = 0, length = a.length): number | null {
@@ -65,12 +69,19 @@ export function measureQuality(model: Mlp, x: Tensor, labels: Int32Array, estima
   const batch = x.shape[0];
   const g = truth.activationGrads.map((t) => t.toArray());
   const gw = truth.grads.w.map((t) => t.toArray());
-  const sums = model.layers.map((_, i) => ({ cosine: 0, cosineCount: 0, cosineWeights: 0, squaredError: new Float64Array(model.sizes[i + 1]) }));
+  const projected = estimator.combine === "project";
+  const sums = model.layers.map((_, i) => ({
+    cosine: 0, cosineCount: 0, cosineWeights: 0, squaredError: new Float64Array(model.sizes[i + 1]),
+    estimates: projected ? new Float64Array(batch * model.sizes[i + 1]) : null,
+  }));
   const hasActivations = new Array<boolean>(layers).fill(true);
+  // One primal pass serves every draw; the guess distributions are set up on it first, outside the
+  // draws' scopes, so an estimator that keeps them per pass (W̃⊥'s bases) decomposes once.
+  const input = prepareStep(model, x, labels, options.rng);
+  const covariances = model.layers.map((_, i): GuessCovariance | null => (i === layers - 1 ? identityCovariance(input, i) : estimator.covariance(input, i)));
   for (let draw = 0; draw < options.draws; draw++) {
     const scope = mark();
-    const input = prepareStep(model, x, labels, options.rng.split(draw));
-    const estimate = estimateStep(estimator, input);
+    const estimate = estimateStep(estimator, { ...input, rng: options.rng.split(draw) });
     for (let i = 0; i < layers; i++) {
       const d = model.sizes[i + 1];
       sums[i].cosineWeights += cosine(estimate.grads.w[i].toArray(), gw[i]) ?? 0;
@@ -88,20 +99,22 @@ export function measureQuality(model: Mlp, x: Tensor, labels: Int32Array, estima
       for (let b = 0; b < batch; b++) {
         for (let j = 0; j < d; j++) sums[i].squaredError[j] += (values[b * d + j] - g[i][b * d + j]) ** 2 / (batch * options.draws);
       }
+      const estimates = sums[i].estimates;
+      if (estimates) for (let e = 0; e < estimates.length; e++) estimates[e] += values[e] / options.draws;
     }
     release(scope);
   }
-  const input = prepareStep(model, x, labels, options.rng);
   const result = model.layers.map((_, i): LayerMetrics => {
     const d = model.sizes[i + 1];
     const cosineWeights = sums[i].cosineWeights / options.draws;
-    const cov: GuessCovariance | null = i === layers - 1 ? identityCovariance(input, i) : estimator.covariance(input, i);
+    const cov = covariances[i];
     if (!hasActivations[i] || !cov) {
-      return { layer: i, cosine: null, cosineWeights, bias: null, variance: null, covRms: null, covFrobenius: null, overlap: null, overlapSquared: null };
+      return { layer: i, cosine: null, cosineWeights, bias: null, variance: null, covRms: null, covFrobenius: null, overlap: null, overlapSquared: null, biasFrom: null };
     }
-    // eq. 17: b = mean_b (Cov_b − I)·g_b;  eq. 18: ‖mean(ĝ − g)^∘2 − b^∘2‖
+    // eq. 17: b = mean_b (E ĝ_b − g_b), E ĝ_b = Cov_b·g_b for averaged guesses;  eq. 18: ‖mean(ĝ − g)^∘2 − b^∘2‖
     const gi = truth.activationGrads[i];
-    const deviation = sub(cov.times(gi), gi).toArray();
+    const meanEstimates = sums[i].estimates;
+    const deviation = meanEstimates ? meanEstimates.map((e, index) => e - g[i][index]) : sub(cov.times(gi), gi).toArray();
     const biasVector = new Float64Array(d);
     for (let b = 0; b < batch; b++) for (let j = 0; j < d; j++) biasVector[j] += deviation[b * d + j] / batch;
     const varianceVector = sums[i].squaredError.map((mse, j) => mse - biasVector[j] ** 2);
@@ -118,6 +131,7 @@ export function measureQuality(model: Mlp, x: Tensor, labels: Int32Array, estima
       covFrobenius: frobenius,
       overlap: overlaps && overlaps.plain,
       overlapSquared: overlaps && overlaps.squared,
+      biasFrom: meanEstimates ? "draws" : "covariance",
     };
   });
   release(start);

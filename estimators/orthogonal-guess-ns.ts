@@ -10,7 +10,7 @@ import { mark, release } from "../engine/arena.ts";
 import { assignAt } from "../engine/inplace.ts";
 import { gatherRows, matmul, mul, reshape, sum } from "../engine/ops.ts";
 import { empty, type Tensor } from "../engine/tensor.ts";
-import { activationEstimate, activationSeeds, checkGuesses, checkRank, type CommonOptions, type Estimator, type EstimatorState, type GuessCovariance, type StepInput } from "./estimator.ts";
+import { activationSeeds, guessOptions, checkRank, type CommonOptions, type Estimator, type EstimatorState, type GuessCovariance, type StepInput } from "./estimator.ts";
 import { fitFor, NS_STEPS, type NewtonSchulzFit } from "./newton-schulz-coefficients.ts";
 import { maskedJacobians } from "./orthogonal-guess.ts";
 
@@ -27,7 +27,8 @@ export interface OrthogonalGuessNsOptions extends CommonOptions {
 }
 
 export function orthogonalGuessNs(options: OrthogonalGuessNsOptions = {}): Estimator {
-  const guesses = checkGuesses("wperp-ns", options.guesses);
+  const common = guessOptions("wperp-ns", options);
+  const { guesses } = common;
   const k = options.k ?? 10;
   const refresh = options.refresh ?? 50;
   const powerIters = options.powerIters ?? 20;
@@ -128,9 +129,8 @@ export function orthogonalGuessNs(options: OrthogonalGuessNsOptions = {}): Estim
 
   return {
     id: "wperp-ns",
-    guesses,
+    ...common,
     seed: (input) => activationSeeds(input, guesses, (i) => guess(input, i)),
-    estimate: activationEstimate,
     covariance,
     checkModel: (sizes) => checkRank("wperp-ns", k, sizes),
     // `fit.<i>`: [σ_k/σ_1, age] of layer i; the polynomial follows from the ratio.

@@ -8,7 +8,7 @@ import { FwdgradError } from "../engine/errors.ts";
 import { eigh } from "../engine/linalg/decompositions.ts";
 import { gatherRows, matmul, max, mul, neg, reshape, scale } from "../engine/ops.ts";
 import { leadingColumns, tensor, type Tensor } from "../engine/tensor.ts";
-import { activationEstimate, activationSeeds, checkGuesses, checkRank, type CommonOptions, type Estimator, type GuessCovariance, type StepInput } from "./estimator.ts";
+import { activationSeeds, guessOptions, checkRank, type CommonOptions, type Estimator, type GuessCovariance, type StepInput } from "./estimator.ts";
 import { stack } from "../engine/inplace.ts";
 import { maskedLanczos, maskedTopK } from "../engine/linalg/subspace.ts";
 import { WarmStarts } from "./warm-starts.ts";
@@ -94,7 +94,8 @@ export function projectorCovariance(basis: Tensor): GuessCovariance {
 }
 
 export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator {
-  const guesses = checkGuesses("wperp", options.guesses);
+  const common = guessOptions("wperp", options);
+  const { guesses } = common;
   const k = options.k ?? 10;
   if (!Number.isInteger(k) || k < 1) throw new FwdgradError(`wperp: k must be an integer ≥ 1, got ${options.k}`);
   const route = options.route ?? "fast";
@@ -156,9 +157,8 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
 
   return {
     id: "wperp",
-    guesses,
+    ...common,
     seed: (input) => activationSeeds(input, guesses, (i) => subspaceGuess(input, i, basis(input, i), guesses)),
-    estimate: activationEstimate,
     covariance: (input, layer) => projectorCovariance(basis(input, layer)),
     checkModel: (sizes) => checkRank("wperp", k, sizes),
     state: () => warmStarts.state(),

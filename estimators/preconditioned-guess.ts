@@ -9,7 +9,7 @@ import { svd, type SvdResult } from "../engine/linalg/decompositions.ts";
 import { matmul, mul, reshape } from "../engine/ops.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
 import { FwdgradError } from "../engine/errors.ts";
-import { activationEstimate, activationSeeds, checkGuesses, identityCovariance, type CommonOptions, type Estimator, type StepInput } from "./estimator.ts";
+import { activationSeeds, guessOptions, identityCovariance, type CommonOptions, type Estimator, type StepInput } from "./estimator.ts";
 import { maskedJacobians, projectorCovariance, rowSpaceBasis, subspaceGuess } from "./orthogonal-guess.ts";
 import { stack } from "../engine/inplace.ts";
 
@@ -43,7 +43,8 @@ export function preconditionedGuess({ u, s, v }: SvdResult, eps: Tensor, sigma: 
 }
 
 export function preconditioned(options: PreconditionedGuessOptions = {}): Estimator {
-  const guesses = checkGuesses("wp", options.guesses);
+  const common = guessOptions("wp", options);
+  const { guesses } = common;
   const sigma = options.sigma ?? 1e-5;
   const route = options.route ?? "exact";
   if (route !== "fast" && route !== "exact") throw new FwdgradError(`wp: route must be "fast" or "exact", got ${String(route)}`);
@@ -61,9 +62,8 @@ export function preconditioned(options: PreconditionedGuessOptions = {}): Estima
   };
   return {
     id: "wp",
-    guesses,
+    ...common,
     seed: (input) => activationSeeds(input, guesses, (i) => guess(input, i)),
-    estimate: activationEstimate,
     covariance: (input, layer) => {
       if (route === "exact") return projectorCovariance(jacobianSvd(input, layer).v);
       return square(input, layer) ? identityCovariance(input, layer) : projectorCovariance(rowSpaceBasis(input, layer, input.model.sizes[layer + 2]));

@@ -3,10 +3,11 @@
 // Cov = M·WᵀW·M: biased, E ĝ = Cov·g, but a descent direction with far smaller variance in wide layers.
 import { matmul, mul, reshape, sum } from "../engine/ops.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
-import { activationEstimate, activationSeeds, checkGuesses, type CommonOptions, type Estimator, type StepInput } from "./estimator.ts";
+import { activationSeeds, guessOptions, type CommonOptions, type Estimator, type StepInput } from "./estimator.ts";
 
 export function transposeGuess(options: CommonOptions = {}): Estimator {
-  const guesses = checkGuesses("wt", options.guesses);
+  const common = guessOptions("wt", options);
+  const { guesses } = common;
   const guess = (input: StepInput, i: number): Tensor => {
     const batch = input.x.shape[0];
     const next = input.model.layers[i + 1].w;
@@ -16,9 +17,8 @@ export function transposeGuess(options: CommonOptions = {}): Estimator {
   };
   return {
     id: "wt",
-    guesses,
+    ...common,
     seed: (input) => activationSeeds(input, guesses, (i) => guess(input, i)),
-    estimate: activationEstimate,
     covariance: (input, layer) => {
       const mask = input.masks[layer];
       const next = input.model.layers[layer + 1].w;

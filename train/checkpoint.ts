@@ -4,7 +4,7 @@
 // one line naming the field at fault; the Trainer then checks it against its model and data.
 import { decodeBase64, encodeBase64 } from "../engine/base64.ts";
 import { FwdgradError } from "../engine/errors.ts";
-import { isMethodId, type EstimatorOptions, type EstimatorState } from "../estimators/index.ts";
+import { COMBINES, isMethodId, type Combine, type EstimatorOptions, type EstimatorState } from "../estimators/index.ts";
 import { hashBytes, type DataIdentity, type EpochReport, type TrainConfig, type TrainerState } from "./trainer.ts";
 
 const FORMAT = "fwdgrad-checkpoint";
@@ -88,7 +88,7 @@ function floats(v: unknown, path: string): Float32Array {
 
 function parseConfig(v: unknown): TrainConfig {
   const c = object(v, "config");
-  only(c, "config", ["method", "width", "depth", "bias", "epochs", "batch", "lr", "weightDecay", "seed", "k", "guesses", "route", "options"]);
+  only(c, "config", ["method", "width", "depth", "bias", "epochs", "batch", "lr", "weightDecay", "seed", "k", "guesses", "combine", "route", "options"]);
   const method = c.method;
   if (!isMethodId(method)) fail("config.method", `must be a gradient method (backprop or an estimator id), got ${describe(method)}`);
   const lr = finite(c.lr, "config.lr");
@@ -113,6 +113,10 @@ function parseConfig(v: unknown): TrainConfig {
   }
   if (c.k !== undefined) config.k = integer(c.k, "config.k", 1);
   if (c.guesses !== undefined) config.guesses = integer(c.guesses, "config.guesses", 1);
+  if (c.combine !== undefined) {
+    if (!COMBINES.includes(c.combine as Combine)) fail("config.combine", `must be ${COMBINES.map((m) => JSON.stringify(m)).join(" or ")}, got ${describe(c.combine)}`);
+    config.combine = c.combine as Combine;
+  }
   if (c.route !== undefined) {
     if (c.route !== "fast" && c.route !== "exact") fail("config.route", `must be "fast" or "exact", got ${describe(c.route)}`);
     config.route = c.route;

@@ -8,7 +8,7 @@ import { FwdgradError } from "../engine/errors.ts";
 import { softmaxCrossEntropy, sum } from "../engine/ops.ts";
 import { rng, type Rng } from "../engine/rng.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
-import { createEstimator, createMethod, type Estimator, type EstimatorOptions, type EstimatorState, type GradientMethod } from "../estimators/index.ts";
+import { createEstimator, createMethod, type Combine, type Estimator, type EstimatorOptions, type EstimatorState, type GradientMethod } from "../estimators/index.ts";
 import { measureBasisFidelity, measureQuality, type LayerFidelity, type LayerMetrics } from "../estimators/metrics.ts";
 import type { Dataset, Split } from "../data/dataset.ts";
 import { argmaxRows, createMlp, forward, mlpSizes, type Mlp } from "../nn/mlp.ts";
@@ -28,14 +28,16 @@ export interface TrainConfig {
   /** Estimator options, the common ones by name. */
   k?: number;
   guesses?: number;
+  /** How the guesses combine: "mean" (default) or "project". */
+  combine?: Combine;
   route?: "fast" | "exact";
   /** Further estimator options (e.g. wperp's `oversample`, `tol`, `warmStartBytes`), passed on intact. */
   options?: EstimatorOptions;
 }
 
-/** The options a run's estimator is made with: `config.options`, then k, guesses and route where set. */
+/** The options a run's estimator is made with: `config.options`, then k, guesses, combine and route where set. */
 export function estimatorOptions(config: TrainConfig): EstimatorOptions {
-  const named = Object.fromEntries(Object.entries({ k: config.k, guesses: config.guesses, route: config.route }).filter(([, v]) => v !== undefined));
+  const named = Object.fromEntries(Object.entries({ k: config.k, guesses: config.guesses, combine: config.combine, route: config.route }).filter(([, v]) => v !== undefined));
   return { ...config.options, ...named };
 }
 
