@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { rng } from "../index.ts";
 import { FwdgradError } from "../engine/errors.ts";
-import { createMethod, isMethodId, METHOD_IDS } from "../estimators/index.ts";
+import { COMBINES, createMethod, isMethodId, METHOD_IDS, type Combine } from "../estimators/index.ts";
 import type { LayerFidelity } from "../estimators/metrics.ts";
 import { mlpSizes } from "../nn/mlp.ts";
 import type { Dataset } from "../data/dataset.ts";
@@ -13,9 +13,12 @@ import { UsageError, type Command, type Flags } from "./args.ts";
 import { readyFor, THREADS_FLAG } from "./engine.ts";
 import { checkOutFolder, loadData, makeOutFolder, writeAtomic } from "./io.ts";
 import { lineChart } from "../plot/svg.ts";
+import { accuracyWidth, meanStd, printAccuracyWidth, printQualityWidth, qualityWidth } from "./studies.ts";
 
 interface RunResult {
   method: string;
+  /** The --methods entry it ran as (e.g. "wperp:project:10"). */
+  label: string;
   width: number;
   seed: number;
   history: EpochReport[];
@@ -61,14 +64,38 @@ export function checkModelSize(data: Pick<Dataset, "features" | "classes">, widt
   }
 }
 
-/** Checks a --methods list: names separated by commas, none empty, none twice, all known. */
-function parseMethods(text: string): string[] {
+/** One --methods entry: a method id, optionally with how its guesses combine and how many, e.g. "wperp:project:10". */
+export interface MethodSpec {
+  label: string;
+  method: string;
+  combine?: Combine;
+  guesses?: number;
+}
+
+/** Guesses per step at most in a --methods entry: K tangents multiply the forward pass's memory. */
+export const MAX_GUESSES = 1024;
+
+/** Parses "id[:mean|:project][:K]" (the options in either order). */
+export function parseMethodSpec(text: string): MethodSpec {
+  const [method, ...options] = text.split(":");
+  checkMethods([method]);
+  const spec: MethodSpec = { label: text, method };
+  for (const option of options) {
+    if ((COMBINES as readonly string[]).includes(option) && spec.combine === undefined) spec.combine = option as Combine;
+    else if (/^\d+$/.test(option) && Number(option) >= 1 && Number(option) <= MAX_GUESSES && spec.guesses === undefined) spec.guesses = Number(option);
+    else throw new UsageError(`--methods entry ${JSON.stringify(text)}: ${JSON.stringify(option)} is not ${spec.combine === undefined ? `a combination (${COMBINES.join(", ")}) or ` : ""}${spec.guesses === undefined ? `a guess count (an integer from 1 to ${MAX_GUESSES})` : "expected: give each option once"}`);
+  }
+  if (method === "backprop" && options.length > 0) throw new UsageError(`--methods entry ${JSON.stringify(text)}: backprop draws no guesses, so it takes no options`);
+  return spec;
+}
+
+/** Checks a --methods list: entries separated by commas, none empty, none twice, all known. */
+export function parseMethods(text: string): MethodSpec[] {
   const methods = text.split(",").map((m) => m.trim());
   if (methods.some((m) => m === "")) throw new UsageError(`--methods ${JSON.stringify(text)}: empty method name; give names separated by commas`);
   const twice = methods.find((m, i) => methods.indexOf(m) !== i);
   if (twice !== undefined) throw new UsageError(`--methods names ${JSON.stringify(twice)} twice`);
-  checkMethods(methods);
-  return methods;
+  return methods.map(parseMethodSpec);
 }
 
 /** What would stop a run as it starts, checked for every run before the first one trains. */
@@ -83,12 +110,12 @@ function checkRuns(data: Dataset, configs: TrainConfig[]): void {
 /** Says which runs stopped early (a non-finite loss) and resolves the exit status: 1 if any did. */
 function reportStopped(runs: RunResult[]): number {
   const stopped = runs.filter((r) => r.stopped !== null);
-  for (const r of stopped) console.error(`fwdgrad: ${r.method} (width ${r.width}, seed ${r.seed}) stopped early: ${r.stopped}`);
+  for (const r of stopped) console.error(`fwdgrad: ${r.label} (width ${r.width}, seed ${r.seed}) stopped early: ${r.stopped}`);
   return stopped.length > 0 ? 1 : 0;
 }
 
 /** Trains one method; measures gradient quality on a fixed batch every `qualityEvery` epochs. */
-function runOne(data: Dataset, config: TrainConfig, qualityEvery: number, log: (line: string) => void): RunResult {
+function runOne(data: Dataset, config: TrainConfig, qualityEvery: number, log: (line: string) => void, label = config.method): RunResult {
   const trainer = new Trainer(data, config);
   const quality: RunResult["quality"] = [];
   const measure = () => {
@@ -108,17 +135,24 @@ function runOne(data: Dataset, config: TrainConfig, qualityEvery: number, log: (
     if (!report) break;
     if (qualityEvery > 0 && trainer.epoch % qualityEvery === 0) measure();
     if (trainer.epoch % Math.max(1, Math.floor(config.epochs / 10)) === 0 || trainer.epoch === config.epochs) {
-      log(`  ${config.method} w${config.width} s${config.seed}: epoch ${report.epoch}/${config.epochs}, train ${(report.trainAcc * 100).toFixed(1)}%, test ${(report.testAcc * 100).toFixed(1)}%`);
+      log(`  ${label} w${config.width} s${config.seed}: epoch ${report.epoch}/${config.epochs}, train ${(report.trainAcc * 100).toFixed(1)}%, test ${(report.testAcc * 100).toFixed(1)}%`);
     }
   }
   return {
-    method: config.method, width: config.width, seed: config.seed, history: trainer.history, quality,
+    method: config.method, label, width: config.width, seed: config.seed, history: trainer.history, quality,
     seconds: (performance.now() - started) / 1000, weightsHash: trainer.weightsHash(), stopped: trainer.stopped,
   };
 }
 
-function configFrom(flags: Flags, method: string, width: number, seed: number): TrainConfig {
-  return { method, width, depth: flags.depth as number, epochs: flags.epochs as number, batch: flags.batch as number, lr: flags.lr as number, seed, k: flags.k as number };
+/** A run's configuration: the spec's guesses and combination, else the flags' (where given). */
+function configFrom(flags: Flags, spec: MethodSpec, width: number, seed: number): TrainConfig {
+  const guesses = spec.guesses ?? (flags.guesses as number | undefined);
+  const combine = spec.combine ?? (flags.combine as Combine | undefined);
+  return {
+    method: spec.method, width, depth: flags.depth as number, epochs: flags.epochs as number, batch: flags.batch as number, lr: flags.lr as number, seed, k: flags.k as number,
+    ...(guesses !== undefined && spec.method !== "backprop" ? { guesses } : {}),
+    ...(combine !== undefined && spec.method !== "backprop" ? { combine } : {}),
+  };
 }
 
 /** Hidden layers at most: every layer is a few objects and tensors, and nothing deeper trains here. */
@@ -131,6 +165,8 @@ const sharedFlags = {
   batch: { kind: "int", default: 512, min: 1, help: "batch size" },
   lr: { kind: "number", default: 1e-4, greaterThan: 0, help: "AdamW learning rate" },
   k: { kind: "int", default: 10, min: 1, help: "subspace rank for wperp" },
+  guesses: { kind: "int", min: 1, max: MAX_GUESSES, help: "guesses per step of every estimator without its own (default 1)" },
+  combine: { kind: "string", choices: COMBINES, help: "how guesses combine, for every estimator without its own: mean or project (default mean)" },
   out: { kind: "string", default: "results", help: "folder for results.json and the SVG plots" },
   json: { kind: "boolean", help: "print the results as one JSON object" },
 } as const;
@@ -139,9 +175,9 @@ const last = (r: RunResult) => r.history[r.history.length - 1];
 
 export const compareCommand: Command = {
   summary: "train several methods on identical data, init and batches; table, results.json, plots",
-  usage: "fwdgrad compare --methods a,b,c --width <d> [--depth 3] [--epochs 300] [--batch 512] [--lr 1e-4] [--k 10] [--seed 0] [--quality-every n] [--out results] [--json] [--threads n]",
+  usage: "fwdgrad compare --methods a,b,c --width <d> [--depth 3] [--epochs 300] [--batch 512] [--lr 1e-4] [--k 10] [--guesses K] [--combine mean|project] [--seed 0] [--quality-every n] [--out results] [--json] [--threads n]",
   flags: {
-    methods: { kind: "string", help: `comma-separated: ${METHOD_IDS.join(", ")}` },
+    methods: { kind: "string", help: `comma-separated: ${METHOD_IDS.join(", ")}; an estimator may add :mean or :project and :K guesses (wperp:project:10)` },
     width: { kind: "int", min: 1, help: "hidden width" },
     seed: { kind: "int", default: 0, min: 0, help: "seed of the model, batches and guesses (shared by all methods)" },
     "quality-every": { kind: "int", default: 0, min: 0, help: "measure per-layer cosine, overlap and basis fidelity every n epochs (0: 10 times per run)" },
@@ -160,17 +196,17 @@ export const compareCommand: Command = {
     const epochs = flags.epochs as number;
     const every = (flags["quality-every"] as number) || Math.max(1, Math.floor(epochs / 10));
     const log = (line: string) => (flags.json ? undefined : console.log(line));
-    const runs = methods.map((m) => runOne(data, configFrom(flags, m, width, flags.seed as number), every, log));
+    const runs = methods.map((m) => runOne(data, configFrom(flags, m, width, flags.seed as number), every, log, m.label));
     makeOutFolder("--out", out);
     writeAtomic(join(out, "results.json"), `${JSON.stringify({ command: "compare", width: flags.width, epochs, runs }, null, 1)}\n`);
     writeAtomic(join(out, "accuracy.svg"), lineChart(`Train accuracy, width ${flags.width}`, "epoch", "train accuracy",
-      runs.map((r) => ({ name: r.method, points: r.history.map((h) => [h.epoch, h.trainAcc] as [number, number]) }))));
+      runs.map((r) => ({ name: r.label, points: r.history.map((h) => [h.epoch, h.trainAcc] as [number, number]) }))));
     const written = ["results.json", "accuracy.svg"];
     const withQuality = runs.filter((r) => r.quality.length > 0);
     const plots = [["cosine", "cosine similarity", "cosine"], ["overlap", "overlap with the guess subspace", "overlap"], ["energyRatio", "energy ratio of the guess basis", "fidelity"]] as const;
     for (const [metric, label, file] of plots) {
       const series = withQuality.flatMap((r) => r.quality[0][metric].map((_, layer) => ({
-        name: `${r.method} L${layer}`,
+        name: `${r.label} L${layer}`,
         points: r.quality.map((q) => [q.epoch, q[metric][layer] ?? NaN] as [number, number]),
       }))).filter((s) => s.points.some((p) => Number.isFinite(p[1])));
       if (series.length) {
@@ -179,14 +215,14 @@ export const compareCommand: Command = {
       }
     }
     if (flags.json) {
-      console.log(JSON.stringify({ width: flags.width, epochs, runs: runs.map((r) => ({ method: r.method, ...last(r), seconds: r.seconds, weightsHash: r.weightsHash, stopped: r.stopped })) }));
+      console.log(JSON.stringify({ width: flags.width, epochs, runs: runs.map((r) => ({ method: r.method, label: r.label, ...last(r), seconds: r.seconds, weightsHash: r.weightsHash, stopped: r.stopped })) }));
       return reportStopped(runs);
     }
     console.log(`\nwidth ${flags.width}, ${epochs} epochs, seed ${flags.seed}`);
     console.log(`${"method".padEnd(32)}${"train".padStart(8)}${"test".padStart(8)}${"time".padStart(10)}`);
     for (const r of runs) {
       const h = last(r);
-      console.log(`${r.method.padEnd(32)}${(h ? (h.trainAcc * 100).toFixed(1) + "%" : "—").padStart(8)}${(h ? (h.testAcc * 100).toFixed(1) + "%" : "—").padStart(8)}${(r.seconds.toFixed(1) + " s").padStart(10)}`);
+      console.log(`${r.label.padEnd(32)}${(h ? (h.trainAcc * 100).toFixed(1) + "%" : "—").padStart(8)}${(h ? (h.testAcc * 100).toFixed(1) + "%" : "—").padStart(8)}${(r.seconds.toFixed(1) + " s").padStart(10)}`);
     }
     console.log(`\nwrote ${written.map((f) => join(out, f)).join(", ")}`);
     return reportStopped(runs);
@@ -213,37 +249,72 @@ const EXPERIMENTS: Record<string, { widths: number[]; methods: string[] }> = {
   table4: { widths: [128, 512], methods: ["wperp-ns", "wperp", "wt"] },
 };
 
-const meanStd = (xs: number[]) => {
-  const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
-  const std = Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / Math.max(1, xs.length - 1));
-  return { mean, std };
+/**
+ * The width studies (beyond the paper): default widths, estimators and seeds, and the study flags
+ * each takes. quality-width measures every estimator, and K = 10 guesses averaged and projected.
+ */
+const STUDIES: Record<string, { widths: number[]; methods: string[]; seeds: number; flags: string[] }> = {
+  "quality-width": {
+    widths: [128, 256, 512, 1024, 2048, 4096],
+    methods: [
+      "forward-gradient", "activation-perturbation", "activation-perturbation-masked", "wt", "wperp", "wperp-ns", "wp",
+      "activation-perturbation:mean:10", "activation-perturbation:project:10", "wt:mean:10", "wt:project:10", "wperp:mean:10", "wperp:project:10",
+    ],
+    seeds: 1,
+    flags: ["widths", "methods", "draws", "rows", "pretrain-epochs"],
+  },
+  "accuracy-width": {
+    widths: [128, 256, 512, 1024],
+    methods: ["wt", "wperp", "wperp:project:10", "activation-perturbation", "backprop"],
+    seeds: 3,
+    flags: ["widths", "methods", "max-minutes"],
+  },
 };
+const STUDY_FLAGS = ["widths", "methods", "draws", "rows", "pretrain-epochs", "max-minutes"];
+
+/** Widths of a --widths list: distinct positive integers separated by commas. */
+function parseWidths(text: string): number[] {
+  const widths = text.split(",").map((w) => w.trim());
+  const bad = widths.find((w) => !/^\d+$/.test(w) || Number(w) < 1 || Number(w) > 65536);
+  if (bad !== undefined) throw new UsageError(`--widths ${JSON.stringify(text)}: ${JSON.stringify(bad)} is not a width (an integer from 1 to 65536)`);
+  const twice = widths.find((w, i) => widths.indexOf(w) !== i);
+  if (twice !== undefined) throw new UsageError(`--widths names ${twice} twice`);
+  return widths.map(Number);
+}
 
 export const reproduceCommand: Command = {
-  summary: "reproduce a table of the W̃⊥ paper (table1, table3, table4) with mean ± std over seeds",
-  usage: "fwdgrad reproduce <table1|table3|table4> [--epochs 300] [--seeds 3] [--out results] [--json] [--threads n]",
+  summary: "reproduce a table of the W̃⊥ paper (table1, table3, table4), or run a width study (quality-width, accuracy-width)",
+  usage: "fwdgrad reproduce <table1|table3|table4|quality-width|accuracy-width> [--epochs 300] [--seeds 3] [--guesses K] [--combine mean|project] [--widths a,b] [--methods a,b] [--draws 20] [--rows 512] [--pretrain-epochs 100] [--max-minutes m] [--out results] [--json] [--threads n]",
   flags: {
-    seeds: { kind: "int", default: 3, min: 1, help: "seeds per cell (0, 1, …)" },
+    seeds: { kind: "int", default: 3, min: 1, help: "seeds per cell (0, 1, …); quality-width: default 1" },
+    widths: { kind: "string", help: "width studies: widths, comma-separated (defaults: quality-width 128…4096, accuracy-width 128…1024)" },
+    methods: { kind: "string", help: "width studies: estimators as in compare's --methods (wperp:project:10)" },
+    draws: { kind: "int", default: 20, min: 1, help: "quality-width: guesses drawn per measurement" },
+    rows: { kind: "int", default: 512, min: 1, help: "quality-width: first training examples measured on" },
+    "pretrain-epochs": { kind: "int", default: 100, min: 0, help: "quality-width: backprop epochs before the second measurement" },
+    "max-minutes": { kind: "number", greaterThan: 0, help: "accuracy-width: wall minutes per run at most (over sessions); the run stops there" },
     ...sharedFlags,
   },
   positionals: 1,
-  async run(flags, positional) {
+  async run(flags, positional, given) {
     const name = positional[0] ?? "";
     // Own keys only: "toString" is not an experiment.
-    if (!Object.hasOwn(EXPERIMENTS, name)) throw new UsageError(`unknown experiment ${JSON.stringify(name)}; known: ${Object.keys(EXPERIMENTS).join(", ")}`);
+    if (Object.hasOwn(STUDIES, name)) return runStudy(name, flags, given);
+    for (const flag of STUDY_FLAGS) if (given.has(flag)) throw new UsageError(`--${flag} belongs to the width studies (${Object.keys(STUDIES).join(", ")}), not to ${name}`);
+    if (!Object.hasOwn(EXPERIMENTS, name)) throw new UsageError(`unknown experiment ${JSON.stringify(name)}; known: ${[...Object.keys(EXPERIMENTS), ...Object.keys(STUDIES)].join(", ")}`);
     const experiment = EXPERIMENTS[name];
     const out = flags.out as string;
     checkOutFolder("--out", out);
     await readyFor(flags);
     const data = loadData(undefined);
     const seeds = flags.seeds as number;
-    checkRuns(data, experiment.widths.flatMap((width) => experiment.methods.map((method) => configFrom(flags, method, width, 0))));
+    checkRuns(data, experiment.widths.flatMap((width) => experiment.methods.map((method) => configFrom(flags, parseMethodSpec(method), width, 0))));
     const log = (line: string) => (flags.json ? undefined : console.log(line));
     const cells: Array<{ width: number; method: string; train: { mean: number; std: number }; test: { mean: number; std: number }; seconds: number; paper: number | [number, number, string] | null }> = [];
     const runs: RunResult[] = [];
     for (const width of experiment.widths) {
       for (const method of experiment.methods) {
-        const results = Array.from({ length: seeds }, (_, seed) => runOne(data, configFrom(flags, method, width, seed), 0, log));
+        const results = Array.from({ length: seeds }, (_, seed) => runOne(data, configFrom(flags, parseMethodSpec(method), width, seed), 0, log));
         runs.push(...results);
         const finals = results.map(last).filter(Boolean);
         const paper = name === "table4" ? PAPER_TABLE4[width]?.[method] ?? null : PAPER_TABLE3[width]?.[method] ?? null;
@@ -274,3 +345,38 @@ export const reproduceCommand: Command = {
     return reportStopped(runs);
   },
 };
+
+/** quality-width or accuracy-width: checks every width, estimator and flag, then runs (resumably). */
+async function runStudy(name: string, flags: Flags, given: Set<string>): Promise<number> {
+  const study = STUDIES[name];
+  for (const flag of STUDY_FLAGS) if (given.has(flag) && !study.flags.includes(flag)) throw new UsageError(`--${flag} does not apply to ${name}`);
+  const widths = typeof flags.widths === "string" ? parseWidths(flags.widths) : study.widths;
+  const specs = typeof flags.methods === "string" ? parseMethods(flags.methods) : study.methods.map(parseMethodSpec);
+  const studyFlags = { ...flags, seeds: given.has("seeds") ? flags.seeds : study.seeds };
+  const out = flags.out as string;
+  checkOutFolder("--out", out);
+  await readyFor(flags);
+  const data = loadData(undefined);
+  if (name === "quality-width") {
+    if (specs.some((s) => s.method === "backprop")) throw new UsageError("quality-width measures estimators against backprop; leave backprop out of --methods");
+    if ((flags.rows as number) > data.train.n) throw new UsageError(`--rows ${flags.rows} is more than the training set's ${data.train.n} rows`);
+  }
+  const seeds = studyFlags.seeds as number;
+  const configs = widths.flatMap((width) => specs.flatMap((spec) => Array.from({ length: seeds }, (_, seed) => configFrom(flags, spec, width, seed))));
+  if (name === "quality-width") configs.push(...widths.map((width) => configFrom(flags, { label: "backprop", method: "backprop" }, width, 0)));
+  checkRuns(data, configs);
+  makeOutFolder("--out", out);
+  const log = (line: string) => (flags.json ? undefined : console.log(line));
+  if (name === "quality-width") {
+    const report = qualityWidth(data, studyFlags, specs, widths, out, log);
+    if (flags.json) console.log(JSON.stringify({ experiment: name, summary: report.summary }));
+    else printQualityWidth(report, specs, widths, out);
+    return 0;
+  }
+  const report = accuracyWidth(data, studyFlags, specs, widths, out, log);
+  if (flags.json) console.log(JSON.stringify({ experiment: name, cells: report.cells, gaps: report.gaps }));
+  else printAccuracyWidth(report, out);
+  const stopped = (report.runs as Array<{ stopped: string | null; label: string; width: number; seed: number }>).filter((r) => r.stopped !== null && !r.stopped.startsWith("time budget"));
+  for (const r of stopped) console.error(`fwdgrad: ${r.label} (width ${r.width}, seed ${r.seed}) stopped early: ${r.stopped}`);
+  return stopped.length > 0 ? 1 : 0;
+}

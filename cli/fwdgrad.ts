@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { rng, tensor } from "../index.ts";
 import { FwdgradError } from "../engine/errors.ts";
-import { createEstimator, isEstimatorId, METHOD_IDS } from "../estimators/index.ts";
+import { COMBINES, createEstimator, isEstimatorId, METHOD_IDS, type Combine } from "../estimators/index.ts";
 import { measureBasisFidelity, measureQuality } from "../estimators/metrics.ts";
 import { createMlp, mlpSizes } from "../nn/mlp.ts";
 import { generateMnist1d } from "../data/mnist1d.ts";
@@ -13,7 +13,7 @@ import { parseCheckpoint, serializeCheckpoint } from "../train/checkpoint.ts";
 import { Trainer, type TrainConfig } from "../train/trainer.ts";
 import { describeFlags, parseFlags, UsageError, type Command } from "./args.ts";
 import { readyFor, THREADS_FLAG } from "./engine.ts";
-import { checkMethodFits, checkMethods, checkModelSize, compareCommand, MAX_DEPTH, reproduceCommand } from "./experiments.ts";
+import { checkMethodFits, checkMethods, checkModelSize, compareCommand, MAX_DEPTH, MAX_GUESSES, reproduceCommand } from "./experiments.ts";
 import { bytesOf, checkOutFolder, loadData, makeOutFolder, writeAtomic } from "./io.ts";
 
 /** One line redrawn in place on a terminal: epoch, loss, accuracy, step time and ETA. */
@@ -38,7 +38,7 @@ export const COMMANDS: Record<string, Command> = {
   reproduce: reproduceCommand,
   train: {
     summary: "train an MLP with an estimator (or backprop) on MNIST-1D or your data",
-    usage: "fwdgrad train --method <id|backprop> --width <d> [--depth 3] [--epochs 300] [--batch 512] [--lr 1e-4] [--k 10] [--guesses 1] [--route fast|exact] [--seed 0] [--json] [--out dir] [--resume file] [--data path] [--threads n]",
+    usage: "fwdgrad train --method <id|backprop> --width <d> [--depth 3] [--epochs 300] [--batch 512] [--lr 1e-4] [--k 10] [--guesses 1] [--combine mean|project] [--route fast|exact] [--seed 0] [--json] [--out dir] [--resume file] [--data path] [--threads n]",
     flags: {
       method: { kind: "string", help: `gradient method: ${METHOD_IDS.join(", ")}` },
       width: { kind: "int", min: 1, help: "hidden width" },
@@ -47,7 +47,8 @@ export const COMMANDS: Record<string, Command> = {
       batch: { kind: "int", default: 512, min: 1, help: "batch size" },
       lr: { kind: "number", default: 1e-4, greaterThan: 0, help: "AdamW learning rate" },
       k: { kind: "int", default: 10, min: 1, help: "subspace rank for wperp" },
-      guesses: { kind: "int", min: 1, help: "guesses per step, averaged (estimators; default 1)" },
+      guesses: { kind: "int", min: 1, max: MAX_GUESSES, help: "guesses per step (estimators; default 1)" },
+      combine: { kind: "string", choices: COMBINES, help: "how the guesses combine: mean (default) or project (the gradient's projection onto their span)" },
       route: { kind: "string", choices: ["fast", "exact"], help: "wperp route (default fast); wp route (default exact: an SVD per example)" },
       seed: { kind: "int", default: 0, min: 0, help: "seed of the model, the batches and the guesses" },
       json: { kind: "boolean", help: "one JSON line per epoch, and a final line with weightsHash" },
@@ -87,6 +88,7 @@ export const COMMANDS: Record<string, Command> = {
           method: flags.method, width: flags.width as number, depth: flags.depth as number, epochs: flags.epochs as number,
           batch: flags.batch as number, lr: flags.lr as number, seed: flags.seed as number, k: flags.k as number,
           ...(flags.guesses !== undefined ? { guesses: flags.guesses as number } : {}),
+          ...(flags.combine !== undefined ? { combine: flags.combine as Combine } : {}),
           ...(flags.route !== undefined ? { route: flags.route as "fast" | "exact" } : {}),
         };
       }
@@ -157,13 +159,15 @@ export const COMMANDS: Record<string, Command> = {
   },
   quality: {
     summary: "gradient quality of an estimator against backprop, per layer",
-    usage: "fwdgrad quality --method <id> --width <d> [--depth 3] [--k 10] [--draws 20] [--seed 0] [--batch 512] [--route fast|exact] [--json] [--threads n]",
+    usage: "fwdgrad quality --method <id> --width <d> [--depth 3] [--k 10] [--guesses 1] [--combine mean|project] [--draws 20] [--seed 0] [--batch 512] [--route fast|exact] [--json] [--threads n]",
     flags: {
       method: { kind: "string", help: `estimator: ${METHOD_IDS.filter(isEstimatorId).join(", ")}` },
       width: { kind: "int", min: 1, help: "hidden width" },
       depth: { kind: "int", default: 3, min: 1, max: MAX_DEPTH, help: "hidden layers" },
       k: { kind: "int", default: 10, min: 1, help: "subspace rank for wperp" },
-      draws: { kind: "int", default: 20, min: 1, help: "guesses averaged" },
+      guesses: { kind: "int", default: 1, min: 1, max: MAX_GUESSES, help: "guesses per estimate" },
+      combine: { kind: "string", default: "mean", choices: COMBINES, help: "how the guesses combine: mean or project" },
+      draws: { kind: "int", default: 20, min: 1, help: "estimates drawn, each of --guesses guesses" },
       seed: { kind: "int", default: 0, min: 0, help: "seed of the model and the guesses" },
       batch: { kind: "int", default: 512, min: 1, help: "first examples of the training set used" },
       route: { kind: "string", default: "fast", choices: ["fast", "exact"], help: "wperp or wp route: fast or exact" },
@@ -174,7 +178,7 @@ export const COMMANDS: Record<string, Command> = {
       if (typeof flags.method !== "string") throw new UsageError("--method <id> is required");
       if (flags.width === undefined) throw new UsageError("--width <d> is required");
       const width = flags.width as number, depth = flags.depth as number, batch = flags.batch as number;
-      const estimator = createEstimator(flags.method, { k: flags.k as number, route: flags.route as "fast" | "exact" });
+      const estimator = createEstimator(flags.method, { k: flags.k as number, route: flags.route as "fast" | "exact", guesses: flags.guesses as number, combine: flags.combine as Combine });
       await readyFor(flags);
       const data = generateMnist1d();
       if (batch > data.train.n) throw new UsageError(`--batch ${batch} is larger than the training set (${data.train.n})`);
@@ -190,13 +194,13 @@ export const COMMANDS: Record<string, Command> = {
         const { layer: _, ...f } = fidelity[i];
         return { ...l, ...f };
       });
-      const report = { method: flags.method, width, depth, k: flags.k, draws: flags.draws, seed: flags.seed, layers };
+      const report = { method: flags.method, width, depth, k: flags.k, guesses: flags.guesses, combine: flags.combine, draws: flags.draws, seed: flags.seed, layers };
       if (flags.json) {
         console.log(JSON.stringify(report));
         return;
       }
       const columns = ["cosine", "cosineWeights", "bias", "variance", "covRms", "covFrobenius", "overlap", "overlapSquared", "energyRatio", "energyRatioMin", "subspaceAgreement", "subspaceAgreementMin"] as const;
-      console.log(`${flags.method}, width ${width}, depth ${depth}, batch ${batch}, ${flags.draws} draws, seed ${flags.seed}`);
+      console.log(`${flags.method}, width ${width}, depth ${depth}, batch ${batch}, ${flags.guesses} guess(es) combined by ${flags.combine}, ${flags.draws} draws, seed ${flags.seed}`);
       console.log(["layer", ...columns].map((c) => c.padStart(Math.max(15, c.length + 2))).join(""));
       for (const l of layers) {
         const cells = columns.map((c) => (l[c] === null ? "—" : (l[c] as number).toPrecision(c in fidelity[0] ? 6 : 4)).padStart(Math.max(15, c.length + 2)));

@@ -3,6 +3,15 @@
 export interface Series {
   name: string;
   points: Array<[number, number]>;
+  /** Per point, a ± half-width drawn as an error bar (e.g. the std over seeds). */
+  spread?: number[];
+  /** Drawn dashed: to pair series (say, a method's mean and projected estimates). */
+  dashed?: boolean;
+}
+
+export interface ChartOptions {
+  /** The x axis on a log scale, ticked at the data's x values (widths 128, 256, …). */
+  logX?: boolean;
 }
 
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
@@ -20,13 +29,15 @@ function ticks(lo: number, hi: number, count = 5): number[] {
 const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 /** An SVG document plotting `series`; y range defaults to the data's, padded. */
-export function lineChart(title: string, xLabel: string, yLabel: string, series: Series[], yRange?: [number, number]): string {
-  const width = 640, height = 400, left = 64, right = 160, top = 36, bottom = 48;
+export function lineChart(title: string, xLabel: string, yLabel: string, series: Series[], yRange?: [number, number], options: ChartOptions = {}): string {
+  const width = 640, height = 400, left = 64, right = 200, top = 36, bottom = 48;
   const xs = series.flatMap((s) => s.points.map((p) => p[0]));
-  const ys = series.flatMap((s) => s.points.map((p) => p[1])).filter(Number.isFinite);
-  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  const ys = series.flatMap((s) => s.points.flatMap((p, i) => [p[1] - (s.spread?.[i] ?? 0), p[1] + (s.spread?.[i] ?? 0)])).filter(Number.isFinite);
+  const logX = options.logX === true && xs.every((x) => x > 0);
+  const axis = (x: number) => (logX ? Math.log2(x) : x);
+  const [x0, x1] = [Math.min(...xs.map(axis)), Math.max(...xs.map(axis))];
   const [y0, y1] = yRange ?? [Math.min(...ys), Math.max(...ys)];
-  const sx = (x: number) => left + ((x - x0) / (x1 - x0 || 1)) * (width - left - right);
+  const sx = (x: number) => left + ((axis(x) - x0) / (x1 - x0 || 1)) * (width - left - right);
   const sy = (y: number) => height - bottom - ((y - y0) / (y1 - y0 || 1)) * (height - top - bottom);
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
@@ -37,7 +48,8 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
     `<text x="${(left + width - right) / 2}" y="${height - 10}" text-anchor="middle">${escape(xLabel)}</text>`,
     `<text transform="translate(16 ${(top + height - bottom) / 2}) rotate(-90)" text-anchor="middle">${escape(yLabel)}</text>`,
   ];
-  for (const t of ticks(x0, x1)) parts.push(`<text x="${sx(t)}" y="${height - bottom + 16}" text-anchor="middle">${t}</text>`);
+  const xTicks = logX ? [...new Set(xs)].sort((a, b) => a - b) : ticks(x0, x1);
+  for (const t of xTicks) parts.push(`<text x="${sx(t)}" y="${height - bottom + 16}" text-anchor="middle">${t}</text>`);
   for (const t of ticks(y0, y1)) {
     parts.push(`<line x1="${left}" y1="${sy(t)}" x2="${width - right}" y2="${sy(t)}" stroke="#ddd"/>`);
     parts.push(`<text x="${left - 6}" y="${sy(t) + 4}" text-anchor="end">${t}</text>`);
@@ -45,9 +57,16 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
   series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length];
     const path = s.points.filter((p) => Number.isFinite(p[1])).map((p, j) => `${j ? "L" : "M"}${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(" ");
-    parts.push(`<path d="${path}" fill="none" stroke="${color}" stroke-width="2"/>`);
+    const dash = s.dashed ? ` stroke-dasharray="6 4"` : "";
+    parts.push(`<path d="${path}" fill="none" stroke="${color}" stroke-width="2"${dash}/>`);
     if (s.points.length < 12) for (const p of s.points) parts.push(`<circle cx="${sx(p[0]).toFixed(1)}" cy="${sy(p[1]).toFixed(1)}" r="3" fill="${color}"/>`);
-    parts.push(`<line x1="${width - right + 12}" y1="${top + 18 * i + 6}" x2="${width - right + 32}" y2="${top + 18 * i + 6}" stroke="${color}" stroke-width="2"/>`);
+    s.points.forEach((p, j) => {
+      const half = s.spread?.[j];
+      if (!half || !Number.isFinite(p[1])) return;
+      const x = sx(p[0]).toFixed(1);
+      parts.push(`<line x1="${x}" y1="${sy(p[1] - half).toFixed(1)}" x2="${x}" y2="${sy(p[1] + half).toFixed(1)}" stroke="${color}"/>`);
+    });
+    parts.push(`<line x1="${width - right + 12}" y1="${top + 18 * i + 6}" x2="${width - right + 32}" y2="${top + 18 * i + 6}" stroke="${color}" stroke-width="2"${dash}/>`);
     parts.push(`<text x="${width - right + 38}" y="${top + 18 * i + 10}">${escape(s.name)}</text>`);
   });
   parts.push("</svg>");

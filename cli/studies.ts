@@ -1,0 +1,401 @@
+// The width studies of `fwdgrad reproduce`: gradient quality against width (quality-width) and
+// training accuracy against width (accuracy-width, the W̃⊥ paper's Figure 2 carried further). Both
+// are long, so both keep their finished parts in a state folder beside the results and continue
+// from them when run again with the same --out: quality-width per (width, seed, stage) and the
+// pretrained weights; accuracy-width per run, from a checkpoint written at least once a minute.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { mark, release } from "../engine/arena.ts";
+import { assign } from "../engine/inplace.ts";
+import { rng } from "../engine/rng.ts";
+import { tensor } from "../engine/tensor.ts";
+import { createEstimator } from "../estimators/index.ts";
+import { measureQuality, type LayerMetrics } from "../estimators/metrics.ts";
+import type { Dataset } from "../data/dataset.ts";
+import { createMlp, mlpSizes, type Mlp } from "../nn/mlp.ts";
+import { parseCheckpoint, serializeCheckpoint } from "../train/checkpoint.ts";
+import { estimatorOptions, Trainer, type EpochReport, type TrainConfig } from "../train/trainer.ts";
+import { lineChart, type Series } from "../plot/svg.ts";
+import { UsageError, type Flags } from "./args.ts";
+import { bytesOf, writeAtomic } from "./io.ts";
+import type { MethodSpec } from "./experiments.ts";
+
+/** The commit the CLI runs from ("+dirty" with uncommitted changes), or "unknown" outside a git checkout. */
+export function sourceCommit(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  try {
+    const head = execFileSync("git", ["-C", here, "rev-parse", "--short=12", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const dirty = execFileSync("git", ["-C", here, "status", "--porcelain", "--untracked-files=no"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    return dirty ? `${head}+dirty` : head;
+  } catch {
+    return "unknown";
+  }
+}
+
+export const meanStd = (xs: number[]): { mean: number; std: number; n: number } => {
+  const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
+  const std = Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / Math.max(1, xs.length - 1));
+  return { mean, std, n: xs.length };
+};
+
+/** A JSON file of the state folder, or null when absent (a half-written one never exists: writes are atomic). */
+function readState<T>(path: string): T | null {
+  if (!existsSync(path)) return null;
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as T;
+  } catch (error) {
+    throw new UsageError(`${path}: not a state file of this study (${error instanceof Error ? error.message : String(error)}); remove it to start that part again`);
+  }
+}
+
+const json = (value: unknown) => `${JSON.stringify(value, null, 1)}\n`;
+
+/** The options of a spec's estimator under the study's flags. */
+function estimatorConfig(flags: Flags, spec: MethodSpec, width: number, seed: number): TrainConfig {
+  return {
+    method: spec.method, width, depth: flags.depth as number, epochs: flags.epochs as number, batch: flags.batch as number, lr: flags.lr as number, seed, k: flags.k as number,
+    ...(spec.guesses !== undefined ? { guesses: spec.guesses } : {}),
+    ...(spec.combine !== undefined ? { combine: spec.combine } : {}),
+  };
+}
+
+/** Widths above which an estimator is left out of quality-width, with the reason. */
+const QUALITY_WIDTH_LIMITS: Record<string, { width: number; why: string }> = {
+  "wperp-ns": { width: 512, why: "its per-example polynomial of W̃ is an out×d matrix per example" },
+  wp: { width: 512, why: "its exact route takes an SVD of every example's W̃" },
+};
+
+/** The hidden layers' mean of a metric (the output layer's guesses are isotropic for every estimator). */
+function hiddenMean(layers: LayerMetrics[], key: "cosine" | "overlap" | "cosineWeights"): number | null {
+  const values = layers.slice(0, -1).map((l) => l[key]).filter((v): v is number => v !== null);
+  return values.length ? values.reduce((s, v) => s + v, 0) / values.length : null;
+}
+
+interface QualityCell {
+  width: number;
+  seed: number;
+  stage: "init" | "trained";
+  label: string;
+  layers: LayerMetrics[] | null;
+  skipped: string | null;
+  seconds: number;
+}
+
+/** Quality of every spec on the first `rows` training examples, draws guesses each. */
+function measureStage(model: Mlp, data: Dataset, flags: Flags, specs: MethodSpec[], width: number, seed: number, stage: QualityCell["stage"], log: (line: string) => void): QualityCell[] {
+  const rows = flags.rows as number;
+  const x = tensor(data.train.x.subarray(0, rows * data.features), [rows, data.features]);
+  const labels = Int32Array.from(data.train.y.subarray(0, rows));
+  return specs.map((spec) => {
+    const limit = QUALITY_WIDTH_LIMITS[spec.method];
+    if (limit && width > limit.width) return { width, seed, stage, label: spec.label, layers: null, skipped: `above width ${limit.width}: ${limit.why}`, seconds: 0 };
+    const scope = mark();
+    const started = performance.now();
+    const estimator = createEstimator(spec.method, estimatorOptions(estimatorConfig(flags, spec, width, seed)));
+    const layers = measureQuality(model, x, labels, estimator, { draws: flags.draws as number, rng: rng(seed).split(1) });
+    release(scope);
+    const seconds = (performance.now() - started) / 1000;
+    log(`  w${width} s${seed} ${stage} ${spec.label}: cosine per layer ${layers.map((l) => (l.cosine === null ? "—" : l.cosine.toFixed(3))).join(" ")} (${seconds.toFixed(1)} s)`);
+    return { width, seed, stage, label: spec.label, layers, skipped: null, seconds };
+  });
+}
+
+/** Backprop pretraining of one (width, seed), or its saved weights from an earlier run. */
+function pretrained(data: Dataset, flags: Flags, width: number, seed: number, stateDir: string, log: (line: string) => void): { model: Mlp; summary: PretrainSummary } {
+  const epochs = flags["pretrain-epochs"] as number;
+  const base = join(stateDir, `w${width}-s${seed}-backprop-${epochs}`);
+  const config: TrainConfig = { method: "backprop", width, depth: flags.depth as number, epochs, batch: flags.batch as number, lr: flags.lr as number, seed };
+  const trainer = new Trainer(data, config);
+  const saved = readState<PretrainSummary>(`${base}.json`);
+  if (saved && existsSync(`${base}.f32`)) {
+    const bytes = readFileSync(`${base}.f32`);
+    const values = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    let offset = 0;
+    for (const layer of trainer.model.layers) {
+      if (offset + layer.w.size > values.length) throw new UsageError(`${base}.f32 holds ${values.length} values, too few for width ${width}; remove it to pretrain again`);
+      assign(layer.w, values.subarray(offset, (offset += layer.w.size)));
+    }
+    if (offset !== values.length || trainer.weightsHash() !== saved.weightsHash) throw new UsageError(`${base}.f32 does not match its summary (weights hash or size); remove both to pretrain again`);
+    log(`  w${width} s${seed}: backprop weights after ${epochs} epochs from ${base}.f32`);
+    return { model: trainer.model, summary: saved };
+  }
+  const started = performance.now();
+  while (trainer.epoch < epochs && trainer.runEpoch());
+  const last = trainer.history[trainer.history.length - 1];
+  const summary: PretrainSummary = { width, seed, epochs: trainer.epoch, trainAcc: last?.trainAcc ?? null, testAcc: last?.testAcc ?? null, seconds: (performance.now() - started) / 1000, weightsHash: trainer.weightsHash() };
+  if (trainer.stopped) throw new UsageError(`backprop pretraining at width ${width}, seed ${seed} stopped early: ${trainer.stopped}`);
+  const weights = trainer.model.layers.map((l) => l.w.toArray());
+  const all = new Float32Array(weights.reduce((s, w) => s + w.length, 0));
+  let offset = 0;
+  for (const w of weights) all.set(w, (offset += w.length) - w.length);
+  writeAtomic(`${base}.f32`, bytesOf(all));
+  writeAtomic(`${base}.json`, json(summary));
+  log(`  w${width} s${seed}: backprop ${epochs} epochs, train ${((summary.trainAcc ?? 0) * 100).toFixed(1)}% (${summary.seconds.toFixed(0)} s)`);
+  return { model: trainer.model, summary };
+}
+
+interface PretrainSummary {
+  width: number;
+  seed: number;
+  epochs: number;
+  trainAcc: number | null;
+  testAcc: number | null;
+  seconds: number;
+  weightsHash: string;
+}
+
+/**
+ * quality-width: per width and seed, every spec's gradient quality (measureQuality, `draws` draws on
+ * the first `rows` training examples) at initialisation and after `pretrain-epochs` of backprop.
+ * Writes quality-width.json, one cosine plot per stage, and prints mean hidden-layer cosines.
+ */
+export function qualityWidth(data: Dataset, flags: Flags, specs: MethodSpec[], widths: number[], out: string, log: (line: string) => void): Record<string, unknown> {
+  const stateDir = join(out, "quality-width");
+  mkdirSync(stateDir, { recursive: true });
+  const seeds = flags.seeds as number;
+  const started = performance.now();
+  const cells: QualityCell[] = [];
+  const pretraining: PretrainSummary[] = [];
+  const settings = { widths, seeds, draws: flags.draws, rows: flags.rows, pretrainEpochs: flags["pretrain-epochs"], depth: flags.depth, k: flags.k, lr: flags.lr, batch: flags.batch, methods: specs.map((s) => s.label) };
+  const sameSettings = (a: unknown) => JSON.stringify(a) === JSON.stringify({ draws: flags.draws, rows: flags.rows, depth: flags.depth, k: flags.k });
+  for (const width of widths) {
+    for (let seed = 0; seed < seeds; seed++) {
+      for (const stage of ["init", "trained"] as const) {
+        const path = join(stateDir, `w${width}-s${seed}-${stage}${stage === "trained" ? `-${flags["pretrain-epochs"]}` : ""}.json`);
+        const saved = readState<{ settings: unknown; cells: QualityCell[] }>(path);
+        const have = saved && sameSettings(saved.settings) ? saved.cells.filter((c) => specs.some((s) => s.label === c.label)) : [];
+        const missing = specs.filter((s) => !have.some((c) => c.label === s.label));
+        if (missing.length === 0) {
+          cells.push(...specs.map((s) => have.find((c) => c.label === s.label)!));
+          if (stage === "trained") {
+            const summary = readState<PretrainSummary>(join(stateDir, `w${width}-s${seed}-backprop-${flags["pretrain-epochs"]}.json`));
+            if (summary) pretraining.push(summary);
+          }
+          continue;
+        }
+        const scope = mark();
+        let model: Mlp;
+        if (stage === "init") model = createMlp(mlpSizes(data.features, width, flags.depth as number, data.classes), { seed });
+        else {
+          const p = pretrained(data, flags, width, seed, stateDir, log);
+          model = p.model;
+          pretraining.push(p.summary);
+        }
+        const fresh = measureStage(model, data, flags, missing, width, seed, stage, log);
+        release(scope);
+        const all = specs.map((s) => have.find((c) => c.label === s.label) ?? fresh.find((c) => c.label === s.label)!);
+        writeAtomic(path, json({ settings: { draws: flags.draws, rows: flags.rows, depth: flags.depth, k: flags.k }, cells: all }));
+        cells.push(...all);
+      }
+    }
+  }
+  const summary = qualitySummary(cells, specs, widths);
+  const report = { experiment: "quality-width", commit: sourceCommit(), settings, wallSeconds: (performance.now() - started) / 1000, pretraining, summary, cells };
+  writeAtomic(join(out, "quality-width.json"), json(report));
+  for (const stage of ["init", "trained"] as const) {
+    const series: Series[] = specs.map((spec) => {
+      const rows = summary.filter((r) => r.label === spec.label && r.stage === stage && r.cosine !== null);
+      return { name: spec.label, dashed: spec.combine === "project", points: rows.map((r) => [r.width, r.cosine!.mean] as [number, number]), spread: rows.map((r) => r.cosine!.std) };
+    }).filter((s) => s.points.length > 0);
+    const title = stage === "init" ? "Gradient alignment vs width, at initialisation" : `Gradient alignment vs width, after ${flags["pretrain-epochs"]} epochs of backprop`;
+    writeAtomic(join(out, `quality-width-${stage}.svg`), lineChart(title, "width", "cosine with the true gradient (hidden layers)", series, undefined, { logX: true }));
+  }
+  return report;
+}
+
+/** Per (stage, width, label): the hidden layers' mean cosine and overlap, mean ± std over seeds. */
+function qualitySummary(cells: QualityCell[], specs: MethodSpec[], widths: number[]) {
+  type Stat = ReturnType<typeof meanStd> | null;
+  const rows: Array<{ stage: string; width: number; label: string; cosine: Stat; cosineWeights: Stat; overlap: Stat; cosinePerLayer: (number | null)[] | null }> = [];
+  for (const stage of ["init", "trained"]) {
+    for (const width of widths) {
+      for (const spec of specs) {
+        const mine = cells.filter((c) => c.stage === stage && c.width === width && c.label === spec.label && c.layers);
+        const of = (key: "cosine" | "overlap" | "cosineWeights") => {
+          const values = mine.map((c) => hiddenMean(c.layers!, key)).filter((v): v is number => v !== null);
+          return values.length ? meanStd(values) : null;
+        };
+        const perLayer = mine.length ? mine[0].layers!.map((_, i) => {
+          const values = mine.map((c) => c.layers![i].cosine).filter((v): v is number => v !== null);
+          return values.length ? values.reduce((s, v) => s + v, 0) / values.length : null;
+        }) : null;
+        rows.push({ stage, width, label: spec.label, cosine: of("cosine"), cosineWeights: of("cosineWeights"), overlap: of("overlap"), cosinePerLayer: perLayer });
+      }
+    }
+  }
+  return rows;
+}
+
+/** Prints quality-width's summary: per stage, the hidden layers' mean cosine of every spec per width. */
+export function printQualityWidth(report: ReturnType<typeof qualityWidth>, specs: MethodSpec[], widths: number[], out: string): void {
+  const summary = report.summary as ReturnType<typeof qualitySummary>;
+  const tables = [
+    ["cosine", "per-example activation gradients' cosine with the true ones"],
+    ["cosineWeights", "the batch weight gradient's cosine with the true one"],
+  ] as const;
+  for (const stage of ["init", "trained"]) {
+    for (const [key, what] of tables) {
+      console.log(`\nquality-width, ${stage === "init" ? "at initialisation" : "after backprop pretraining"}: ${what}, mean of hidden layers (± std over seeds)`);
+      console.log(`${"estimator".padEnd(38)}${widths.map((w) => String(w).padStart(16)).join("")}`);
+      for (const spec of specs) {
+        const cells = widths.map((w) => {
+          const stat = summary.find((s) => s.stage === stage && s.width === w && s.label === spec.label)?.[key];
+          return (stat ? (stat.n > 1 ? `${stat.mean.toFixed(3)} ± ${stat.std.toFixed(3)}` : stat.mean.toFixed(4)) : "—").padStart(16);
+        });
+        console.log(`${spec.label.padEnd(38)}${cells.join("")}`);
+      }
+    }
+  }
+  console.log(`\nwrote ${join(out, "quality-width.json")}, ${join(out, "quality-width-init.svg")} and ${join(out, "quality-width-trained.svg")}`);
+}
+
+interface AccuracyRun {
+  label: string;
+  method: string;
+  width: number;
+  seed: number;
+  config: TrainConfig;
+  epochs: number;
+  history: EpochReport[];
+  seconds: number;
+  weightsHash: string;
+  /** Why the run ended before its epochs: a non-finite loss, or the time budget. */
+  stopped: string | null;
+  finished: boolean;
+}
+
+/** Saves a run's checkpoint and its progress (wall seconds so far) together. */
+function saveRun(dir: string, trainer: Trainer, seconds: number): void {
+  writeAtomic(join(dir, "checkpoint.json"), serializeCheckpoint(trainer.state()));
+  writeAtomic(join(dir, "progress.json"), json({ seconds, epoch: trainer.epoch }));
+}
+
+const CHECKPOINT_SECONDS = 60;
+
+/** One accuracy-width run: its finished result, or training from its checkpoint (or the start) on. */
+function accuracyRun(data: Dataset, config: TrainConfig, label: string, maxSeconds: number, stateDir: string, log: (line: string) => void): AccuracyRun {
+  const dir = join(stateDir, `${label.replace(/:/g, "-")}-w${config.width}-s${config.seed}`);
+  mkdirSync(dir, { recursive: true });
+  const done = readState<AccuracyRun>(join(dir, "result.json"));
+  const sameConfig = (c: TrainConfig) => JSON.stringify({ ...c, epochs: 0 }) === JSON.stringify({ ...config, epochs: 0 });
+  if (done && sameConfig(done.config) && (done.epochs >= config.epochs || done.stopped !== null) && done.epochs <= config.epochs) return done;
+  let resume;
+  let seconds = 0;
+  if (existsSync(join(dir, "checkpoint.json"))) {
+    resume = parseCheckpoint(readFileSync(join(dir, "checkpoint.json"), "utf8"));
+    if (!sameConfig(resume.config)) throw new UsageError(`${dir}: its checkpoint is of another configuration; remove the folder to start that run again`);
+    seconds = readState<{ seconds: number }>(join(dir, "progress.json"))?.seconds ?? 0;
+    log(`  ${label} w${config.width} s${config.seed}: continuing from epoch ${resume.epoch}`);
+  }
+  const trainer = new Trainer(data, config, resume);
+  let stopped: string | null = null;
+  let lastSave = performance.now();
+  let since = performance.now();
+  while (trainer.epoch < config.epochs) {
+    if (seconds >= maxSeconds) {
+      stopped = `time budget of ${(maxSeconds / 60).toFixed(0)} min reached after ${trainer.epoch} epochs`;
+      break;
+    }
+    const report = trainer.runEpoch();
+    const now = performance.now();
+    seconds += (now - since) / 1000;
+    since = now;
+    if (!report) break;
+    if (trainer.epoch % Math.max(1, Math.floor(config.epochs / 10)) === 0) log(`  ${label} w${config.width} s${config.seed}: epoch ${trainer.epoch}/${config.epochs}, train ${(report.trainAcc * 100).toFixed(1)}%, ${seconds.toFixed(0)} s`);
+    if ((now - lastSave) / 1000 >= CHECKPOINT_SECONDS) {
+      saveRun(dir, trainer, seconds);
+      lastSave = performance.now();
+      since = lastSave;
+    }
+  }
+  const run: AccuracyRun = {
+    label, method: config.method, width: config.width, seed: config.seed, config, epochs: trainer.epoch, history: trainer.history, seconds,
+    weightsHash: trainer.weightsHash(), stopped: trainer.stopped ?? stopped, finished: trainer.epoch >= config.epochs,
+  };
+  saveRun(dir, trainer, seconds);
+  writeAtomic(join(dir, "result.json"), json(run));
+  return run;
+}
+
+/**
+ * accuracy-width: every spec at every width and seed for `epochs` epochs (or until `max-minutes` of
+ * its own wall time, over sessions), resumable; writes accuracy-width.json (per width and spec the
+ * final train and test accuracy, mean ± std over seeds; the W̃⊥ − Wᵀ gap per width, paired by
+ * seed) and accuracy-width.svg.
+ */
+export function accuracyWidth(data: Dataset, flags: Flags, specs: MethodSpec[], widths: number[], out: string, log: (line: string) => void): Record<string, unknown> {
+  const stateDir = join(out, "accuracy-width");
+  mkdirSync(stateDir, { recursive: true });
+  const seeds = flags.seeds as number;
+  const maxSeconds = flags["max-minutes"] === undefined ? Infinity : (flags["max-minutes"] as number) * 60;
+  const started = performance.now();
+  for (const width of widths) {
+    for (const spec of specs) {
+      for (let seed = 0; seed < seeds; seed++) accuracyRun(data, estimatorConfig(flags, spec, width, seed), spec.label, maxSeconds, stateDir, log);
+    }
+  }
+  // Every run of the state folder under these settings, so separate invocations (say, width 2048
+  // with one seed) add up to one table.
+  const runs: AccuracyRun[] = [];
+  for (const width of new Set([...widths, ...savedWidths(stateDir)])) {
+    for (const spec of specs) {
+      for (let seed = 0; ; seed++) {
+        const run = readState<AccuracyRun>(join(stateDir, `${spec.label.replace(/:/g, "-")}-w${width}-s${seed}`, "result.json"));
+        if (!run) break;
+        const expected = estimatorConfig(flags, spec, width, seed);
+        if (JSON.stringify({ ...run.config, epochs: 0 }) === JSON.stringify({ ...expected, epochs: 0 }) && run.config.epochs === expected.epochs) runs.push(run);
+      }
+    }
+  }
+  const allWidths = [...new Set(runs.map((r) => r.width))].sort((a, b) => a - b);
+  const finalOf = (r: AccuracyRun) => r.history[r.history.length - 1];
+  const cells = allWidths.flatMap((width) => specs.map((spec) => {
+    const mine = runs.filter((r) => r.width === width && r.label === spec.label && finalOf(r));
+    return {
+      width, label: spec.label, seeds: mine.map((r) => r.seed), epochs: mine.map((r) => r.epochs),
+      train: mine.length ? meanStd(mine.map((r) => finalOf(r).trainAcc)) : null, test: mine.length ? meanStd(mine.map((r) => finalOf(r).testAcc)) : null,
+      secondsPerRun: mine.length ? meanStd(mine.map((r) => r.seconds)).mean : null, stopped: mine.map((r) => r.stopped),
+    };
+  }));
+  // The W̃⊥ − Wᵀ gap in final train accuracy, per width, over the seeds both ran to the same epoch.
+  const gaps = allWidths.map((width) => {
+    const pairs = runs.filter((r) => r.width === width && r.label === "wperp").flatMap((a) => {
+      const b = runs.find((r) => r.width === width && r.label === "wt" && r.seed === a.seed && r.epochs === a.epochs);
+      return b && finalOf(a) && finalOf(b) ? [finalOf(a).trainAcc - finalOf(b).trainAcc] : [];
+    });
+    return { width, wperpMinusWt: pairs.length ? meanStd(pairs) : null };
+  });
+  const settings = { widths: allWidths, seeds, epochs: flags.epochs, maxMinutes: flags["max-minutes"] ?? null, depth: flags.depth, k: flags.k, lr: flags.lr, batch: flags.batch, methods: specs.map((s) => s.label) };
+  const report = { experiment: "accuracy-width", commit: sourceCommit(), settings, wallSeconds: (performance.now() - started) / 1000, cells, gaps, runs };
+  writeAtomic(join(out, "accuracy-width.json"), json(report));
+  const series: Series[] = specs.map((spec) => {
+    const rows = cells.filter((c) => c.label === spec.label && c.train);
+    return { name: spec.label, dashed: spec.combine === "project", points: rows.map((c) => [c.width, c.train!.mean] as [number, number]), spread: rows.map((c) => c.train!.std) };
+  }).filter((s) => s.points.length > 0);
+  writeAtomic(join(out, "accuracy-width.svg"), lineChart(`Train accuracy vs width after ${flags.epochs} epochs (cf. the paper's Figure 2)`, "width", "train accuracy", series, [0, 1], { logX: true }));
+  return report;
+}
+
+/** Widths with a run folder in the state folder (named <label>-w<width>-s<seed>). */
+function savedWidths(stateDir: string): number[] {
+  const names = existsSync(stateDir) ? readdirSync(stateDir) : [];
+  return names.map((n) => /-w(\d+)-s\d+$/.exec(n)).filter((m): m is RegExpExecArray => m !== null).map((m) => Number(m[1]));
+}
+
+/** Prints accuracy-width's table and the W̃⊥ − Wᵀ gaps. */
+export function printAccuracyWidth(report: ReturnType<typeof accuracyWidth>, out: string): void {
+  const cells = report.cells as Array<{ width: number; label: string; seeds: number[]; epochs: number[]; train: { mean: number; std: number } | null; test: { mean: number; std: number } | null; secondsPerRun: number | null }>;
+  console.log(`\naccuracy-width: final train / test accuracy, mean ± std over seeds`);
+  console.log(`${"width".padEnd(7)}${"method".padEnd(30)}${"seeds".padStart(6)}${"epochs".padStart(9)}${"train".padStart(16)}${"test".padStart(16)}${"time/run".padStart(11)}`);
+  for (const c of cells) {
+    if (!c.train || !c.test) continue;
+    const epochs = Math.min(...c.epochs) === Math.max(...c.epochs) ? String(c.epochs[0]) : `${Math.min(...c.epochs)}–${Math.max(...c.epochs)}`;
+    console.log(`${String(c.width).padEnd(7)}${c.label.padEnd(30)}${String(c.seeds.length).padStart(6)}${epochs.padStart(9)}${`${c.train.mean.toFixed(3)} ± ${c.train.std.toFixed(3)}`.padStart(16)}${`${c.test.mean.toFixed(3)} ± ${c.test.std.toFixed(3)}`.padStart(16)}${`${(c.secondsPerRun ?? 0).toFixed(0)} s`.padStart(11)}`);
+  }
+  const gaps = report.gaps as Array<{ width: number; wperpMinusWt: { mean: number; std: number; n: number } | null }>;
+  const known = gaps.filter((g) => g.wperpMinusWt);
+  if (known.length) console.log(`\nW̃⊥ − Wᵀ, final train accuracy: ${known.map((g) => `w${g.width} ${g.wperpMinusWt!.mean >= 0 ? "+" : ""}${g.wperpMinusWt!.mean.toFixed(3)} ± ${g.wperpMinusWt!.std.toFixed(3)} (${g.wperpMinusWt!.n} seeds)`).join(", ")}`);
+  console.log(`\nwrote ${join(out, "accuracy-width.json")} and ${join(out, "accuracy-width.svg")}`);
+}
