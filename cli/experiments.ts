@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { rng } from "../index.ts";
 import { FwdgradError } from "../engine/errors.ts";
-import { COMBINES, createMethod, isMethodId, METHOD_IDS, type Combine } from "../estimators/index.ts";
+import { COMBINES, createMethod, isMethodId, MAX_GUESSES, METHOD_IDS, parseMethodSpec, type Combine, type MethodSpec } from "../estimators/index.ts";
 import type { LayerFidelity } from "../estimators/metrics.ts";
 import { mlpSizes } from "../nn/mlp.ts";
 import type { Dataset } from "../data/dataset.ts";
@@ -64,29 +64,14 @@ export function checkModelSize(data: Pick<Dataset, "features" | "classes">, widt
   }
 }
 
-/** One --methods entry: a method id, optionally with how its guesses combine and how many, e.g. "wperp:project:10". */
-export interface MethodSpec {
-  label: string;
-  method: string;
-  combine?: Combine;
-  guesses?: number;
-}
-
-/** Guesses per step at most in a --methods entry: K tangents multiply the forward pass's memory. */
-export const MAX_GUESSES = 1024;
-
-/** Parses "id[:mean|:project][:K]" (the options in either order). */
-export function parseMethodSpec(text: string): MethodSpec {
-  const [method, ...options] = text.split(":");
-  checkMethods([method]);
-  const spec: MethodSpec = { label: text, method };
-  for (const option of options) {
-    if ((COMBINES as readonly string[]).includes(option) && spec.combine === undefined) spec.combine = option as Combine;
-    else if (/^\d+$/.test(option) && Number(option) >= 1 && Number(option) <= MAX_GUESSES && spec.guesses === undefined) spec.guesses = Number(option);
-    else throw new UsageError(`--methods entry ${JSON.stringify(text)}: ${JSON.stringify(option)} is not ${spec.combine === undefined ? `a combination (${COMBINES.join(", ")}) or ` : ""}${spec.guesses === undefined ? `a guess count (an integer from 1 to ${MAX_GUESSES})` : "expected: give each option once"}`);
+/** A --methods entry (parseMethodSpec), its faults as usage errors. */
+export function methodSpec(text: string): MethodSpec {
+  try {
+    return parseMethodSpec(text);
+  } catch (error) {
+    if (error instanceof FwdgradError) throw new UsageError(`--methods: ${error.message}`);
+    throw error;
   }
-  if (method === "backprop" && options.length > 0) throw new UsageError(`--methods entry ${JSON.stringify(text)}: backprop draws no guesses, so it takes no options`);
-  return spec;
 }
 
 /** Checks a --methods list: entries separated by commas, none empty, none twice, all known. */
@@ -95,7 +80,7 @@ export function parseMethods(text: string): MethodSpec[] {
   if (methods.some((m) => m === "")) throw new UsageError(`--methods ${JSON.stringify(text)}: empty method name; give names separated by commas`);
   const twice = methods.find((m, i) => methods.indexOf(m) !== i);
   if (twice !== undefined) throw new UsageError(`--methods names ${JSON.stringify(twice)} twice`);
-  return methods.map(parseMethodSpec);
+  return methods.map(methodSpec);
 }
 
 /** What would stop a run as it starts, checked for every run before the first one trains. */
@@ -308,13 +293,13 @@ export const reproduceCommand: Command = {
     await readyFor(flags);
     const data = loadData(undefined);
     const seeds = flags.seeds as number;
-    checkRuns(data, experiment.widths.flatMap((width) => experiment.methods.map((method) => configFrom(flags, parseMethodSpec(method), width, 0))));
+    checkRuns(data, experiment.widths.flatMap((width) => experiment.methods.map((method) => configFrom(flags, methodSpec(method), width, 0))));
     const log = (line: string) => (flags.json ? undefined : console.log(line));
     const cells: Array<{ width: number; method: string; train: { mean: number; std: number }; test: { mean: number; std: number }; seconds: number; paper: number | [number, number, string] | null }> = [];
     const runs: RunResult[] = [];
     for (const width of experiment.widths) {
       for (const method of experiment.methods) {
-        const results = Array.from({ length: seeds }, (_, seed) => runOne(data, configFrom(flags, parseMethodSpec(method), width, seed), 0, log));
+        const results = Array.from({ length: seeds }, (_, seed) => runOne(data, configFrom(flags, methodSpec(method), width, seed), 0, log));
         runs.push(...results);
         const finals = results.map(last).filter(Boolean);
         const paper = name === "table4" ? PAPER_TABLE4[width]?.[method] ?? null : PAPER_TABLE3[width]?.[method] ?? null;
@@ -351,7 +336,7 @@ async function runStudy(name: string, flags: Flags, given: Set<string>): Promise
   const study = STUDIES[name];
   for (const flag of STUDY_FLAGS) if (given.has(flag) && !study.flags.includes(flag)) throw new UsageError(`--${flag} does not apply to ${name}`);
   const widths = typeof flags.widths === "string" ? parseWidths(flags.widths) : study.widths;
-  const specs = typeof flags.methods === "string" ? parseMethods(flags.methods) : study.methods.map(parseMethodSpec);
+  const specs = typeof flags.methods === "string" ? parseMethods(flags.methods) : study.methods.map(methodSpec);
   const studyFlags = { ...flags, seeds: given.has("seeds") ? flags.seeds : study.seeds };
   const out = flags.out as string;
   checkOutFolder("--out", out);

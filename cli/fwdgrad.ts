@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { rng, tensor } from "../index.ts";
 import { FwdgradError } from "../engine/errors.ts";
-import { COMBINES, createEstimator, isEstimatorId, METHOD_IDS, type Combine } from "../estimators/index.ts";
+import { COMBINES, createEstimator, isEstimatorId, MAX_GUESSES, METHOD_IDS, type Combine } from "../estimators/index.ts";
 import { measureBasisFidelity, measureQuality } from "../estimators/metrics.ts";
 import { createMlp, mlpSizes } from "../nn/mlp.ts";
 import { generateMnist1d } from "../data/mnist1d.ts";
@@ -13,7 +13,7 @@ import { parseCheckpoint, serializeCheckpoint } from "../train/checkpoint.ts";
 import { Trainer, type TrainConfig } from "../train/trainer.ts";
 import { describeFlags, parseFlags, UsageError, type Command } from "./args.ts";
 import { readyFor, THREADS_FLAG } from "./engine.ts";
-import { checkMethodFits, checkMethods, checkModelSize, compareCommand, MAX_DEPTH, MAX_GUESSES, reproduceCommand } from "./experiments.ts";
+import { checkMethodFits, checkMethods, checkModelSize, compareCommand, MAX_DEPTH, reproduceCommand } from "./experiments.ts";
 import { bytesOf, checkOutFolder, loadData, makeOutFolder, writeAtomic } from "./io.ts";
 
 /** One line redrawn in place on a terminal: epoch, loss, accuracy, step time and ETA. */

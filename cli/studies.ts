@@ -11,7 +11,7 @@ import { mark, release } from "../engine/arena.ts";
 import { assign } from "../engine/inplace.ts";
 import { rng } from "../engine/rng.ts";
 import { tensor } from "../engine/tensor.ts";
-import { createEstimator } from "../estimators/index.ts";
+import { createEstimator, type MethodSpec } from "../estimators/index.ts";
 import { measureQuality, type LayerMetrics } from "../estimators/metrics.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { createMlp, mlpSizes, type Mlp } from "../nn/mlp.ts";
@@ -20,7 +20,6 @@ import { estimatorOptions, Trainer, type EpochReport, type TrainConfig } from ".
 import { lineChart, type Series } from "../plot/svg.ts";
 import { UsageError, type Flags } from "./args.ts";
 import { bytesOf, writeAtomic } from "./io.ts";
-import type { MethodSpec } from "./experiments.ts";
 
 /** The commit the CLI runs from ("+dirty" with uncommitted changes), or "unknown" outside a git checkout. */
 export function sourceCommit(): string {

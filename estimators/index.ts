@@ -7,7 +7,7 @@ import { backprop, type Gradients } from "../nn/backprop.ts";
 import type { Mlp } from "../nn/mlp.ts";
 import { activationPerturbation } from "./activation-perturbation.ts";
 import { activationPerturbationMasked } from "./activation-perturbation-masked.ts";
-import { estimateStep, prepareStep, type CommonOptions, type Estimator } from "./estimator.ts";
+import { COMBINES, estimateStep, prepareStep, type Combine, type CommonOptions, type Estimator } from "./estimator.ts";
 import { forwardGradient } from "./forward-gradient.ts";
 import { orthogonalGuess, type OrthogonalGuessOptions } from "./orthogonal-guess.ts";
 import { orthogonalGuessNs, type OrthogonalGuessNsOptions } from "./orthogonal-guess-ns.ts";
@@ -99,6 +99,42 @@ export function isMethodId(id: unknown): id is string {
 export function createMethod(id: string, options: EstimatorOptions = {}): GradientMethod {
   if (!isMethodId(id)) throw new FwdgradError(`unknown method ${JSON.stringify(String(id))}; known: ${METHOD_IDS.join(", ")}`);
   return METHODS[id](options);
+}
+
+/** One entry of a list of methods to compare: a method id, optionally with how its guesses combine and how many. */
+export interface MethodSpec {
+  /** The entry as written, e.g. "wperp:project:10". */
+  label: string;
+  method: string;
+  combine?: Combine;
+  guesses?: number;
+}
+
+/** Guesses per step at most in a method entry: K tangents multiply the forward pass's memory. */
+export const MAX_GUESSES = 1024;
+
+/**
+ * Parses "id[:mean|:project][:K]" (the options in either order), as `fwdgrad compare --methods`
+ * and the lab page take them; throws a FwdgradError naming the entry and the part at fault.
+ * @example
+ * ```ts
+ * parseMethodSpec("wperp:project:10"); // { label: "wperp:project:10", method: "wperp", combine: "project", guesses: 10 }
+ * ```
+ */
+export function parseMethodSpec(text: string): MethodSpec {
+  const [method, ...options] = String(text).split(":");
+  if (!isMethodId(method)) throw new FwdgradError(`unknown method ${JSON.stringify(method)} in ${JSON.stringify(text)}; known: ${METHOD_IDS.join(", ")}`);
+  const spec: MethodSpec = { label: text, method };
+  for (const option of options) {
+    if ((COMBINES as readonly string[]).includes(option) && spec.combine === undefined) spec.combine = option as Combine;
+    else if (/^\d+$/.test(option) && Number(option) >= 1 && Number(option) <= MAX_GUESSES && spec.guesses === undefined) spec.guesses = Number(option);
+    else {
+      const wanted = [spec.combine === undefined ? `a combination (${COMBINES.join(", ")})` : "", spec.guesses === undefined ? `a guess count (an integer from 1 to ${MAX_GUESSES})` : ""].filter(Boolean);
+      throw new FwdgradError(`method entry ${JSON.stringify(text)}: ${JSON.stringify(option)} is not ${wanted.length ? wanted.join(" or ") : "expected: each option goes once"}`);
+    }
+  }
+  if (method === "backprop" && options.length > 0) throw new FwdgradError(`method entry ${JSON.stringify(text)}: backprop draws no guesses, so it takes no options`);
+  return spec;
 }
 
 export * from "./estimator.ts";

@@ -7,6 +7,8 @@ export interface Series {
   spread?: number[];
   /** Drawn dashed: to pair series (say, a method's mean and projected estimates). */
   dashed?: boolean;
+  /** Index into the palette; by default the series' own index. Paired series share one. */
+  color?: number;
 }
 
 export interface ChartOptions {
@@ -55,7 +57,7 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
     parts.push(`<text x="${left - 6}" y="${sy(t) + 4}" text-anchor="end">${t}</text>`);
   }
   series.forEach((s, i) => {
-    const color = COLORS[i % COLORS.length];
+    const color = COLORS[(s.color ?? i) % COLORS.length];
     const path = s.points.filter((p) => Number.isFinite(p[1])).map((p, j) => `${j ? "L" : "M"}${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(" ");
     const dash = s.dashed ? ` stroke-dasharray="6 4"` : "";
     parts.push(`<path d="${path}" fill="none" stroke="${color}" stroke-width="2"${dash}/>`);

@@ -1,8 +1,9 @@
 // End-to-end test of the lab page in headless Chromium (playwright-core, the browser
 // scripts/find-browser.mjs finds): served cross-origin isolated (as scripts/web-server.mjs serves
 // it), check that the worker trains on every core; start wt at width 64, wait for 3 epochs, check
-// accuracy above chance and the plots, take a screenshot into .tmp/, pause, and check that bad
-// settings show an error; served without isolation (`/?plain`), check that the page says so and
+// accuracy above chance and the plots, take a screenshot into .tmp/, pause; compare wt, wt with 4
+// projected guesses and backprop side by side and check every run reports and the shared plots
+// name them all; check that bad settings show an error; served without isolation (`/?plain`), check that the page says so and
 // trains on one thread. uvu-style totals, or a `skipped:` line when there is no browser.
 import { execFileSync } from "node:child_process";
 import { createServer } from "node:http";
@@ -48,7 +49,7 @@ try {
   check("the kernels load in the worker", /SIMD kernels ready/.test(status), status);
   const cores = await page.evaluate(() => navigator.hardwareConcurrency);
   check(`isolated: the page says so and the worker runs ${cores} threads`, / cross-origin isolated/.test(status) && status.includes(`${cores} thread`), status);
-  await page.selectOption("#method", "wt");
+  await page.fill("#methods", "wt");
   await page.fill("#width", "64");
   await page.click("#start");
   await page.waitForFunction(() => /epoch ([3-9]|\d\d)/.test(document.getElementById("progress").textContent), null, { timeout: 120_000 });
@@ -65,14 +66,27 @@ try {
   const pausedAt = await page.textContent("#progress");
   await page.waitForTimeout(1500);
   check("pause stops training", (await page.textContent("#progress")) === pausedAt);
+  await page.fill("#methods", "wt,wt:project:4,backprop");
+  await page.fill("#width", "32");
+  await page.fill("#epochs", "2");
+  await page.click("#start");
+  await page.waitForFunction(() => (document.getElementById("progress").textContent.match(/finished 2 epochs/g) ?? []).length === 3, null, { timeout: 120_000 });
+  const legend = await page.locator("#accuracy-plot svg text").allTextContents();
+  check("side by side: three runs finish, the shared accuracy plot names each", ["wt train", "wt:project:4 train", "backprop train"].every((n) => legend.includes(n)), legend.join(" | "));
+  check("side by side: one cosine line per estimator", (await page.locator("#cosine-plot svg path").count()) === 2);
+  await page.screenshot({ path: ".tmp/web-lab-compare.png", fullPage: true });
+  await page.fill("#epochs", "300");
   await page.fill("#width", "0");
   await page.click("#start");
   check("width 0 shows an error", /width must be/.test(await page.textContent("#error")), await page.textContent("#error"));
   await page.fill("#width", "8");
-  await page.selectOption("#method", "wperp");
+  await page.fill("#methods", "wperp");
   await page.fill("#k", "20");
   await page.click("#start");
   check("k larger than the width shows an error", /wperp: k = 20 is larger than the width 8 of hidden layer 0/.test(await page.textContent("#error")), await page.textContent("#error"));
+  await page.fill("#methods", "wt:median");
+  await page.click("#start");
+  check("a bad method entry shows an error", /"median" is not a combination/.test(await page.textContent("#error")), await page.textContent("#error"));
   const plain = await browser.context.newPage();
   await plain.goto(`http://127.0.0.1:${server.address().port}/?plain`);
   await plain.waitForFunction(() => !document.getElementById("start").disabled, null, { timeout: 60_000 });

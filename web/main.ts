@@ -1,5 +1,7 @@
-// The lab page: reads and checks the settings, runs training in a worker, and draws what it reports.
-import { createMethod, METHOD_IDS } from "../estimators/index.ts";
+// The lab page: reads and checks the settings, trains one method or several side by side (same data,
+// initialisation and batches, one epoch of each in turn) in a worker, and draws what it reports.
+import { COMBINES, createMethod, METHOD_IDS, parseMethodSpec, type Combine } from "../estimators/index.ts";
+import { MAX_COMPARED } from "../train/worker.ts";
 import { mlpSizes } from "../nn/mlp.ts";
 import { lineChart, type Series } from "../plot/svg.ts";
 import type { FromWorker, Settings, ToWorker } from "./protocol.ts";
@@ -10,51 +12,90 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 const worker = new Worker("worker.js", { type: "module" });
 const send = (message: ToWorker) => worker.postMessage(message);
 
-const method = $<HTMLSelectElement>("method");
-for (const m of METHOD_IDS) method.add(new Option(m, m));
-method.value = "wt";
+const methods = $<HTMLInputElement>("methods");
+const addMethod = $<HTMLSelectElement>("add-method");
+// Quick picks: every method, and the estimators with K = 10 guesses averaged and projected.
+const picks = [...METHOD_IDS, ...METHOD_IDS.filter((m) => m !== "backprop").flatMap((m) => [`${m}:mean:10`, `${m}:project:10`])];
+for (const m of picks) addMethod.add(new Option(m, m));
+addMethod.onchange = () => {
+  const entries = methods.value.split(",").map((m) => m.trim()).filter(Boolean);
+  if (addMethod.value && !entries.includes(addMethod.value)) methods.value = [...entries, addMethod.value].join(",");
+  addMethod.value = "";
+};
+const combine = $<HTMLSelectElement>("combine");
+for (const c of COMBINES) combine.add(new Option(c, c));
 const start = $<HTMLButtonElement>("start"), pause = $<HTMLButtonElement>("pause"), reset = $<HTMLButtonElement>("reset");
 
-let history: Array<{ epoch: number; trainAcc: number; testAcc: number; trainLoss: number; testLoss: number }> = [];
-let cosine: Array<{ epoch: number; cosine: (number | null)[] }> = [];
+interface RunView {
+  label: string;
+  history: Array<{ epoch: number; trainAcc: number; testAcc: number; trainLoss: number; testLoss: number }>;
+  cosine: Array<{ epoch: number; cosine: (number | null)[] }>;
+  progress: string;
+  done: boolean;
+}
+let runs: RunView[] = [];
 let started = 0;
 let running = false;
 
-function readSettings(): Settings | string {
+function readSettings(): { settings: Settings; methods: string[] } | string {
   const num = (id: string) => Number($<HTMLInputElement>(id).value);
-  const s = { method: method.value, width: num("width"), depth: num("depth"), k: num("k"), lr: num("lr"), seed: num("seed"), epochs: num("epochs") } satisfies Settings;
-  for (const key of ["width", "depth", "epochs"] as const) {
+  const entries = methods.value.split(",").map((m) => m.trim());
+  if (entries.some((m) => m === "")) return "methods: give one or more method entries separated by commas (e.g. wt,wperp:project:10,backprop)";
+  const twice = entries.find((m, i) => entries.indexOf(m) !== i);
+  if (twice !== undefined) return `methods: ${twice} is listed twice`;
+  if (entries.length > MAX_COMPARED) return `methods: at most ${MAX_COMPARED} side by side, got ${entries.length}`;
+  const s = {
+    method: entries[0].split(":")[0], width: num("width"), depth: num("depth"), k: num("k"), guesses: num("guesses"), combine: combine.value as Combine,
+    lr: num("lr"), seed: num("seed"), epochs: num("epochs"),
+  } satisfies Settings;
+  for (const key of ["width", "depth", "epochs", "guesses"] as const) {
     if (!Number.isInteger(s[key]) || s[key] < 1) return `${key} must be a whole number of at least 1 (got ${$<HTMLInputElement>(key).value || "nothing"})`;
   }
   if (!Number.isInteger(s.seed) || s.seed < 0) return `seed must be a whole number ≥ 0`;
   if (!(s.lr > 0) || !Number.isFinite(s.lr)) return `the learning rate must be a positive number`;
-  // The method itself judges its options and the model (e.g. k within every hidden width).
+  // Each method judges its options and the model (e.g. k within every hidden width).
   try {
-    createMethod(s.method, { k: s.k }).checkModel(mlpSizes(FEATURES, s.width, s.depth, CLASSES));
+    for (const entry of entries) {
+      const spec = parseMethodSpec(entry);
+      createMethod(spec.method, { k: s.k, guesses: spec.guesses ?? s.guesses, combine: spec.combine ?? s.combine }).checkModel(mlpSizes(FEATURES, s.width, s.depth, CLASSES));
+    }
   } catch (error) {
     return (error as Error).message;
   }
-  return s;
+  return { settings: s, methods: entries };
 }
 
+/** The hidden layers' mean of a run's cosines at one measurement. */
+const hiddenMean = (cosine: (number | null)[]) => {
+  const values = cosine.slice(0, -1).filter((c): c is number => c !== null);
+  return values.length ? values.reduce((a, b) => a + b, 0) / values.length : NaN;
+};
+
 function draw(): void {
-  const acc: Series[] = [
-    { name: "train", points: history.map((h) => [h.epoch, h.trainAcc]) },
-    { name: "test", points: history.map((h) => [h.epoch, h.testAcc]) },
-  ];
-  if (history.length) {
-    $("accuracy-plot").innerHTML = lineChart("Accuracy", "epoch", "accuracy", acc, [0, 1]);
-    $("loss-plot").innerHTML = lineChart("Loss", "epoch", "cross-entropy", [
-      { name: "train", points: history.map((h) => [h.epoch, h.trainLoss]) },
-      { name: "test", points: history.map((h) => [h.epoch, h.testLoss]) },
+  const shown = runs.filter((r) => r.history.length);
+  if (shown.length) {
+    const single = runs.length === 1;
+    // Several runs: one colour per run, test dashed.
+    const acc: Series[] = shown.flatMap((r, i) => [
+      { name: single ? "train" : `${r.label} train`, color: single ? 0 : i, points: r.history.map((h) => [h.epoch, h.trainAcc] as [number, number]) },
+      { name: single ? "test" : `${r.label} test`, color: single ? 1 : i, dashed: !single, points: r.history.map((h) => [h.epoch, h.testAcc] as [number, number]) },
     ]);
+    $("accuracy-plot").innerHTML = lineChart("Accuracy", "epoch", "accuracy", acc, [0, 1]);
+    $("loss-plot").innerHTML = lineChart("Training loss", "epoch", "cross-entropy", shown.map((r) => ({ name: single ? "train" : r.label, points: r.history.map((h) => [h.epoch, h.trainLoss] as [number, number]) })));
   }
-  if (cosine.length) {
-    const layers = cosine[0].cosine.length;
-    const series = Array.from({ length: layers }, (_, l) => ({ name: `layer ${l}`, points: cosine.map((c) => [c.epoch, c.cosine[l] ?? NaN] as [number, number]) }));
+  const measured = runs.filter((r) => r.cosine.length);
+  if (measured.length === 1 && runs.length === 1) {
+    const cosine = measured[0].cosine;
+    const series = cosine[0].cosine.map((_, l) => ({ name: `layer ${l}`, points: cosine.map((c) => [c.epoch, c.cosine[l] ?? NaN] as [number, number]) }));
     $("cosine-plot").innerHTML = lineChart("Cosine similarity to the true gradient", "epoch", "cosine", series.filter((s) => s.points.some((p) => Number.isFinite(p[1]))));
+  } else if (measured.length) {
+    const series = measured.map((r) => ({ name: r.label, points: r.cosine.map((c) => [c.epoch, hiddenMean(c.cosine)] as [number, number]) }));
+    $("cosine-plot").innerHTML = lineChart("Cosine to the true gradient (hidden layers' mean)", "epoch", "cosine", series.filter((s) => s.points.some((p) => Number.isFinite(p[1]))));
   }
+  $("progress").innerHTML = runs.map((r) => `<div>${escapeHtml(r.progress)}</div>`).join("");
 }
+
+const escapeHtml = (text: string) => text.replace(/[&<>]/g, (c) => (c === "&" ? "&amp;" : c === "<" ? "&lt;" : "&gt;"));
 
 function drawExamples(signals: number[][], labels: number[], predicted: number[]): void {
   $("examples").innerHTML = signals.map((signal, i) => {
@@ -76,19 +117,27 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
     $("status").textContent = `${kernels} · ${threads} · ${isolation}${m.threadsNote ? ` (${m.threadsNote})` : ""}.`;
     start.disabled = false;
   } else if (m.type === "epoch") {
-    history.push(m.report);
+    const run = runs[m.run];
+    if (!run) return;
+    run.history.push(m.report);
     const seconds = (performance.now() - started) / 1000;
-    $("progress").textContent = `epoch ${m.report.epoch}: train ${(m.report.trainAcc * 100).toFixed(1)} %, test ${(m.report.testAcc * 100).toFixed(1)} %, loss ${m.report.trainLoss.toFixed(4)} · ${m.stepMs.toFixed(1)} ms/step · ${(m.steps / seconds).toFixed(1)} steps/s`;
+    run.progress = `${m.label}: epoch ${m.report.epoch}: train ${(m.report.trainAcc * 100).toFixed(1)} %, test ${(m.report.testAcc * 100).toFixed(1)} %, loss ${m.report.trainLoss.toFixed(4)} · ${m.stepMs.toFixed(1)} ms/step · ${(m.steps / seconds).toFixed(1)} steps/s`;
     draw();
   } else if (m.type === "quality") {
-    cosine.push({ epoch: m.epoch, cosine: m.cosine });
+    runs[m.run]?.cosine.push({ epoch: m.epoch, cosine: m.cosine });
     draw();
   } else if (m.type === "examples") {
-    drawExamples(m.signals, m.labels, m.predicted);
+    if (m.run === 0) drawExamples(m.signals, m.labels, m.predicted);
   } else if (m.type === "done") {
-    running = false;
-    pause.disabled = true;
-    $("progress").textContent += ` · ${m.reason}`;
+    const run = runs[m.run];
+    if (!run) return;
+    run.done = true;
+    run.progress += ` · ${m.reason}`;
+    if (runs.every((r) => r.done)) {
+      running = false;
+      pause.disabled = true;
+    }
+    draw();
   } else if (m.type === "error") {
     $("error").textContent = m.message;
     running = false;
@@ -96,17 +145,18 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
 };
 
 start.onclick = () => {
-  const settings = readSettings();
-  if (typeof settings === "string") {
-    $("error").textContent = settings;
+  const read = readSettings();
+  if (typeof read === "string") {
+    $("error").textContent = read;
     return;
   }
   $("error").textContent = "";
-  history = [];
-  cosine = [];
+  runs = read.methods.map((label) => ({ label, history: [], cosine: [], progress: `${label}: waiting for its first epoch`, done: false }));
+  for (const id of ["accuracy-plot", "loss-plot", "cosine-plot", "examples"]) $(id).textContent = "";
+  draw();
   started = performance.now();
   running = true;
-  send({ type: "start", settings });
+  send({ type: "compare", settings: read.settings, methods: read.methods });
   pause.disabled = false;
   pause.textContent = "Pause";
   reset.disabled = false;
@@ -122,8 +172,7 @@ pause.onclick = () => {
 reset.onclick = () => {
   send({ type: "reset" });
   running = false;
-  history = [];
-  cosine = [];
+  runs = [];
   for (const id of ["accuracy-plot", "loss-plot", "cosine-plot", "examples", "progress", "error"]) $(id).textContent = "";
   pause.disabled = true;
 };

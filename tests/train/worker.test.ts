@@ -118,7 +118,7 @@ Worker("messages that are not TrainingMessages get an error event; the service k
     [42, /got number$/],
     ["start", /got string$/],
     [[{ type: "start" }], /got an array$/],
-    [{}, /^training: unknown message type undefined; known: start, pause, resume, reset$/],
+    [{}, /^training: unknown message type undefined; known: start, compare, pause, resume, reset$/],
     [{ type: "launch" }, /unknown message type "launch"/],
     [{ type: 7 }, /unknown message type 7/],
     [{ type: "start" }, /^training: start needs settings \(an object\), got undefined$/],
@@ -129,6 +129,14 @@ Worker("messages that are not TrainingMessages get an error event; the service k
     [{ type: "start", settings: { ...SETTINGS, method: "magic" } }, /magic/],
     [{ type: "start", settings: { ...SETTINGS, lr: "fast" } }, /lr must be a positive number/],
     [{ type: "start", settings: { ...SETTINGS, batch: 1e9 } }, /batch/],
+    [{ type: "compare", settings: SETTINGS }, /^training: compare needs methods, a list of 1 to 8 method entries \(strings\)$/],
+    [{ type: "compare", settings: SETTINGS, methods: [] }, /compare needs methods/],
+    [{ type: "compare", settings: SETTINGS, methods: ["wt", 3] }, /compare needs methods/],
+    [{ type: "compare", settings: SETTINGS, methods: Array(9).fill("wt") }, /compare needs methods/],
+    [{ type: "compare", settings: SETTINGS, methods: ["wt", "wt"] }, /^training: compare names "wt" twice$/],
+    [{ type: "compare", settings: SETTINGS, methods: ["wt", "wt:sum"] }, /method entry "wt:sum": "sum" is not a combination/],
+    [{ type: "compare", settings: SETTINGS, methods: ["backprop:project"] }, /backprop draws no guesses/],
+    [{ type: "compare", settings: null, methods: ["wt"] }, /^training: compare needs settings/],
   ];
   const baseline = heapBytes();
   for (const [message, pattern] of cases) {
@@ -146,6 +154,30 @@ Worker("messages that are not TrainingMessages get an error event; the service k
   assert.is(dones(events).length, 1);
   assert.is(events.filter(is("error")).length, 0);
   service.send({ type: "reset" });
+});
+
+Worker("compare trains each method in turn on the same data, initialisation and batches: each run ends as it would alone", async () => {
+  service.send({ type: "reset" });
+  const alone = new Map<string, string>();
+  for (const [label, settings] of [["wt", SETTINGS], ["wt:project:3", { ...SETTINGS, guesses: 3, combine: "project" as const }], ["backprop", { ...SETTINGS, method: "backprop" }]] as const) {
+    const from = service.events.length;
+    service.send({ type: "start", settings });
+    await service.next(is("done"), from);
+    alone.set(label, dones(service.events.slice(from))[0].weightsHash);
+  }
+  service.send({ type: "reset" });
+  const baseline = heapBytes();
+  const from = service.events.length;
+  service.send({ type: "compare", settings: SETTINGS, methods: ["wt", "wt:project:3", "backprop"] });
+  for (let run = 0; run < 3; run++) await service.next((e) => e.type === "done" && e.run === run, from);
+  await service.settle();
+  const events = service.events.slice(from);
+  assert.equal(dones(events).map((e) => [e.run, e.label, e.weightsHash]), [...alone].map(([label, hash], run) => [run, label, hash]));
+  const epochs = events.filter(is("epoch"));
+  assert.equal(epochs.map((e) => `${e.run}:${e.report.epoch}`), ["0:1", "1:1", "2:1", "0:2", "1:2", "2:2", "0:3", "1:3", "2:3"], "one epoch of each in turn");
+  assert.ok(events.filter(is("quality")).every((e) => e.run !== 2), "no quality for backprop");
+  service.send({ type: "reset" });
+  assert.is(heapBytes(), baseline, "reset frees every compared run");
 });
 
 Worker.run();
