@@ -6,6 +6,8 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { parseFlags, UsageError, type Flags, type FlagSpec } from "../../cli/args.ts";
 import { COMMANDS } from "../../cli/fwdgrad.ts";
+import { FwdgradError } from "../../engine/errors.ts";
+import { COMBINES, isMethodId, MAX_GUESSES, METHOD_IDS, parseMethodSpec } from "../../estimators/index.ts";
 
 const Fuzz = suite("fuzz: flag parser");
 const RUNS = 2500;
@@ -119,3 +121,38 @@ Fuzz("well-formed argv always parse", () => {
 });
 
 Fuzz.run();
+
+const SpecFuzz = suite("fuzz: method entries");
+
+/** Entries in every spelling: valid ids and options in any order, near misses, junk. */
+const entry = fc.oneof(
+  fc.tuple(
+    fc.constantFrom(...METHOD_IDS, "", "wperp ", "WT", "toString", "__proto__"),
+    fc.array(fc.oneof(fc.constantFrom("mean", "project", "Project", "", "0", "1", "10", "1024", "1025", "-1", "1e1", "+3", " 3", "0x10"), fc.string({ maxLength: 4 })), { maxLength: 3 }),
+  ).map(([id, options]) => [id, ...options].join(":")),
+  fc.string({ maxLength: 12 }),
+);
+
+SpecFuzz("an entry parses to a known method with at most one combination and one count in range, or fails with a FwdgradError", () => {
+  fc.assert(fc.property(entry, (text) => {
+    let spec;
+    try {
+      spec = parseMethodSpec(text);
+    } catch (error) {
+      assert.instance(error, FwdgradError, `${JSON.stringify(text)}: ${String(error)}`);
+      assert.not.match((error as Error).message, /\n/);
+      return;
+    }
+    const [id, ...options] = text.split(":");
+    assert.is(spec.label, text);
+    assert.is(spec.method, id);
+    assert.ok(isMethodId(id));
+    assert.ok(options.length <= 2 && (id !== "backprop" || options.length === 0), text);
+    assert.ok(spec.combine === undefined || COMBINES.includes(spec.combine));
+    assert.ok(spec.guesses === undefined || (Number.isInteger(spec.guesses) && spec.guesses >= 1 && spec.guesses <= MAX_GUESSES));
+    assert.is(options.length, Number(spec.combine !== undefined) + Number(spec.guesses !== undefined), `${text}: every option used once`);
+    assert.equal(options.map((o) => (COMBINES.includes(o as never) ? o : Number(o))).sort(), [spec.combine, spec.guesses].filter((v) => v !== undefined).sort());
+  }), { numRuns: RUNS });
+});
+
+SpecFuzz.run();

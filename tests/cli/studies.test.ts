@@ -1,0 +1,83 @@
+// The width studies through the CLI on tiny widths: quality-width and accuracy-width write results
+// that parse, with commit, settings and plots; a second invocation reuses the state folder; a run
+// taken further continues from its checkpoint to the weights of one uninterrupted run; study flags
+// are refused where they do not apply.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { assertRefused, fwdgrad } from "./run-cli.ts";
+
+const Studies = suite("cli: width studies");
+const dir = mkdtempSync(join(tmpdir(), "fwdgrad-studies-"));
+
+Studies("quality-width on tiny widths: every estimator at both stages, a summary, plots; a rerun reuses every part", () => {
+  const out = join(dir, "quality");
+  const args = ["reproduce", "quality-width", "--widths", "8,16", "--draws", "2", "--rows", "32", "--pretrain-epochs", "1", "--k", "2", "--methods", "wt,wperp,wperp:project:4,forward-gradient", "--out", out, "--threads", "1"];
+  const first = fwdgrad(...args);
+  assert.is(first.code, 0, first.err);
+  const report = JSON.parse(readFileSync(join(out, "quality-width.json"), "utf8"));
+  assert.is(report.experiment, "quality-width");
+  assert.match(report.commit, /^([0-9a-f]{12}(\+dirty)?|unknown)$/);
+  assert.equal(report.settings.widths, [8, 16]);
+  assert.is(report.cells.length, 2 * 2 * 4, "widths × stages × estimators");
+  for (const cell of report.cells) {
+    assert.is(cell.layers.length, 4, `${cell.label}: one row per linear layer`);
+    const hidden = cell.layers.slice(0, -1).map((l: { cosine: number | null }) => l.cosine);
+    if (cell.label === "forward-gradient") assert.ok(hidden.every((c: number | null) => c === null), "weight perturbation has no activation estimates");
+    else assert.ok(hidden.every((c: number | null) => typeof c === "number" && c >= -1 && c <= 1), `${cell.label}: cosines ${hidden}`);
+  }
+  assert.ok(report.cells.filter((c: { label: string }) => c.label === "wperp:project:4").every((c: { layers: Array<{ biasFrom: string }> }) => c.layers[0].biasFrom === "draws"));
+  assert.is(report.pretraining.length, 2);
+  for (const stage of ["init", "trained"]) assert.match(readFileSync(join(out, `quality-width-${stage}.svg`), "utf8"), /^<svg/);
+  assert.match(first.out, /per-example activation gradients' cosine/);
+  const again = fwdgrad(...args);
+  assert.is(again.code, 0, again.err);
+  assert.not.match(again.out, /cosine per layer/, "nothing measured again");
+  assert.equal(JSON.parse(readFileSync(join(out, "quality-width.json"), "utf8")).cells, report.cells);
+});
+
+Studies("accuracy-width: mean ± std over seeds, the W̃⊥ − Wᵀ gap per width; more epochs continue each run from its checkpoint", () => {
+  const out = join(dir, "accuracy");
+  const args = (epochs: number) => ["reproduce", "accuracy-width", "--widths", "8", "--seeds", "2", "--epochs", String(epochs), "--methods", "wt,wperp,backprop", "--k", "2", "--out", out, "--threads", "1", "--json"];
+  const short = fwdgrad(...args(2));
+  assert.is(short.code, 0, short.err);
+  const longer = fwdgrad(...args(3));
+  assert.is(longer.code, 0, longer.err);
+  const report = JSON.parse(readFileSync(join(out, "accuracy-width.json"), "utf8"));
+  assert.is(report.runs.length, 3 * 2);
+  assert.ok(report.runs.every((r: { epochs: number; history: unknown[] }) => r.epochs === 3 && r.history.length === 3));
+  assert.equal(report.cells.map((c: { label: string; seeds: number[] }) => [c.label, c.seeds]), [["wt", [0, 1]], ["wperp", [0, 1]], ["backprop", [0, 1]]]);
+  assert.is(report.gaps[0].wperpMinusWt.n, 2);
+  assert.match(readFileSync(join(out, "accuracy-width.svg"), "utf8"), /^<svg/);
+  // The continued run ends where one uninterrupted run of 3 epochs ends.
+  const fresh = fwdgrad("train", "--method", "wperp", "--width", "8", "--k", "2", "--epochs", "3", "--seed", "1", "--json", "--threads", "1");
+  const hash = JSON.parse(fresh.out.trim().split("\n").pop()!).weightsHash;
+  assert.is(report.runs.find((r: { label: string; seed: number }) => r.label === "wperp" && r.seed === 1).weightsHash, hash);
+});
+
+Studies("accuracy-width: a run past its time budget stops there and says so", () => {
+  const out = join(dir, "budget");
+  const run = fwdgrad("reproduce", "accuracy-width", "--widths", "8", "--seeds", "1", "--epochs", "50", "--methods", "wt", "--max-minutes", "0.00001", "--out", out, "--threads", "1");
+  assert.is(run.code, 0, run.err);
+  const report = JSON.parse(readFileSync(join(out, "accuracy-width.json"), "utf8"));
+  assert.ok(report.runs[0].epochs < 50 && /time budget/.test(report.runs[0].stopped), JSON.stringify(report.runs[0].stopped));
+});
+
+Studies("study flags are refused where they do not apply", () => {
+  assertRefused(["reproduce", "table1", "--draws", "3"], /--draws belongs to the width studies/);
+  assertRefused(["reproduce", "quality-width", "--max-minutes", "3"], /--max-minutes does not apply to quality-width/);
+  assertRefused(["reproduce", "accuracy-width", "--pretrain-epochs", "3"], /--pretrain-epochs does not apply to accuracy-width/);
+  assertRefused(["reproduce", "quality-width", "--methods", "wt,backprop"], /leave backprop out/);
+  assertRefused(["reproduce", "quality-width", "--widths", "8,x"], /"x" is not a width/);
+  assertRefused(["reproduce", "accuracy-width", "--widths", "8,8"], /--widths names 8 twice/);
+  assertRefused(["compare", "--methods", "wt:project:0", "--width", "8"], /"0" is not a guess count \(an integer from 1 to 1024\)/);
+  assertRefused(["compare", "--methods", "wperp:mean:project", "--width", "8"], /"project" is not a guess count/);
+  assertRefused(["compare", "--methods", "wperp:3:7", "--width", "8"], /"7" is not a combination \(mean, project\)$/);
+  assertRefused(["train", "--method", "wt", "--width", "8", "--combine", "sum"], /--combine must be one of mean, project, got "sum"/);
+  assert.not.ok(existsSync(join(dir, "never")));
+});
+
+Studies.after(() => rmSync(dir, { recursive: true, force: true }));
+Studies.run();
