@@ -15,7 +15,7 @@ import { checkOutFolder, loadData, makeOutFolder, writeAtomic } from "./io.ts";
 import { lineChart } from "../plot/svg.ts";
 import { accuracyWidth, meanStd, printAccuracyWidth, printQualityWidth, qualityWidth } from "./studies.ts";
 
-interface RunResult {
+export interface RunResult {
   method: string;
   /** The --methods entry it ran as (e.g. "wperp:project:10"). */
   label: string;
@@ -100,7 +100,7 @@ function reportStopped(runs: RunResult[]): number {
 }
 
 /** Trains one method; measures gradient quality on a fixed batch every `qualityEvery` epochs. */
-function runOne(data: Dataset, config: TrainConfig, qualityEvery: number, log: (line: string) => void, label = config.method): RunResult {
+export function runOne(data: Dataset, config: TrainConfig, qualityEvery: number, log: (line: string) => void, label = config.method): RunResult {
   const trainer = new Trainer(data, config);
   const quality: RunResult["quality"] = [];
   const measure = () => {

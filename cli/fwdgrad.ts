@@ -14,6 +14,7 @@ import { Trainer, type TrainConfig } from "../train/trainer.ts";
 import { describeFlags, parseFlags, UsageError, type Command } from "./args.ts";
 import { readyFor, THREADS_FLAG } from "./engine.ts";
 import { checkMethodFits, checkMethods, checkModelSize, compareCommand, MAX_DEPTH, reproduceCommand } from "./experiments.ts";
+import { demoCommand } from "./demo.ts";
 import { bytesOf, checkOutFolder, loadData, makeOutFolder, writeAtomic } from "./io.ts";
 
 /** One line redrawn in place on a terminal: epoch, loss, accuracy, step time and ETA. */
@@ -34,6 +35,7 @@ const RESUME_FLAGS = new Set(["resume", "epochs", "out", "json", "data"]);
 
 /** The commands by name; exported so tests can parse against the real flag specs. */
 export const COMMANDS: Record<string, Command> = {
+  demo: demoCommand,
   compare: compareCommand,
   reproduce: reproduceCommand,
   train: {

@@ -32,7 +32,9 @@ const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").rep
 
 /** An SVG document plotting `series`; y range defaults to the data's, padded. */
 export function lineChart(title: string, xLabel: string, yLabel: string, series: Series[], yRange?: [number, number], options: ChartOptions = {}): string {
-  const width = 640, height = 400, left = 64, right = 200, top = 36, bottom = 48;
+  // The legend's column fits its longest name (about 7 px a character at 12 px).
+  const legend = Math.max(0, ...series.map((s) => s.name.length));
+  const left = 64, right = Math.max(160, 48 + 7 * legend), width = 440 + right, height = 400, top = 36, bottom = 48;
   const xs = series.flatMap((s) => s.points.map((p) => p[0]));
   const ys = series.flatMap((s) => s.points.flatMap((p, i) => [p[1] - (s.spread?.[i] ?? 0), p[1] + (s.spread?.[i] ?? 0)])).filter(Number.isFinite);
   const logX = options.logX === true && xs.every((x) => x > 0);

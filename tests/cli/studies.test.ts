@@ -79,5 +79,23 @@ Studies("study flags are refused where they do not apply", () => {
   assert.not.ok(existsSync(join(dir, "never")));
 });
 
+Studies("demo (npm start's job) on tiny settings: its record parses, both plots exist, and the text reads the numbers back", () => {
+  const out = join(dir, "demo");
+  const run = fwdgrad("demo", "--widths", "16,32", "--warmup", "1", "--draws", "2", "--rows", "64", "--width", "16", "--epochs", "2", "--out", out, "--threads", "1");
+  assert.is(run.code, 0, run.err);
+  const record = JSON.parse(readFileSync(join(out, "demo.json"), "utf8"));
+  assert.equal(record.alignment.map((a: { width: number }) => a.width), [16, 32]);
+  for (const a of record.alignment) {
+    for (const label of ["activation-perturbation", "wt", "wperp", "wperp:project:10"]) assert.ok(Math.abs(a.cosine[label]) <= 1, `${label} at ${a.width}: ${a.cosine[label]}`);
+  }
+  assert.equal(record.training.map((t: { method: string; history: unknown[] }) => [t.method, t.history.length]), [["wt", 2], ["wperp", 2], ["wt:project:10", 2], ["wperp:project:10", 2], ["backprop", 2]]);
+  for (const file of ["alignment.svg", "accuracy.svg"]) assert.match(readFileSync(join(out, file), "utf8"), /^<svg[^]*<\/svg>\n$/);
+  const wperp = record.alignment[1].cosine.wperp.toFixed(3);
+  assert.ok(run.out.includes(`(one guess: ${wperp})`), "the summary quotes the measured cosine");
+  assert.match(run.out, /What this shows/);
+  assert.ok(run.out.includes(`Backprop, which needs the backward pass, reaches ${(record.training[4].history[1].trainAcc * 100).toFixed(1)}%`));
+  assertRefused(["demo", "--widths", "8,32"], /--widths "8,32": give widths from 10 to 4096/);
+});
+
 Studies.after(() => rmSync(dir, { recursive: true, force: true }));
 Studies.run();
