@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { mark, release } from "../engine/arena.ts";
 import { rng } from "../engine/rng.ts";
 import { tensor } from "../engine/tensor.ts";
-import { createEstimator, parseMethodSpec } from "../estimators/index.ts";
+import { createEstimator, isEstimatorId, parseMethodSpec } from "../estimators/index.ts";
 import { measureQuality } from "../estimators/metrics.ts";
 import { Trainer } from "../train/trainer.ts";
 import { lineChart } from "../plot/svg.ts";
@@ -17,18 +17,18 @@ import { checkOutFolder, loadData, makeOutFolder, writeAtomic } from "./io.ts";
 import { runOne, type RunResult } from "./experiments.ts";
 import { sourceCommit } from "./studies.ts";
 
-/** The estimators compared, in the order they are drawn; the study's labels. */
-const ALIGNED = ["activation-perturbation", "wt", "wperp", "wperp:project:10"];
-/** The training comparison: one guess per step, and ten with the gradient projected onto their span. */
-const TRAINED = ["wt", "wperp", "wt:project:10", "wperp:project:10", "backprop"];
-const NAMES: Record<string, string> = {
-  "activation-perturbation": "random guess",
-  wt: "Wᵀ guess",
-  wperp: "W̃⊥ guess",
-  "wt:project:10": "Wᵀ, 10 guesses projected",
-  "wperp:project:10": "W̃⊥, 10 guesses projected",
-  backprop: "backprop",
+/** How each method entry is drawn: its name, its colour (one per guess space), dashed for ten guesses projected. */
+const STYLE: Record<string, { name: string; color: number; dashed?: boolean }> = {
+  "activation-perturbation": { name: "random guess", color: 0 },
+  wt: { name: "Wᵀ guess", color: 1 },
+  wperp: { name: "W̃⊥ guess", color: 2 },
+  "wt:project:10": { name: "Wᵀ, 10 guesses projected", color: 1, dashed: true },
+  "wperp:project:10": { name: "W̃⊥, 10 guesses projected", color: 2, dashed: true },
 };
+/** The estimators whose alignment is measured, in the order they are drawn. */
+const ALIGNED = ["activation-perturbation", "wt", "wperp", "wperp:project:10"];
+/** The training comparison: one guess per step, and ten with the gradient projected onto their span; backprop for reference. */
+const TRAINED = ["wt", "wperp", "wt:project:10", "wperp:project:10", "backprop"];
 
 interface Alignment {
   width: number;
@@ -105,11 +105,11 @@ export const demoCommand: Command = {
     };
     writeAtomic(join(out, "demo.json"), `${JSON.stringify(record, null, 1)}\n`);
     writeAtomic(join(out, "alignment.svg"), lineChart(`Alignment with the true gradient after ${flags.warmup} epochs of backprop`, "width", "cosine with the true gradient (hidden layers)",
-      ALIGNED.map((label, i) => ({ name: NAMES[label], color: label.startsWith("wperp") ? 2 : i, dashed: label.includes(":"), points: alignment.map((a) => [a.width, a.cosine[label]] as [number, number]) })), undefined, { logX: true }));
+      ALIGNED.map((label) => ({ ...STYLE[label], points: alignment.map((a) => [a.width, a.cosine[label]] as [number, number]) })), undefined, { logX: true }));
     // Backprop's curve would squeeze the estimators' into the bottom of the plot; the text gives it.
-    const estimated = runs.filter((r) => r.method !== "backprop");
+    const estimated = runs.filter((r) => isEstimatorId(r.method));
     writeAtomic(join(out, "accuracy.svg"), lineChart(`Train accuracy without backprop, width ${flags.width}`, "epoch", "train accuracy",
-      estimated.map((r) => ({ name: NAMES[r.label], color: r.method === "wt" ? 1 : 2, dashed: r.label.includes(":"), points: r.history.map((h) => [h.epoch, h.trainAcc] as [number, number]) }))));
+      estimated.map((r) => ({ ...STYLE[r.label], points: r.history.map((h) => [h.epoch, h.trainAcc] as [number, number]) }))));
     if (flags.json) {
       console.log(JSON.stringify(record));
       return 0;

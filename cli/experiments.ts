@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { rng } from "../index.ts";
 import { FwdgradError } from "../engine/errors.ts";
-import { COMBINES, createMethod, isMethodId, MAX_GUESSES, METHOD_IDS, parseMethodSpec, type Combine, type MethodSpec } from "../estimators/index.ts";
+import { COMBINES, createMethod, isEstimatorId, isMethodId, MAX_GUESSES, METHOD_IDS, parseMethodSpec, type Combine, type MethodSpec } from "../estimators/index.ts";
 import type { LayerFidelity } from "../estimators/metrics.ts";
 import { mlpSizes } from "../nn/mlp.ts";
 import type { Dataset } from "../data/dataset.ts";
@@ -135,8 +135,8 @@ function configFrom(flags: Flags, spec: MethodSpec, width: number, seed: number)
   const combine = spec.combine ?? (flags.combine as Combine | undefined);
   return {
     method: spec.method, width, depth: flags.depth as number, epochs: flags.epochs as number, batch: flags.batch as number, lr: flags.lr as number, seed, k: flags.k as number,
-    ...(guesses !== undefined && spec.method !== "backprop" ? { guesses } : {}),
-    ...(combine !== undefined && spec.method !== "backprop" ? { combine } : {}),
+    ...(guesses !== undefined && isEstimatorId(spec.method) ? { guesses } : {}),
+    ...(combine !== undefined && isEstimatorId(spec.method) ? { combine } : {}),
   };
 }
 
@@ -343,7 +343,8 @@ async function runStudy(name: string, flags: Flags, given: Set<string>): Promise
   await readyFor(flags);
   const data = loadData(undefined);
   if (name === "quality-width") {
-    if (specs.some((s) => s.method === "backprop")) throw new UsageError("quality-width measures estimators against backprop; leave backprop out of --methods");
+    const exact = specs.find((s) => !isEstimatorId(s.method));
+    if (exact) throw new UsageError(`quality-width measures estimators against the exact gradient; leave ${exact.method} out of --methods`);
     if ((flags.rows as number) > data.train.n) throw new UsageError(`--rows ${flags.rows} is more than the training set's ${data.train.n} rows`);
   }
   const seeds = studyFlags.seeds as number;

@@ -133,7 +133,7 @@ export function parseMethodSpec(text: string): MethodSpec {
       throw new FwdgradError(`method entry ${JSON.stringify(text)}: ${JSON.stringify(option)} is not ${wanted.length ? wanted.join(" or ") : "expected: each option goes once"}`);
     }
   }
-  if (method === "backprop" && options.length > 0) throw new FwdgradError(`method entry ${JSON.stringify(text)}: backprop draws no guesses, so it takes no options`);
+  if (!isEstimatorId(method) && options.length > 0) throw new FwdgradError(`method entry ${JSON.stringify(text)}: ${method} draws no guesses, so it takes no options`);
   return spec;
 }
 

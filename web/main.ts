@@ -1,6 +1,6 @@
 // The lab page: reads and checks the settings, trains one method or several side by side (same data,
 // initialisation and batches, one epoch of each in turn) in a worker, and draws what it reports.
-import { COMBINES, createMethod, METHOD_IDS, parseMethodSpec, type Combine } from "../estimators/index.ts";
+import { COMBINES, createMethod, isEstimatorId, METHOD_IDS, parseMethodSpec, type Combine } from "../estimators/index.ts";
 import { MAX_COMPARED } from "../train/worker.ts";
 import { mlpSizes } from "../nn/mlp.ts";
 import { lineChart, type Series } from "../plot/svg.ts";
@@ -15,7 +15,7 @@ const send = (message: ToWorker) => worker.postMessage(message);
 const methods = $<HTMLInputElement>("methods");
 const addMethod = $<HTMLSelectElement>("add-method");
 // Quick picks: every method, and the estimators with K = 10 guesses averaged and projected.
-const picks = [...METHOD_IDS, ...METHOD_IDS.filter((m) => m !== "backprop").flatMap((m) => [`${m}:mean:10`, `${m}:project:10`])];
+const picks = [...METHOD_IDS, ...METHOD_IDS.filter(isEstimatorId).flatMap((m) => [`${m}:mean:10`, `${m}:project:10`])];
 for (const m of picks) addMethod.add(new Option(m, m));
 addMethod.onchange = () => {
   const entries = methods.value.split(",").map((m) => m.trim()).filter(Boolean);
