@@ -1,7 +1,17 @@
 // Float64 oracles for the linear-algebra tests, independent of the library's: random orthogonal
 // matrices, and a symmetric eigensolver by cyclic Jacobi (Golub & Van Loan, Matrix Computations,
 // 4th ed., §8.5.2–8.5.3), slow (O(n³) per sweep) and simple.
+import { backprop, createMlp, rng } from "../index.ts";
 import { inputs } from "./harness.ts";
+
+/** The estimator suites' small problem: an MLP 6 → 8 → 7 → 3 (seed 1), five examples, and backprop's exact gradients. */
+export const SMALL_SIZES = [6, 8, 7, 3];
+export function smallProblem() {
+  const model = createMlp(SMALL_SIZES, { seed: 1 });
+  const x = rng(2).normal([5, 6]);
+  const labels = Int32Array.from([0, 1, 2, 1, 0]);
+  return { model, x, labels, truth: backprop(model, x, labels) };
+}
 
 /** A random n×n orthogonal matrix (row-major f64): a product of n Householder reflections. */
 export function orthogonal(n: number, seed: number): Float64Array {

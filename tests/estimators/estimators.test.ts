@@ -11,17 +11,13 @@ import { maskedJacobians } from "../../estimators/orthogonal-guess.ts";
 import { jacobianSvd, preconditionedGuess } from "../../estimators/preconditioned-guess.ts";
 import { forward } from "../../nn/mlp.ts";
 import { mean, softmaxCrossEntropy } from "../../engine/ops.ts";
+import { SMALL_SIZES, smallProblem } from "../oracles.ts";
 import { assert, assertClose, assertFwdgradError, assertSameBits, suite } from "../harness.ts";
 
 const Estimators = suite("estimators");
 
-const SIZES = [6, 8, 7, 3];
-const setup = () => {
-  const model = createMlp(SIZES, { seed: 1 });
-  const x = rng(2).normal([5, 6]);
-  const labels = Int32Array.from([0, 1, 2, 1, 0]);
-  return { model, x, labels, truth: backprop(model, x, labels) };
-};
+const SIZES = SMALL_SIZES;
+const setup = smallProblem;
 
 function cos(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let ab = 0, aa = 0, bb = 0;

@@ -8,17 +8,13 @@ import {
   type Seeds,
 } from "../../index.ts";
 import { parseCheckpoint, serializeCheckpoint } from "../../train/checkpoint.ts";
+import { SMALL_SIZES, smallProblem } from "../oracles.ts";
 import { assert, assertClose, assertFwdgradError, suite } from "../harness.ts";
 
 const Projection = suite("projection");
 
-const SIZES = [6, 8, 7, 3];
-const setup = () => {
-  const model = createMlp(SIZES, { seed: 1 });
-  const x = rng(2).normal([5, 6]);
-  const labels = Int32Array.from([0, 1, 2, 1, 0]);
-  return { model, x, labels, truth: backprop(model, x, labels) };
-};
+const SIZES = SMALL_SIZES;
+const setup = smallProblem;
 
 /** The largest |a − b| over the largest |b|. */
 function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
