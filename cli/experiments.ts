@@ -66,6 +66,7 @@ export function checkModelSize(data: Pick<Dataset, "features" | "classes">, widt
 
 /** A --methods entry (parseMethodSpec), its faults as usage errors. */
 export function methodSpec(text: string): MethodSpec {
+  checkMethods([text.split(":")[0]]);
   try {
     return parseMethodSpec(text);
   } catch (error) {

@@ -67,9 +67,10 @@ Cli("quality --json prints one object with a row per linear layer", () => {
   const { code, out } = fwdgrad("quality", "--method", "wperp", "--width", "16", "--k", "4", "--batch", "32", "--draws", "2", "--json");
   assert.is(code, 0);
   const report = JSON.parse(out);
-  assert.equal(Object.keys(report), ["method", "width", "depth", "k", "draws", "seed", "layers"]);
+  assert.equal(Object.keys(report), ["method", "width", "depth", "k", "guesses", "combine", "draws", "seed", "layers"]);
+  assert.equal([report.guesses, report.combine], [1, "mean"]);
   assert.is(report.layers.length, 4);
-  assert.equal(Object.keys(report.layers[0]), ["layer", "cosine", "cosineWeights", "bias", "variance", "covRms", "covFrobenius", "overlap", "overlapSquared", "energyRatio", "energyRatioMin", "subspaceAgreement", "subspaceAgreementMin", "orthonormalityDefect"]);
+  assert.equal(Object.keys(report.layers[0]), ["layer", "cosine", "cosineWeights", "bias", "variance", "covRms", "covFrobenius", "overlap", "overlapSquared", "biasFrom", "energyRatio", "energyRatioMin", "subspaceAgreement", "subspaceAgreementMin", "orthonormalityDefect"]);
   assert.is(report.layers[3].overlap, null, "the output layer has no guess subspace");
   assert.type(report.layers[0].overlap, "number");
   assert.is(report.layers[3].energyRatio, null, "the output layer has no basis");
