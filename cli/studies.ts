@@ -190,7 +190,7 @@ export function qualityWidth(data: Dataset, flags: Flags, specs: MethodSpec[], w
         const fresh = measureStage(model, data, flags, missing, width, seed, stage, log);
         release(scope);
         const all = specs.map((s) => have.find((c) => c.label === s.label) ?? fresh.find((c) => c.label === s.label)!);
-        writeAtomic(path, json({ settings: { draws: flags.draws, rows: flags.rows, depth: flags.depth, k: flags.k }, cells: all }));
+        writeAtomic(path, json({ settings: { draws: flags.draws, rows: flags.rows, depth: flags.depth, k: flags.k }, commit: sourceCommit(), cells: all }));
         cells.push(...all);
       }
     }
@@ -271,6 +271,8 @@ interface AccuracyRun {
   /** Why the run ended before its epochs: a non-finite loss, or the time budget. */
   stopped: string | null;
   finished: boolean;
+  /** The commit the run ended at (a run continued over sessions may have started at another). */
+  commit?: string;
 }
 
 /** Saves a run's checkpoint and its progress (wall seconds so far) together. */
@@ -319,7 +321,7 @@ function accuracyRun(data: Dataset, config: TrainConfig, label: string, maxSecon
   }
   const run: AccuracyRun = {
     label, method: config.method, width: config.width, seed: config.seed, config, epochs: trainer.epoch, history: trainer.history, seconds,
-    weightsHash: trainer.weightsHash(), stopped: trainer.stopped ?? stopped, finished: trainer.epoch >= config.epochs,
+    weightsHash: trainer.weightsHash(), stopped: trainer.stopped ?? stopped, finished: trainer.epoch >= config.epochs, commit: sourceCommit(),
   };
   saveRun(dir, trainer, seconds);
   writeAtomic(join(dir, "result.json"), json(run));
