@@ -85,7 +85,7 @@ export interface Estimator {
 }
 
 /**
- * How the K one-guess estimates of a step become one: "mean" averages them (each is jvp_k·g_k);
+ * How the K one-guess estimates of a step become one: "mean" averages them (each is jvp_k·y_k);
  * "project" takes the orthogonal projection of each example's gradient onto the span of its K
  * guesses, joined over layers (estimators/projection.ts).
  */

@@ -148,7 +148,6 @@ export async function serveTraining(endpoint: TrainingEndpoint): Promise<void> {
     const { settings } = run;
     const index = run.turn;
     const { trainer, label } = run.trainers[index];
-    // The next unfinished trainer takes the next turn.
     const finish = (reason: string) => {
       run.trainers[index].over = true;
       post({ type: "done", run: index, label, reason, weightsHash: trainer.weightsHash() });
@@ -173,6 +172,7 @@ export async function serveTraining(endpoint: TrainingEndpoint): Promise<void> {
       post({ type: "error", message: errorMessage(error) });
       return;
     }
+    // The next unfinished trainer, in turn order, takes the next turn.
     const next = run.trainers.findIndex((_, i) => !run.trainers[(index + 1 + i) % run.trainers.length].over);
     if (next < 0) {
       run.over = true;
