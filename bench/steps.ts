@@ -62,12 +62,15 @@ function stepCase(id: string, options: EstimatorOptions = {}, label = id, cycles
 
 /**
  * wt and wperp (fast route, warm) steps: the estimators issue's speed targets (≤ 90 ms and ≤ 400 ms);
- * wperp's exact route (issue 11: ≤ 3 s per step at width 512, batch 512).
+ * wperp's exact route (issue 11: ≤ 3 s per step at width 512, batch 512); wperp with 10 guesses,
+ * averaged and projected: their cost against one guess (issue 14).
  */
 export const STEP_CASES: Case[] = [
   stepCase("wt"),
   // Timed from each example's fourth visit: W̃⊥'s refinement costs most in the first epochs.
   stepCase("wperp", {}, "wperp (fast route, warm)", 3),
+  stepCase("wperp", { guesses: 10 }, "wperp 10 guesses averaged (fast route, warm)", 3),
+  stepCase("wperp", { guesses: 10, combine: "project" }, "wperp 10 guesses projected (fast route, warm)", 3),
   stepCase("wperp", { route: "exact" }, "wperp (exact route)"),
   stepCase("activation-perturbation"),
 ];
