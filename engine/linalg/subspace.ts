@@ -357,6 +357,8 @@ export interface MaskedLanczosOptions {
   maxSteps: number;
   /** Seed of the starting vectors. */
   seed: number;
+  /** Floats of Krylov bases reserved at once; examples beyond run in a later group. Default 2^28 (1 GiB). */
+  basisFloats?: number;
 }
 
 /**
@@ -370,8 +372,12 @@ export interface MaskedLanczosOptions {
  * its whole active space (then the pairs are exact). Like any single-vector Krylov method it sees
  * one vector of a repeated eigenvalue's eigenspace; ties do not occur in float data.
  */
+/** Floats of Lanczos bases reserved at once (1 GiB): examples beyond it run in a later group. */
+const LANCZOS_BASIS_FLOATS = 2 ** 28;
+
 export function maskedLanczos(gram: Tensor, masks: Tensor, options: MaskedLanczosOptions): Tensor {
   const { k, w, tol, maxSteps, seed } = options;
+  const basisFloats = options.basisFloats ?? LANCZOS_BASIS_FLOATS;
   const [batch, d] = masks.shape;
   const K = engine().k;
   const heap = engine().heap;
@@ -383,93 +389,113 @@ export function maskedLanczos(gram: Tensor, masks: Tensor, options: MaskedLanczo
     active.push(Int32Array.from(units));
   }
   const steps = active.map((units) => Math.min(units.length, maxSteps));
-  const offsets = new Int32Array(batch + 1);
-  for (let b = 0; b < batch; b++) offsets[b + 1] = offsets[b] + (steps[b] + 1) * active[b].length;
+  // Each example's Krylov basis is reserved whole ((steps + 1) × active floats); examples run in
+  // consecutive groups whose bases fit `basisFloats`, so wide layers do not exhaust the heap.
+  // One group (any batch of 512 up to width 512) runs exactly as the whole batch at once.
+  const groups: number[][] = [[]];
+  let reserved = 0;
+  for (let b = 0; b < batch; b++) {
+    const floats = (steps[b] + 1) * active[b].length;
+    if (groups[groups.length - 1].length > 0 && reserved + floats > basisFloats) {
+      groups.push([]);
+      reserved = 0;
+    }
+    groups[groups.length - 1].push(b);
+    reserved += floats;
+  }
   const result = new Float32Array(batch * w * d);
-  return tidy(() => {
-    const basis = empty([Math.max(offsets[batch], 1)]);
-    const coefficients = empty([maxSteps + 1]), scratch = empty([d]);
-    const alpha = active.map((_, b) => new Float64Array(steps[b])), beta = active.map((_, b) => new Float64Array(steps[b]));
-    const row = (b: number, j: number) => basis.ptr + 4 * (offsets[b] + j * active[b].length);
-    const starts = rng(seed).normal([batch, d]).toArray();
-    const restarts = rng(seed + 1);
-    const scale = new Float64Array(batch);
-    let live: number[] = [];
-    for (let b = 0; b < batch; b++) {
-      const n = active[b].length;
-      if (n === 0) continue;
-      const f = heap.f32();
-      let length = 0;
-      for (let i = 0; i < n; i++) length += starts[b * d + active[b][i]] ** 2;
-      length = Math.sqrt(length);
-      for (let i = 0; i < n; i++) f[(row(b, 0) >>> 2) + i] = starts[b * d + active[b][i]] / length;
-      live.push(b);
+  const starts = rng(seed).normal([batch, d]).toArray();
+  const restarts = rng(seed + 1);
+  const alpha = active.map((_, b) => new Float64Array(steps[b])), beta = active.map((_, b) => new Float64Array(steps[b]));
+  const scale = new Float64Array(batch);
+  // Checks cost a tridiagonal eigensolve: the first when the Krylov space is three blocks wide,
+  // then at sizes growing by a fifth.
+  const nextCheck = new Int32Array(batch).fill(Math.max(2 * k, 3 * w));
+  // Each example's Ritz values at its last check: lower bounds for the next (interlacing).
+  const lastValues: (Float64Array | undefined)[] = new Array(batch);
+  for (const members of groups) {
+    const offsets = new Int32Array(batch);
+    let total = 0;
+    for (const b of members) {
+      offsets[b] = total;
+      total += (steps[b] + 1) * active[b].length;
     }
-    // Checks cost a tridiagonal eigensolve: the first when the Krylov space is three blocks wide,
-    // then at sizes growing by a fifth.
-    const nextCheck = new Int32Array(batch).fill(Math.max(2 * k, 3 * w));
-    // Each example's Ritz values at its last check: lower bounds for the next (interlacing).
-    const lastValues: (Float64Array | undefined)[] = new Array(batch);
-    for (let j = 0; live.length > 0; j++) {
-      const step = heap.mark();
-      // One gemm for every live example: their current vectors scattered to full rows, times G.
-      const rows = zeros([live.length, d]);
-      let f = heap.f32();
-      for (let r = 0; r < live.length; r++) {
-        const units = active[live[r]], from = row(live[r], j) >>> 2, to = (rows.ptr >>> 2) + r * d;
-        for (let i = 0; i < units.length; i++) f[to + units[i]] = f[from + i];
-      }
-      const images = matmul(rows, gram).toArray();
-      const stillLive: number[] = [];
-      live.forEach((b, r) => {
+    tidy(() => {
+      const basis = empty([Math.max(total, 1)]);
+      const coefficients = empty([maxSteps + 1]), scratch = empty([d]);
+      const row = (b: number, j: number) => basis.ptr + 4 * (offsets[b] + j * active[b].length);
+      let live: number[] = [];
+      for (const b of members) {
         const n = active[b].length;
-        const next = row(b, j + 1) >>> 2, current = row(b, j) >>> 2, previous = j > 0 ? row(b, j - 1) >>> 2 : -1;
-        f = heap.f32();
-        const units = active[b], at = r * d;
-        let a = 0;
-        for (let i = 0; i < n; i++) a += f[current + i] * images[at + units[i]];
-        const back = j > 0 ? beta[b][j - 1] : 0;
-        for (let i = 0; i < n; i++) f[next + i] = images[at + units[i]] - a * f[current + i] - (previous >= 0 ? back * f[previous + i] : 0);
-        alpha[b][j] = a;
-        const size = j + 1;
-        scale[b] = Math.max(scale[b], Math.abs(a));
-        let length = reorthogonalize(K, heap, row(b, 0), row(b, j + 1), size, n, coefficients.ptr, scratch.ptr);
-        const exhausted = size === n;
-        if (!exhausted && !(length > 1e-6 * scale[b])) {
-          // An invariant subspace: the Krylov space continues from a fresh direction (β = 0).
-          const fresh = restarts.normal([n]).toArray();
-          heap.f32().set(fresh, next);
-          reorthogonalize(K, heap, row(b, 0), row(b, j + 1), size, n, coefficients.ptr, scratch.ptr);
-          length = 0;
+        if (n === 0) continue;
+        const f = heap.f32();
+        let length = 0;
+        for (let i = 0; i < n; i++) length += starts[b * d + active[b][i]] ** 2;
+        length = Math.sqrt(length);
+        for (let i = 0; i < n; i++) f[(row(b, 0) >>> 2) + i] = starts[b * d + active[b][i]] / length;
+        live.push(b);
+      }
+      for (let j = 0; live.length > 0; j++) {
+        const step = heap.mark();
+        // One gemm for every live example: their current vectors scattered to full rows, times G.
+        const rows = zeros([live.length, d]);
+        let f = heap.f32();
+        for (let r = 0; r < live.length; r++) {
+          const units = active[live[r]], from = row(live[r], j) >>> 2, to = (rows.ptr >>> 2) + r * d;
+          for (let i = 0; i < units.length; i++) f[to + units[i]] = f[from + i];
         }
-        beta[b][j] = exhausted ? 0 : length;
-        scale[b] = Math.max(scale[b], length);
-        if (!exhausted) {
-          const unit = length > 0 ? length : Math.sqrt(sumSquares(next << 2, n));
+        const images = matmul(rows, gram).toArray();
+        const stillLive: number[] = [];
+        live.forEach((b, r) => {
+          const n = active[b].length;
+          const next = row(b, j + 1) >>> 2, current = row(b, j) >>> 2, previous = j > 0 ? row(b, j - 1) >>> 2 : -1;
           f = heap.f32();
-          for (let i = 0; i < n; i++) f[next + i] /= unit;
-        }
-        if (!exhausted && size < nextCheck[b] && size < maxSteps) return stillLive.push(b);
-        nextCheck[b] = Math.ceil(size * 1.2);
-        const count = Math.min(w, size);
-        const { values, vectors } = tridiagonalTop(alpha[b], beta[b], size, count, lastValues[b]);
-        lastValues[b] = values;
-        let passed = true;
-        for (let i = 0; i < Math.min(k, count) && passed; i++) passed = Math.abs(beta[b][j] * vectors[i * size + size - 1]) <= tol * Math.max(values[0], 0);
-        if (!passed && size >= maxSteps) {
-          throw new FwdgradError(`maskedLanczos: example ${b} did not reach tol = ${tol} within maxSteps = ${maxSteps} Lanczos steps`);
-        }
-        if (!passed) return stillLive.push(b);
-        ritzRows(K, heap, row(b, 0), size, n, vectors, count, coefficients.ptr, scratch.ptr, (i, values32) => {
-          const units = active[b], to = (b * w + i) * d;
-          for (let t = 0; t < units.length; t++) result[to + units[t]] = values32[t];
+          const units = active[b], at = r * d;
+          let a = 0;
+          for (let i = 0; i < n; i++) a += f[current + i] * images[at + units[i]];
+          const back = j > 0 ? beta[b][j - 1] : 0;
+          for (let i = 0; i < n; i++) f[next + i] = images[at + units[i]] - a * f[current + i] - (previous >= 0 ? back * f[previous + i] : 0);
+          alpha[b][j] = a;
+          const size = j + 1;
+          scale[b] = Math.max(scale[b], Math.abs(a));
+          let length = reorthogonalize(K, heap, row(b, 0), row(b, j + 1), size, n, coefficients.ptr, scratch.ptr);
+          const exhausted = size === n;
+          if (!exhausted && !(length > 1e-6 * scale[b])) {
+            // An invariant subspace: the Krylov space continues from a fresh direction (β = 0).
+            const fresh = restarts.normal([n]).toArray();
+            heap.f32().set(fresh, next);
+            reorthogonalize(K, heap, row(b, 0), row(b, j + 1), size, n, coefficients.ptr, scratch.ptr);
+            length = 0;
+          }
+          beta[b][j] = exhausted ? 0 : length;
+          scale[b] = Math.max(scale[b], length);
+          if (!exhausted) {
+            const unit = length > 0 ? length : Math.sqrt(sumSquares(next << 2, n));
+            f = heap.f32();
+            for (let i = 0; i < n; i++) f[next + i] /= unit;
+          }
+          if (!exhausted && size < nextCheck[b] && size < maxSteps) return stillLive.push(b);
+          nextCheck[b] = Math.ceil(size * 1.2);
+          const count = Math.min(w, size);
+          const { values, vectors } = tridiagonalTop(alpha[b], beta[b], size, count, lastValues[b]);
+          lastValues[b] = values;
+          let passed = true;
+          for (let i = 0; i < Math.min(k, count) && passed; i++) passed = Math.abs(beta[b][j] * vectors[i * size + size - 1]) <= tol * Math.max(values[0], 0);
+          if (!passed && size >= maxSteps) {
+            throw new FwdgradError(`maskedLanczos: example ${b} did not reach tol = ${tol} within maxSteps = ${maxSteps} Lanczos steps`);
+          }
+          if (!passed) return stillLive.push(b);
+          ritzRows(K, heap, row(b, 0), size, n, vectors, count, coefficients.ptr, scratch.ptr, (i, values32) => {
+            const units = active[b], to = (b * w + i) * d;
+            for (let t = 0; t < units.length; t++) result[to + units[t]] = values32[t];
+          });
         });
-      });
-      heap.release(step);
-      live = stillLive;
-    }
-    return tensor(result, [batch, w, d]);
-  });
+        heap.release(step);
+        live = stillLive;
+      }
+    });
+  }
+  return tensor(result, [batch, w, d]);
 }
 
 /**
