@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { mark, release } from "../engine/arena.ts";
+import { FwdgradError } from "../engine/errors.ts";
 import { assign } from "../engine/inplace.ts";
 import { rng } from "../engine/rng.ts";
 import { tensor } from "../engine/tensor.ts";
@@ -87,22 +88,40 @@ interface QualityCell {
   seconds: number;
 }
 
-/** Quality of every spec on the first `rows` training examples, draws guesses each. */
-function measureStage(model: Mlp, data: Dataset, flags: Flags, specs: MethodSpec[], width: number, seed: number, stage: QualityCell["stage"], log: (line: string) => void): QualityCell[] {
+/**
+ * Quality of every spec on the first `rows` training examples, `draws` draws each; `done` gets each
+ * cell as it is measured, so a long stage keeps what it finished. A spec that runs out of the
+ * engine's heap at this width is reported as skipped with the reason (and tried again next time).
+ */
+function measureStage(model: Mlp, data: Dataset, flags: Flags, specs: MethodSpec[], width: number, seed: number, stage: QualityCell["stage"], log: (line: string) => void, done: (cell: QualityCell) => void): QualityCell[] {
   const rows = flags.rows as number;
   const x = tensor(data.train.x.subarray(0, rows * data.features), [rows, data.features]);
   const labels = Int32Array.from(data.train.y.subarray(0, rows));
   return specs.map((spec) => {
     const limit = QUALITY_WIDTH_LIMITS[spec.method];
-    if (limit && width > limit.width) return { width, seed, stage, label: spec.label, layers: null, skipped: `above width ${limit.width}: ${limit.why}`, seconds: 0 };
+    if (limit && width > limit.width) {
+      const cell = { width, seed, stage, label: spec.label, layers: null, skipped: `above width ${limit.width}: ${limit.why}`, seconds: 0 };
+      done(cell);
+      return cell;
+    }
     const scope = mark();
     const started = performance.now();
-    const estimator = createEstimator(spec.method, { ...estimatorOptions(estimatorConfig(flags, spec, width, seed)), ...QUALITY_WIDTH_OPTIONS[spec.method] });
-    const layers = measureQuality(model, x, labels, estimator, { draws: flags.draws as number, rng: rng(seed).split(1) });
-    release(scope);
+    let layers: LayerMetrics[];
+    try {
+      const estimator = createEstimator(spec.method, { ...estimatorOptions(estimatorConfig(flags, spec, width, seed)), ...QUALITY_WIDTH_OPTIONS[spec.method] });
+      layers = measureQuality(model, x, labels, estimator, { draws: flags.draws as number, rng: rng(seed).split(1) });
+    } catch (error) {
+      if (!(error instanceof FwdgradError && error.message.startsWith("out of memory"))) throw error;
+      log(`  w${width} s${seed} ${stage} ${spec.label}: skipped, ${error.message}`);
+      return { width, seed, stage, label: spec.label, layers: null, skipped: error.message, seconds: (performance.now() - started) / 1000 };
+    } finally {
+      release(scope);
+    }
     const seconds = (performance.now() - started) / 1000;
     log(`  w${width} s${seed} ${stage} ${spec.label}: cosine per layer ${layers.map((l) => (l.cosine === null ? "—" : l.cosine.toFixed(3))).join(" ")} (${seconds.toFixed(1)} s)`);
-    return { width, seed, stage, label: spec.label, layers, skipped: null, seconds };
+    const cell = { width, seed, stage, label: spec.label, layers, skipped: null, seconds };
+    done(cell);
+    return cell;
   });
 }
 
@@ -187,11 +206,13 @@ export function qualityWidth(data: Dataset, flags: Flags, specs: MethodSpec[], w
           model = p.model;
           pretraining.push(p.summary);
         }
-        const fresh = measureStage(model, data, flags, missing, width, seed, stage, log);
+        const kept = [...have];
+        const fresh = measureStage(model, data, flags, missing, width, seed, stage, log, (cell) => {
+          kept.push(cell);
+          writeAtomic(path, json({ settings: { draws: flags.draws, rows: flags.rows, depth: flags.depth, k: flags.k }, commit: sourceCommit(), cells: kept }));
+        });
         release(scope);
-        const all = specs.map((s) => have.find((c) => c.label === s.label) ?? fresh.find((c) => c.label === s.label)!);
-        writeAtomic(path, json({ settings: { draws: flags.draws, rows: flags.rows, depth: flags.depth, k: flags.k }, commit: sourceCommit(), cells: all }));
-        cells.push(...all);
+        cells.push(...specs.map((s) => have.find((c) => c.label === s.label) ?? fresh.find((c) => c.label === s.label)!));
       }
     }
   }
