@@ -217,7 +217,9 @@ export function qualityWidth(data: Dataset, flags: Flags, specs: MethodSpec[], w
     }
   }
   const summary = qualitySummary(cells, specs, widths);
-  const report = { experiment: "quality-width", commit: sourceCommit(), settings, wallSeconds: (performance.now() - started) / 1000, pretraining, summary, cells };
+  // Wall time of this invocation, and of every measurement and pretraining it reports (over sessions).
+  const measuredSeconds = cells.reduce((s, c) => s + c.seconds, 0) + pretraining.reduce((s, p) => s + p.seconds, 0);
+  const report = { experiment: "quality-width", commit: sourceCommit(), settings, wallSeconds: (performance.now() - started) / 1000, measuredSeconds, pretraining, summary, cells };
   writeAtomic(join(out, "quality-width.json"), json(report));
   for (const stage of ["init", "trained"] as const) {
     const series: Series[] = specs.map((spec) => {
@@ -399,7 +401,9 @@ export function accuracyWidth(data: Dataset, flags: Flags, specs: MethodSpec[], 
     return { width, wperpMinusWt: pairs.length ? meanStd(pairs) : null };
   });
   const settings = { widths: allWidths, seeds, epochs: flags.epochs, maxMinutes: flags["max-minutes"] ?? null, depth: flags.depth, k: flags.k, lr: flags.lr, batch: flags.batch, methods: specs.map((s) => s.label) };
-  const report = { experiment: "accuracy-width", commit: sourceCommit(), settings, wallSeconds: (performance.now() - started) / 1000, cells, gaps, runs };
+  // Wall time of this invocation, and the runs' own training time (over sessions).
+  const runSeconds = runs.reduce((s, r) => s + r.seconds, 0);
+  const report = { experiment: "accuracy-width", commit: sourceCommit(), settings, wallSeconds: (performance.now() - started) / 1000, runSeconds, cells, gaps, runs };
   writeAtomic(join(out, "accuracy-width.json"), json(report));
   const series: Series[] = specs.map((spec) => {
     const rows = cells.filter((c) => c.label === spec.label && c.train);
