@@ -221,11 +221,17 @@ export function qualityWidth(data: Dataset, flags: Flags, specs: MethodSpec[], w
   const measuredSeconds = cells.reduce((s, c) => s + c.seconds, 0) + pretraining.reduce((s, p) => s + p.seconds, 0);
   const report = { experiment: "quality-width", commit: sourceCommit(), settings, wallSeconds: (performance.now() - started) / 1000, measuredSeconds, pretraining, summary, cells };
   writeAtomic(join(out, "quality-width.json"), json(report));
+  // One colour per estimator; one guess solid, several averaged dotted, several projected dashed.
+  const families = [...new Set(specs.map((s) => s.method))];
   for (const stage of ["init", "trained"] as const) {
     const series: Series[] = specs.map((spec) => {
       const rows = summary.filter((r) => r.label === spec.label && r.stage === stage && r.cosine !== null);
-      return { name: spec.label, dashed: spec.combine === "project", points: rows.map((r) => [r.width, r.cosine!.mean] as [number, number]), spread: rows.map((r) => r.cosine!.std) };
-    }).filter((s) => s.points.length > 0);
+      const several = (spec.guesses ?? 1) > 1;
+      return {
+        name: spec.label, color: families.indexOf(spec.method), dashed: spec.combine === "project", dotted: several && spec.combine !== "project",
+        points: rows.map((r) => [r.width, r.cosine!.mean] as [number, number]), spread: rows.map((r) => r.cosine!.std),
+      };
+    }).filter((s) => s.points.length > 1);
     const title = stage === "init" ? "Gradient alignment vs width, at initialisation" : `Gradient alignment vs width, after ${flags["pretrain-epochs"]} epochs of backprop`;
     writeAtomic(join(out, `quality-width-${stage}.svg`), lineChart(title, "width", "cosine with the true gradient (hidden layers)", series, undefined, { logX: true }));
   }

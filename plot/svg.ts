@@ -7,6 +7,8 @@ export interface Series {
   spread?: number[];
   /** Drawn dashed: to pair series (say, a method's mean and projected estimates). */
   dashed?: boolean;
+  /** Drawn dotted: a third style beside solid and dashed. */
+  dotted?: boolean;
   /** Index into the palette; by default the series' own index. Paired series share one. */
   color?: number;
 }
@@ -61,7 +63,7 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
   series.forEach((s, i) => {
     const color = COLORS[(s.color ?? i) % COLORS.length];
     const path = s.points.filter((p) => Number.isFinite(p[1])).map((p, j) => `${j ? "L" : "M"}${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(" ");
-    const dash = s.dashed ? ` stroke-dasharray="6 4"` : "";
+    const dash = s.dashed ? ` stroke-dasharray="6 4"` : s.dotted ? ` stroke-dasharray="2 3"` : "";
     parts.push(`<path d="${path}" fill="none" stroke="${color}" stroke-width="2"${dash}/>`);
     if (s.points.length < 12) for (const p of s.points) parts.push(`<circle cx="${sx(p[0]).toFixed(1)}" cy="${sy(p[1]).toFixed(1)}" r="3" fill="${color}"/>`);
     s.points.forEach((p, j) => {
