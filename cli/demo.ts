@@ -68,6 +68,7 @@ export const demoCommand: Command = {
     const seed = flags.seed as number, lr = flags.lr as number;
     const log = (line: string) => (flags.json ? undefined : console.log(line));
     const started = performance.now();
+    sourceCommit();
 
     log(`1. How well does each guess line up with the true gradient as the network widens? (after ${flags.warmup} epochs of backprop)`);
     const alignment: Alignment[] = [];

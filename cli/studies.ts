@@ -22,8 +22,18 @@ import { lineChart, type Series } from "../plot/svg.ts";
 import { UsageError, type Flags } from "./args.ts";
 import { bytesOf, writeAtomic } from "./io.ts";
 
-/** The commit the CLI runs from ("+dirty" with uncommitted changes), or "unknown" outside a git checkout. */
+/**
+ * The commit the CLI runs from ("+dirty" with uncommitted changes), or "unknown" outside a git
+ * checkout: read once, at the first call (the start of a study), so commits made while a long study
+ * runs are not taken for the code that ran.
+ */
 export function sourceCommit(): string {
+  startCommit ??= readCommit();
+  return startCommit;
+}
+let startCommit: string | undefined;
+
+function readCommit(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   try {
     const head = execFileSync("git", ["-C", here, "rev-parse", "--short=12", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
@@ -175,6 +185,7 @@ interface PretrainSummary {
  * Writes quality-width.json, one cosine plot per stage, and prints mean hidden-layer cosines.
  */
 export function qualityWidth(data: Dataset, flags: Flags, specs: MethodSpec[], widths: number[], out: string, log: (line: string) => void): Record<string, unknown> {
+  sourceCommit();
   const stateDir = join(out, "quality-width");
   mkdirSync(stateDir, { recursive: true });
   const seeds = flags.seeds as number;
@@ -364,6 +375,7 @@ function accuracyRun(data: Dataset, config: TrainConfig, label: string, maxSecon
  * seed) and accuracy-width.svg.
  */
 export function accuracyWidth(data: Dataset, flags: Flags, specs: MethodSpec[], widths: number[], out: string, log: (line: string) => void): Record<string, unknown> {
+  sourceCommit();
   const stateDir = join(out, "accuracy-width");
   mkdirSync(stateDir, { recursive: true });
   const seeds = flags.seeds as number;
