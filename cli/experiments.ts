@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { rng } from "../index.ts";
 import { FwdgradError } from "../engine/errors.ts";
-import { COMBINES, createMethod, isEstimatorId, isMethodId, MAX_GUESSES, METHOD_IDS, parseMethodSpec, type Combine, type MethodSpec } from "../estimators/index.ts";
+import { COMBINES, createMethod, isEstimatorId, isMethodId, MAX_GUESSES, METHOD_IDS, parseMethodSpec, type MethodSpec } from "../estimators/index.ts";
 import type { LayerFidelity } from "../estimators/metrics.ts";
 import { mlpSizes } from "../nn/mlp.ts";
 import type { Dataset } from "../data/dataset.ts";
@@ -13,7 +13,7 @@ import { UsageError, type Command, type Flags } from "./args.ts";
 import { readyFor, THREADS_FLAG } from "./engine.ts";
 import { checkOutFolder, loadData, makeOutFolder, writeAtomic } from "./io.ts";
 import { lineChart } from "../plot/svg.ts";
-import { accuracyWidth, meanStd, printAccuracyWidth, printQualityWidth, qualityWidth } from "./studies.ts";
+import { accuracyWidth, configFrom, meanStd, printAccuracyWidth, printQualityWidth, qualityWidth } from "./studies.ts";
 
 export interface RunResult {
   method: string;
@@ -127,17 +127,6 @@ export function runOne(data: Dataset, config: TrainConfig, qualityEvery: number,
   return {
     method: config.method, label, width: config.width, seed: config.seed, history: trainer.history, quality,
     seconds: (performance.now() - started) / 1000, weightsHash: trainer.weightsHash(), stopped: trainer.stopped,
-  };
-}
-
-/** A run's configuration: the spec's guesses and combination, else the flags' (where given). */
-function configFrom(flags: Flags, spec: MethodSpec, width: number, seed: number): TrainConfig {
-  const guesses = spec.guesses ?? (flags.guesses as number | undefined);
-  const combine = spec.combine ?? (flags.combine as Combine | undefined);
-  return {
-    method: spec.method, width, depth: flags.depth as number, epochs: flags.epochs as number, batch: flags.batch as number, lr: flags.lr as number, seed, k: flags.k as number,
-    ...(guesses !== undefined && isEstimatorId(spec.method) ? { guesses } : {}),
-    ...(combine !== undefined && isEstimatorId(spec.method) ? { combine } : {}),
   };
 }
 

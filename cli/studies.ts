@@ -12,7 +12,7 @@ import { FwdgradError } from "../engine/errors.ts";
 import { assign } from "../engine/inplace.ts";
 import { rng } from "../engine/rng.ts";
 import { tensor } from "../engine/tensor.ts";
-import { createEstimator, type EstimatorOptions, type MethodSpec } from "../estimators/index.ts";
+import { createEstimator, isEstimatorId, type Combine, type EstimatorOptions, type MethodSpec } from "../estimators/index.ts";
 import { measureQuality, type LayerMetrics } from "../estimators/metrics.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { createMlp, mlpSizes, type Mlp } from "../nn/mlp.ts";
@@ -50,24 +50,43 @@ export const meanStd = (xs: number[]): { mean: number; std: number; n: number } 
   return { mean, std, n: xs.length };
 };
 
-/** A JSON file of the state folder, or null when absent (a half-written one never exists: writes are atomic). */
-function readState<T>(path: string): T | null {
+/**
+ * A JSON file of the state folder, or null when absent (a half-written one never exists: writes
+ * are atomic). `fields` names what it must hold, by JSON type; anything else is refused, naming the file.
+ */
+function readState<T>(path: string, fields: Record<string, "number" | "string" | "object" | "array">): T | null {
   if (!existsSync(path)) return null;
+  const refuse = (why: string): never => {
+    throw new UsageError(`${path}: not a state file of this study (${why}); remove it to start that part again`);
+  };
+  let value: unknown;
   try {
-    return JSON.parse(readFileSync(path, "utf8")) as T;
+    value = JSON.parse(readFileSync(path, "utf8"));
   } catch (error) {
-    throw new UsageError(`${path}: not a state file of this study (${error instanceof Error ? error.message : String(error)}); remove it to start that part again`);
+    return refuse(error instanceof Error ? error.message : String(error));
   }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return refuse("not a JSON object");
+  for (const [name, type] of Object.entries(fields)) {
+    const field = (value as Record<string, unknown>)[name];
+    const ok = type === "array" ? Array.isArray(field) : type === "object" ? typeof field === "object" && field !== null && !Array.isArray(field) : typeof field === type;
+    if (!ok) refuse(`${name} is not a${type === "array" || type === "object" ? "n" : ""} ${type}`);
+  }
+  return value as T;
 }
+
+const PRETRAIN_FIELDS = { width: "number", epochs: "number", seconds: "number", weightsHash: "string" } as const;
+const RUN_FIELDS = { label: "string", config: "object", epochs: "number", history: "array", seconds: "number", weightsHash: "string" } as const;
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 1)}\n`;
 
-/** The options of a spec's estimator under the study's flags. */
-function estimatorConfig(flags: Flags, spec: MethodSpec, width: number, seed: number): TrainConfig {
+/** A run's configuration: the spec's guesses and combination, else the flags' (where given; estimators only). */
+export function configFrom(flags: Flags, spec: MethodSpec, width: number, seed: number): TrainConfig {
+  const guesses = spec.guesses ?? (flags.guesses as number | undefined);
+  const combine = spec.combine ?? (flags.combine as Combine | undefined);
   return {
     method: spec.method, width, depth: flags.depth as number, epochs: flags.epochs as number, batch: flags.batch as number, lr: flags.lr as number, seed, k: flags.k as number,
-    ...(spec.guesses !== undefined ? { guesses: spec.guesses } : {}),
-    ...(spec.combine !== undefined ? { combine: spec.combine } : {}),
+    ...(guesses !== undefined && isEstimatorId(spec.method) ? { guesses } : {}),
+    ...(combine !== undefined && isEstimatorId(spec.method) ? { combine } : {}),
   };
 }
 
@@ -118,7 +137,7 @@ function measureStage(model: Mlp, data: Dataset, flags: Flags, specs: MethodSpec
     const started = performance.now();
     let layers: LayerMetrics[];
     try {
-      const estimator = createEstimator(spec.method, { ...estimatorOptions(estimatorConfig(flags, spec, width, seed)), ...QUALITY_WIDTH_OPTIONS[spec.method] });
+      const estimator = createEstimator(spec.method, { ...estimatorOptions(configFrom(flags, spec, width, seed)), ...QUALITY_WIDTH_OPTIONS[spec.method] });
       layers = measureQuality(model, x, labels, estimator, { draws: flags.draws as number, rng: rng(seed).split(1) });
     } catch (error) {
       if (!(error instanceof FwdgradError && error.message.startsWith("out of memory"))) throw error;
@@ -141,7 +160,7 @@ function pretrained(data: Dataset, flags: Flags, width: number, seed: number, st
   const base = join(stateDir, `w${width}-s${seed}-backprop-${epochs}`);
   const config: TrainConfig = { method: "backprop", width, depth: flags.depth as number, epochs, batch: flags.batch as number, lr: flags.lr as number, seed };
   const trainer = new Trainer(data, config);
-  const saved = readState<PretrainSummary>(`${base}.json`);
+  const saved = readState<PretrainSummary>(`${base}.json`, PRETRAIN_FIELDS);
   if (saved && existsSync(`${base}.f32`)) {
     const bytes = readFileSync(`${base}.f32`);
     const values = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
@@ -198,13 +217,13 @@ export function qualityWidth(data: Dataset, flags: Flags, specs: MethodSpec[], w
     for (let seed = 0; seed < seeds; seed++) {
       for (const stage of ["init", "trained"] as const) {
         const path = join(stateDir, `w${width}-s${seed}-${stage}${stage === "trained" ? `-${flags["pretrain-epochs"]}` : ""}.json`);
-        const saved = readState<{ settings: unknown; cells: QualityCell[] }>(path);
+        const saved = readState<{ settings: unknown; cells: QualityCell[] }>(path, { settings: "object", cells: "array" });
         const have = saved && sameSettings(saved.settings) ? saved.cells.filter((c) => specs.some((s) => s.label === c.label)) : [];
         const missing = specs.filter((s) => !have.some((c) => c.label === s.label));
         if (missing.length === 0) {
           cells.push(...specs.map((s) => have.find((c) => c.label === s.label)!));
           if (stage === "trained") {
-            const summary = readState<PretrainSummary>(join(stateDir, `w${width}-s${seed}-backprop-${flags["pretrain-epochs"]}.json`));
+            const summary = readState<PretrainSummary>(join(stateDir, `w${width}-s${seed}-backprop-${flags["pretrain-epochs"]}.json`), PRETRAIN_FIELDS);
             if (summary) pretraining.push(summary);
           }
           continue;
@@ -327,7 +346,7 @@ const CHECKPOINT_SECONDS = 60;
 function accuracyRun(data: Dataset, config: TrainConfig, label: string, maxSeconds: number, stateDir: string, log: (line: string) => void): AccuracyRun {
   const dir = join(stateDir, `${label.replace(/:/g, "-")}-w${config.width}-s${config.seed}`);
   mkdirSync(dir, { recursive: true });
-  const done = readState<AccuracyRun>(join(dir, "result.json"));
+  const done = readState<AccuracyRun>(join(dir, "result.json"), RUN_FIELDS);
   const sameConfig = (c: TrainConfig) => JSON.stringify({ ...c, epochs: 0 }) === JSON.stringify({ ...config, epochs: 0 });
   if (done && sameConfig(done.config) && (done.epochs >= config.epochs || done.stopped !== null) && done.epochs <= config.epochs) return done;
   let resume;
@@ -335,7 +354,7 @@ function accuracyRun(data: Dataset, config: TrainConfig, label: string, maxSecon
   if (existsSync(join(dir, "checkpoint.json"))) {
     resume = parseCheckpoint(readFileSync(join(dir, "checkpoint.json"), "utf8"));
     if (!sameConfig(resume.config)) throw new UsageError(`${dir}: its checkpoint is of another configuration; remove the folder to start that run again`);
-    seconds = readState<{ seconds: number }>(join(dir, "progress.json"))?.seconds ?? 0;
+    seconds = readState<{ seconds: number }>(join(dir, "progress.json"), { seconds: "number" })?.seconds ?? 0;
     log(`  ${label} w${config.width} s${config.seed}: continuing from epoch ${resume.epoch}`);
   }
   const trainer = new Trainer(data, config, resume);
@@ -383,7 +402,7 @@ export function accuracyWidth(data: Dataset, flags: Flags, specs: MethodSpec[], 
   const started = performance.now();
   for (const width of widths) {
     for (const spec of specs) {
-      for (let seed = 0; seed < seeds; seed++) accuracyRun(data, estimatorConfig(flags, spec, width, seed), spec.label, maxSeconds, stateDir, log);
+      for (let seed = 0; seed < seeds; seed++) accuracyRun(data, configFrom(flags, spec, width, seed), spec.label, maxSeconds, stateDir, log);
     }
   }
   // Every run of the state folder under these settings, so separate invocations (say, width 2048
@@ -392,9 +411,9 @@ export function accuracyWidth(data: Dataset, flags: Flags, specs: MethodSpec[], 
   for (const width of new Set([...widths, ...savedWidths(stateDir)])) {
     for (const spec of specs) {
       for (let seed = 0; ; seed++) {
-        const run = readState<AccuracyRun>(join(stateDir, `${spec.label.replace(/:/g, "-")}-w${width}-s${seed}`, "result.json"));
+        const run = readState<AccuracyRun>(join(stateDir, `${spec.label.replace(/:/g, "-")}-w${width}-s${seed}`, "result.json"), RUN_FIELDS);
         if (!run) break;
-        const expected = estimatorConfig(flags, spec, width, seed);
+        const expected = configFrom(flags, spec, width, seed);
         if (JSON.stringify({ ...run.config, epochs: 0 }) === JSON.stringify({ ...expected, epochs: 0 }) && run.config.epochs === expected.epochs) runs.push(run);
       }
     }

@@ -2,7 +2,7 @@
 // that parse, with commit, settings and plots; a second invocation reuses the state folder; a run
 // taken further continues from its checkpoint to the weights of one uninterrupted run; study flags
 // are refused where they do not apply.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "uvu";
@@ -55,6 +55,16 @@ Studies("accuracy-width: mean ± std over seeds, the W̃⊥ − Wᵀ gap per wid
   const fresh = fwdgrad("train", "--method", "wperp", "--width", "8", "--k", "2", "--epochs", "3", "--seed", "1", "--json", "--threads", "1");
   const hash = JSON.parse(fresh.out.trim().split("\n").pop()!).weightsHash;
   assert.is(report.runs.find((r: { label: string; seed: number }) => r.label === "wperp" && r.seed === 1).weightsHash, hash);
+});
+
+Studies("a damaged state file is refused, naming it, before its part is reused", () => {
+  const out = join(dir, "accuracy");
+  const result = join(out, "accuracy-width", "wt-w8-s0", "result.json");
+  writeFileSync(result, JSON.stringify({ label: "wt", config: {}, epochs: "three" }));
+  assertRefused(["reproduce", "accuracy-width", "--widths", "8", "--seeds", "2", "--epochs", "3", "--methods", "wt,wperp,backprop", "--k", "2", "--out", out, "--threads", "1"],
+    /wt-w8-s0\/result.json: not a state file of this study \(epochs is not a number\); remove it to start that part again/);
+  writeFileSync(result, "{");
+  assertRefused(["reproduce", "accuracy-width", "--widths", "8", "--seeds", "2", "--epochs", "3", "--methods", "wt,wperp,backprop", "--k", "2", "--out", out, "--threads", "1"], /result.json: not a state file of this study/);
 });
 
 Studies("accuracy-width: a run past its time budget stops there and says so", () => {
