@@ -43,7 +43,7 @@ const hiddenMean = (values: (number | null)[]) => {
 };
 
 export const demoCommand: Command = {
-  summary: "in about two minutes: why W̃⊥ exists (gradient alignment against width, then training side by side), with plots",
+  summary: "in under three minutes: why W̃⊥ exists (gradient alignment against width, then training side by side), with plots",
   usage: "fwdgrad demo [--widths 64,128,256,512,1024] [--warmup 10] [--draws 4] [--width 256] [--epochs 25] [--lr 1e-3] [--out results] [--json] [--threads n]",
   flags: {
     widths: { kind: "string", default: "64,128,256,512,1024", help: "widths of the alignment measurement" },
