@@ -8,13 +8,13 @@ import { mark, release } from "../engine/arena.ts";
 import { rng } from "../engine/rng.ts";
 import { tensor } from "../engine/tensor.ts";
 import { createEstimator, isEstimatorId, parseMethodSpec } from "../estimators/index.ts";
-import { measureQuality } from "../estimators/metrics.ts";
+import { hiddenLayerMean, measureQuality } from "../estimators/metrics.ts";
 import { Trainer } from "../train/trainer.ts";
 import { lineChart } from "../plot/svg.ts";
 import { UsageError, type Command } from "./args.ts";
 import { readyFor, THREADS_FLAG } from "./engine.ts";
 import { checkOutFolder, loadData, makeOutFolder, writeAtomic } from "./io.ts";
-import { runOne, type RunResult } from "./experiments.ts";
+import { parseWidths, runOne, type RunResult } from "./experiments.ts";
 import { sourceCommit } from "./studies.ts";
 
 /** How each method entry is drawn: its name, its colour (one per guess space), dashed for ten guesses projected. */
@@ -37,11 +37,6 @@ interface Alignment {
   warmupAccuracy: number;
 }
 
-const hiddenMean = (values: (number | null)[]) => {
-  const hidden = values.slice(0, -1).filter((v): v is number => v !== null);
-  return hidden.reduce((s, v) => s + v, 0) / hidden.length;
-};
-
 export const demoCommand: Command = {
   summary: "in under three minutes: why W̃⊥ exists (gradient alignment against width, then training side by side), with plots",
   usage: "fwdgrad demo [--widths 64,128,256,512,1024] [--warmup 10] [--draws 4] [--width 256] [--epochs 25] [--lr 1e-3] [--out results] [--json] [--threads n]",
@@ -59,8 +54,8 @@ export const demoCommand: Command = {
     threads: THREADS_FLAG,
   },
   async run(flags) {
-    const widths = String(flags.widths).split(",").map((w) => Number(w.trim()));
-    if (widths.some((w) => !Number.isInteger(w) || w < 10 || w > 4096)) throw new UsageError(`--widths ${JSON.stringify(flags.widths)}: give widths from 10 to 4096 (wperp's k = 10 must fit), separated by commas`);
+    const widths = parseWidths(String(flags.widths));
+    if (widths.some((w) => w < 10 || w > 4096)) throw new UsageError(`--widths ${JSON.stringify(flags.widths)}: give widths from 10 to 4096 (wperp's k = 10 must fit), separated by commas`);
     const out = flags.out as string;
     checkOutFolder("--out", out);
     await readyFor(flags);
@@ -83,7 +78,7 @@ export const demoCommand: Command = {
       for (const label of ALIGNED) {
         const { method, guesses, combine } = parseMethodSpec(label);
         const estimator = createEstimator(method, { k: 10, guesses, combine });
-        cosine[label] = hiddenMean(measureQuality(warm.model, x, labels, estimator, { draws: flags.draws as number, rng: rng(seed).split(1) }).map((l) => l.cosine));
+        cosine[label] = hiddenLayerMean(measureQuality(warm.model, x, labels, estimator, { draws: flags.draws as number, rng: rng(seed).split(1) }).map((l) => l.cosine)) ?? NaN;
       }
       const last = warm.history[warm.history.length - 1];
       alignment.push({ width, cosine, warmupAccuracy: last?.trainAcc ?? NaN });

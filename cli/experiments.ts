@@ -66,11 +66,10 @@ export function checkModelSize(data: Pick<Dataset, "features" | "classes">, widt
 
 /** A --methods entry (parseMethodSpec), its faults as usage errors. */
 export function methodSpec(text: string): MethodSpec {
-  checkMethods([text.split(":")[0]]);
   try {
     return parseMethodSpec(text);
   } catch (error) {
-    if (error instanceof FwdgradError) throw new UsageError(`--methods: ${error.message}`);
+    if (error instanceof FwdgradError) throw new UsageError(error.message);
     throw error;
   }
 }
@@ -248,7 +247,7 @@ const STUDIES: Record<string, { widths: number[]; methods: string[]; seeds: numb
 const STUDY_FLAGS = ["widths", "methods", "draws", "rows", "pretrain-epochs", "max-minutes"];
 
 /** Widths of a --widths list: distinct positive integers separated by commas. */
-function parseWidths(text: string): number[] {
+export function parseWidths(text: string): number[] {
   const widths = text.split(",").map((w) => w.trim());
   const bad = widths.find((w) => !/^\d+$/.test(w) || Number(w) < 1 || Number(w) > 65536);
   if (bad !== undefined) throw new UsageError(`--widths ${JSON.stringify(text)}: ${JSON.stringify(bad)} is not a width (an integer from 1 to 65536)`);

@@ -13,7 +13,7 @@ import { assign } from "../engine/inplace.ts";
 import { rng } from "../engine/rng.ts";
 import { tensor } from "../engine/tensor.ts";
 import { createEstimator, isEstimatorId, type Combine, type EstimatorOptions, type MethodSpec } from "../estimators/index.ts";
-import { measureQuality, type LayerMetrics } from "../estimators/metrics.ts";
+import { hiddenLayerMean, measureQuality, type LayerMetrics } from "../estimators/metrics.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { createMlp, mlpSizes, type Mlp } from "../nn/mlp.ts";
 import { parseCheckpoint, serializeCheckpoint } from "../train/checkpoint.ts";
@@ -101,12 +101,6 @@ const QUALITY_WIDTH_LIMITS: Record<string, { width: number; why: string }> = {
   "wperp-ns": { width: 128, why: "its polynomial of W̃ is an out×d matrix per example and draw (41 s for 20 draws at width 128, growing with width³)" },
 };
 
-/** The hidden layers' mean of a metric (the output layer's guesses are isotropic for every estimator). */
-function hiddenMean(layers: LayerMetrics[], key: "cosine" | "overlap" | "cosineWeights"): number | null {
-  const values = layers.slice(0, -1).map((l) => l[key]).filter((v): v is number => v !== null);
-  return values.length ? values.reduce((s, v) => s + v, 0) / values.length : null;
-}
-
 interface QualityCell {
   width: number;
   seed: number;
@@ -154,10 +148,13 @@ function measureStage(model: Mlp, data: Dataset, flags: Flags, specs: MethodSpec
   });
 }
 
+/** Where the pretrained weights (.f32) and their summary (.json) of one (width, seed) are kept. */
+const pretrainBase = (stateDir: string, width: number, seed: number, epochs: number) => join(stateDir, `w${width}-s${seed}-backprop-${epochs}`);
+
 /** Backprop pretraining of one (width, seed), or its saved weights from an earlier run. */
 function pretrained(data: Dataset, flags: Flags, width: number, seed: number, stateDir: string, log: (line: string) => void): { model: Mlp; summary: PretrainSummary } {
   const epochs = flags["pretrain-epochs"] as number;
-  const base = join(stateDir, `w${width}-s${seed}-backprop-${epochs}`);
+  const base = pretrainBase(stateDir, width, seed, epochs);
   const config: TrainConfig = { method: "backprop", width, depth: flags.depth as number, epochs, batch: flags.batch as number, lr: flags.lr as number, seed };
   const trainer = new Trainer(data, config);
   const saved = readState<PretrainSummary>(`${base}.json`, PRETRAIN_FIELDS);
@@ -178,11 +175,7 @@ function pretrained(data: Dataset, flags: Flags, width: number, seed: number, st
   const last = trainer.history[trainer.history.length - 1];
   const summary: PretrainSummary = { width, seed, epochs: trainer.epoch, trainAcc: last?.trainAcc ?? null, testAcc: last?.testAcc ?? null, seconds: (performance.now() - started) / 1000, weightsHash: trainer.weightsHash() };
   if (trainer.stopped) throw new UsageError(`backprop pretraining at width ${width}, seed ${seed} stopped early: ${trainer.stopped}`);
-  const weights = trainer.model.layers.map((l) => l.w.toArray());
-  const all = new Float32Array(weights.reduce((s, w) => s + w.length, 0));
-  let offset = 0;
-  for (const w of weights) all.set(w, (offset += w.length) - w.length);
-  writeAtomic(`${base}.f32`, bytesOf(all));
+  writeAtomic(`${base}.f32`, Buffer.concat(trainer.model.layers.map((l) => bytesOf(l.w.toArray()))));
   writeAtomic(`${base}.json`, json(summary));
   log(`  w${width} s${seed}: backprop ${epochs} epochs, train ${((summary.trainAcc ?? 0) * 100).toFixed(1)}% (${summary.seconds.toFixed(0)} s)`);
   return { model: trainer.model, summary };
@@ -212,7 +205,9 @@ export function qualityWidth(data: Dataset, flags: Flags, specs: MethodSpec[], w
   const cells: QualityCell[] = [];
   const pretraining: PretrainSummary[] = [];
   const settings = { widths, seeds, draws: flags.draws, rows: flags.rows, pretrainEpochs: flags["pretrain-epochs"], depth: flags.depth, k: flags.k, lr: flags.lr, batch: flags.batch, methods: specs.map((s) => s.label) };
-  const sameSettings = (a: unknown) => JSON.stringify(a) === JSON.stringify({ draws: flags.draws, rows: flags.rows, depth: flags.depth, k: flags.k });
+  // What a stage's measurements depend on beyond width, seed and estimator: a saved stage is reused only under the same.
+  const stageSettings = { draws: flags.draws, rows: flags.rows, depth: flags.depth, k: flags.k };
+  const sameSettings = (saved: unknown) => JSON.stringify(saved) === JSON.stringify(stageSettings);
   for (const width of widths) {
     for (let seed = 0; seed < seeds; seed++) {
       for (const stage of ["init", "trained"] as const) {
@@ -223,7 +218,7 @@ export function qualityWidth(data: Dataset, flags: Flags, specs: MethodSpec[], w
         if (missing.length === 0) {
           cells.push(...specs.map((s) => have.find((c) => c.label === s.label)!));
           if (stage === "trained") {
-            const summary = readState<PretrainSummary>(join(stateDir, `w${width}-s${seed}-backprop-${flags["pretrain-epochs"]}.json`), PRETRAIN_FIELDS);
+            const summary = readState<PretrainSummary>(`${pretrainBase(stateDir, width, seed, flags["pretrain-epochs"] as number)}.json`, PRETRAIN_FIELDS);
             if (summary) pretraining.push(summary);
           }
           continue;
@@ -239,7 +234,7 @@ export function qualityWidth(data: Dataset, flags: Flags, specs: MethodSpec[], w
         const kept = [...have];
         const fresh = measureStage(model, data, flags, missing, width, seed, stage, log, (cell) => {
           kept.push(cell);
-          writeAtomic(path, json({ settings: { draws: flags.draws, rows: flags.rows, depth: flags.depth, k: flags.k }, commit: sourceCommit(), cells: kept }));
+          writeAtomic(path, json({ settings: stageSettings, commit: sourceCommit(), cells: kept }));
         });
         release(scope);
         cells.push(...specs.map((s) => have.find((c) => c.label === s.label) ?? fresh.find((c) => c.label === s.label)!));
@@ -277,7 +272,7 @@ function qualitySummary(cells: QualityCell[], specs: MethodSpec[], widths: numbe
       for (const spec of specs) {
         const mine = cells.filter((c) => c.stage === stage && c.width === width && c.label === spec.label && c.layers);
         const of = (key: "cosine" | "overlap" | "cosineWeights") => {
-          const values = mine.map((c) => hiddenMean(c.layers!, key)).filter((v): v is number => v !== null);
+          const values = mine.map((c) => hiddenLayerMean(c.layers!.map((l) => l[key]))).filter((v): v is number => v !== null);
           return values.length ? meanStd(values) : null;
         };
         const perLayer = mine.length ? mine[0].layers!.map((_, i) => {
@@ -334,6 +329,12 @@ interface AccuracyRun {
   commit?: string;
 }
 
+/** A run's folder in the state folder: <label>-w<width>-s<seed>, the label's colons as dashes. */
+const runFolder = (stateDir: string, label: string, width: number, seed: number) => join(stateDir, `${label.replace(/:/g, "-")}-w${width}-s${seed}`);
+
+/** Whether two runs are the same but for their epoch count (which a continued run may raise). */
+const sameRun = (a: TrainConfig, b: TrainConfig) => JSON.stringify({ ...a, epochs: 0 }) === JSON.stringify({ ...b, epochs: 0 });
+
 /** Saves a run's checkpoint and its progress (wall seconds so far) together. */
 function saveRun(dir: string, trainer: Trainer, seconds: number): void {
   writeAtomic(join(dir, "checkpoint.json"), serializeCheckpoint(trainer.state()));
@@ -344,16 +345,15 @@ const CHECKPOINT_SECONDS = 60;
 
 /** One accuracy-width run: its finished result, or training from its checkpoint (or the start) on. */
 function accuracyRun(data: Dataset, config: TrainConfig, label: string, maxSeconds: number, stateDir: string, log: (line: string) => void): AccuracyRun {
-  const dir = join(stateDir, `${label.replace(/:/g, "-")}-w${config.width}-s${config.seed}`);
+  const dir = runFolder(stateDir, label, config.width, config.seed);
   mkdirSync(dir, { recursive: true });
   const done = readState<AccuracyRun>(join(dir, "result.json"), RUN_FIELDS);
-  const sameConfig = (c: TrainConfig) => JSON.stringify({ ...c, epochs: 0 }) === JSON.stringify({ ...config, epochs: 0 });
-  if (done && sameConfig(done.config) && (done.epochs >= config.epochs || done.stopped !== null) && done.epochs <= config.epochs) return done;
+  if (done && sameRun(done.config, config) && (done.epochs >= config.epochs || done.stopped !== null) && done.epochs <= config.epochs) return done;
   let resume;
   let seconds = 0;
   if (existsSync(join(dir, "checkpoint.json"))) {
     resume = parseCheckpoint(readFileSync(join(dir, "checkpoint.json"), "utf8"));
-    if (!sameConfig(resume.config)) throw new UsageError(`${dir}: its checkpoint is of another configuration; remove the folder to start that run again`);
+    if (!sameRun(resume.config, config)) throw new UsageError(`${dir}: its checkpoint is of another configuration; remove the folder to start that run again`);
     seconds = readState<{ seconds: number }>(join(dir, "progress.json"), { seconds: "number" })?.seconds ?? 0;
     log(`  ${label} w${config.width} s${config.seed}: continuing from epoch ${resume.epoch}`);
   }
@@ -411,10 +411,10 @@ export function accuracyWidth(data: Dataset, flags: Flags, specs: MethodSpec[], 
   for (const width of new Set([...widths, ...savedWidths(stateDir)])) {
     for (const spec of specs) {
       for (let seed = 0; ; seed++) {
-        const run = readState<AccuracyRun>(join(stateDir, `${spec.label.replace(/:/g, "-")}-w${width}-s${seed}`, "result.json"), RUN_FIELDS);
+        const run = readState<AccuracyRun>(join(runFolder(stateDir, spec.label, width, seed), "result.json"), RUN_FIELDS);
         if (!run) break;
         const expected = configFrom(flags, spec, width, seed);
-        if (JSON.stringify({ ...run.config, epochs: 0 }) === JSON.stringify({ ...expected, epochs: 0 }) && run.config.epochs === expected.epochs) runs.push(run);
+        if (sameRun(run.config, expected) && run.config.epochs === expected.epochs) runs.push(run);
       }
     }
   }

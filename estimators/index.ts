@@ -123,7 +123,7 @@ export const MAX_GUESSES = 1024;
  */
 export function parseMethodSpec(text: string): MethodSpec {
   const [method, ...options] = String(text).split(":");
-  if (!isMethodId(method)) throw new FwdgradError(`unknown method ${JSON.stringify(method)} in ${JSON.stringify(text)}; known: ${METHOD_IDS.join(", ")}`);
+  if (!isMethodId(method)) throw new FwdgradError(`unknown method ${JSON.stringify(method)}${options.length ? ` in ${JSON.stringify(text)}` : ""}; known: ${METHOD_IDS.join(", ")}`);
   const spec: MethodSpec = { label: text, method };
   for (const option of options) {
     if ((COMBINES as readonly string[]).includes(option) && spec.combine === undefined) spec.combine = option as Combine;

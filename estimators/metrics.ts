@@ -43,6 +43,15 @@ function norm(v: Float64Array): number {
   return Math.sqrt(s);
 }
 
+/**
+ * The mean of a per-layer figure over the hidden layers (all but the last: the output layer's
+ * guesses are isotropic for every estimator), skipping nulls; null when none has a value.
+ */
+export function hiddenLayerMean(perLayer: readonly (number | null)[]): number | null {
+  const values = perLayer.slice(0, -1).filter((v): v is number => v !== null);
+  return values.length ? values.reduce((s, v) => s + v, 0) / values.length : null;
+}
+
 /** Mean over the examples with a non-zero true gradient of cos(ĝ_b, g_b). */
 function meanRowCosine(estimate: Float32Array, truth: Float32Array, rows: number, d: number): number | null {
   let total = 0, count = 0;

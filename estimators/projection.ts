@@ -50,22 +50,34 @@ export function jointGram(seeds: Seeds, guesses: number, batch: number): Float64
   return gram;
 }
 
+/** Scratch of `solveSemidefinite` for K×K systems; l[i·K + j] holds the factor's row i, column j, in pivot order. */
+export interface SemidefiniteWork {
+  order: Int32Array;
+  residual: Float64Array;
+  l: Float64Array;
+  x: Float64Array;
+}
+
+/** Fresh scratch for K×K systems. */
+export function semidefiniteWork(k: number): SemidefiniteWork {
+  return { order: new Int32Array(k), residual: new Float64Array(k), l: new Float64Array(k * k), x: new Float64Array(k) };
+}
+
 /**
  * Solves A·c = r for a symmetric positive semi-definite K×K block A (at `offset` in `a`) by
  * Cholesky with diagonal pivoting (Higham, "Accuracy and Stability of Numerical Algorithms", §10.3),
  * stopping where the largest remaining pivot falls to DEPENDENCE_TOL of A's largest diagonal entry:
  * the guesses taken span the others, c is zero on the rest, and G·c is still the projection onto
  * span(G) (any solution of the normal equations gives the same G·c). Returns the rank found.
+ * `work` (from `semidefiniteWork(k)`) lets a caller solving many systems allocate once.
  */
-export function solveSemidefinite(a: Float64Array, offset: number, k: number, rhs: ArrayLike<number>, c: Float64Array): number {
-  const order = Array.from({ length: k }, (_, i) => i);
-  const residual = new Float64Array(k);
+export function solveSemidefinite(a: Float64Array, offset: number, k: number, rhs: ArrayLike<number>, c: Float64Array, work: SemidefiniteWork = semidefiniteWork(k)): number {
+  const { order, residual, l, x } = work;
+  for (let i = 0; i < k; i++) order[i] = i;
   let largest = 0;
   for (let i = 0; i < k; i++) largest = Math.max(largest, (residual[i] = a[offset + i * k + i]));
   c.fill(0);
   if (!(largest > 0)) return 0;
-  // l[i * k + j]: column j of the factor, row i, both in pivot order
-  const l = new Float64Array(k * k);
   let rank = 0;
   for (; rank < k; rank++) {
     let pivot = rank;
@@ -83,7 +95,6 @@ export function solveSemidefinite(a: Float64Array, offset: number, k: number, rh
     }
   }
   // L·Lᵀ·x = r on the pivots taken
-  const x = new Float64Array(rank);
   for (let i = 0; i < rank; i++) {
     let s = rhs[order[i]];
     for (let t = 0; t < i; t++) s -= l[i * k + t] * x[t];
@@ -104,10 +115,10 @@ export function projectionCoefficients(seeds: Seeds, jvpPerGuess: Tensor): Tenso
   const gram = jointGram(seeds, guesses, batch);
   const jvp = jvpPerGuess.toArray();
   const coefficients = new Float32Array(guesses * batch);
-  const rhs = new Float64Array(guesses), c = new Float64Array(guesses);
+  const rhs = new Float64Array(guesses), c = new Float64Array(guesses), work = semidefiniteWork(guesses);
   for (let b = 0; b < batch; b++) {
     for (let k = 0; k < guesses; k++) rhs[k] = jvp[k * batch + b];
-    solveSemidefinite(gram, b * guesses * guesses, guesses, rhs, c);
+    solveSemidefinite(gram, b * guesses * guesses, guesses, rhs, c, work);
     for (let k = 0; k < guesses; k++) coefficients[k * batch + b] = c[k];
   }
   return tensor(coefficients, [guesses, batch]);

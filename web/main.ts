@@ -2,6 +2,7 @@
 // initialisation and batches, one epoch of each in turn) in a worker, and draws what it reports.
 import { COMBINES, createMethod, isEstimatorId, METHOD_IDS, parseMethodSpec, type Combine } from "../estimators/index.ts";
 import { MAX_COMPARED } from "../train/worker.ts";
+import { hiddenLayerMean } from "../estimators/metrics.ts";
 import { mlpSizes } from "../nn/mlp.ts";
 import { lineChart, type Series } from "../plot/svg.ts";
 import type { FromWorker, Settings, ToWorker } from "./protocol.ts";
@@ -65,12 +66,6 @@ function readSettings(): { settings: Settings; methods: string[] } | string {
   return { settings: s, methods: entries };
 }
 
-/** The hidden layers' mean of a run's cosines at one measurement. */
-const hiddenMean = (cosine: (number | null)[]) => {
-  const values = cosine.slice(0, -1).filter((c): c is number => c !== null);
-  return values.length ? values.reduce((a, b) => a + b, 0) / values.length : NaN;
-};
-
 function draw(): void {
   const shown = runs.filter((r) => r.history.length);
   if (shown.length) {
@@ -89,7 +84,7 @@ function draw(): void {
     const series = cosine[0].cosine.map((_, l) => ({ name: `layer ${l}`, points: cosine.map((c) => [c.epoch, c.cosine[l] ?? NaN] as [number, number]) }));
     $("cosine-plot").innerHTML = lineChart("Cosine similarity to the true gradient", "epoch", "cosine", series.filter((s) => s.points.some((p) => Number.isFinite(p[1]))));
   } else if (measured.length) {
-    const series = measured.map((r) => ({ name: r.label, points: r.cosine.map((c) => [c.epoch, hiddenMean(c.cosine)] as [number, number]) }));
+    const series = measured.map((r) => ({ name: r.label, points: r.cosine.map((c) => [c.epoch, hiddenLayerMean(c.cosine) ?? NaN] as [number, number]) }));
     $("cosine-plot").innerHTML = lineChart("Cosine to the true gradient (hidden layers' mean)", "epoch", "cosine", series.filter((s) => s.points.some((p) => Number.isFinite(p[1]))));
   }
   $("progress").innerHTML = runs.map((r) => `<div>${escapeHtml(r.progress)}</div>`).join("");
