@@ -75,8 +75,11 @@ function convert(name: string, spec: FlagSpec, raw: string): string | number {
 }
 
 export function describeFlags(specs: Record<string, FlagSpec>): string {
-  return Object.entries(specs)
-    .map(([name, s]) => `  --${name}${s.kind === "boolean" ? "" : ` <${s.kind}>`}`.padEnd(24) + s.help + (s.default !== undefined && s.kind !== "boolean" ? ` (default ${s.default})` : ""))
+  const names = Object.entries(specs).map(([name, s]) => `  --${name}${s.kind === "boolean" ? "" : ` <${s.kind}>`}`);
+  // One column for the help texts, two spaces right of the longest flag.
+  const column = Math.max(24, ...names.map((n) => n.length + 2));
+  return Object.values(specs)
+    .map((s, i) => names[i].padEnd(column) + s.help + (s.default !== undefined && s.kind !== "boolean" ? ` (default ${s.default})` : ""))
     .join("\n");
 }
 

@@ -4,7 +4,7 @@
 // from them when run again with the same --out: quality-width per (width, seed, stage) and the
 // pretrained weights; accuracy-width per run, from a checkpoint written at least once a minute.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { mark, release } from "../engine/arena.ts";
@@ -156,9 +156,9 @@ function pretrained(data: Dataset, flags: Flags, width: number, seed: number, st
   const epochs = flags["pretrain-epochs"] as number;
   const base = pretrainBase(stateDir, width, seed, epochs);
   const config: TrainConfig = { method: "backprop", width, depth: flags.depth as number, epochs, batch: flags.batch as number, lr: flags.lr as number, seed };
-  const trainer = new Trainer(data, config);
   const saved = readState<PretrainSummary>(`${base}.json`, PRETRAIN_FIELDS);
   if (saved && existsSync(`${base}.f32`)) {
+    const trainer = new Trainer(data, config);
     const bytes = readFileSync(`${base}.f32`);
     const values = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
     let offset = 0;
@@ -170,13 +170,20 @@ function pretrained(data: Dataset, flags: Flags, width: number, seed: number, st
     log(`  w${width} s${seed}: backprop weights after ${epochs} epochs from ${base}.f32`);
     return { model: trainer.model, summary: saved };
   }
-  const started = performance.now();
-  while (trainer.epoch < epochs && trainer.runEpoch());
+  // Pretraining a wide layer takes long (an hour at width 4096 here), so it continues from its own
+  // checkpoint; the checkpoint goes once the weights are saved.
+  const paths = { checkpoint: `${base}.checkpoint.json`, progress: `${base}.progress.json` };
+  const what = `w${width} s${seed} backprop pretraining`;
+  const { trainer, seconds: before } = resumeTrainer(data, config, paths, what, log);
+  const { seconds } = trainResumable(trainer, epochs, before, Infinity, paths, (report, seconds) => {
+    if (trainer.epoch % 10 === 0) log(`  ${what}: epoch ${trainer.epoch}/${epochs}, train ${(report.trainAcc * 100).toFixed(1)}%, ${seconds.toFixed(0)} s`);
+  });
   const last = trainer.history[trainer.history.length - 1];
-  const summary: PretrainSummary = { width, seed, epochs: trainer.epoch, trainAcc: last?.trainAcc ?? null, testAcc: last?.testAcc ?? null, seconds: (performance.now() - started) / 1000, weightsHash: trainer.weightsHash() };
+  const summary: PretrainSummary = { width, seed, epochs: trainer.epoch, trainAcc: last?.trainAcc ?? null, testAcc: last?.testAcc ?? null, seconds, weightsHash: trainer.weightsHash() };
   if (trainer.stopped) throw new UsageError(`backprop pretraining at width ${width}, seed ${seed} stopped early: ${trainer.stopped}`);
   writeAtomic(`${base}.f32`, Buffer.concat(trainer.model.layers.map((l) => bytesOf(l.w.toArray()))));
   writeAtomic(`${base}.json`, json(summary));
+  for (const path of [paths.checkpoint, paths.progress]) rmSync(path, { force: true });
   log(`  w${width} s${seed}: backprop ${epochs} epochs, train ${((summary.trainAcc ?? 0) * 100).toFixed(1)}% (${summary.seconds.toFixed(0)} s)`);
   return { model: trainer.model, summary };
 }
@@ -335,35 +342,44 @@ const runFolder = (stateDir: string, label: string, width: number, seed: number)
 /** Whether two runs are the same but for their epoch count (which a continued run may raise). */
 const sameRun = (a: TrainConfig, b: TrainConfig) => JSON.stringify({ ...a, epochs: 0 }) === JSON.stringify({ ...b, epochs: 0 });
 
-/** Saves a run's checkpoint and its progress (wall seconds so far) together. */
-function saveRun(dir: string, trainer: Trainer, seconds: number): void {
-  writeAtomic(join(dir, "checkpoint.json"), serializeCheckpoint(trainer.state()));
-  writeAtomic(join(dir, "progress.json"), json({ seconds, epoch: trainer.epoch }));
+/** Where a resumable training keeps its checkpoint and its progress (wall seconds so far). */
+interface ResumePaths {
+  checkpoint: string;
+  progress: string;
+}
+
+/** Saves a training's checkpoint and its progress together. */
+function saveProgress(paths: ResumePaths, trainer: Trainer, seconds: number): void {
+  writeAtomic(paths.checkpoint, serializeCheckpoint(trainer.state()));
+  writeAtomic(paths.progress, json({ seconds, epoch: trainer.epoch }));
 }
 
 const CHECKPOINT_SECONDS = 60;
 
-/** One accuracy-width run: its finished result, or training from its checkpoint (or the start) on. */
-function accuracyRun(data: Dataset, config: TrainConfig, label: string, maxSeconds: number, stateDir: string, log: (line: string) => void): AccuracyRun {
-  const dir = runFolder(stateDir, label, config.width, config.seed);
-  mkdirSync(dir, { recursive: true });
-  const done = readState<AccuracyRun>(join(dir, "result.json"), RUN_FIELDS);
-  if (done && sameRun(done.config, config) && (done.epochs >= config.epochs || done.stopped !== null) && done.epochs <= config.epochs) return done;
-  let resume;
-  let seconds = 0;
-  if (existsSync(join(dir, "checkpoint.json"))) {
-    resume = parseCheckpoint(readFileSync(join(dir, "checkpoint.json"), "utf8"));
-    if (!sameRun(resume.config, config)) throw new UsageError(`${dir}: its checkpoint is of another configuration; remove the folder to start that run again`);
-    seconds = readState<{ seconds: number }>(join(dir, "progress.json"), { seconds: "number" })?.seconds ?? 0;
-    log(`  ${label} w${config.width} s${config.seed}: continuing from epoch ${resume.epoch}`);
-  }
-  const trainer = new Trainer(data, config, resume);
-  let stopped: string | null = null;
+/**
+ * A trainer for `config`, continued from the checkpoint at `paths` if there is one (it must be of the
+ * same run), with the wall seconds spent on it so far.
+ */
+function resumeTrainer(data: Dataset, config: TrainConfig, paths: ResumePaths, what: string, log: (line: string) => void): { trainer: Trainer; seconds: number } {
+  if (!existsSync(paths.checkpoint)) return { trainer: new Trainer(data, config), seconds: 0 };
+  const resume = parseCheckpoint(readFileSync(paths.checkpoint, "utf8"));
+  if (!sameRun(resume.config, config)) throw new UsageError(`${paths.checkpoint}: a checkpoint of another configuration; remove it to start ${what} again`);
+  log(`  ${what}: continuing from epoch ${resume.epoch}`);
+  return { trainer: new Trainer(data, config, resume), seconds: readState<{ seconds: number }>(paths.progress, { seconds: "number" })?.seconds ?? 0 };
+}
+
+/**
+ * Trains to `epochs`, or until `maxSeconds` of the run's own wall time (over sessions), saving a
+ * checkpoint at least once a minute and at the end. Returns the seconds so far and why the budget
+ * stopped it, if it did (a fault is the trainer's own `stopped`).
+ */
+function trainResumable(trainer: Trainer, epochs: number, seconds: number, maxSeconds: number, paths: ResumePaths, onEpoch: (report: EpochReport, seconds: number) => void): { seconds: number; budget: string | null } {
+  let budget: string | null = null;
   let lastSave = performance.now();
   let since = performance.now();
-  while (trainer.epoch < config.epochs) {
+  while (trainer.epoch < epochs) {
     if (seconds >= maxSeconds) {
-      stopped = `time budget of ${(maxSeconds / 60).toFixed(0)} min reached after ${trainer.epoch} epochs`;
+      budget = `time budget of ${(maxSeconds / 60).toFixed(0)} min reached after ${trainer.epoch} epochs`;
       break;
     }
     const report = trainer.runEpoch();
@@ -371,18 +387,33 @@ function accuracyRun(data: Dataset, config: TrainConfig, label: string, maxSecon
     seconds += (now - since) / 1000;
     since = now;
     if (!report) break;
-    if (trainer.epoch % Math.max(1, Math.floor(config.epochs / 10)) === 0) log(`  ${label} w${config.width} s${config.seed}: epoch ${trainer.epoch}/${config.epochs}, train ${(report.trainAcc * 100).toFixed(1)}%, ${seconds.toFixed(0)} s`);
+    onEpoch(report, seconds);
     if ((now - lastSave) / 1000 >= CHECKPOINT_SECONDS) {
-      saveRun(dir, trainer, seconds);
+      saveProgress(paths, trainer, seconds);
       lastSave = performance.now();
       since = lastSave;
     }
   }
+  saveProgress(paths, trainer, seconds);
+  return { seconds, budget };
+}
+
+/** One accuracy-width run: its finished result, or training from its checkpoint (or the start) on. */
+function accuracyRun(data: Dataset, config: TrainConfig, label: string, maxSeconds: number, stateDir: string, log: (line: string) => void): AccuracyRun {
+  const dir = runFolder(stateDir, label, config.width, config.seed);
+  mkdirSync(dir, { recursive: true });
+  const done = readState<AccuracyRun>(join(dir, "result.json"), RUN_FIELDS);
+  if (done && sameRun(done.config, config) && (done.epochs >= config.epochs || done.stopped !== null) && done.epochs <= config.epochs) return done;
+  const paths = { checkpoint: join(dir, "checkpoint.json"), progress: join(dir, "progress.json") };
+  const what = `${label} w${config.width} s${config.seed}`;
+  const { trainer, seconds: before } = resumeTrainer(data, config, paths, what, log);
+  const { seconds, budget } = trainResumable(trainer, config.epochs, before, maxSeconds, paths, (report, seconds) => {
+    if (trainer.epoch % Math.max(1, Math.floor(config.epochs / 10)) === 0) log(`  ${what}: epoch ${trainer.epoch}/${config.epochs}, train ${(report.trainAcc * 100).toFixed(1)}%, ${seconds.toFixed(0)} s`);
+  });
   const run: AccuracyRun = {
     label, method: config.method, width: config.width, seed: config.seed, config, epochs: trainer.epoch, history: trainer.history, seconds,
-    weightsHash: trainer.weightsHash(), stopped: trainer.stopped ?? stopped, finished: trainer.epoch >= config.epochs, commit: sourceCommit(),
+    weightsHash: trainer.weightsHash(), stopped: trainer.stopped ?? budget, finished: trainer.epoch >= config.epochs, commit: sourceCommit(),
   };
-  saveRun(dir, trainer, seconds);
   writeAtomic(join(dir, "result.json"), json(run));
   return run;
 }

@@ -2,6 +2,7 @@
 // turns a model, a batch and a seeded stream into tangent seeds (weight or activation guesses per
 // layer); one forward-mode pass gives each example's directional derivative of the mean loss, and the
 // estimator turns those into gradient estimates. The step never branches on which estimator it holds.
+import { tidy } from "../engine/arena.ts";
 import { FwdgradError } from "../engine/errors.ts";
 import { jvp } from "../engine/jvp.ts";
 import { add, matmul, mul, reshape, scale, softmaxCrossEntropy, sum } from "../engine/ops.ts";
@@ -139,16 +140,21 @@ export function estimateStep(estimator: Estimator, input: StepInput): Estimate &
   const batch = x.shape[0];
   let dx: Tensor | null = null;
   let dz: Tensor | null = null;
+  const last = model.layers.length - 1;
   model.layers.forEach((layer, i) => {
-    const [out, inp] = layer.w.shape;
-    let ds: Tensor | null = null;
-    if (dx) ds = reshape(matmul(reshape(dx, [dx.shape[0] * batch, inp]), layer.w, { transB: true }), [dx.shape[0], batch, out]);
-    const v = seeds.weights[i];
-    if (v) ds = addTangent(ds, matmul(trace.inputs[i], v, { transB: true }));
-    const y = seeds.activations[i];
-    if (y) ds = addTangent(ds, y);
-    if (i < model.layers.length - 1) dx = ds && mul(ds, masks[i]);
-    else dz = ds;
+    // Only the tangent passed on outlives its layer: with K guesses each partial sum is K·B·width floats.
+    const tangent = tidy(() => {
+      const [out, inp] = layer.w.shape;
+      let ds: Tensor | null = null;
+      if (dx) ds = reshape(matmul(reshape(dx, [dx.shape[0] * batch, inp]), layer.w, { transB: true }), [dx.shape[0], batch, out]);
+      const v = seeds.weights[i];
+      if (v) ds = addTangent(ds, matmul(trace.inputs[i], v, { transB: true }));
+      const y = seeds.activations[i];
+      if (y) ds = addTangent(ds, y);
+      return i < last ? ds && mul(ds, masks[i]) : ds;
+    });
+    if (i < last) dx = tangent;
+    else dz = tangent;
   });
   if (!dz) throw new FwdgradError(`${estimator.id}: no guess reaches the output`);
   const logits = trace.pre[trace.pre.length - 1];
@@ -183,7 +189,7 @@ export function activationEstimate(input: StepInput, seeds: Seeds, jvpPerGuess: 
     const v = seeds.weights[i];
     if (y) {
       // Σ_k c_k ⊙ y_k: [B, out]
-      const g = combined(sum(mul(y, reshape(coefficients, [K, B, 1])), 0));
+      const g = tidy(() => combined(sum(mul(y, reshape(coefficients, [K, B, 1])), 0)));
       activationGrads.push(g);
       grads.w.push(matmul(g, input.trace.inputs[i], { transA: true }));
       grads.b.push(layer.b ? sum(g, 0) : null);

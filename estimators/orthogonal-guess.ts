@@ -8,6 +8,7 @@ import { FwdgradError } from "../engine/errors.ts";
 import { eigh } from "../engine/linalg/decompositions.ts";
 import { gatherRows, matmul, max, mul, neg, reshape, scale } from "../engine/ops.ts";
 import { leadingColumns, tensor, type Tensor } from "../engine/tensor.ts";
+import { tidy } from "../engine/arena.ts";
 import { activationSeeds, guessOptions, checkRank, type CommonOptions, type Estimator, type GuessCovariance, type StepInput } from "./estimator.ts";
 import { stack } from "../engine/inplace.ts";
 import { maskedLanczos, maskedTopK } from "../engine/linalg/subspace.ts";
@@ -78,9 +79,11 @@ export function rowSpaceBasis(input: StepInput, i: number, k: number): Tensor {
 export function subspaceGuess(input: StepInput, layer: number, basis: Tensor, guesses: number): Tensor {
   const [batch, , k] = basis.shape;
   const r = input.rng.split(layer);
-  const parts: Tensor[] = [];
-  for (let g = 0; g < guesses; g++) parts.push(reshape(matmul(basis, r.split(g).normal([batch, k, 1])), [batch, basis.shape[1]]));
-  return stack(parts);
+  return tidy(() => {
+    const parts: Tensor[] = [];
+    for (let g = 0; g < guesses; g++) parts.push(reshape(matmul(basis, r.split(g).normal([batch, k, 1])), [batch, basis.shape[1]]));
+    return stack(parts);
+  });
 }
 
 /** Cov = V·Vᵀ for orthonormal V [B, d, k]. */
@@ -151,7 +154,8 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
     let perStep = bases.get(input.trace);
     if (!perStep) bases.set(input.trace, (perStep = new Map()));
     let v = perStep.get(i);
-    if (!v) perStep.set(i, (v = subspaceBasis(input, i)));
+    // Only the basis outlives the search: the Gram, the starts and the solvers' blocks are freed.
+    if (!v) perStep.set(i, (v = tidy(() => subspaceBasis(input, i))));
     return v;
   };
 

@@ -2,7 +2,7 @@
 // that parse, with commit, settings and plots; a second invocation reuses the state folder; a run
 // taken further continues from its checkpoint to the weights of one uninterrupted run; study flags
 // are refused where they do not apply.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "uvu";
@@ -36,6 +36,31 @@ Studies("quality-width on tiny widths: every estimator at both stages, a summary
   assert.is(again.code, 0, again.err);
   assert.not.match(again.out, /cosine per layer/, "nothing measured again");
   assert.equal(JSON.parse(readFileSync(join(out, "quality-width.json"), "utf8")).cells, report.cells);
+});
+
+Studies("quality-width: an interrupted backprop pretraining continues from its checkpoint to the weights of one uninterrupted run", () => {
+  const out = join(dir, "pretraining");
+  const first = fwdgrad("train", "--method", "backprop", "--width", "8", "--epochs", "1", "--out", join(out, "epoch-1"), "--threads", "1");
+  assert.is(first.code, 0, first.err);
+  // The pretraining's checkpoint after epoch 1 of 2 (its configuration has no subspace rank).
+  const checkpoint = JSON.parse(readFileSync(join(out, "epoch-1", "checkpoint.json"), "utf8"));
+  delete checkpoint.config.k;
+  const state = join(out, "quality-width");
+  mkdirSync(state, { recursive: true });
+  writeFileSync(join(state, "w8-s0-backprop-2.checkpoint.json"), JSON.stringify(checkpoint));
+  const study = fwdgrad("reproduce", "quality-width", "--widths", "8", "--draws", "2", "--rows", "32", "--pretrain-epochs", "2", "--k", "2", "--methods", "wt", "--out", out, "--threads", "1");
+  assert.is(study.code, 0, study.err);
+  assert.match(study.out + study.err, /backprop pretraining: continuing from epoch 1/);
+  const whole = fwdgrad("train", "--method", "backprop", "--width", "8", "--epochs", "2", "--json", "--threads", "1");
+  const summary = JSON.parse(readFileSync(join(state, "w8-s0-backprop-2.json"), "utf8"));
+  assert.is(summary.weightsHash, JSON.parse(whole.out.trim().split("\n").pop()!).weightsHash);
+  assert.is(summary.epochs, 2);
+  assert.not.ok(existsSync(join(state, "w8-s0-backprop-2.checkpoint.json")), "the checkpoint goes once the weights are saved");
+  // A checkpoint of another run is refused by name.
+  for (const done of ["w8-s0-backprop-2.json", "w8-s0-trained-2.json"]) rmSync(join(state, done));
+  writeFileSync(join(state, "w8-s0-backprop-2.checkpoint.json"), readFileSync(join(out, "epoch-1", "checkpoint.json")));
+  assertRefused(["reproduce", "quality-width", "--widths", "8", "--draws", "2", "--rows", "32", "--pretrain-epochs", "2", "--k", "2", "--methods", "wt", "--out", out, "--threads", "1"],
+    /w8-s0-backprop-2.checkpoint.json: a checkpoint of another configuration; remove it to start w8 s0 backprop pretraining again/);
 });
 
 Studies("accuracy-width: mean ± std over seeds, the W̃⊥ − Wᵀ gap per width; more epochs continue each run from its checkpoint", () => {
