@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { mark, release } from "../engine/arena.ts";
+import { heapPeakBytes, mark, release, resetHeapPeak } from "../engine/arena.ts";
 import { FwdgradError } from "../engine/errors.ts";
 import { assign } from "../engine/inplace.ts";
 import { rng } from "../engine/rng.ts";
@@ -109,6 +109,8 @@ interface QualityCell {
   layers: LayerMetrics[] | null;
   skipped: string | null;
   seconds: number;
+  /** The engine's heap at its fullest during the measurement (absent in cells saved before it was kept). */
+  peakHeapBytes?: number;
 }
 
 /**
@@ -129,6 +131,7 @@ function measureStage(model: Mlp, data: Dataset, flags: Flags, specs: MethodSpec
     }
     const scope = mark();
     const started = performance.now();
+    resetHeapPeak();
     let layers: LayerMetrics[];
     try {
       const estimator = createEstimator(spec.method, { ...estimatorOptions(configFrom(flags, spec, width, seed)), ...QUALITY_WIDTH_OPTIONS[spec.method] });
@@ -136,13 +139,14 @@ function measureStage(model: Mlp, data: Dataset, flags: Flags, specs: MethodSpec
     } catch (error) {
       if (!(error instanceof FwdgradError && error.message.startsWith("out of memory"))) throw error;
       log(`  w${width} s${seed} ${stage} ${spec.label}: skipped, ${error.message}`);
-      return { width, seed, stage, label: spec.label, layers: null, skipped: error.message, seconds: (performance.now() - started) / 1000 };
+      return { width, seed, stage, label: spec.label, layers: null, skipped: error.message, seconds: (performance.now() - started) / 1000, peakHeapBytes: heapPeakBytes() };
     } finally {
       release(scope);
     }
     const seconds = (performance.now() - started) / 1000;
-    log(`  w${width} s${seed} ${stage} ${spec.label}: cosine per layer ${layers.map((l) => (l.cosine === null ? "—" : l.cosine.toFixed(3))).join(" ")} (${seconds.toFixed(1)} s)`);
-    const cell = { width, seed, stage, label: spec.label, layers, skipped: null, seconds };
+    const peakHeapBytes = heapPeakBytes();
+    log(`  w${width} s${seed} ${stage} ${spec.label}: cosine per layer ${layers.map((l) => (l.cosine === null ? "—" : l.cosine.toFixed(3))).join(" ")} (${seconds.toFixed(1)} s, heap ${(peakHeapBytes / 2 ** 30).toFixed(2)} GiB at most)`);
+    const cell = { width, seed, stage, label: spec.label, layers, skipped: null, seconds, peakHeapBytes };
     done(cell);
     return cell;
   });

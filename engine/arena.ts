@@ -22,6 +22,25 @@ export function heapBytes(): number {
   return engine().heap.used;
 }
 
+/**
+ * The most bytes of the heap in use at once since `resetHeapPeak()` (or since the engine started):
+ * what a computation needs of the heap, which is at most 4 GiB.
+ * @example
+ * ```ts
+ * resetHeapPeak();
+ * measureQuality(model, x, labels, estimator, { draws: 20, rng: rng(0) });
+ * console.log(`${heapPeakBytes() / 2 ** 20} MiB at most`);
+ * ```
+ */
+export function heapPeakBytes(): number {
+  return engine().heap.peak;
+}
+
+/** Starts `heapPeakBytes()` over from the bytes in use now. */
+export function resetHeapPeak(): void {
+  engine().heap.resetPeak();
+}
+
 function collect(value: unknown, into: Tensor[]): void {
   if (value instanceof Tensor) {
     into.push(value);

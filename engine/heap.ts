@@ -25,6 +25,7 @@ function current<T extends { buffer: ArrayBufferLike }>(view: T, memory: WebAsse
 export class Heap {
   readonly memory: WebAssembly.Memory;
   private topPtr = HEAP_BASE;
+  private highWater = HEAP_BASE;
   private nextSerial = 1;
   // Sorted, disjoint [from, to) serial ranges whose memory was released.
   private dead: Array<[number, number]> = [];
@@ -66,12 +67,23 @@ export class Heap {
     return this.topPtr - HEAP_BASE;
   }
 
+  /** The most bytes in use above the heap base since the heap began or since `resetPeak`. */
+  get peak(): number {
+    return this.highWater - HEAP_BASE;
+  }
+
+  /** Starts the peak over from the bytes in use now. */
+  resetPeak(): void {
+    this.highWater = this.topPtr;
+  }
+
   /** Reserves `bytes` (rounded up to 16) and returns the address and the allocation's serial. */
   alloc(bytes: number): { ptr: number; serial: number } {
     const ptr = this.topPtr;
     const end = ptr + Math.ceil(bytes / ALIGN) * ALIGN;
     this.ensure(end);
     this.topPtr = end;
+    if (end > this.highWater) this.highWater = end;
     return { ptr, serial: this.nextSerial++ };
   }
 

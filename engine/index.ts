@@ -9,7 +9,7 @@ export {
 } from "./ops.ts";
 export { jvp } from "./jvp.ts";
 export { stack, assign, assignAt, positiveMask, allFinite } from "./inplace.ts";
-export { mark, release, tidy, heapBytes } from "./arena.ts";
+export { mark, release, tidy, heapBytes, heapPeakBytes, resetHeapPeak } from "./arena.ts";
 export type { Mark } from "./heap.ts";
 export { rng, Rng, type RngState } from "./rng.ts";
 export { PRIMS, type PrimName } from "./prims.ts";

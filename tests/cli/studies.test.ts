@@ -24,6 +24,7 @@ Studies("quality-width on tiny widths: every estimator at both stages, a summary
   assert.is(report.cells.length, 2 * 2 * 4, "widths × stages × estimators");
   for (const cell of report.cells) {
     assert.is(cell.layers.length, 4, `${cell.label}: one row per linear layer`);
+    assert.ok(cell.peakHeapBytes > 0 && cell.peakHeapBytes < 2 ** 32, `${cell.label}: the heap's peak is kept (${cell.peakHeapBytes} bytes)`);
     const hidden = cell.layers.slice(0, -1).map((l: { cosine: number | null }) => l.cosine);
     if (cell.label === "forward-gradient") assert.ok(hidden.every((c: number | null) => c === null), "weight perturbation has no activation estimates");
     else assert.ok(hidden.every((c: number | null) => typeof c === "number" && c >= -1 && c <= 1), `${cell.label}: cosines ${hidden}`);

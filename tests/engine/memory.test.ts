@@ -3,7 +3,7 @@
 import { engine } from "../../engine/backend.ts";
 import { Heap, type Mark } from "../../engine/heap.ts";
 import {
-  add, heapBytes, jvp, mark, matmul, mean, relu, release, rng, softmaxCrossEntropy, tensor, tidy, type Tensor,
+  add, heapBytes, heapPeakBytes, jvp, mark, matmul, mean, relu, release, resetHeapPeak, rng, softmaxCrossEntropy, tensor, tidy, type Tensor,
 } from "../../index.ts";
 import { assert, assertFwdgradError, suite } from "../harness.ts";
 
@@ -25,6 +25,26 @@ Memory("a released scope returns the heap to its baseline", () => {
   assert.ok(heapBytes() > baseline);
   release(m);
   assert.is(heapBytes(), baseline);
+});
+
+Memory("the heap's peak keeps the most bytes in use at once, until it is reset", () => {
+  const baseline = heapBytes();
+  resetHeapPeak();
+  assert.is(heapPeakBytes(), baseline);
+  const m = mark();
+  tensor(new Float32Array(1000));
+  const inner = mark();
+  tensor(new Float32Array(3000));
+  const top = heapBytes();
+  release(inner);
+  tensor(new Float32Array(10));
+  assert.is(heapPeakBytes(), top, "the peak is where the inner scope reached");
+  assert.ok(top - baseline >= 4 * 4000);
+  release(m);
+  assert.is(heapBytes(), baseline);
+  assert.is(heapPeakBytes(), top, "releasing keeps the peak");
+  resetHeapPeak();
+  assert.is(heapPeakBytes(), baseline);
 });
 
 Memory("1000 repeated steps neither grow the heap nor the memory", () => {

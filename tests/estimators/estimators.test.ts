@@ -3,7 +3,7 @@
 // Monte Carlo; wperp's fast and exact routes agree; wp equals V·Uᵀ·ε; backprop equals forward-mode
 // Jacobian columns; metrics equal hand computations; bad options are rejected.
 import {
-  add, backprop, createEstimator, createMethod, createMlp, ESTIMATORS, estimateStep, isMethodId, jvp, mark, measureQuality, METHOD_IDS, prepareStep, release, rng, tensor,
+  add, backprop, createEstimator, heapPeakBytes, resetHeapPeak, createMethod, createMlp, ESTIMATORS, estimateStep, isMethodId, jvp, mark, measureQuality, METHOD_IDS, prepareStep, release, rng, tensor,
   matmul, mul, newtonSchulz, qr, relu, type Mlp, type Tensor,
 } from "../../index.ts";
 import { fitFor, NS_FITS, NS_STEPS } from "../../estimators/newton-schulz-coefficients.ts";
@@ -326,6 +326,28 @@ Estimators("wperp's kept blocks stay within warmStartBytes; a state past it is r
   const smaller = createEstimator("wperp", { k: 4, warmStartBytes: budget - 1 });
   assertFwdgradError(() => smaller.restore!(saved, model.sizes), /its blocks take 3840 bytes, more than warmStartBytes = 3839/);
   assertFwdgradError(() => createEstimator("wperp", { warmStartBytes: -1 }), /warmStartBytes must be a finite number ≥ 0, got -1/);
+});
+
+Estimators("a step with K guesses keeps one layer's tangents at a time: its peak grows by under 3·K·B·d floats per hidden layer", () => {
+  // Each hidden layer keeps its guesses and the tangent it passes on (2·K·B·d floats); its partial
+  // sums and the estimate's products are freed as the pass goes (else 5·K·B·d and more).
+  const [guesses, batch, width] = [16, 32, 64];
+  const peakOf = (depth: number) => {
+    const model = createMlp([12, ...new Array(depth).fill(width), 5], { seed: 1 });
+    const x = rng(2).normal([batch, 12]);
+    const labels = Int32Array.from({ length: batch }, (_, b) => b % 5);
+    const m = mark();
+    const input = prepareStep(model, x, labels, rng(3));
+    resetHeapPeak();
+    const from = heapPeakBytes();
+    estimateStep(createEstimator("activation-perturbation", { guesses }), input);
+    const peak = heapPeakBytes() - from;
+    release(m);
+    return peak;
+  };
+  const perLayer = (peakOf(6) - peakOf(3)) / 3;
+  const tangent = 4 * guesses * batch * width;
+  assert.ok(perLayer > 2 * tangent && perLayer < 3 * tangent, `${(perLayer / tangent).toFixed(2)} tangents of K·B·d floats per hidden layer`);
 });
 
 Estimators("bad options are rejected", () => {
