@@ -25,16 +25,37 @@ export const DEPENDENCE_TOL = 1e-8;
 export function jointGram(seeds: Seeds, guesses: number, batch: number): Float64Array {
   const kk = guesses * guesses;
   const gram = new Float64Array(batch * kk);
-  // into[at + k·K + l] += ⟨row k, row l⟩, rows of `length` values starting at rowStart(k)
+  const add = (into: Float64Array, at: number, k: number, l: number, s: number) => {
+    into[at + k * guesses + l] += s;
+    if (l !== k) into[at + l * guesses + k] += s;
+  };
+  // into[at + k·K + l] += ⟨row k, row l⟩, rows of `length` values starting at rowStart(k). Products
+  // of f32 values are exact in f64, and every sum runs over j in order; four sums at a time are four
+  // independent chains, which hides the latency of f64 addition (the same bits as one at a time).
   const addProducts = (values: Float32Array, rowStart: (k: number) => number, length: number, into: Float64Array, at: number) => {
     for (let k = 0; k < guesses; k++) {
       const a = rowStart(k);
-      for (let l = 0; l <= k; l++) {
+      let l = 0;
+      for (; l + 3 <= k; l += 4) {
+        const b0 = rowStart(l), b1 = rowStart(l + 1), b2 = rowStart(l + 2), b3 = rowStart(l + 3);
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (let j = 0; j < length; j++) {
+          const x = values[a + j];
+          s0 += x * values[b0 + j];
+          s1 += x * values[b1 + j];
+          s2 += x * values[b2 + j];
+          s3 += x * values[b3 + j];
+        }
+        add(into, at, k, l, s0);
+        add(into, at, k, l + 1, s1);
+        add(into, at, k, l + 2, s2);
+        add(into, at, k, l + 3, s3);
+      }
+      for (; l <= k; l++) {
         const b = rowStart(l);
         let s = 0;
         for (let j = 0; j < length; j++) s += values[a + j] * values[b + j];
-        into[at + k * guesses + l] += s;
-        if (l !== k) into[at + l * guesses + k] += s;
+        add(into, at, k, l, s);
       }
     }
   };
