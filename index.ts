@@ -12,6 +12,6 @@ export { measureQuality, measureBasisFidelity, type LayerMetrics, type LayerFide
 export { basisFidelity, type BasisFidelity, type ExampleFidelity } from "./estimators/basis-fidelity.ts";
 export { adamW, sgd, type Optimizer, type AdamWOptions } from "./train/optim.ts";
 export { Trainer, describeData, estimatorOptions, type TrainConfig, type EpochReport, type TrainerState, type DataIdentity } from "./train/trainer.ts";
-export { serializeCheckpoint, parseCheckpoint } from "./train/checkpoint.ts";
+export { serializeCheckpoint, encodeCheckpoint, fitsTextCheckpoint, parseCheckpoint } from "./train/checkpoint.ts";
 export { parseBinarySplit, parseCsvSplit, splitRows, type Dataset, type Split } from "./data/dataset.ts";
 export { serveTraining, workerScopeEndpoint, type TrainingEndpoint, type TrainingEvent, type TrainingMessage, type TrainingSettings } from "./train/worker.ts";

@@ -9,7 +9,7 @@ import { COMBINES, createEstimator, isEstimatorId, MAX_GUESSES, METHOD_IDS, type
 import { measureBasisFidelity, measureQuality } from "../estimators/metrics.ts";
 import { createMlp, mlpSizes } from "../nn/mlp.ts";
 import { generateMnist1d } from "../data/mnist1d.ts";
-import { parseCheckpoint, serializeCheckpoint } from "../train/checkpoint.ts";
+import { encodeCheckpoint, fitsTextCheckpoint, parseCheckpoint, serializeCheckpoint } from "../train/checkpoint.ts";
 import { Trainer, type TrainConfig } from "../train/trainer.ts";
 import { describeFlags, parseFlags, UsageError, type Command } from "./args.ts";
 import { readyFor, THREADS_FLAG } from "./engine.ts";
@@ -54,8 +54,8 @@ export const COMMANDS: Record<string, Command> = {
       route: { kind: "string", choices: ["fast", "exact"], help: "wperp route (default fast); wp route (default exact: an SVD per example)" },
       seed: { kind: "int", default: 0, min: 0, help: "seed of the model, the batches and the guesses" },
       json: { kind: "boolean", help: "one JSON line per epoch, and a final line with weightsHash" },
-      out: { kind: "string", help: "folder for checkpoint.json and history.json, written every epoch" },
-      resume: { kind: "string", help: "continue from a checkpoint.json" },
+      out: { kind: "string", help: "folder for checkpoint.json (checkpoint.bin where the state is too large for JSON text) and history.json, written every epoch" },
+      resume: { kind: "string", help: "continue from a checkpoint.json or checkpoint.bin" },
       data: { kind: "string", help: "a data folder (binary format with meta.json) or a CSV file; default MNIST-1D" },
       threads: THREADS_FLAG,
     },
@@ -66,9 +66,9 @@ export const COMMANDS: Record<string, Command> = {
       if (typeof flags.resume === "string") {
         const path = flags.resume;
         if (!existsSync(path)) throw new UsageError(`--resume ${path}: no such file`);
-        if (!statSync(path).isFile()) throw new UsageError(`--resume ${path}: not a file (give the checkpoint.json inside an --out folder)`);
+        if (!statSync(path).isFile()) throw new UsageError(`--resume ${path}: not a file (give the checkpoint.json or checkpoint.bin inside an --out folder)`);
         try {
-          resume = parseCheckpoint(readFileSync(path, "utf8"));
+          resume = parseCheckpoint(readFileSync(path));
         } catch (error) {
           if (error instanceof FwdgradError) throw new UsageError(`--resume ${path}: ${error.message}`);
           throw error;
@@ -111,7 +111,9 @@ export const COMMANDS: Record<string, Command> = {
         else if (tty) process.stdout.write(`\r${progressLine(report, config.epochs, started, stepsPerEpoch)}`);
         else console.log(progressLine(report, config.epochs, started, stepsPerEpoch));
         if (out) {
-          writeAtomic(join(out, "checkpoint.json"), serializeCheckpoint(trainer.state()));
+          const state = trainer.state();
+          if (fitsTextCheckpoint(state)) writeAtomic(join(out, "checkpoint.json"), serializeCheckpoint(state));
+          else writeAtomic(join(out, "checkpoint.bin"), encodeCheckpoint(state));
           writeAtomic(join(out, "history.json"), `${JSON.stringify(trainer.history)}\n`);
         }
       }

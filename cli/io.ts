@@ -1,7 +1,7 @@
 // File helpers of the CLI: output folders, atomic writes (temporary name, then rename) and data set
 // loading. The parsers in data/dataset.ts judge the contents; here are only the file accesses,
 // and every file-system fault becomes a one-line UsageError naming the path.
-import { accessSync, constants, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from "node:fs";
+import { accessSync, closeSync, constants, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, writeSync, type Stats } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { parseBinarySplit, parseCsvSplit, parseDataFolderMeta, splitRows, type Dataset, type Split } from "../data/dataset.ts";
 import { generateMnist1d } from "../data/mnist1d.ts";
@@ -80,10 +80,19 @@ export function makeOutFolder(flag: string, path: string): void {
 }
 
 /** Writes `bytes` to `path` through a temporary name, so a crash never leaves half a file. */
-export function writeAtomic(path: string, bytes: Uint8Array | string): void {
+export function writeAtomic(path: string, bytes: Uint8Array | string | readonly Uint8Array[]): void {
   const temp = `${path}.tmp-${Date.now()}`;
   try {
-    writeFileSync(temp, bytes);
+    if (typeof bytes === "string" || bytes instanceof Uint8Array) writeFileSync(temp, bytes);
+    else {
+      // Chunks one after another: a large checkpoint is never joined into one buffer.
+      const fd = openSync(temp, "w");
+      try {
+        for (const chunk of bytes) for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done);
+      } finally {
+        closeSync(fd);
+      }
+    }
     renameSync(temp, path);
   } catch (error) {
     rmSync(temp, { force: true });

@@ -1,8 +1,9 @@
 // The width studies of `fwdgrad reproduce`: gradient quality against width (quality-width) and
 // training accuracy against width (accuracy-width, the W̃⊥ paper's Figure 2 carried further). Both
 // are long, so both keep their finished parts in a state folder beside the results and continue
-// from them when run again with the same --out: quality-width per (width, seed, stage) and the
-// pretrained weights; accuracy-width per run, from a checkpoint written at least once a minute.
+// from them when run again with the same --out: quality-width per (width, seed, stage, estimator)
+// and the pretrained weights; the backprop pretraining and every accuracy-width run from a
+// checkpoint written at least once a minute.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -16,7 +17,7 @@ import { createEstimator, isEstimatorId, type Combine, type EstimatorOptions, ty
 import { hiddenLayerMean, measureQuality, type LayerMetrics } from "../estimators/metrics.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { createMlp, mlpSizes, type Mlp } from "../nn/mlp.ts";
-import { parseCheckpoint, serializeCheckpoint } from "../train/checkpoint.ts";
+import { encodeCheckpoint, parseCheckpoint } from "../train/checkpoint.ts";
 import { estimatorOptions, Trainer, type EpochReport, type TrainConfig } from "../train/trainer.ts";
 import { lineChart, type Series } from "../plot/svg.ts";
 import { UsageError, type Flags } from "./args.ts";
@@ -171,23 +172,25 @@ function pretrained(data: Dataset, flags: Flags, width: number, seed: number, st
       assign(layer.w, values.subarray(offset, (offset += layer.w.size)));
     }
     if (offset !== values.length || trainer.weightsHash() !== saved.weightsHash) throw new UsageError(`${base}.f32 does not match its summary (weights hash or size); remove both to pretrain again`);
+    // A checkpoint left by a stop between saving the weights and removing it is of no more use.
+    for (const path of Object.values(resumePaths(`${base}.`))) rmSync(path, { force: true });
     log(`  w${width} s${seed}: backprop weights after ${epochs} epochs from ${base}.f32`);
     return { model: trainer.model, summary: saved };
   }
-  // Pretraining a wide layer takes long (an hour at width 4096 here), so it continues from its own
+  // Pretraining a wide layer takes long (about an hour at width 4096 on 2 cores), so it continues from its own
   // checkpoint; the checkpoint goes once the weights are saved.
-  const paths = { checkpoint: `${base}.checkpoint.json`, progress: `${base}.progress.json` };
-  const what = `w${width} s${seed} backprop pretraining`;
-  const { trainer, seconds: before } = resumeTrainer(data, config, paths, what, log);
-  const { seconds } = trainResumable(trainer, epochs, before, Infinity, paths, (report, seconds) => {
-    if (trainer.epoch % 10 === 0) log(`  ${what}: epoch ${trainer.epoch}/${epochs}, train ${(report.trainAcc * 100).toFixed(1)}%, ${seconds.toFixed(0)} s`);
+  const paths = resumePaths(`${base}.`);
+  const runName = `w${width} s${seed} backprop pretraining`;
+  const { trainer, seconds: before } = resumeTrainer(data, config, paths, runName, log);
+  const { seconds } = trainResumable(trainer, epochs, before, Infinity, paths, (report, elapsed) => {
+    if (trainer.epoch % 10 === 0) log(`  ${runName}: epoch ${trainer.epoch}/${epochs}, train ${(report.trainAcc * 100).toFixed(1)}%, ${elapsed.toFixed(0)} s`);
   });
   const last = trainer.history[trainer.history.length - 1];
   const summary: PretrainSummary = { width, seed, epochs: trainer.epoch, trainAcc: last?.trainAcc ?? null, testAcc: last?.testAcc ?? null, seconds, weightsHash: trainer.weightsHash() };
   if (trainer.stopped) throw new UsageError(`backprop pretraining at width ${width}, seed ${seed} stopped early: ${trainer.stopped}`);
   writeAtomic(`${base}.f32`, Buffer.concat(trainer.model.layers.map((l) => bytesOf(l.w.toArray()))));
   writeAtomic(`${base}.json`, json(summary));
-  for (const path of [paths.checkpoint, paths.progress]) rmSync(path, { force: true });
+  for (const path of Object.values(paths)) rmSync(path, { force: true });
   log(`  w${width} s${seed}: backprop ${epochs} epochs, train ${((summary.trainAcc ?? 0) * 100).toFixed(1)}% (${summary.seconds.toFixed(0)} s)`);
   return { model: trainer.model, summary };
 }
@@ -346,16 +349,24 @@ const runFolder = (stateDir: string, label: string, width: number, seed: number)
 /** Whether two runs are the same but for their epoch count (which a continued run may raise). */
 const sameRun = (a: TrainConfig, b: TrainConfig) => JSON.stringify({ ...a, epochs: 0 }) === JSON.stringify({ ...b, epochs: 0 });
 
-/** Where a resumable training keeps its checkpoint and its progress (wall seconds so far). */
+/**
+ * Where a resumable training keeps its checkpoint (the binary form, which holds a state of any
+ * width) and its progress (wall seconds so far). Studies begun before the binary form kept a text
+ * checkpoint beside it (`legacy`), read when there is no binary one and removed once one is saved.
+ */
 interface ResumePaths {
   checkpoint: string;
+  legacy: string;
   progress: string;
 }
 
+const resumePaths = (base: string): ResumePaths => ({ checkpoint: `${base}checkpoint.bin`, legacy: `${base}checkpoint.json`, progress: `${base}progress.json` });
+
 /** Saves a training's checkpoint and its progress together. */
 function saveProgress(paths: ResumePaths, trainer: Trainer, seconds: number): void {
-  writeAtomic(paths.checkpoint, serializeCheckpoint(trainer.state()));
+  writeAtomic(paths.checkpoint, encodeCheckpoint(trainer.state()));
   writeAtomic(paths.progress, json({ seconds, epoch: trainer.epoch }));
+  rmSync(paths.legacy, { force: true });
 }
 
 const CHECKPOINT_SECONDS = 60;
@@ -364,11 +375,18 @@ const CHECKPOINT_SECONDS = 60;
  * A trainer for `config`, continued from the checkpoint at `paths` if there is one (it must be of the
  * same run), with the wall seconds spent on it so far.
  */
-function resumeTrainer(data: Dataset, config: TrainConfig, paths: ResumePaths, what: string, log: (line: string) => void): { trainer: Trainer; seconds: number } {
-  if (!existsSync(paths.checkpoint)) return { trainer: new Trainer(data, config), seconds: 0 };
-  const resume = parseCheckpoint(readFileSync(paths.checkpoint, "utf8"));
-  if (!sameRun(resume.config, config)) throw new UsageError(`${paths.checkpoint}: a checkpoint of another configuration; remove it to start ${what} again`);
-  log(`  ${what}: continuing from epoch ${resume.epoch}`);
+function resumeTrainer(data: Dataset, config: TrainConfig, paths: ResumePaths, runName: string, log: (line: string) => void): { trainer: Trainer; seconds: number } {
+  const path = [paths.checkpoint, paths.legacy].find((p) => existsSync(p));
+  if (!path) return { trainer: new Trainer(data, config), seconds: 0 };
+  let resume;
+  try {
+    resume = parseCheckpoint(readFileSync(path));
+  } catch (error) {
+    if (error instanceof FwdgradError) throw new UsageError(`${path}: ${error.message}; remove it to start ${runName} again`);
+    throw error;
+  }
+  if (!sameRun(resume.config, config)) throw new UsageError(`${path}: a checkpoint of another configuration; remove it to start ${runName} again`);
+  log(`  ${runName}: continuing from epoch ${resume.epoch}`);
   return { trainer: new Trainer(data, config, resume), seconds: readState<{ seconds: number }>(paths.progress, { seconds: "number" })?.seconds ?? 0 };
 }
 
@@ -377,13 +395,13 @@ function resumeTrainer(data: Dataset, config: TrainConfig, paths: ResumePaths, w
  * checkpoint at least once a minute and at the end. Returns the seconds so far and why the budget
  * stopped it, if it did (a fault is the trainer's own `stopped`).
  */
-function trainResumable(trainer: Trainer, epochs: number, seconds: number, maxSeconds: number, paths: ResumePaths, onEpoch: (report: EpochReport, seconds: number) => void): { seconds: number; budget: string | null } {
-  let budget: string | null = null;
+function trainResumable(trainer: Trainer, epochs: number, seconds: number, maxSeconds: number, paths: ResumePaths, onEpoch: (report: EpochReport, seconds: number) => void): { seconds: number; budgetStop: string | null } {
+  let budgetStop: string | null = null;
   let lastSave = performance.now();
   let since = performance.now();
   while (trainer.epoch < epochs) {
     if (seconds >= maxSeconds) {
-      budget = `time budget of ${(maxSeconds / 60).toFixed(0)} min reached after ${trainer.epoch} epochs`;
+      budgetStop = `time budget of ${(maxSeconds / 60).toFixed(0)} min reached after ${trainer.epoch} epochs`;
       break;
     }
     const report = trainer.runEpoch();
@@ -399,7 +417,7 @@ function trainResumable(trainer: Trainer, epochs: number, seconds: number, maxSe
     }
   }
   saveProgress(paths, trainer, seconds);
-  return { seconds, budget };
+  return { seconds, budgetStop };
 }
 
 /** One accuracy-width run: its finished result, or training from its checkpoint (or the start) on. */
@@ -408,15 +426,15 @@ function accuracyRun(data: Dataset, config: TrainConfig, label: string, maxSecon
   mkdirSync(dir, { recursive: true });
   const done = readState<AccuracyRun>(join(dir, "result.json"), RUN_FIELDS);
   if (done && sameRun(done.config, config) && (done.epochs >= config.epochs || done.stopped !== null) && done.epochs <= config.epochs) return done;
-  const paths = { checkpoint: join(dir, "checkpoint.json"), progress: join(dir, "progress.json") };
-  const what = `${label} w${config.width} s${config.seed}`;
-  const { trainer, seconds: before } = resumeTrainer(data, config, paths, what, log);
-  const { seconds, budget } = trainResumable(trainer, config.epochs, before, maxSeconds, paths, (report, seconds) => {
-    if (trainer.epoch % Math.max(1, Math.floor(config.epochs / 10)) === 0) log(`  ${what}: epoch ${trainer.epoch}/${config.epochs}, train ${(report.trainAcc * 100).toFixed(1)}%, ${seconds.toFixed(0)} s`);
+  const paths = resumePaths(`${dir}/`);
+  const runName = `${label} w${config.width} s${config.seed}`;
+  const { trainer, seconds: before } = resumeTrainer(data, config, paths, runName, log);
+  const { seconds, budgetStop } = trainResumable(trainer, config.epochs, before, maxSeconds, paths, (report, elapsed) => {
+    if (trainer.epoch % Math.max(1, Math.floor(config.epochs / 10)) === 0) log(`  ${runName}: epoch ${trainer.epoch}/${config.epochs}, train ${(report.trainAcc * 100).toFixed(1)}%, ${elapsed.toFixed(0)} s`);
   });
   const run: AccuracyRun = {
     label, method: config.method, width: config.width, seed: config.seed, config, epochs: trainer.epoch, history: trainer.history, seconds,
-    weightsHash: trainer.weightsHash(), stopped: trainer.stopped ?? budget, finished: trainer.epoch >= config.epochs, commit: sourceCommit(),
+    weightsHash: trainer.weightsHash(), stopped: trainer.stopped ?? budgetStop, finished: trainer.epoch >= config.epochs, commit: sourceCommit(),
   };
   writeAtomic(join(dir, "result.json"), json(run));
   return run;

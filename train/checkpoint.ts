@@ -1,7 +1,11 @@
-// Checkpoints as JSON text: the trainer's whole state, binary arrays as base64 of their f32 bytes, a
-// format name and version, and an FNV-1a checksum of every binary part. `parseCheckpoint` checks the
-// whole file against its schema before anything is built from it, so a damaged or forged file gets
-// one line naming the field at fault; the Trainer then checks it against its model and data.
+// Checkpoints: the trainer's whole state, a format name and version, and an FNV-1a checksum of every
+// binary part, in two forms. The text form (version 2) is one JSON value with the arrays as base64
+// of their f32 bytes. A JavaScript string holds at most 2^29 − 24 characters (V8), which a wide
+// model's state passes (width 4096: 405 MB of weights and AdamW moments), so the binary form
+// (version 3) keeps the same JSON as a header line with each array's length in its place, followed
+// by the arrays' raw bytes in the header's order. `parseCheckpoint` reads both and checks the whole
+// file against its schema before anything is built from it, so a damaged or forged file gets one
+// line naming the field at fault; the Trainer then checks it against its model and data.
 import { decodeBase64, encodeBase64 } from "../engine/base64.ts";
 import { FwdgradError } from "../engine/errors.ts";
 import { COMBINES, isMethodId, type Combine, type EstimatorOptions, type EstimatorState } from "../estimators/index.ts";
@@ -9,7 +13,10 @@ import { hashBytes, type DataIdentity, type EpochReport, type TrainConfig, type 
 
 const FORMAT = "fwdgrad-checkpoint";
 const VERSION = 2;
+const BINARY_VERSION = 3;
 const HASH = /^[0-9a-f]{16}$/;
+/** Characters the text form may take: V8's string limit (2^29 − 24) less room for the JSON around the arrays. */
+const MAX_TEXT = 2 ** 29 - 2 ** 22;
 
 const bytesOf = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
@@ -19,23 +26,54 @@ function binaryParts(weights: Float32Array[], buffers: Float32Array[], estimator
   return [...weights, ...buffers, ...named];
 }
 
-/** A checkpoint as JSON text; `parseCheckpoint` reads it back. */
-export function serializeCheckpoint(state: TrainerState): string {
-  const encode = (a: Float32Array) => encodeBase64(bytesOf(a));
+/** The checkpoint's JSON fields, each array written by `array` (its base64, or its length). */
+function checkpointFields(state: TrainerState, version: number, array: (a: Float32Array) => string | number) {
   const estimator = state.estimator;
-  return JSON.stringify({
+  return {
     format: FORMAT,
-    version: VERSION,
+    version,
     config: state.config,
     data: state.data,
     epoch: state.epoch,
     step: state.step,
     history: state.history,
-    weights: state.weights.map(encode),
-    optimizer: { step: state.optimizer.step, powers: state.optimizer.powers ?? null, buffers: state.optimizer.buffers.map(encode) },
-    estimator: estimator && { numbers: estimator.numbers, arrays: Object.fromEntries(Object.entries(estimator.arrays).map(([key, a]) => [key, encode(a)])) },
+    weights: state.weights.map(array),
+    optimizer: { step: state.optimizer.step, powers: state.optimizer.powers ?? null, buffers: state.optimizer.buffers.map(array) },
+    estimator: estimator && { numbers: estimator.numbers, arrays: Object.fromEntries(Object.entries(estimator.arrays).map(([key, a]) => [key, array(a)])) },
     checksum: hashBytes(binaryParts(state.weights, state.optimizer.buffers, estimator).map(bytesOf)),
-  });
+  };
+}
+
+/** The arrays in the order the binary form stores them: as its header lists them. */
+function headerOrder(state: TrainerState): Float32Array[] {
+  return [...state.weights, ...state.optimizer.buffers, ...(state.estimator ? Object.values(state.estimator.arrays) : [])];
+}
+
+/** Whether `state` fits the text form (base64 takes 4 characters per 3 bytes). */
+export function fitsTextCheckpoint(state: TrainerState): boolean {
+  return headerOrder(state).reduce((n, a) => n + 4 * Math.ceil(a.byteLength / 3), 0) <= MAX_TEXT;
+}
+
+/**
+ * A checkpoint as JSON text (the text form); `parseCheckpoint` reads it back. A state too large for
+ * one string (`fitsTextCheckpoint`) is refused: write the binary form, `encodeCheckpoint`.
+ */
+export function serializeCheckpoint(state: TrainerState): string {
+  if (!fitsTextCheckpoint(state)) {
+    const megabytes = headerOrder(state).reduce((n, a) => n + a.byteLength, 0) / 2 ** 20;
+    throw new FwdgradError(`checkpoint: the state's arrays take ${megabytes.toFixed(0)} MiB, more than JSON text can carry in one string; use the binary form (encodeCheckpoint)`);
+  }
+  return JSON.stringify(checkpointFields(state, VERSION, (a) => encodeBase64(bytesOf(a))));
+}
+
+/**
+ * A checkpoint in the binary form, as chunks to write one after another (the arrays are not copied):
+ * a JSON header line, then every array's f32 bytes, little-endian as in WebAssembly memory.
+ * `parseCheckpoint` reads the joined bytes back.
+ */
+export function encodeCheckpoint(state: TrainerState): Uint8Array[] {
+  const header = new TextEncoder().encode(`${JSON.stringify(checkpointFields(state, BINARY_VERSION, (a) => a.length))}\n`);
+  return [header, ...headerOrder(state).map(bytesOf)];
 }
 
 /** Readers of one JSON value that name its path in their errors. */
@@ -70,8 +108,17 @@ function array(v: unknown, path: string): unknown[] {
   return v;
 }
 
+/** Reads one array field of the file: from its base64 text, or from the binary form's next bytes. */
+type ArrayReader = (v: unknown, path: string) => Float32Array;
+
+function finiteValues(values: Float32Array, path: string): Float32Array {
+  const bad = values.findIndex((x) => !Number.isFinite(x));
+  if (bad >= 0) fail(path, `holds ${values[bad]} at index ${bad}`);
+  return values;
+}
+
 /** f32 values from base64 text: whole floats, all finite. */
-function floats(v: unknown, path: string): Float32Array {
+const base64Floats: ArrayReader = (v, path) => {
   if (typeof v !== "string") fail(path, `must be base64 text, got ${describe(v)}`);
   let bytes: Uint8Array<ArrayBuffer>;
   try {
@@ -80,10 +127,21 @@ function floats(v: unknown, path: string): Float32Array {
     fail(path, "is not valid base64");
   }
   if (bytes.length % 4 !== 0) fail(path, `holds ${bytes.length} bytes, not a whole number of f32 values`);
-  const values = new Float32Array(bytes.buffer);
-  const bad = values.findIndex((x) => !Number.isFinite(x));
-  if (bad >= 0) fail(path, `holds ${values[bad]} at index ${bad}`);
-  return values;
+  return finiteValues(new Float32Array(bytes.buffer), path);
+};
+
+/** The binary form's arrays, read in the header's order: each field gives its length. */
+function binaryFloats(body: Uint8Array): { read: ArrayReader; left: () => number } {
+  let at = 0;
+  const read: ArrayReader = (v, path) => {
+    const length = integer(v, path);
+    if (4 * length > body.length - at) fail(path, `needs ${length} values, but the file has ${Math.floor((body.length - at) / 4)} left`);
+    // A copy (a Node Buffer's slice would be a view into a shared pool), aligned for f32.
+    const values = new Float32Array(length);
+    new Uint8Array(values.buffer).set(body.subarray(at, (at += 4 * length)));
+    return finiteValues(values, path);
+  };
+  return { read, left: () => body.length - at };
 }
 
 function parseConfig(v: unknown): TrainConfig {
@@ -165,7 +223,7 @@ function parseHistory(v: unknown, epochs: number): EpochReport[] {
   });
 }
 
-function parseEstimator(v: unknown): EstimatorState | null {
+function parseEstimator(v: unknown, floats: ArrayReader): EstimatorState | null {
   if (v === null) return null;
   const e = object(v, "estimator");
   only(e, "estimator", ["numbers", "arrays"]);
@@ -179,21 +237,49 @@ function parseEstimator(v: unknown): EstimatorState | null {
   return { numbers, arrays };
 }
 
+/** Bytes of a binary form's header line at most: a long history, never megabytes of arrays. */
+const MAX_HEADER_BYTES = 2 ** 26;
+
 /**
- * The trainer state in a checkpoint written by `serializeCheckpoint`, for `new Trainer(data, config,
- * state)`. Throws a FwdgradError naming the first field at fault; nothing is built from a bad file.
+ * The trainer state in a checkpoint, for `new Trainer(data, config, state)`: the text form
+ * (`serializeCheckpoint`) as a string or its bytes, or the binary form (`encodeCheckpoint`) as
+ * bytes. Throws a FwdgradError naming the first field at fault; nothing is built from a bad file.
  */
-export function parseCheckpoint(text: string): TrainerState {
+export function parseCheckpoint(input: string | Uint8Array): TrainerState {
+  if (typeof input !== "string") {
+    const end = input.subarray(0, MAX_HEADER_BYTES).indexOf(0x0a);
+    const header = end >= 0 ? jsonObject(new TextDecoder().decode(input.subarray(0, end))) : null;
+    if (header && header.format === FORMAT && header.version === BINARY_VERSION) {
+      const body = binaryFloats(input.subarray(end + 1));
+      const state = parseFields(header, BINARY_VERSION, body.read);
+      if (body.left() !== 0) fail("the file", `has ${body.left()} bytes after its last array`);
+      return state;
+    }
+    input = new TextDecoder().decode(input);
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(input);
   } catch {
     throw new FwdgradError("checkpoint: not valid JSON");
   }
-  const raw = object(parsed, "the file");
+  return parseFields(object(parsed, "the file"), VERSION, base64Floats);
+}
+
+/** The JSON object in `text`, or null (not JSON, or not an object). */
+function jsonObject(text: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+function parseFields(raw: Record<string, unknown>, version: number, floats: ArrayReader): TrainerState {
   if (raw.format === "fwdgrad-checkpoint-1") throw new FwdgradError("checkpoint: format 1 (written by an earlier fwdgrad, without the estimator's state) cannot be resumed exactly; train anew");
   if (raw.format !== FORMAT) throw new FwdgradError(`checkpoint: unknown format ${JSON.stringify(raw.format)}, expected ${FORMAT}`);
-  if (raw.version !== VERSION) fail("version", `must be ${VERSION}, got ${describe(raw.version)}`);
+  if (raw.version !== version) fail("version", `must be ${version}, got ${describe(raw.version)}`);
   only(raw, "the file", ["format", "version", "config", "data", "epoch", "step", "history", "weights", "optimizer", "estimator", "checksum"]);
   const config = parseConfig(raw.config);
   const data = parseData(raw.data);
@@ -214,7 +300,7 @@ export function parseCheckpoint(text: string): TrainerState {
     if (p.length !== 2 || !p.every((x) => x >= 0 && x <= 1)) fail("optimizer.powers", `must be [β₁ᵗ, β₂ᵗ] in [0, 1], got ${JSON.stringify(p)}`);
     powers = [p[0], p[1]];
   }
-  const estimator = parseEstimator(raw.estimator ?? null);
+  const estimator = parseEstimator(raw.estimator ?? null, floats);
   if (typeof raw.checksum !== "string" || !HASH.test(raw.checksum)) fail("checksum", `must be 16 hex digits, got ${describe(raw.checksum)}`);
   const checksum = hashBytes(binaryParts(weights, buffers, estimator).map(bytesOf));
   if (checksum !== raw.checksum) fail("checksum", `is ${raw.checksum}, but the arrays hash to ${checksum}: the file is damaged`);

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { assertRefused, fwdgrad } from "./run-cli.ts";
+import { encodeCheckpoint, parseCheckpoint } from "../../train/checkpoint.ts";
 
 const Resume = suite("train --resume");
 const scratch = mkdtempSync(join(tmpdir(), "fwdgrad-resume-"));
@@ -39,6 +40,14 @@ Resume("1 + 1 epochs of wperp through a checkpoint equal 2 epochs", () => {
   const resumed = finalLine(["--resume", checkpoint, "--epochs", "2", "--data", csv]);
   assert.is(resumed.epoch, 2);
   assert.is(resumed.weightsHash, whole.weightsHash);
+  // The same state in the binary form (what --out writes for a state too large for JSON text).
+  const binary = join(scratch, "checkpoint.bin");
+  writeFileSync(binary, Buffer.concat(encodeCheckpoint(parseCheckpoint(readFileSync(checkpoint, "utf8")))));
+  assert.is(finalLine(["--resume", binary, "--epochs", "2", "--data", csv]).weightsHash, whole.weightsHash);
+  const damaged = readFileSync(binary);
+  damaged[damaged.length - 1] ^= 1;
+  writeFileSync(binary, damaged);
+  assertRefused(["train", "--resume", binary, "--data", csv], /^fwdgrad: --resume .*checkpoint.bin: checkpoint: (checksum is [0-9a-f]{16}, but the arrays hash to|.*holds)/);
 });
 
 Resume("bad checkpoints, folders, contradicting flags and other data are refused", () => {

@@ -48,7 +48,9 @@ Studies("quality-width: an interrupted backprop pretraining continues from its c
   delete checkpoint.config.k;
   const state = join(out, "quality-width");
   mkdirSync(state, { recursive: true });
+  // In the text form, as studies begun before the binary form kept it; with the seconds it had taken.
   writeFileSync(join(state, "w8-s0-backprop-2.checkpoint.json"), JSON.stringify(checkpoint));
+  writeFileSync(join(state, "w8-s0-backprop-2.progress.json"), JSON.stringify({ seconds: 1000, epoch: 1 }));
   const study = fwdgrad("reproduce", "quality-width", "--widths", "8", "--draws", "2", "--rows", "32", "--pretrain-epochs", "2", "--k", "2", "--methods", "wt", "--out", out, "--threads", "1");
   assert.is(study.code, 0, study.err);
   assert.match(study.out + study.err, /backprop pretraining: continuing from epoch 1/);
@@ -56,7 +58,8 @@ Studies("quality-width: an interrupted backprop pretraining continues from its c
   const summary = JSON.parse(readFileSync(join(state, "w8-s0-backprop-2.json"), "utf8"));
   assert.is(summary.weightsHash, JSON.parse(whole.out.trim().split("\n").pop()!).weightsHash);
   assert.is(summary.epochs, 2);
-  assert.not.ok(existsSync(join(state, "w8-s0-backprop-2.checkpoint.json")), "the checkpoint goes once the weights are saved");
+  assert.ok(summary.seconds >= 1000, `the pretraining's seconds continue from its progress: ${summary.seconds}`);
+  for (const left of ["checkpoint.json", "checkpoint.bin", "progress.json"]) assert.not.ok(existsSync(join(state, `w8-s0-backprop-2.${left}`)), `${left} goes once the weights are saved`);
   // A checkpoint of another run is refused by name.
   for (const done of ["w8-s0-backprop-2.json", "w8-s0-trained-2.json"]) rmSync(join(state, done));
   writeFileSync(join(state, "w8-s0-backprop-2.checkpoint.json"), readFileSync(join(out, "epoch-1", "checkpoint.json")));
@@ -77,6 +80,7 @@ Studies("accuracy-width: mean ± std over seeds, the W̃⊥ − Wᵀ gap per wid
   assert.equal(report.cells.map((c: { label: string; seeds: number[] }) => [c.label, c.seeds]), [["wt", [0, 1]], ["wperp", [0, 1]], ["backprop", [0, 1]]]);
   assert.is(report.gaps[0].wperpMinusWt.n, 2);
   assert.match(readFileSync(join(out, "accuracy-width.svg"), "utf8"), /^<svg/);
+  assert.ok(existsSync(join(out, "accuracy-width", "wperp-w8-s1", "checkpoint.bin")), "runs keep binary checkpoints");
   // The continued run ends where one uninterrupted run of 3 epochs ends.
   const fresh = fwdgrad("train", "--method", "wperp", "--width", "8", "--k", "2", "--epochs", "3", "--seed", "1", "--json", "--threads", "1");
   const hash = JSON.parse(fresh.out.trim().split("\n").pop()!).weightsHash;

@@ -3,8 +3,8 @@
 // Monte Carlo; wperp's fast and exact routes agree; wp equals V·Uᵀ·ε; backprop equals forward-mode
 // Jacobian columns; metrics equal hand computations; bad options are rejected.
 import {
-  add, backprop, createEstimator, heapPeakBytes, resetHeapPeak, createMethod, createMlp, ESTIMATORS, estimateStep, isMethodId, jvp, mark, measureQuality, METHOD_IDS, prepareStep, release, rng, tensor,
-  matmul, mul, newtonSchulz, qr, relu, type Mlp, type Tensor,
+  add, backprop, createEstimator, createMethod, createMlp, ESTIMATORS, estimateStep, isMethodId, jvp, mark, measureQuality, METHOD_IDS, prepareStep, release, rng, tensor,
+  heapPeakBytes, matmul, mul, newtonSchulz, qr, relu, resetHeapPeak, type Mlp, type Tensor,
 } from "../../index.ts";
 import { fitFor, NS_FITS, NS_STEPS } from "../../estimators/newton-schulz-coefficients.ts";
 import { maskedJacobians } from "../../estimators/orthogonal-guess.ts";
@@ -328,7 +328,7 @@ Estimators("wperp's kept blocks stay within warmStartBytes; a state past it is r
   assertFwdgradError(() => createEstimator("wperp", { warmStartBytes: -1 }), /warmStartBytes must be a finite number ≥ 0, got -1/);
 });
 
-Estimators("a step with K guesses keeps one layer's tangents at a time: its peak grows by under 3·K·B·d floats per hidden layer", () => {
+Estimators("a step with K guesses keeps, per hidden layer, only its guesses and the tangent it passes on: its peak grows by under 3·K·B·d floats per layer", () => {
   // Each hidden layer keeps its guesses and the tangent it passes on (2·K·B·d floats); its partial
   // sums and the estimate's products are freed as the pass goes (else 5·K·B·d and more).
   const [guesses, batch, width] = [16, 32, 64];

@@ -7,6 +7,7 @@ import {
   backprop, createEstimator, createMlp, generateMnist1d, Trainer, estimateStep, mark, measureQuality, prepareStep, projectionCoefficients, release, rng, solveSemidefinite, tensor,
   type Seeds,
 } from "../../index.ts";
+import { jointGram } from "../../estimators/projection.ts";
 import { parseCheckpoint, serializeCheckpoint } from "../../train/checkpoint.ts";
 import { SMALL_SIZES, smallProblem } from "../oracles.ts";
 import { assert, assertClose, assertFwdgradError, suite } from "../harness.ts";
@@ -133,6 +134,32 @@ Projection("mean and covariance of the projection onto K isotropic guesses match
       const expected = (alpha - (K / n) ** 2) * g[i] * g[j] + (i === j ? beta * gg : 0);
       const standardError = Math.sqrt((m2 - m * m) / N);
       assert.ok(Math.abs(m - expected) < 5 * standardError + 1e-5, `Cov[${i}][${j}] = ${m}, expected ${expected} (±${standardError})`);
+    }
+  }
+});
+
+Projection("the joint Gram: exactly the f64 sums of the guesses' products in order, for K = 1, 3, 4, 5, 9, activation and weight guesses", () => {
+  for (const guesses of [1, 3, 4, 5, 9]) {
+    const [batch, widths] = [3, [5, 17]];
+    const activations = widths.map((d, i) => rng(10 + i).normal([guesses, batch, d]));
+    const weight = rng(20).normal([guesses, 4, 3]);
+    const gram = jointGram({ weights: [null, null, weight], activations: [...activations, null] }, guesses, batch);
+    // The oracle: one dot product at a time, j in order, the layers in order, the weights' block last.
+    const dot = (v: Float32Array, a: number, b: number, n: number) => {
+      let s = 0;
+      for (let j = 0; j < n; j++) s += v[a + j] * v[b + j];
+      return s;
+    };
+    const w = weight.toArray();
+    for (let b = 0; b < batch; b++) {
+      for (let k = 0; k < guesses; k++) {
+        for (let l = 0; l < guesses; l++) {
+          let expected = 0;
+          activations.forEach((y, i) => (expected += dot(y.toArray(), (Math.max(k, l) * batch + b) * widths[i], (Math.min(k, l) * batch + b) * widths[i], widths[i])));
+          expected += dot(w, Math.max(k, l) * 12, Math.min(k, l) * 12, 12);
+          assert.is(gram[(b * guesses + k) * guesses + l], expected, `K = ${guesses}, example ${b}, entry (${k}, ${l})`);
+        }
+      }
     }
   }
 });

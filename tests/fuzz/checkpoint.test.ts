@@ -1,5 +1,6 @@
 // Property-based fuzzing of the checkpoint parser (Node only, fast-check): arbitrary text, arbitrary
-// JSON values and mutations of a valid wperp checkpoint. parseCheckpoint, and a Trainer built from
+// JSON values and mutations of a valid wperp checkpoint, and arbitrary bytes and damaged copies of
+// the same checkpoint in the binary form. parseCheckpoint, and a Trainer built from
 // what it returns, either work or throw a one-line FwdgradError; any other exception is a bug. A
 // Trainer that restores then trains an epoch without any exception (a forged learning rate may
 // stop it early, which is the documented outcome, not an error).
@@ -10,7 +11,7 @@ import { ready } from "../../engine/backend.ts";
 import { decodeBase64, encodeBase64 } from "../../engine/base64.ts";
 import { FwdgradError } from "../../engine/errors.ts";
 import type { Dataset } from "../../data/dataset.ts";
-import { parseCheckpoint, serializeCheckpoint } from "../../train/checkpoint.ts";
+import { encodeCheckpoint, parseCheckpoint, serializeCheckpoint } from "../../train/checkpoint.ts";
 import { hashBytes, Trainer, type TrainConfig } from "../../train/trainer.ts";
 
 await ready();
@@ -41,7 +42,7 @@ const validObject = JSON.parse(valid) as Record<string, unknown>;
 let restored = 0;
 
 /** parseCheckpoint then a Trainer from it: one epoch trained from the result, or a one-line FwdgradError. */
-function resultOrCleanError(text: string): void {
+function resultOrCleanError(text: string | Uint8Array): void {
   let resumed: Trainer;
   try {
     const state = parseCheckpoint(text);
@@ -113,6 +114,53 @@ Fuzz("arbitrary, JSON-shaped, mutated and forged checkpoints give a result or on
   const cases = properties.length * RUNS;
   console.log(`  checkpoint parser: ${cases} cases (${restored} restored and trained an epoch) in ${((performance.now() - started) / 1000).toFixed(2)} s`);
   assert.ok(cases >= 10000);
+});
+
+/** The valid checkpoint in the binary form, and its header line's end. */
+const binary = (() => {
+  const chunks = encodeCheckpoint(trainer.state());
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  chunks.reduce((at, c) => (out.set(c, at), at + c.length), 0);
+  return out;
+})();
+const headerEnd = binary.indexOf(0x0a);
+const binaryHeader = JSON.parse(new TextDecoder().decode(binary.subarray(0, headerEnd)));
+const withBody = (header: string, body: Uint8Array) => {
+  const top = new TextEncoder().encode(`${header}\n`);
+  const out = new Uint8Array(top.length + body.length);
+  out.set(top);
+  out.set(body, top.length);
+  return out;
+};
+const headerPaths = paths(binaryHeader).filter((p) => p.length > 0);
+
+Fuzz("binary checkpoints: arbitrary bytes, flipped, cut and extended files, edited headers give a result or one clean error", () => {
+  const started = performance.now();
+  const before = restored;
+  const body = binary.subarray(headerEnd + 1);
+  const properties: Array<fc.IPropertyWithHooks<any>> = [
+    fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => resultOrCleanError(bytes)),
+    fc.property(fc.nat(binary.length - 1), fc.integer({ min: 1, max: 255 }), (at, mask) => {
+      const copy = binary.slice();
+      copy[at] ^= mask;
+      resultOrCleanError(copy);
+    }),
+    fc.property(fc.nat(binary.length), (length) => resultOrCleanError(binary.subarray(0, length))),
+    fc.property(fc.uint8Array({ minLength: 1, maxLength: 64 }), (extra) => resultOrCleanError(withBody(JSON.stringify(binaryHeader), new Uint8Array([...body, ...extra])))),
+    fc.property(fc.constantFrom(...headerPaths), fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constant(undefined)), (path, value) => {
+      const copy = structuredClone(binaryHeader) as Record<string | number, any>;
+      let parent = copy;
+      for (const key of path.slice(0, -1)) parent = parent[key];
+      if (value === undefined) delete parent[path[path.length - 1]];
+      else parent[path[path.length - 1]] = value;
+      resultOrCleanError(withBody(JSON.stringify(copy), body));
+    }),
+  ];
+  for (const property of properties) fc.assert(property, { numRuns: RUNS });
+  const cases = properties.length * RUNS;
+  console.log(`  binary checkpoint parser: ${cases} cases (${restored - before} restored and trained an epoch) in ${((performance.now() - started) / 1000).toFixed(2)} s`);
+  const state = parseCheckpoint(binary);
+  assert.is(new Trainer(data, state.config, state).weightsHash(), trainer.weightsHash(), "the unmutated binary checkpoint restores");
 });
 
 Fuzz("the unmutated checkpoint restores", () => {

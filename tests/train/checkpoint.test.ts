@@ -4,7 +4,7 @@
 import { ESTIMATORS, FwdgradError, mark, release, rng, tensor } from "../../index.ts";
 import { encodeBase64 } from "../../engine/base64.ts";
 import type { Dataset } from "../../data/dataset.ts";
-import { parseCheckpoint, serializeCheckpoint } from "../../train/checkpoint.ts";
+import { encodeCheckpoint, fitsTextCheckpoint, parseCheckpoint, serializeCheckpoint } from "../../train/checkpoint.ts";
 import { adamW } from "../../train/optim.ts";
 import { Trainer, type TrainConfig } from "../../train/trainer.ts";
 import { assert, assertFwdgradError, inputs, suite } from "../harness.ts";
@@ -36,6 +36,13 @@ const runs: [string, Partial<TrainConfig>][] = [
   ["wperp, 2 guesses", { method: "wperp", guesses: 2 }],
   ["wperp, exact route", { method: "wperp", route: "exact" }],
 ];
+function joined(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const chunk of chunks) out.set(chunk, (at += chunk.length) - chunk.length);
+  return out;
+}
+
 for (const [method, settings] of runs) {
   Checkpoints(`${method}: 2 + 2 epochs through a checkpoint equal 4 epochs`, () => {
     const config = { ...base, ...settings };
@@ -43,11 +50,14 @@ for (const [method, settings] of runs) {
     for (let e = 0; e < 4; e++) assert.ok(whole.runEpoch(), `${method}: epoch ${e + 1} ran`);
     const first = new Trainer(data, config);
     for (let e = 0; e < 2; e++) first.runEpoch();
-    const resumed = new Trainer(data, config, parseCheckpoint(serializeCheckpoint(first.state())));
-    for (let e = 0; e < 2; e++) resumed.runEpoch();
-    assert.is(resumed.step, whole.step);
-    assert.is(resumed.weightsHash(), whole.weightsHash(), `${method}: weights after 2 + 2 epochs`);
-    assert.equal(resumed.history.map((h) => h.trainLoss), whole.history.map((h) => h.trainLoss));
+    // Both forms: the text (a string) and the binary (its chunks joined, as a file reads back).
+    for (const saved of [serializeCheckpoint(first.state()), joined(encodeCheckpoint(first.state()))]) {
+      const resumed = new Trainer(data, config, parseCheckpoint(saved));
+      for (let e = 0; e < 2; e++) resumed.runEpoch();
+      assert.is(resumed.step, whole.step);
+      assert.is(resumed.weightsHash(), whole.weightsHash(), `${method}, ${typeof saved === "string" ? "text" : "binary"} form: weights after 2 + 2 epochs`);
+      assert.equal(resumed.history.map((h) => h.trainLoss), whole.history.map((h) => h.trainLoss));
+    }
   });
 }
 
@@ -213,6 +223,40 @@ Checkpoints("weights beyond AdamW's reach from the initialisation are refused", 
   const forged = trainer.state();
   forged.weights[1][5] = 1e30;
   assertFwdgradError(() => new Trainer(data, config, forged), /the checkpoint's weights\[1\] hold 1\.0\d*e\+30 at index 5, beyond what 4 AdamW steps at lr 0.01 reach from the initialisation/);
+});
+
+Checkpoints("the binary form: read from bytes like the text form, damage named before anything is built; a state too large for text is refused there", () => {
+  const trainer = new Trainer(data, { ...base, method: "wperp" });
+  trainer.runEpoch();
+  const state = trainer.state();
+  const bytes = joined(encodeCheckpoint(state));
+  const headerEnd = bytes.indexOf(0x0a);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(0, headerEnd)));
+  assert.is(header.version, 3);
+  assert.is(header.weights[0], state.weights[0].length, "the header gives each array's length");
+  assert.is(parseCheckpoint(new TextEncoder().encode(serializeCheckpoint(state))).weights.length, state.weights.length, "the text form's bytes read too");
+  const withHeader = (edit: (h: Record<string, unknown>) => void) => {
+    const h = JSON.parse(JSON.stringify(header));
+    edit(h);
+    const top = new TextEncoder().encode(`${JSON.stringify(h)}\n`);
+    return joined([top, bytes.subarray(headerEnd + 1)]);
+  };
+  const cases: [Uint8Array, RegExp][] = [
+    [bytes.subarray(0, bytes.length - 4), /checkpoint: estimator\.arrays\.[^ ]+ needs \d+ values, but the file has \d+ left|checkpoint: optimizer/],
+    [joined([bytes, new Uint8Array(8)]), /checkpoint: the file has 8 bytes after its last array/],
+    [withHeader((h) => ((h.weights as number[])[0] += 1)), /checkpoint: .* (needs \d+ values|bytes after its last array|hash to)/],
+    [withHeader((h) => ((h.weights as unknown[])[0] = "AAAA")), /checkpoint: weights\[0\] must be an integer ≥ 0, got "AAAA"/],
+    [withHeader((h) => (h.version = 2)), /checkpoint: not valid JSON/],
+  ];
+  for (const [file, pattern] of cases) assertFwdgradError(() => parseCheckpoint(file), pattern);
+  const flipped = bytes.slice();
+  flipped[headerEnd + 5] ^= 0x10;
+  assertFwdgradError(() => parseCheckpoint(flipped), /checkpoint: checksum is [0-9a-f]{16}, but the arrays hash to [0-9a-f]{16}: the file is damaged|holds/);
+  // 2^27 floats (512 MiB, never written: the refusal reads only their size) pass V8's string limit as base64.
+  const huge = { ...state, weights: [new Float32Array(2 ** 27), ...state.weights.slice(1)] };
+  assert.not.ok(fitsTextCheckpoint(huge));
+  assert.ok(fitsTextCheckpoint(state));
+  assertFwdgradError(() => serializeCheckpoint(huge), /checkpoint: the state's arrays take 51\d MiB, more than JSON text can carry in one string; use the binary form \(encodeCheckpoint\)/);
 });
 
 Checkpoints.run();
