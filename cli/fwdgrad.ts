@@ -1,6 +1,6 @@
 // The `fwdgrad` command line: training, data sets and gradient-quality measurements.
 // Errors print one line and a usage hint, and exit 2; a training run that stopped early exits 1.
-import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { rng, tensor } from "../index.ts";
@@ -111,9 +111,13 @@ export const COMMANDS: Record<string, Command> = {
         else if (tty) process.stdout.write(`\r${progressLine(report, config.epochs, started, stepsPerEpoch)}`);
         else console.log(progressLine(report, config.epochs, started, stepsPerEpoch));
         if (out) {
+          // One checkpoint per folder: the form written replaces the other (W̃⊥'s warm starts grow
+          // over the first epoch, so a state may outgrow the text form after it was written).
           const state = trainer.state();
-          if (fitsTextCheckpoint(state)) writeAtomic(join(out, "checkpoint.json"), serializeCheckpoint(state));
+          const text = fitsTextCheckpoint(state);
+          if (text) writeAtomic(join(out, "checkpoint.json"), serializeCheckpoint(state));
           else writeAtomic(join(out, "checkpoint.bin"), encodeCheckpoint(state));
+          rmSync(join(out, text ? "checkpoint.bin" : "checkpoint.json"), { force: true });
           writeAtomic(join(out, "history.json"), `${JSON.stringify(trainer.history)}\n`);
         }
       }

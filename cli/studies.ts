@@ -161,6 +161,9 @@ function pretrained(data: Dataset, flags: Flags, width: number, seed: number, st
   const epochs = flags["pretrain-epochs"] as number;
   const base = pretrainBase(stateDir, width, seed, epochs);
   const config: TrainConfig = { method: "backprop", width, depth: flags.depth as number, epochs, batch: flags.batch as number, lr: flags.lr as number, seed };
+  // Pretraining a wide layer takes long (about an hour at width 4096 on 2 cores), so it continues
+  // from its own checkpoint; the checkpoint goes once the weights are saved.
+  const paths = resumePaths(`${base}.`);
   const saved = readState<PretrainSummary>(`${base}.json`, PRETRAIN_FIELDS);
   if (saved && existsSync(`${base}.f32`)) {
     const trainer = new Trainer(data, config);
@@ -173,16 +176,13 @@ function pretrained(data: Dataset, flags: Flags, width: number, seed: number, st
     }
     if (offset !== values.length || trainer.weightsHash() !== saved.weightsHash) throw new UsageError(`${base}.f32 does not match its summary (weights hash or size); remove both to pretrain again`);
     // A checkpoint left by a stop between saving the weights and removing it is of no more use.
-    for (const path of Object.values(resumePaths(`${base}.`))) rmSync(path, { force: true });
+    for (const path of Object.values(paths)) rmSync(path, { force: true });
     log(`  w${width} s${seed}: backprop weights after ${epochs} epochs from ${base}.f32`);
     return { model: trainer.model, summary: saved };
   }
-  // Pretraining a wide layer takes long (about an hour at width 4096 on 2 cores), so it continues from its own
-  // checkpoint; the checkpoint goes once the weights are saved.
-  const paths = resumePaths(`${base}.`);
   const runName = `w${width} s${seed} backprop pretraining`;
   const { trainer, seconds: before } = resumeTrainer(data, config, paths, runName, log);
-  const { seconds } = trainResumable(trainer, epochs, before, Infinity, paths, (report, elapsed) => {
+  const { seconds } = trainResumable(trainer, before, Infinity, paths, (report, elapsed) => {
     if (trainer.epoch % 10 === 0) log(`  ${runName}: epoch ${trainer.epoch}/${epochs}, train ${(report.trainAcc * 100).toFixed(1)}%, ${elapsed.toFixed(0)} s`);
   });
   const last = trainer.history[trainer.history.length - 1];
@@ -391,15 +391,15 @@ function resumeTrainer(data: Dataset, config: TrainConfig, paths: ResumePaths, r
 }
 
 /**
- * Trains to `epochs`, or until `maxSeconds` of the run's own wall time (over sessions), saving a
+ * Trains to the run's epochs, or until `maxSeconds` of its own wall time (over sessions), saving a
  * checkpoint at least once a minute and at the end. Returns the seconds so far and why the budget
  * stopped it, if it did (a fault is the trainer's own `stopped`).
  */
-function trainResumable(trainer: Trainer, epochs: number, seconds: number, maxSeconds: number, paths: ResumePaths, onEpoch: (report: EpochReport, seconds: number) => void): { seconds: number; budgetStop: string | null } {
+function trainResumable(trainer: Trainer, seconds: number, maxSeconds: number, paths: ResumePaths, onEpoch: (report: EpochReport, seconds: number) => void): { seconds: number; budgetStop: string | null } {
   let budgetStop: string | null = null;
   let lastSave = performance.now();
   let since = performance.now();
-  while (trainer.epoch < epochs) {
+  while (trainer.epoch < trainer.config.epochs) {
     if (seconds >= maxSeconds) {
       budgetStop = `time budget of ${(maxSeconds / 60).toFixed(0)} min reached after ${trainer.epoch} epochs`;
       break;
@@ -429,7 +429,7 @@ function accuracyRun(data: Dataset, config: TrainConfig, label: string, maxSecon
   const paths = resumePaths(`${dir}/`);
   const runName = `${label} w${config.width} s${config.seed}`;
   const { trainer, seconds: before } = resumeTrainer(data, config, paths, runName, log);
-  const { seconds, budgetStop } = trainResumable(trainer, config.epochs, before, maxSeconds, paths, (report, elapsed) => {
+  const { seconds, budgetStop } = trainResumable(trainer, before, maxSeconds, paths, (report, elapsed) => {
     if (trainer.epoch % Math.max(1, Math.floor(config.epochs / 10)) === 0) log(`  ${runName}: epoch ${trainer.epoch}/${config.epochs}, train ${(report.trainAcc * 100).toFixed(1)}%, ${elapsed.toFixed(0)} s`);
   });
   const run: AccuracyRun = {

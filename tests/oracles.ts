@@ -81,3 +81,14 @@ export function jacobiEigen(a: Float64Array, n: number): { values: Float64Array;
   for (let i = 0; i < n; i++) values[i] = a[i * n + i];
   return { values, vectors };
 }
+
+/** Chunks joined into one array, as a file written chunk by chunk reads back. */
+export function joinChunks(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}

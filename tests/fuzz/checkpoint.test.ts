@@ -13,6 +13,7 @@ import { FwdgradError } from "../../engine/errors.ts";
 import type { Dataset } from "../../data/dataset.ts";
 import { encodeCheckpoint, parseCheckpoint, serializeCheckpoint } from "../../train/checkpoint.ts";
 import { hashBytes, Trainer, type TrainConfig } from "../../train/trainer.ts";
+import { joinChunks } from "../oracles.ts";
 
 await ready();
 const Fuzz = suite("fuzz: checkpoints");
@@ -117,21 +118,10 @@ Fuzz("arbitrary, JSON-shaped, mutated and forged checkpoints give a result or on
 });
 
 /** The valid checkpoint in the binary form, and its header line's end. */
-const binary = (() => {
-  const chunks = encodeCheckpoint(trainer.state());
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  chunks.reduce((at, c) => (out.set(c, at), at + c.length), 0);
-  return out;
-})();
+const binary = joinChunks(encodeCheckpoint(trainer.state()));
 const headerEnd = binary.indexOf(0x0a);
 const binaryHeader = JSON.parse(new TextDecoder().decode(binary.subarray(0, headerEnd)));
-const withBody = (header: string, body: Uint8Array) => {
-  const top = new TextEncoder().encode(`${header}\n`);
-  const out = new Uint8Array(top.length + body.length);
-  out.set(top);
-  out.set(body, top.length);
-  return out;
-};
+const withBody = (header: string, body: Uint8Array) => joinChunks([new TextEncoder().encode(`${header}\n`), body]);
 const headerPaths = paths(binaryHeader).filter((p) => p.length > 0);
 
 Fuzz("binary checkpoints: arbitrary bytes, flipped, cut and extended files, edited headers give a result or one clean error", () => {

@@ -8,6 +8,7 @@ import { encodeCheckpoint, fitsTextCheckpoint, parseCheckpoint, serializeCheckpo
 import { adamW } from "../../train/optim.ts";
 import { Trainer, type TrainConfig } from "../../train/trainer.ts";
 import { assert, assertFwdgradError, inputs, suite } from "../harness.ts";
+import { joinChunks } from "../oracles.ts";
 
 const Checkpoints = suite("checkpoints");
 
@@ -36,13 +37,6 @@ const runs: [string, Partial<TrainConfig>][] = [
   ["wperp, 2 guesses", { method: "wperp", guesses: 2 }],
   ["wperp, exact route", { method: "wperp", route: "exact" }],
 ];
-function joined(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const chunk of chunks) out.set(chunk, (at += chunk.length) - chunk.length);
-  return out;
-}
-
 for (const [method, settings] of runs) {
   Checkpoints(`${method}: 2 + 2 epochs through a checkpoint equal 4 epochs`, () => {
     const config = { ...base, ...settings };
@@ -51,7 +45,7 @@ for (const [method, settings] of runs) {
     const first = new Trainer(data, config);
     for (let e = 0; e < 2; e++) first.runEpoch();
     // Both forms: the text (a string) and the binary (its chunks joined, as a file reads back).
-    for (const saved of [serializeCheckpoint(first.state()), joined(encodeCheckpoint(first.state()))]) {
+    for (const saved of [serializeCheckpoint(first.state()), joinChunks(encodeCheckpoint(first.state()))]) {
       const resumed = new Trainer(data, config, parseCheckpoint(saved));
       for (let e = 0; e < 2; e++) resumed.runEpoch();
       assert.is(resumed.step, whole.step);
@@ -229,7 +223,7 @@ Checkpoints("the binary form: read from bytes like the text form, damage named b
   const trainer = new Trainer(data, { ...base, method: "wperp" });
   trainer.runEpoch();
   const state = trainer.state();
-  const bytes = joined(encodeCheckpoint(state));
+  const bytes = joinChunks(encodeCheckpoint(state));
   const headerEnd = bytes.indexOf(0x0a);
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(0, headerEnd)));
   assert.is(header.version, 3);
@@ -239,11 +233,11 @@ Checkpoints("the binary form: read from bytes like the text form, damage named b
     const h = JSON.parse(JSON.stringify(header));
     edit(h);
     const top = new TextEncoder().encode(`${JSON.stringify(h)}\n`);
-    return joined([top, bytes.subarray(headerEnd + 1)]);
+    return joinChunks([top, bytes.subarray(headerEnd + 1)]);
   };
   const cases: [Uint8Array, RegExp][] = [
     [bytes.subarray(0, bytes.length - 4), /checkpoint: estimator\.arrays\.[^ ]+ needs \d+ values, but the file has \d+ left|checkpoint: optimizer/],
-    [joined([bytes, new Uint8Array(8)]), /checkpoint: the file has 8 bytes after its last array/],
+    [joinChunks([bytes, new Uint8Array(8)]), /checkpoint: the file has 8 bytes after its last array/],
     [withHeader((h) => ((h.weights as number[])[0] += 1)), /checkpoint: .* (needs \d+ values|bytes after its last array|hash to)/],
     [withHeader((h) => ((h.weights as unknown[])[0] = "AAAA")), /checkpoint: weights\[0\] must be an integer ≥ 0, got "AAAA"/],
     [withHeader((h) => (h.version = 2)), /checkpoint: not valid JSON/],
