@@ -15,6 +15,7 @@ import { rng } from "../engine/rng.ts";
 import { tensor } from "../engine/tensor.ts";
 import { createEstimator, isEstimatorId, type Combine, type EstimatorOptions, type MethodSpec } from "../estimators/index.ts";
 import { hiddenLayerMean, measureQuality, type LayerMetrics } from "../estimators/metrics.ts";
+import { DEFAULT_WARM_START_BYTES, warmStartBytesFor } from "../estimators/warm-starts.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { createMlp, mlpSizes, type Mlp } from "../nn/mlp.ts";
 import { encodeCheckpoint, parseCheckpoint } from "../train/checkpoint.ts";
@@ -420,6 +421,19 @@ function trainResumable(trainer: Trainer, seconds: number, maxSeconds: number, p
   return { seconds, budgetStop };
 }
 
+/**
+ * An accuracy-width run's config: configFrom's, and for W̃⊥ a warm-start budget that keeps every
+ * training example's block where the default would not (from width 1024 at depth 3), so each example
+ * is warm-started at every width, as at 512 and below; set only there, so narrower runs' configs
+ * are unchanged.
+ */
+export function accuracyConfig(data: Dataset, flags: Flags, spec: MethodSpec, width: number, seed: number): TrainConfig {
+  const config = configFrom(flags, spec, width, seed);
+  if (spec.method !== "wperp") return config;
+  const needed = warmStartBytesFor(mlpSizes(data.features, width, config.depth, data.classes), data.train.n, config.k ?? 10);
+  return needed > DEFAULT_WARM_START_BYTES ? { ...config, options: { warmStartBytes: needed } } : config;
+}
+
 /** One accuracy-width run: its finished result, or training from its checkpoint (or the start) on. */
 function accuracyRun(data: Dataset, config: TrainConfig, label: string, maxSeconds: number, stateDir: string, log: (line: string) => void): AccuracyRun {
   const dir = runFolder(stateDir, label, config.width, config.seed);
@@ -455,7 +469,7 @@ export function accuracyWidth(data: Dataset, flags: Flags, specs: MethodSpec[], 
   const started = performance.now();
   for (const width of widths) {
     for (const spec of specs) {
-      for (let seed = 0; seed < seeds; seed++) accuracyRun(data, configFrom(flags, spec, width, seed), spec.label, maxSeconds, stateDir, log);
+      for (let seed = 0; seed < seeds; seed++) accuracyRun(data, accuracyConfig(data, flags, spec, width, seed), spec.label, maxSeconds, stateDir, log);
     }
   }
   // Every run of the state folder under these settings, so separate invocations (say, width 2048
@@ -466,7 +480,7 @@ export function accuracyWidth(data: Dataset, flags: Flags, specs: MethodSpec[], 
       for (let seed = 0; ; seed++) {
         const run = readState<AccuracyRun>(join(runFolder(stateDir, spec.label, width, seed), "result.json"), RUN_FIELDS);
         if (!run) break;
-        const expected = configFrom(flags, spec, width, seed);
+        const expected = accuracyConfig(data, flags, spec, width, seed);
         if (sameRun(run.config, expected) && run.config.epochs === expected.epochs) runs.push(run);
       }
     }

@@ -12,7 +12,7 @@ import { tidy } from "../engine/arena.ts";
 import { activationSeeds, guessOptions, checkRank, type CommonOptions, type Estimator, type GuessCovariance, type StepInput } from "./estimator.ts";
 import { stack } from "../engine/inplace.ts";
 import { maskedLanczos, maskedTopK } from "../engine/linalg/subspace.ts";
-import { WarmStarts } from "./warm-starts.ts";
+import { DEFAULT_OVERSAMPLE, DEFAULT_WARM_START_BYTES, WarmStarts } from "./warm-starts.ts";
 
 export interface OrthogonalGuessOptions extends CommonOptions {
   /** Rank of the guess subspace. Default 10 (the paper's). */
@@ -103,13 +103,13 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
   if (!Number.isInteger(k) || k < 1) throw new FwdgradError(`wperp: k must be an integer ≥ 1, got ${options.k}`);
   const route = options.route ?? "fast";
   if (route !== "fast" && route !== "exact") throw new FwdgradError(`wperp: route must be "fast" or "exact", got ${String(route)}`);
-  const oversample = options.oversample ?? 2;
+  const oversample = options.oversample ?? DEFAULT_OVERSAMPLE;
   if (!Number.isInteger(oversample) || oversample < 0) throw new FwdgradError(`wperp: oversample must be an integer ≥ 0, got ${options.oversample}`);
   const tol = checkTolerance("tol", options.tol ?? 5e-2);
   const exactTol = checkTolerance("exactTol", options.exactTol ?? 3e-6);
   const maxIter = options.maxIter ?? (route === "exact" ? 1000 : 100);
   if (!Number.isInteger(maxIter) || maxIter < 1) throw new FwdgradError(`wperp: maxIter must be an integer ≥ 1, got ${options.maxIter}`);
-  const warmStarts = new WarmStarts(k, oversample, options.warmStartBytes ?? 256 * 2 ** 20);
+  const warmStarts = new WarmStarts(k, oversample, options.warmStartBytes ?? DEFAULT_WARM_START_BYTES);
   // Bases per primal pass (the trace), so repeated draws on one batch decompose once.
   const bases = new WeakMap<object, Map<number, Tensor>>();
 

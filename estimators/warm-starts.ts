@@ -9,6 +9,25 @@ import { FwdgradError } from "../engine/errors.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
 import type { EstimatorState } from "./estimator.ts";
 
+/** Kept per-row blocks' default byte budget. */
+export const DEFAULT_WARM_START_BYTES = 256 * 2 ** 20;
+
+/** Extra Ritz vectors kept beside the k by default. */
+export const DEFAULT_OVERSAMPLE = 2;
+
+/**
+ * The bytes that keep the blocks of all `rows` examples of a model of layer sizes `sizes`:
+ * rows × w × d × 4 for each hidden layer whose next layer is wider than k (w = min(d, k + oversample)).
+ */
+export function warmStartBytesFor(sizes: readonly number[], rows: number, k: number, oversample = DEFAULT_OVERSAMPLE): number {
+  let bytes = 0;
+  for (let layer = 0; layer + 2 < sizes.length; layer++) {
+    const d = sizes[layer + 1];
+    if (sizes[layer + 2] > k) bytes += rows * Math.min(d, k + oversample) * d * 4;
+  }
+  return bytes;
+}
+
 interface GramStart {
   /** [d, columns] */
   shape: number[];

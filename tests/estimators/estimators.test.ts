@@ -8,6 +8,7 @@ import {
 } from "../../index.ts";
 import { fitFor, NS_FITS, NS_STEPS } from "../../estimators/newton-schulz-coefficients.ts";
 import { maskedJacobians } from "../../estimators/orthogonal-guess.ts";
+import { DEFAULT_WARM_START_BYTES, warmStartBytesFor } from "../../estimators/warm-starts.ts";
 import { jacobianSvd, preconditionedGuess } from "../../estimators/preconditioned-guess.ts";
 import { forward } from "../../nn/mlp.ts";
 import { mean, softmaxCrossEntropy } from "../../engine/ops.ts";
@@ -326,6 +327,30 @@ Estimators("wperp's kept blocks stay within warmStartBytes; a state past it is r
   const smaller = createEstimator("wperp", { k: 4, warmStartBytes: budget - 1 });
   assertFwdgradError(() => smaller.restore!(saved, model.sizes), /its blocks take 3840 bytes, more than warmStartBytes = 3839/);
   assertFwdgradError(() => createEstimator("wperp", { warmStartBytes: -1 }), /warmStartBytes must be a finite number ≥ 0, got -1/);
+});
+
+Estimators("warmStartBytesFor is what keeps every row's block: at it all rows are kept, a byte less drops one", () => {
+  // Layer 2's next layer (3 rows) is no wider than k, so it keeps no blocks; layer 0's blocks are
+  // 6 × 16 floats, layer 1's 6 × 12 (w = k + oversample = 6).
+  const model = createMlp([6, 16, 12, 12, 3], { seed: 1 });
+  const rows = 12;
+  const needed = warmStartBytesFor(model.sizes, rows, 4);
+  assert.is(needed, rows * 6 * (16 + 12) * 4, "rows × w × d × 4 over the layers that keep blocks");
+  const keptRows = (budget: number) => {
+    const estimator = createEstimator("wperp", { k: 4, warmStartBytes: budget });
+    for (let batch = 0; batch < rows / 4; batch++) {
+      const m = mark();
+      const indices = Int32Array.from({ length: 4 }, (_, i) => batch * 4 + i);
+      estimateStep(estimator, prepareStep(model, rng(2 + batch).normal([4, 6]), Int32Array.from(indices, (r) => r % 3), rng(batch), indices));
+      release(m);
+    }
+    const saved = estimator.state!()!;
+    return [0, 1, 2].map((layer) => saved.numbers[`rows.${layer}`]?.length ?? 0);
+  };
+  assert.equal(keptRows(needed), [rows, rows, 0], "every row in both layers that keep blocks");
+  assert.equal(keptRows(needed - 1), [rows, rows - 1, 0], "one row's block short");
+  assert.is(warmStartBytesFor([40, 1024, 1024, 1024, 10], 4000, 10), 4000 * 12 * 1024 * 4 * 2, "MNIST-1D at width 1024: 393 MB, past the default");
+  assert.ok(warmStartBytesFor([40, 1024, 1024, 1024, 10], 4000, 10) > DEFAULT_WARM_START_BYTES && warmStartBytesFor([40, 512, 512, 512, 10], 4000, 10) <= DEFAULT_WARM_START_BYTES);
 });
 
 Estimators("a step with K guesses keeps, per hidden layer, only its guesses and the tangent it passes on: its peak grows by under 3·K·B·d floats per layer", () => {
