@@ -4,7 +4,7 @@ export { createMlp, forward, mlpSizes, argmaxRows, type Mlp, type Linear, type M
 export { backprop, type BackpropResult, type Gradients } from "./nn/backprop.ts";
 export { generateMnist1d, type Mnist1d, type Mnist1dOptions, type Mnist1dSplit } from "./data/mnist1d.ts";
 export {
-  createEstimator, ESTIMATORS, estimateStep, prepareStep, createMethod, isMethodId, METHOD_IDS, COMBINES, MAX_GUESSES, parseMethodSpec, type MethodSpec, type GradientMethod,
+  createEstimator, ESTIMATORS, estimateStep, prepareStep, createMethod, isMethodId, keepsWarmStarts, METHOD_IDS, COMBINES, MAX_GUESSES, parseMethodSpec, type MethodSpec, type GradientMethod,
   type Combine, type Estimator, type EstimatorId, type EstimatorOptions, type EstimatorState, type Estimate, type Seeds, type StepInput,
 } from "./estimators/index.ts";
 export { projectionCoefficients, solveSemidefinite } from "./estimators/projection.ts";

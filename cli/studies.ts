@@ -13,7 +13,7 @@ import { FwdgradError } from "../engine/errors.ts";
 import { assign } from "../engine/inplace.ts";
 import { rng } from "../engine/rng.ts";
 import { tensor } from "../engine/tensor.ts";
-import { createEstimator, isEstimatorId, type Combine, type EstimatorOptions, type MethodSpec } from "../estimators/index.ts";
+import { createEstimator, isEstimatorId, keepsWarmStarts, type Combine, type EstimatorOptions, type MethodSpec } from "../estimators/index.ts";
 import { hiddenLayerMean, measureQuality, type LayerMetrics } from "../estimators/metrics.ts";
 import { DEFAULT_WARM_START_BYTES, warmStartBytesFor } from "../estimators/warm-starts.ts";
 import type { Dataset } from "../data/dataset.ts";
@@ -429,7 +429,7 @@ function trainResumable(trainer: Trainer, seconds: number, maxSeconds: number, p
  */
 export function accuracyConfig(data: Dataset, flags: Flags, spec: MethodSpec, width: number, seed: number): TrainConfig {
   const config = configFrom(flags, spec, width, seed);
-  if (spec.method !== "wperp") return config;
+  if (!keepsWarmStarts(spec.method)) return config;
   const needed = warmStartBytesFor(mlpSizes(data.features, width, config.depth, data.classes), data.train.n, config.k ?? 10);
   return needed > DEFAULT_WARM_START_BYTES ? { ...config, options: { warmStartBytes: needed } } : config;
 }

@@ -48,6 +48,14 @@ export function createEstimator(id: string, options: EstimatorOptions = {}): Est
   return factory(options);
 }
 
+/** Methods whose estimator keeps per-example warm starts between visits, bounded by `warmStartBytes`. */
+const WARM_STARTED: ReadonlySet<string> = new Set<EstimatorId>(["wperp"]);
+
+/** Whether method `id` keeps per-example warm starts (so `warmStartBytes` bounds its memory). */
+export function keepsWarmStarts(id: string): boolean {
+  return WARM_STARTED.has(id);
+}
+
 /** How a training step gets its gradient: estimated by an estimator, or exact. */
 export interface GradientMethod {
   readonly id: string;

@@ -3,7 +3,7 @@
 // Monte Carlo; wperp's fast and exact routes agree; wp equals V·Uᵀ·ε; backprop equals forward-mode
 // Jacobian columns; metrics equal hand computations; bad options are rejected.
 import {
-  add, backprop, createEstimator, createMethod, createMlp, ESTIMATORS, estimateStep, isMethodId, jvp, mark, measureQuality, METHOD_IDS, prepareStep, release, rng, tensor,
+  add, backprop, createEstimator, createMethod, keepsWarmStarts, createMlp, ESTIMATORS, estimateStep, isMethodId, jvp, mark, measureQuality, METHOD_IDS, prepareStep, release, rng, tensor,
   heapPeakBytes, matmul, mul, newtonSchulz, qr, relu, resetHeapPeak, type Mlp, type Tensor,
 } from "../../index.ts";
 import { fitFor, NS_FITS, NS_STEPS } from "../../estimators/newton-schulz-coefficients.ts";
@@ -350,6 +350,7 @@ Estimators("warmStartBytesFor is what keeps every row's block: at it all rows ar
   assert.equal(keptRows(needed), [rows, rows, 0], "every row in both layers that keep blocks");
   assert.equal(keptRows(needed - 1), [rows, rows - 1, 0], "one row's block short");
   assert.is(warmStartBytesFor([40, 1024, 1024, 1024, 10], 4000, 10), 4000 * 12 * 1024 * 4 * 2, "MNIST-1D at width 1024: 393 MB, past the default");
+  assert.ok(keepsWarmStarts("wperp") && !keepsWarmStarts("wt") && !keepsWarmStarts("backprop"), "only W̃⊥ keeps warm starts");
   assert.ok(warmStartBytesFor([40, 1024, 1024, 1024, 10], 4000, 10) > DEFAULT_WARM_START_BYTES && warmStartBytesFor([40, 512, 512, 512, 10], 4000, 10) <= DEFAULT_WARM_START_BYTES);
 });
 
