@@ -136,6 +136,17 @@ const SPLITTERS: Partial<Record<KernelName, Splitter>> = {
     const parts = partCount(work, m, threads, minPartWork);
     return parts < 2 ? null : { parts: alongCount(args, 4, [[0, n * 4], [1, depth * 4]], parts) };
   },
+  // (out, x, gram, mask, work, batch, d, c): by examples, each part with its own scratch.
+  masked_products_f32(args, threads, k, minPartWork) {
+    const [, , , , , batch, d, c] = args;
+    const parts = partCount(batch * d * d * c, batch, threads, minPartWork);
+    if (parts < 2) return null;
+    return {
+      parts: alongCount(args, 5, [[0, c * d * 4], [1, c * d * 4], [3, d * 4]], parts),
+      scratchArg: 4,
+      scratchBytes: k.masked_products_scratch(d, c) * 4,
+    };
+  },
   // (out, n, k0, k1, c0, c1): Philox blocks of 4 values; a part starting at value i starts at
   // block i / 4, that is at the 64-bit counter (c1, c0) + i / 4.
   philox_uniform_f32: philoxSplit,

@@ -257,3 +257,156 @@ function finishDot(lanes: v128, x: usize, y: usize, body: i32, k: i32): f32 {
   for (let p = body; p < k; p++) s += load<f32>(x + (<usize>p << 2)) * load<f32>(y + (<usize>p << 2));
   return s;
 }
+
+/** Scratch words (4 bytes each) masked_products_f32 needs at workPtr: an index list and a compacted block. */
+export function masked_products_scratch(d: i32, c: i32): i32 {
+  return d + d * ((c + 3) & ~3);
+}
+
+/**
+ * out[b, r, i] = mask[b, i] ≠ 0 ? Σ_{j: mask[b, j] ≠ 0} x[b, r, j]·gram[i, j] : 0, for b < batch, with
+ * x [batch, c, d], mask [batch, d] and a symmetric gram [d, d]: each example's rows times the Gram
+ * restricted to its active units (the W̃⊥ solvers' M·G·M products, whose rows vanish off the mask).
+ * A mask of a active units costs a²·c multiply-adds instead of the gemm's d²·c. Each sum runs over
+ * the active j in increasing order with a rounding after each multiply and add: for rows that are 0
+ * off the mask and a gram of G[i, j] = G[j, i] bits, the gemm x·G's bits (its skipped terms add 0).
+ * Per example: the active units' indices and x's active columns, transposed to rows of c (padded to
+ * whole vectors), go to the scratch at workPtr; two output units at a time then walk the list.
+ */
+export function masked_products_f32(outPtr: usize, xPtr: usize, gramPtr: usize, maskPtr: usize, workPtr: usize, batch: i32, d: i32, c: i32): void {
+  const cp = (c + 3) & ~3;
+  const index = workPtr;
+  const rows = workPtr + (<usize>d << 2);
+  for (let b = 0; b < batch; b++) {
+    const x = xPtr + ((<usize>b * <usize>c * <usize>d) << 2);
+    const out = outPtr + ((<usize>b * <usize>c * <usize>d) << 2);
+    const mask = maskPtr + ((<usize>b * <usize>d) << 2);
+    memory.fill(out, 0, (<usize>c * <usize>d) << 2);
+    let a = 0;
+    for (let j = 0; j < d; j++) {
+      if (load<f32>(mask + (<usize>j << 2)) != 0) {
+        store<i32>(index + (<usize>a << 2), j);
+        const row = rows + ((<usize>a * <usize>cp) << 2);
+        for (let r = 0; r < c; r++) store<f32>(row + (<usize>r << 2), load<f32>(at(x, r, d, j)));
+        for (let r = c; r < cp; r++) store<f32>(row + (<usize>r << 2), 0);
+        a++;
+      }
+    }
+    for (let t = 0; t < a; t += 2) {
+      const i0 = load<i32>(index + (<usize>t << 2));
+      // An odd last unit is computed twice over (its pair is itself): one code path.
+      const i1 = t + 1 < a ? load<i32>(index + (<usize>(t + 1) << 2)) : i0;
+      const g0 = gramPtr + ((<usize>i0 * <usize>d) << 2);
+      const g1 = gramPtr + ((<usize>i1 * <usize>d) << 2);
+      let q = 0;
+      for (; q + 16 <= cp; q += 16) maskedPass4(out, rows, index, g0, g1, i0, i1, a, cp, q, c, d);
+      const left = cp - q;
+      if (left === 12) maskedPass3(out, rows, index, g0, g1, i0, i1, a, cp, q, c, d);
+      else if (left === 8) maskedPass2(out, rows, index, g0, g1, i0, i1, a, cp, q, c, d);
+      else if (left === 4) maskedPass1(out, rows, index, g0, g1, i0, i1, a, cp, q, c, d);
+    }
+  }
+}
+
+/** Stores the lanes of `v` as out[q .. q+3, i], those below c. */
+// @ts-ignore: decorator
+@inline
+function storeColumn(out: usize, v: v128, i: i32, q: i32, c: i32, d: i32): void {
+  if (q < c) store<f32>(at(out, q, d, i), f32x4.extract_lane(v, 0));
+  if (q + 1 < c) store<f32>(at(out, q + 1, d, i), f32x4.extract_lane(v, 1));
+  if (q + 2 < c) store<f32>(at(out, q + 2, d, i), f32x4.extract_lane(v, 2));
+  if (q + 3 < c) store<f32>(at(out, q + 3, d, i), f32x4.extract_lane(v, 3));
+}
+
+/** Columns q .. q+15 of units i0 and i1 (eight sums of four lanes). */
+function maskedPass4(out: usize, rows: usize, index: usize, g0: usize, g1: usize, i0: i32, i1: i32, a: i32, cp: i32, q: i32, c: i32, d: i32): void {
+  let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s02 = f32x4.splat(0), s03 = f32x4.splat(0);
+  let s10 = f32x4.splat(0), s11 = f32x4.splat(0), s12 = f32x4.splat(0), s13 = f32x4.splat(0);
+  let row = rows + (<usize>q << 2);
+  const step = <usize>cp << 2;
+  for (let t = 0; t < a; t++) {
+    const j = <usize>load<i32>(index + (<usize>t << 2)) << 2;
+    const a0 = f32x4.splat(load<f32>(g0 + j)), a1 = f32x4.splat(load<f32>(g1 + j));
+    const v0 = v128.load(row), v1 = v128.load(row, 16), v2 = v128.load(row, 32), v3 = v128.load(row, 48);
+    s00 = f32x4.add(s00, f32x4.mul(v0, a0));
+    s01 = f32x4.add(s01, f32x4.mul(v1, a0));
+    s02 = f32x4.add(s02, f32x4.mul(v2, a0));
+    s03 = f32x4.add(s03, f32x4.mul(v3, a0));
+    s10 = f32x4.add(s10, f32x4.mul(v0, a1));
+    s11 = f32x4.add(s11, f32x4.mul(v1, a1));
+    s12 = f32x4.add(s12, f32x4.mul(v2, a1));
+    s13 = f32x4.add(s13, f32x4.mul(v3, a1));
+    row += step;
+  }
+  storeColumn(out, s00, i0, q, c, d);
+  storeColumn(out, s01, i0, q + 4, c, d);
+  storeColumn(out, s02, i0, q + 8, c, d);
+  storeColumn(out, s03, i0, q + 12, c, d);
+  storeColumn(out, s10, i1, q, c, d);
+  storeColumn(out, s11, i1, q + 4, c, d);
+  storeColumn(out, s12, i1, q + 8, c, d);
+  storeColumn(out, s13, i1, q + 12, c, d);
+}
+
+/** Columns q .. q+11 of units i0 and i1 (W̃⊥'s blocks of k + oversample = 12 rows by default). */
+function maskedPass3(out: usize, rows: usize, index: usize, g0: usize, g1: usize, i0: i32, i1: i32, a: i32, cp: i32, q: i32, c: i32, d: i32): void {
+  let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s02 = f32x4.splat(0);
+  let s10 = f32x4.splat(0), s11 = f32x4.splat(0), s12 = f32x4.splat(0);
+  let row = rows + (<usize>q << 2);
+  const step = <usize>cp << 2;
+  for (let t = 0; t < a; t++) {
+    const j = <usize>load<i32>(index + (<usize>t << 2)) << 2;
+    const a0 = f32x4.splat(load<f32>(g0 + j)), a1 = f32x4.splat(load<f32>(g1 + j));
+    const v0 = v128.load(row), v1 = v128.load(row, 16), v2 = v128.load(row, 32);
+    s00 = f32x4.add(s00, f32x4.mul(v0, a0));
+    s01 = f32x4.add(s01, f32x4.mul(v1, a0));
+    s02 = f32x4.add(s02, f32x4.mul(v2, a0));
+    s10 = f32x4.add(s10, f32x4.mul(v0, a1));
+    s11 = f32x4.add(s11, f32x4.mul(v1, a1));
+    s12 = f32x4.add(s12, f32x4.mul(v2, a1));
+    row += step;
+  }
+  storeColumn(out, s00, i0, q, c, d);
+  storeColumn(out, s01, i0, q + 4, c, d);
+  storeColumn(out, s02, i0, q + 8, c, d);
+  storeColumn(out, s10, i1, q, c, d);
+  storeColumn(out, s11, i1, q + 4, c, d);
+  storeColumn(out, s12, i1, q + 8, c, d);
+}
+
+/** Columns q .. q+7 of units i0 and i1. */
+function maskedPass2(out: usize, rows: usize, index: usize, g0: usize, g1: usize, i0: i32, i1: i32, a: i32, cp: i32, q: i32, c: i32, d: i32): void {
+  let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s10 = f32x4.splat(0), s11 = f32x4.splat(0);
+  let row = rows + (<usize>q << 2);
+  const step = <usize>cp << 2;
+  for (let t = 0; t < a; t++) {
+    const j = <usize>load<i32>(index + (<usize>t << 2)) << 2;
+    const a0 = f32x4.splat(load<f32>(g0 + j)), a1 = f32x4.splat(load<f32>(g1 + j));
+    const v0 = v128.load(row), v1 = v128.load(row, 16);
+    s00 = f32x4.add(s00, f32x4.mul(v0, a0));
+    s01 = f32x4.add(s01, f32x4.mul(v1, a0));
+    s10 = f32x4.add(s10, f32x4.mul(v0, a1));
+    s11 = f32x4.add(s11, f32x4.mul(v1, a1));
+    row += step;
+  }
+  storeColumn(out, s00, i0, q, c, d);
+  storeColumn(out, s01, i0, q + 4, c, d);
+  storeColumn(out, s10, i1, q, c, d);
+  storeColumn(out, s11, i1, q + 4, c, d);
+}
+
+/** Columns q .. q+3 of units i0 and i1. */
+function maskedPass1(out: usize, rows: usize, index: usize, g0: usize, g1: usize, i0: i32, i1: i32, a: i32, cp: i32, q: i32, c: i32, d: i32): void {
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+  let row = rows + (<usize>q << 2);
+  const step = <usize>cp << 2;
+  for (let t = 0; t < a; t++) {
+    const j = <usize>load<i32>(index + (<usize>t << 2)) << 2;
+    const v = v128.load(row);
+    s0 = f32x4.add(s0, f32x4.mul(v, f32x4.splat(load<f32>(g0 + j))));
+    s1 = f32x4.add(s1, f32x4.mul(v, f32x4.splat(load<f32>(g1 + j))));
+    row += step;
+  }
+  storeColumn(out, s0, i0, q, c, d);
+  storeColumn(out, s1, i1, q, c, d);
+}

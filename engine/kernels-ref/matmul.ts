@@ -60,6 +60,26 @@ export function createMatmulRef(heap: Heap) {
         for (let j = 0; j < n; j++) mem[y + j] = mem[y + j] + fr(xi * mem[a + i * n + j]);
       }
     },
+    masked_products_scratch(d: number, c: number): number {
+      return d + d * ((c + 3) & ~3);
+    },
+    masked_products_f32(outPtr: number, xPtr: number, gramPtr: number, maskPtr: number, workPtr: number, batch: number, d: number, c: number): void {
+      const mem = heap.f32();
+      const gram = gramPtr >>> 2;
+      for (let b = 0; b < batch; b++) {
+        const x = (xPtr >>> 2) + b * c * d, out = (outPtr >>> 2) + b * c * d, mask = (maskPtr >>> 2) + b * d;
+        const active: number[] = [];
+        for (let j = 0; j < d; j++) if (mem[mask + j] !== 0) active.push(j);
+        mem.fill(0, out, out + c * d);
+        for (const i of active) {
+          for (let r = 0; r < c; r++) {
+            let s = 0;
+            for (const j of active) s = fr(s + fr(mem[x + r * d + j] * mem[gram + i * d + j]));
+            mem[out + r * d + i] = s;
+          }
+        }
+      }
+    },
     rowdots_f32(outPtr: number, aPtr: number, cPtr: number, batch: number, m: number, n: number, k: number): void {
       const mem = heap.f32();
       const body = k & ~3;

@@ -4,8 +4,8 @@
 // vectors; its residuals R = A·X − X·Λ and the previous update P span, with X, the space of the next
 // Rayleigh–Ritz step. LOBPCG is the usual tracker for slowly moving eigenproblems: from a start
 // near the answer (the example's block from its previous visit) one or two steps pass the test.
-// Blocks are stored as rows [B, w, d], so the products with G of all examples are one gemm
-// [B·w, d]·G; orthonormalisation is CholeskyQR (Fukaya et al. 2014). An example stops as soon as
+// Blocks are stored as rows [B, w, d], and each example's product with G touches only its active
+// units (masked_products: a² of the d² multiply-adds for a active units); orthonormalisation is CholeskyQR (Fukaya et al. 2014). An example stops as soon as
 // its leading k residuals pass the test and the others go on as a smaller batch: cost follows need.
 import { mark, release, tidy } from "../arena.ts";
 import { engine } from "../backend.ts";
@@ -86,6 +86,22 @@ function rowDots(a: Tensor, c: Tensor): Tensor {
   const [batch, m, k] = a.shape;
   const out = empty([batch, m, c.shape[1]]);
   engine().k.rowdots_f32(out.ptr, a.ptr, c.ptr, batch, m, c.shape[1], k);
+  return out;
+}
+
+/**
+ * M_b·G·M_b·x_b for every example's rows x [B, c, d] with masks [B, d] (the masked_products kernel):
+ * a mask of a active units costs a²·c multiply-adds, not the gemm's d²·c. The rows must vanish off
+ * their masks, as every LOBPCG block here does; then the bits are those of the gemm x·G masked.
+ */
+function maskedProducts(rows: Tensor, gram: Tensor, masks: Tensor): Tensor {
+  const [batch, c, d] = rows.shape;
+  const { heap, k } = engine();
+  const out = empty([batch, c, d]);
+  const start = heap.mark();
+  const work = heap.alloc(k.masked_products_scratch(d, c) * 4).ptr;
+  k.masked_products_f32(out.ptr, rows.ptr, gram.ptr, masks.ptr, work, batch, d, c);
+  heap.release(start);
   return out;
 }
 
@@ -186,10 +202,7 @@ export function maskedTopK(gram: Tensor, masks: Tensor, start: Tensor, options: 
   const outer = mark();
   const carried = { masks: empty([batch, d]), x: empty([batch, w, d]), ax: empty([batch, w, d]), p: empty([batch, w, d]) };
   const front = (t: Tensor, a: number) => prefix(t, [a, ...t.shape.slice(1)]);
-  const times = (rows: Tensor, m: Tensor): Tensor => {
-    const [a, c] = rows.shape;
-    return mul(reshape(matmul(reshape(rows, [a * c, d]), gram), [a, c, d]), reshape(m, [a, 1, d]));
-  };
+  const times = (rows: Tensor, m: Tensor): Tensor => maskedProducts(rows, gram, m);
   let products = batch * w;
   let rows = Int32Array.from({ length: batch }, (_, b) => b);
   let hasP = false;

@@ -186,6 +186,26 @@ KernelsSuite("rowdots_f32: every example's rows against another set, odd lengths
   }
 });
 
+KernelsSuite("masked_products_f32: rows times the Gram on each example's active units, odd widths, row counts and masks", () => {
+  for (const d of SIZES) {
+    for (const c of [1, 3, 4, 5, 12, 13, 16, 17, 20, 28]) {
+      const batch = 3;
+      const r = inputs(d * 131 + c);
+      const g = r.uniform(d * d);
+      for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) g[j * d + i] = g[i * d + j];
+      // Example 0 about half active, example 1 all active, example 2 none.
+      const coin = r.uniform(d);
+      const mask = new Float32Array(batch * d);
+      for (let j = 0; j < d; j++) mask[j] = coin[j] > 0 ? 1 : 0;
+      mask.fill(1, d, 2 * d);
+      const [x, gram, m] = [put(r.uniform(batch * c * d)), put(g), put(mask)];
+      compare(`masked products scratch d=${d} c=${c}`, [], (k) => k.masked_products_scratch(d, c));
+      const work = scratch(engine().ref.masked_products_scratch(d, c));
+      compare(`masked products d=${d} c=${c}`, batch * c * d, (k, out) => k.masked_products_f32(out, x, gram, m, work, batch, d, c));
+    }
+  }
+});
+
 KernelsSuite("gemm_f32 against an f64 product", () => {
   const heap = engine().heap;
   const pack = put(new Float32Array(engine().ref.gemm_scratch_f32()));
