@@ -1,5 +1,6 @@
 // The case table: matmul against tfjs-wasm, tfjs-cpu and ml-matrix; SVD against ml-matrix.
-import { mark, matmul, release, rng, svd, type Tensor } from "../index.ts";
+import { mark, matmul, mul, release, reshape, rng, svd, tensor, type Tensor } from "../index.ts";
+import { maskedProducts } from "../engine/linalg/subspace.ts";
 import { SingularValueDecomposition } from "ml-matrix";
 import { tf, toMatrix, type TfBackend } from "./peers.ts";
 import { STEP_CASES } from "./steps.ts";
@@ -131,6 +132,45 @@ function svdBatchCase(batch: number, n: number, partial: number): Case {
   };
 }
 
+/**
+ * W̃⊥'s LOBPCG product M·G·M·X for every example's block (12 rows, the default k + oversample) at
+ * width d, a fraction `active` of each example's units on (ReLU's half at initialisation), against
+ * the gemm X·G and mask it replaced, in the same run. Flops count the useful a²·12 multiply-adds.
+ */
+function maskedProductsCase(d: number, active: number): Case {
+  const [batch, rows] = [512, 12];
+  return {
+    name: `masked Gram products ${batch}x${rows}x${d}, ${Math.round(active * 100)}% active`,
+    kind: "matmul",
+    flops: 2 * batch * rows * (active * d) ** 2,
+    setup() {
+      const r = rng(d * 7 + 3);
+      const w = r.normal([d, d]);
+      const gram = matmul(w, w, { transA: true });
+      const masks = tensor(Float32Array.from(r.uniform([batch, d]).toArray(), (u) => (u < active ? 1 : 0)), [batch, d]);
+      const x = mul(r.normal([batch, rows, d]), reshape(masks, [batch, 1, d]));
+      const gemmPeer: Peer = {
+        name: "gemm X·G, then the mask (fwdgrad)",
+        setup: () => ({
+          run: () => {
+            const s = mark();
+            mul(reshape(matmul(reshape(x, [batch * rows, d]), gram), [batch, rows, d]), reshape(masks, [batch, 1, d]));
+            release(s);
+          },
+        }),
+      };
+      return {
+        ours: () => {
+          const s = mark();
+          maskedProducts(x, gram, masks);
+          release(s);
+        },
+        peers: [gemmPeer],
+      };
+    },
+  };
+}
+
 export const CASES: Case[] = [
   ...STEP_CASES,
   ...MATMUL_SHAPES.flatMap(([m, k, n]) => VARIANTS.map((v) => matmulCase(m, k, n, v))),
@@ -139,4 +179,6 @@ export const CASES: Case[] = [
   svdCase("svd 1024x512 thin", [1024, 512], { full: false }),
   svdBatchCase(512, 128, 32),
   svdCase("svd top-10 512x512", [512, 512], { k: 10 }),
+  maskedProductsCase(1024, 0.5),
+  maskedProductsCase(1024, 0.75),
 ];

@@ -94,7 +94,7 @@ function rowDots(a: Tensor, c: Tensor): Tensor {
  * a mask of a active units costs a²·c multiply-adds, not the gemm's d²·c. The rows must vanish off
  * their masks, as every LOBPCG block here does; then the bits are those of the gemm x·G masked.
  */
-function maskedProducts(rows: Tensor, gram: Tensor, masks: Tensor): Tensor {
+export function maskedProducts(rows: Tensor, gram: Tensor, masks: Tensor): Tensor {
   const [batch, c, d] = rows.shape;
   const { heap, k } = engine();
   const out = empty([batch, c, d]);

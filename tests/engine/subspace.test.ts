@@ -2,10 +2,10 @@
 // tridiagonal top-k, batched Lanczos (the exact route) on masked Grams with clustered spectra, fewer
 // active units than k and none, LOBPCG tracking slowly perturbed matrices from its own blocks, and
 // the caps that turn non-convergence into errors.
-import { matmul, mul, rng, tensor, mark, release, add, scale, type Tensor } from "../../index.ts";
+import { matmul, mul, reshape, rng, tensor, mark, release, add, scale, type Tensor } from "../../index.ts";
 import { jacobiEigen, orthogonal } from "../oracles.ts";
 import { tridiagonalTop } from "../../engine/linalg/tridiagonal.ts";
-import { maskedLanczos, maskedTopK } from "../../engine/linalg/subspace.ts";
+import { maskedLanczos, maskedProducts, maskedTopK } from "../../engine/linalg/subspace.ts";
 import { assert, assertFwdgradError, assertSameBits, inputs, suite } from "../harness.ts";
 
 const Subspace = suite("subspace");
@@ -181,6 +181,23 @@ Subspace("LOBPCG keeps the norms of an example whose masked Gram is 2^-76 of ano
   const found = maskedTopK(matmul(weights, weights, { transA: true }), tensor(masks, [2, d]), rng(4).normal([2, k + 2, d]), { k, tol: 1e-3, maxIter: 100 });
   projectorErrors(weights, masks, found.vectors.toArray(), 2, k).forEach((e, b) => assert.ok(e <= 2e-2, `example ${b}: ‖P − P̂‖_F = ${e}`));
   release(m);
+});
+
+Subspace("masked Gram products: for rows that vanish off their masks, the bits of the gemm x·G masked (G = WᵀW)", () => {
+  for (const [batch, rows, d] of [[1, 1, 1], [3, 12, 17], [2, 5, 64], [4, 13, 65], [2, 3, 5]]) {
+    const m = mark();
+    const r = rng(batch * 1000 + rows * 10 + d);
+    const w = r.normal([d + 3, d]);
+    const gram = matmul(w, w, { transA: true });
+    // Example 0 with every unit active, the last with none, the others about half.
+    const maskValues = r.uniform([batch, d]).toArray().map((u, i) => (i < d ? 1 : i >= (batch - 1) * d && batch > 1 ? 0 : u < 0.5 ? 1 : 0));
+    const masks = tensor(Float32Array.from(maskValues), [batch, d]);
+    const x = mul(r.normal([batch, rows, d]), reshape(masks, [batch, 1, d]));
+    const viaGemm = mul(reshape(matmul(reshape(x, [batch * rows, d]), gram), [batch, rows, d]), reshape(masks, [batch, 1, d]));
+    // The gemm's masked-out entries are ±0 (a negative sum times 0); the kernel writes +0.
+    assertSameBits(maskedProducts(x, gram, masks).toArray(), viaGemm.toArray().map((v) => (v === 0 ? 0 : v)), `batch ${batch}, ${rows} rows, width ${d}`);
+    release(m);
+  }
 });
 
 Subspace("caps: too few Lanczos steps or LOBPCG steps throw, naming the cap", () => {
