@@ -258,9 +258,9 @@ function finishDot(lanes: v128, x: usize, y: usize, body: i32, k: i32): f32 {
   return s;
 }
 
-/** Scratch words (4 bytes each) masked_products_f32 needs at workPtr: an index list and a compacted block. */
+/** Scratch words (4 bytes each) masked_products_f32 needs at workPtr: an index list, a compacted block and 8 words of slack. */
 export function masked_products_scratch(d: i32, c: i32): i32 {
-  return d + d * ((c + 3) & ~3);
+  return d + d * ((c + 3) & ~3) + 8;
 }
 
 /**
@@ -300,10 +300,9 @@ export function masked_products_f32(outPtr: usize, xPtr: usize, gramPtr: usize, 
       const g1 = gramPtr + ((<usize>i1 * <usize>d) << 2);
       let q = 0;
       for (; q + 16 <= cp; q += 16) maskedPass4(out, rows, index, g0, g1, i0, i1, a, cp, q, c, d);
-      const left = cp - q;
-      if (left === 12) maskedPass3(out, rows, index, g0, g1, i0, i1, a, cp, q, c, d);
-      else if (left === 8) maskedPass2(out, rows, index, g0, g1, i0, i1, a, cp, q, c, d);
-      else if (left === 4) maskedPass1(out, rows, index, g0, g1, i0, i1, a, cp, q, c, d);
+      // 4, 8 or 12 columns left: one pass of 12, its lanes past c read the next row (or the
+      // scratch's slack) and are never stored.
+      if (q < cp) maskedPass3(out, rows, index, g0, g1, i0, i1, a, cp, q, c, d);
     }
   }
 }
@@ -348,7 +347,7 @@ function maskedPass4(out: usize, rows: usize, index: usize, g0: usize, g1: usize
   storeColumn(out, s13, i1, q + 12, c, d);
 }
 
-/** Columns q .. q+11 of units i0 and i1 (W̃⊥'s blocks of k + oversample = 12 rows by default). */
+/** Columns q .. q+11 of units i0 and i1 (W̃⊥'s blocks of k + oversample = 12 rows by default; the tail of any other count). */
 function maskedPass3(out: usize, rows: usize, index: usize, g0: usize, g1: usize, i0: i32, i1: i32, a: i32, cp: i32, q: i32, c: i32, d: i32): void {
   let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s02 = f32x4.splat(0);
   let s10 = f32x4.splat(0), s11 = f32x4.splat(0), s12 = f32x4.splat(0);
@@ -372,41 +371,4 @@ function maskedPass3(out: usize, rows: usize, index: usize, g0: usize, g1: usize
   storeColumn(out, s10, i1, q, c, d);
   storeColumn(out, s11, i1, q + 4, c, d);
   storeColumn(out, s12, i1, q + 8, c, d);
-}
-
-/** Columns q .. q+7 of units i0 and i1. */
-function maskedPass2(out: usize, rows: usize, index: usize, g0: usize, g1: usize, i0: i32, i1: i32, a: i32, cp: i32, q: i32, c: i32, d: i32): void {
-  let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s10 = f32x4.splat(0), s11 = f32x4.splat(0);
-  let row = rows + (<usize>q << 2);
-  const step = <usize>cp << 2;
-  for (let t = 0; t < a; t++) {
-    const j = <usize>load<i32>(index + (<usize>t << 2)) << 2;
-    const a0 = f32x4.splat(load<f32>(g0 + j)), a1 = f32x4.splat(load<f32>(g1 + j));
-    const v0 = v128.load(row), v1 = v128.load(row, 16);
-    s00 = f32x4.add(s00, f32x4.mul(v0, a0));
-    s01 = f32x4.add(s01, f32x4.mul(v1, a0));
-    s10 = f32x4.add(s10, f32x4.mul(v0, a1));
-    s11 = f32x4.add(s11, f32x4.mul(v1, a1));
-    row += step;
-  }
-  storeColumn(out, s00, i0, q, c, d);
-  storeColumn(out, s01, i0, q + 4, c, d);
-  storeColumn(out, s10, i1, q, c, d);
-  storeColumn(out, s11, i1, q + 4, c, d);
-}
-
-/** Columns q .. q+3 of units i0 and i1. */
-function maskedPass1(out: usize, rows: usize, index: usize, g0: usize, g1: usize, i0: i32, i1: i32, a: i32, cp: i32, q: i32, c: i32, d: i32): void {
-  let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
-  let row = rows + (<usize>q << 2);
-  const step = <usize>cp << 2;
-  for (let t = 0; t < a; t++) {
-    const j = <usize>load<i32>(index + (<usize>t << 2)) << 2;
-    const v = v128.load(row);
-    s0 = f32x4.add(s0, f32x4.mul(v, f32x4.splat(load<f32>(g0 + j))));
-    s1 = f32x4.add(s1, f32x4.mul(v, f32x4.splat(load<f32>(g1 + j))));
-    row += step;
-  }
-  storeColumn(out, s0, i0, q, c, d);
-  storeColumn(out, s1, i1, q, c, d);
 }

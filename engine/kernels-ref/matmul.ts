@@ -61,7 +61,7 @@ export function createMatmulRef(heap: Heap) {
       }
     },
     masked_products_scratch(d: number, c: number): number {
-      return d + d * ((c + 3) & ~3);
+      return d + d * ((c + 3) & ~3) + 8;
     },
     masked_products_f32(outPtr: number, xPtr: number, gramPtr: number, maskPtr: number, workPtr: number, batch: number, d: number, c: number): void {
       const mem = heap.f32();
