@@ -52,10 +52,7 @@ export const KERNEL_ABI = {
     gemv_f32: { params: ["yPtr: usize", "aPtr: usize", "xPtr: usize", "m: i32", "n: i32", "trans: bool"], result: "void" },
     rowdots_f32: { params: ["outPtr: usize", "aPtr: usize", "cPtr: usize", "batch: i32", "m: i32", "n: i32", "k: i32"], result: "void" },
     masked_products_scratch: { params: ["d: i32", "c: i32"], result: "i32" },
-    masked_products_f32: {
-      params: ["outPtr: usize", "xPtr: usize", "gramPtr: usize", "maskPtr: usize", "workPtr: usize", "batch: i32", "d: i32", "c: i32"],
-      result: "void",
-    },
+    masked_products_f32: { params: ["outPtr: usize", "xPtr: usize", "gramPtr: usize", "maskPtr: usize", "workPtr: usize", "batch: i32", "d: i32", "c: i32"], result: "void" },
   },
   layout: {
     repeat_axis_f32: { params: ["outPtr: usize", "xPtr: usize", "outer: i32", "times: i32", "inner: i32"], result: "void" },

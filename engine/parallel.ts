@@ -141,11 +141,7 @@ const SPLITTERS: Partial<Record<KernelName, Splitter>> = {
     const [, , , , , batch, d, c] = args;
     const parts = partCount(batch * d * d * c, batch, threads, minPartWork);
     if (parts < 2) return null;
-    return {
-      parts: alongCount(args, 5, [[0, c * d * 4], [1, c * d * 4], [3, d * 4]], parts),
-      scratchArg: 4,
-      scratchBytes: k.masked_products_scratch(d, c) * 4,
-    };
+    return { parts: alongCount(args, 5, [[0, c * d * 4], [1, c * d * 4], [3, d * 4]], parts), scratchArg: 4, scratchBytes: k.masked_products_scratch(d, c) * 4 };
   },
   // (out, n, k0, k1, c0, c1): Philox blocks of 4 values; a part starting at value i starts at
   // block i / 4, that is at the 64-bit counter (c1, c0) + i / 4.
