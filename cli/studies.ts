@@ -535,6 +535,6 @@ export function printAccuracyWidth(report: ReturnType<typeof accuracyWidth>, out
   }
   const gaps = report.gaps as Array<{ width: number; wperpMinusWt: { mean: number; std: number; n: number } | null }>;
   const known = gaps.filter((g) => g.wperpMinusWt);
-  if (known.length) console.log(`\nW̃⊥ − Wᵀ, final train accuracy: ${known.map((g) => `w${g.width} ${g.wperpMinusWt!.mean >= 0 ? "+" : ""}${g.wperpMinusWt!.mean.toFixed(3)} ± ${g.wperpMinusWt!.std.toFixed(3)} (${g.wperpMinusWt!.n} seeds)`).join(", ")}`);
+  if (known.length) console.log(`\nW̃⊥ − Wᵀ, final train accuracy: ${known.map((g) => `w${g.width} ${g.wperpMinusWt!.mean >= 0 ? "+" : ""}${g.wperpMinusWt!.mean.toFixed(3)} ± ${g.wperpMinusWt!.std.toFixed(3)} (${g.wperpMinusWt!.n} seed${g.wperpMinusWt!.n === 1 ? "" : "s"})`).join(", ")}`);
   console.log(`\nwrote ${join(out, "accuracy-width.json")} and ${join(out, "accuracy-width.svg")}`);
 }
