@@ -16,14 +16,22 @@ export const DEFAULT_WARM_START_BYTES = 256 * 2 ** 20;
 export const DEFAULT_OVERSAMPLE = 2;
 
 /**
- * The bytes that keep the blocks of all `rows` examples of a model of layer sizes `sizes`:
- * rows × w × d × 4 for each hidden layer whose next layer is wider than k (w = min(d, k + oversample)).
+ * The starts hidden layer `layer` of a model of layer sizes `sizes` keeps: blocks of w =
+ * min(d, k + oversample) rows of its d units, if its next layer is wider than k (narrower ones take
+ * the thin route and keep none); null otherwise.
  */
+function keptBlock(sizes: readonly number[], layer: number, k: number, oversample: number): { d: number; w: number } | null {
+  if (layer > sizes.length - 3 || sizes[layer + 2] <= k) return null;
+  const d = sizes[layer + 1];
+  return { d, w: Math.min(d, k + oversample) };
+}
+
+/** The bytes that keep the blocks of all `rows` examples of a model of layer sizes `sizes`: rows × w × d × 4 per layer that keeps them. */
 export function warmStartBytesFor(sizes: readonly number[], rows: number, k: number, oversample = DEFAULT_OVERSAMPLE): number {
   let bytes = 0;
   for (let layer = 0; layer + 2 < sizes.length; layer++) {
-    const d = sizes[layer + 1];
-    if (sizes[layer + 2] > k) bytes += rows * Math.min(d, k + oversample) * d * 4;
+    const block = keptBlock(sizes, layer, k, oversample);
+    if (block) bytes += rows * block.w * block.d * 4;
   }
   return bytes;
 }
@@ -139,29 +147,25 @@ export class WarmStarts {
     const fail = (why: string): never => {
       throw new FwdgradError(`wperp: estimator state: ${why}`);
     };
-    const widthOf = (key: string, layer: number): number => {
-      if (layer > sizes.length - 3 || sizes[layer + 2] <= k) fail(`"${key}" is for layer ${layer}, which keeps no starts in a model of sizes [${sizes.join(", ")}] with k = ${k}`);
-      return sizes[layer + 1];
-    };
+    const blockOf = (key: string, layer: number) =>
+      keptBlock(sizes, layer, k, this.oversample) ?? fail(`"${key}" is for layer ${layer}, which keeps no starts in a model of sizes [${sizes.join(", ")}] with k = ${k}`);
     const gramStarts = new Map<number, GramStart>();
     const bases = new Map<number, Map<number, Float32Array>>();
     for (const key of Object.keys(saved.numbers)) if (!/^(warm\.\d+\.shape|rows\.\d+)$/.test(key)) fail(`unexpected entry "${key}"`);
     for (const [key, values] of Object.entries(saved.arrays)) {
       const match = /^(warm|bases)\.(\d+)$/.exec(key) ?? fail(`unexpected array "${key}"`);
       const layer = Number(match[2]);
-      const d = widthOf(key, layer);
+      const { d, w } = blockOf(key, layer);
       if (match[1] === "warm") {
         const shape = saved.numbers[`${key}.shape`] ?? fail(`"${key}" has no shape`);
-        const columns = Math.min(d, k + this.oversample);
-        if (shape.length !== 2 || shape[0] !== d || shape[1] !== columns || d * columns !== values.length) {
-          fail(`"${key}" has shape [${shape.join(", ")}] and ${values.length} values, expected [${d}, ${columns}]`);
+        if (shape.length !== 2 || shape[0] !== d || shape[1] !== w || d * w !== values.length) {
+          fail(`"${key}" has shape [${shape.join(", ")}] and ${values.length} values, expected [${d}, ${w}]`);
         }
-        gramStarts.set(layer, { shape: [d, columns], values: values.slice() });
+        gramStarts.set(layer, { shape: [d, w], values: values.slice() });
       } else {
         const rows = saved.numbers[`rows.${layer}`] ?? fail(`"${key}" has no rows`);
-        const width = Math.min(d, k + this.oversample);
-        const stride = d * width;
-        if (values.length !== rows.length * stride) fail(`"${key}" has ${values.length} values for ${rows.length} rows of ${width} × ${d}`);
+        const stride = d * w;
+        if (values.length !== rows.length * stride) fail(`"${key}" has ${values.length} values for ${rows.length} rows of ${w} × ${d}`);
         const cache = new Map<number, Float32Array>();
         rows.forEach((row, r) => {
           if (!Number.isSafeInteger(row) || row < 0 || cache.has(row)) fail(`"rows.${layer}" holds ${row}, not a new row index`);

@@ -298,11 +298,9 @@ export function masked_products_f32(outPtr: usize, xPtr: usize, gramPtr: usize, 
       const i1 = t + 1 < a ? load<i32>(index + (<usize>(t + 1) << 2)) : i0;
       const g0 = gramPtr + ((<usize>i0 * <usize>d) << 2);
       const g1 = gramPtr + ((<usize>i1 * <usize>d) << 2);
-      let q = 0;
-      for (; q + 16 <= cp; q += 16) maskedPass4(out, rows, index, g0, g1, i0, i1, a, cp, q, c, d);
-      // 4, 8 or 12 columns left: one pass of 12, its lanes past c read the next row (or the
-      // scratch's slack) and are never stored.
-      if (q < cp) maskedPass3(out, rows, index, g0, g1, i0, i1, a, cp, q, c, d);
+      // Passes of 12 columns (W̃⊥'s default block); the last may have 4 or 8 left: its lanes past
+      // c read the next row (or the scratch's slack) and are never stored.
+      for (let q = 0; q < cp; q += 12) maskedPass(out, rows, index, g0, g1, i0, i1, a, cp, q, c, d);
     }
   }
 }
@@ -317,38 +315,8 @@ function storeColumn(out: usize, v: v128, i: i32, q: i32, c: i32, d: i32): void 
   if (q + 3 < c) store<f32>(at(out, q + 3, d, i), f32x4.extract_lane(v, 3));
 }
 
-/** Columns q .. q+15 of units i0 and i1 (eight sums of four lanes). */
-function maskedPass4(out: usize, rows: usize, index: usize, g0: usize, g1: usize, i0: i32, i1: i32, a: i32, cp: i32, q: i32, c: i32, d: i32): void {
-  let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s02 = f32x4.splat(0), s03 = f32x4.splat(0);
-  let s10 = f32x4.splat(0), s11 = f32x4.splat(0), s12 = f32x4.splat(0), s13 = f32x4.splat(0);
-  let row = rows + (<usize>q << 2);
-  const step = <usize>cp << 2;
-  for (let t = 0; t < a; t++) {
-    const j = <usize>load<i32>(index + (<usize>t << 2)) << 2;
-    const a0 = f32x4.splat(load<f32>(g0 + j)), a1 = f32x4.splat(load<f32>(g1 + j));
-    const v0 = v128.load(row), v1 = v128.load(row, 16), v2 = v128.load(row, 32), v3 = v128.load(row, 48);
-    s00 = f32x4.add(s00, f32x4.mul(v0, a0));
-    s01 = f32x4.add(s01, f32x4.mul(v1, a0));
-    s02 = f32x4.add(s02, f32x4.mul(v2, a0));
-    s03 = f32x4.add(s03, f32x4.mul(v3, a0));
-    s10 = f32x4.add(s10, f32x4.mul(v0, a1));
-    s11 = f32x4.add(s11, f32x4.mul(v1, a1));
-    s12 = f32x4.add(s12, f32x4.mul(v2, a1));
-    s13 = f32x4.add(s13, f32x4.mul(v3, a1));
-    row += step;
-  }
-  storeColumn(out, s00, i0, q, c, d);
-  storeColumn(out, s01, i0, q + 4, c, d);
-  storeColumn(out, s02, i0, q + 8, c, d);
-  storeColumn(out, s03, i0, q + 12, c, d);
-  storeColumn(out, s10, i1, q, c, d);
-  storeColumn(out, s11, i1, q + 4, c, d);
-  storeColumn(out, s12, i1, q + 8, c, d);
-  storeColumn(out, s13, i1, q + 12, c, d);
-}
-
-/** Columns q .. q+11 of units i0 and i1 (W̃⊥'s blocks of k + oversample = 12 rows by default; the tail of any other count). */
-function maskedPass3(out: usize, rows: usize, index: usize, g0: usize, g1: usize, i0: i32, i1: i32, a: i32, cp: i32, q: i32, c: i32, d: i32): void {
+/** Columns q .. q+11 of units i0 and i1 (six sums of four lanes). */
+function maskedPass(out: usize, rows: usize, index: usize, g0: usize, g1: usize, i0: i32, i1: i32, a: i32, cp: i32, q: i32, c: i32, d: i32): void {
   let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s02 = f32x4.splat(0);
   let s10 = f32x4.splat(0), s11 = f32x4.splat(0), s12 = f32x4.splat(0);
   let row = rows + (<usize>q << 2);

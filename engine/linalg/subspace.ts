@@ -5,8 +5,9 @@
 // Rayleigh–Ritz step. LOBPCG is the usual tracker for slowly moving eigenproblems: from a start
 // near the answer (the example's block from its previous visit) one or two steps pass the test.
 // Blocks are stored as rows [B, w, d], and each example's product with G touches only its active
-// units (masked_products: a² of the d² multiply-adds for a active units); orthonormalisation is CholeskyQR (Fukaya et al. 2014). An example stops as soon as
-// its leading k residuals pass the test and the others go on as a smaller batch: cost follows need.
+// units (masked_products: a² of the d² multiply-adds for a active units); orthonormalisation is
+// CholeskyQR (Fukaya et al. 2014). An example stops as soon as its leading k residuals pass the test
+// and the others go on as a smaller batch: cost follows need.
 import { mark, release, tidy } from "../arena.ts";
 import { engine } from "../backend.ts";
 import type { Heap } from "../heap.ts";
