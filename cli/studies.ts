@@ -495,14 +495,17 @@ export function accuracyWidth(data: Dataset, flags: Flags, specs: MethodSpec[], 
       secondsPerRun: mine.length ? meanStd(mine.map((r) => r.seconds)).mean : null, stopped: mine.map((r) => r.stopped),
     };
   }));
-  // The W̃⊥ − Wᵀ gap in final train accuracy, per width, over the seeds both ran to the same epoch.
+  // The W̃⊥ − Wᵀ gap in train accuracy, per width, paired by seed, at the last epoch both runs of
+  // the pair reached: a run stopped by its time budget (width 2048) is compared with the other
+  // method's run at the same epoch, not with its end.
   const [ahead, behind] = GAP;
   const gaps = allWidths.map((width) => {
     const pairs = runs.filter((r) => r.width === width && r.label === ahead).flatMap((a) => {
-      const b = runs.find((r) => r.width === width && r.label === behind && r.seed === a.seed && r.epochs === a.epochs);
-      return b && finalOf(a) && finalOf(b) ? [finalOf(a).trainAcc - finalOf(b).trainAcc] : [];
+      const b = runs.find((r) => r.width === width && r.label === behind && r.seed === a.seed);
+      const epoch = b ? Math.min(a.history.length, b.history.length) : 0;
+      return epoch > 0 ? [{ epoch, gap: a.history[epoch - 1].trainAcc - b!.history[epoch - 1].trainAcc }] : [];
     });
-    return { width, wperpMinusWt: pairs.length ? meanStd(pairs) : null };
+    return { width, epochs: pairs.map((p) => p.epoch), wperpMinusWt: pairs.length ? meanStd(pairs.map((p) => p.gap)) : null };
   });
   const settings = { widths: allWidths, seeds, epochs: flags.epochs, maxMinutes: flags["max-minutes"] ?? null, depth: flags.depth, k: flags.k, lr: flags.lr, batch: flags.batch, methods: specs.map((s) => s.label) };
   // Wall time of this invocation, and the runs' own training time (over sessions).
@@ -533,8 +536,12 @@ export function printAccuracyWidth(report: ReturnType<typeof accuracyWidth>, out
     const epochs = Math.min(...c.epochs) === Math.max(...c.epochs) ? String(c.epochs[0]) : `${Math.min(...c.epochs)}–${Math.max(...c.epochs)}`;
     console.log(`${String(c.width).padEnd(7)}${c.label.padEnd(30)}${String(c.seeds.length).padStart(6)}${epochs.padStart(9)}${`${c.train.mean.toFixed(3)} ± ${c.train.std.toFixed(3)}`.padStart(16)}${`${c.test.mean.toFixed(3)} ± ${c.test.std.toFixed(3)}`.padStart(16)}${`${(c.secondsPerRun ?? 0).toFixed(0)} s`.padStart(11)}`);
   }
-  const gaps = report.gaps as Array<{ width: number; wperpMinusWt: { mean: number; std: number; n: number } | null }>;
+  const gaps = report.gaps as Array<{ width: number; epochs: number[]; wperpMinusWt: { mean: number; std: number; n: number } | null }>;
   const known = gaps.filter((g) => g.wperpMinusWt);
-  if (known.length) console.log(`\nW̃⊥ − Wᵀ, final train accuracy: ${known.map((g) => `w${g.width} ${g.wperpMinusWt!.mean >= 0 ? "+" : ""}${g.wperpMinusWt!.mean.toFixed(3)} ± ${g.wperpMinusWt!.std.toFixed(3)} (${g.wperpMinusWt!.n} seed${g.wperpMinusWt!.n === 1 ? "" : "s"})`).join(", ")}`);
+  const epochsOf = (g: (typeof gaps)[number]) => {
+    const at = [...new Set(g.epochs)];
+    return at.length === 1 && at[0] === (report.settings as { epochs: number }).epochs ? "" : `, at epoch ${at.join("/")}`;
+  };
+  if (known.length) console.log(`\nW̃⊥ − Wᵀ, train accuracy: ${known.map((g) => `w${g.width} ${g.wperpMinusWt!.mean >= 0 ? "+" : ""}${g.wperpMinusWt!.mean.toFixed(3)} ± ${g.wperpMinusWt!.std.toFixed(3)} (${g.wperpMinusWt!.n} seed${g.wperpMinusWt!.n === 1 ? "" : "s"}${epochsOf(g)})`).join(", ")}`);
   console.log(`\nwrote ${join(out, "accuracy-width.json")} and ${join(out, "accuracy-width.svg")}`);
 }
