@@ -516,7 +516,9 @@ export function accuracyWidth(data: Dataset, flags: Flags, specs: MethodSpec[], 
     const rows = cells.filter((c) => c.label === spec.label && c.train);
     return { name: spec.label, dashed: spec.combine === "project", points: rows.map((c) => [c.width, c.train!.mean] as [number, number]), spread: rows.map((c) => c.train!.std) };
   }).filter((s) => s.points.length > 0);
-  writeAtomic(join(out, "accuracy-width.svg"), lineChart(`Train accuracy vs width after ${flags.epochs} epochs (cf. the paper's Figure 2)`, "width", "train accuracy", series, [0, 1], { logX: true }));
+  const short = cells.filter((c) => c.epochs.some((e) => e < (flags.epochs as number))).map((c) => `${c.label} w${c.width}: ${c.epochs.join("/")}`);
+  const title = `Train accuracy vs width after ${flags.epochs} epochs${short.length ? ` (time budget: ${short.join(", ")})` : ""}`;
+  writeAtomic(join(out, "accuracy-width.svg"), lineChart(title, "width", "train accuracy", series, [0, 1], { logX: true }));
   return report;
 }
 

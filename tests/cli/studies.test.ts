@@ -104,6 +104,7 @@ Studies("accuracy-width: a run past its time budget stops there, says so, and is
   assert.equal(report.gaps[0].epochs, [1]);
   assert.is(report.gaps[0].wperpMinusWt.mean, run("wperp").history[0].trainAcc - run("wt").history[0].trainAcc);
   assert.match(both.out, /w8 [+-]\d\.\d{3} ± 0\.000 \(1 seed, at epoch 1\)/);
+  assert.match(readFileSync(join(out, "accuracy-width.svg"), "utf8"), /after 3 epochs \(time budget: wperp w8: 1\)/, "the plot says which runs stopped early");
 });
 
 Studies("a damaged state file is refused, naming it, before its part is reused", () => {
