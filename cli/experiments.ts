@@ -132,13 +132,18 @@ export function runOne(data: Dataset, config: TrainConfig, qualityEvery: number,
 /** Hidden layers at most: every layer is a few objects and tensors, and nothing deeper trains here. */
 export const MAX_DEPTH = 10_000;
 
-const sharedFlags = {
-  threads: THREADS_FLAG,
+/** The model and optimiser flags every training command takes, with one meaning and default. */
+export const TRAINING_FLAGS = {
   depth: { kind: "int", default: 3, min: 1, max: MAX_DEPTH, help: "hidden layers" },
-  epochs: { kind: "int", default: 300, min: 1, help: "epochs per run" },
   batch: { kind: "int", default: 512, min: 1, help: "batch size" },
   lr: { kind: "number", default: 1e-4, greaterThan: 0, help: "AdamW learning rate" },
   k: { kind: "int", default: 10, min: 1, help: "subspace rank for wperp" },
+} as const;
+
+const sharedFlags = {
+  threads: THREADS_FLAG,
+  ...TRAINING_FLAGS,
+  epochs: { kind: "int", default: 300, min: 1, help: "epochs per run" },
   guesses: { kind: "int", min: 1, max: MAX_GUESSES, help: "guesses per step of every estimator without its own (default 1)" },
   combine: { kind: "string", choices: COMBINES, help: "how guesses combine, for every estimator without its own: mean or project (default mean)" },
   out: { kind: "string", default: "results", help: "folder for results.json and the SVG plots" },

@@ -13,7 +13,7 @@ import { encodeCheckpoint, fitsTextCheckpoint, parseCheckpoint, serializeCheckpo
 import { Trainer, type TrainConfig } from "../train/trainer.ts";
 import { describeFlags, parseFlags, UsageError, type Command } from "./args.ts";
 import { readyFor, THREADS_FLAG } from "./engine.ts";
-import { checkMethodFits, checkMethods, checkModelSize, compareCommand, MAX_DEPTH, reproduceCommand } from "./experiments.ts";
+import { checkMethodFits, checkMethods, checkModelSize, compareCommand, reproduceCommand, TRAINING_FLAGS } from "./experiments.ts";
 import { demoCommand } from "./demo.ts";
 import { bytesOf, checkOutFolder, loadData, makeOutFolder, writeAtomic } from "./io.ts";
 
@@ -44,11 +44,8 @@ export const COMMANDS: Record<string, Command> = {
     flags: {
       method: { kind: "string", help: `gradient method: ${METHOD_IDS.join(", ")}` },
       width: { kind: "int", min: 1, help: "hidden width" },
-      depth: { kind: "int", default: 3, min: 1, max: MAX_DEPTH, help: "hidden layers" },
+      ...TRAINING_FLAGS,
       epochs: { kind: "int", default: 300, min: 0, help: "epochs to train (in total, when resuming)" },
-      batch: { kind: "int", default: 512, min: 1, help: "batch size" },
-      lr: { kind: "number", default: 1e-4, greaterThan: 0, help: "AdamW learning rate" },
-      k: { kind: "int", default: 10, min: 1, help: "subspace rank for wperp" },
       guesses: { kind: "int", min: 1, max: MAX_GUESSES, help: "guesses per step (estimators; default 1)" },
       combine: { kind: "string", choices: COMBINES, help: "how the guesses combine: mean (default) or project (the gradient's projection onto their span)" },
       route: { kind: "string", choices: ["fast", "exact"], help: "wperp route (default fast); wp route (default exact: an SVD per example)" },
@@ -171,8 +168,8 @@ export const COMMANDS: Record<string, Command> = {
     flags: {
       method: { kind: "string", help: `estimator: ${METHOD_IDS.filter(isEstimatorId).join(", ")}` },
       width: { kind: "int", min: 1, help: "hidden width" },
-      depth: { kind: "int", default: 3, min: 1, max: MAX_DEPTH, help: "hidden layers" },
-      k: { kind: "int", default: 10, min: 1, help: "subspace rank for wperp" },
+      depth: TRAINING_FLAGS.depth,
+      k: TRAINING_FLAGS.k,
       guesses: { kind: "int", default: 1, min: 1, max: MAX_GUESSES, help: "guesses per estimate" },
       combine: { kind: "string", default: "mean", choices: COMBINES, help: "how the guesses combine: mean or project" },
       draws: { kind: "int", default: 20, min: 1, help: "estimates drawn, each of --guesses guesses" },
