@@ -502,8 +502,8 @@ export function accuracyWidth(data: Dataset, flags: Flags, specs: MethodSpec[], 
   const gaps = allWidths.map((width) => {
     const pairs = runs.filter((r) => r.width === width && r.label === ahead).flatMap((a) => {
       const b = runs.find((r) => r.width === width && r.label === behind && r.seed === a.seed);
-      const epoch = b ? Math.min(a.history.length, b.history.length) : 0;
-      return epoch > 0 ? [{ epoch, gap: a.history[epoch - 1].trainAcc - b!.history[epoch - 1].trainAcc }] : [];
+      const epoch = Math.min(a.history.length, b?.history.length ?? 0);
+      return b && epoch > 0 ? [{ epoch, gap: a.history[epoch - 1].trainAcc - b.history[epoch - 1].trainAcc }] : [];
     });
     return { width, epochs: pairs.map((p) => p.epoch), wperpMinusWt: pairs.length ? meanStd(pairs.map((p) => p.gap)) : null };
   });
