@@ -13,7 +13,7 @@ import { UsageError, type Command, type Flags } from "./args.ts";
 import { readyFor, THREADS_FLAG } from "./engine.ts";
 import { checkOutFolder, loadData, makeOutFolder, writeAtomic } from "./io.ts";
 import { lineChart } from "../plot/svg.ts";
-import { accuracyWidth, configFrom, meanStd, printAccuracyWidth, printQualityWidth, qualityWidth } from "./studies.ts";
+import { accuracyWidth, configFrom, formatStat, meanStd, printAccuracyWidth, printQualityWidth, qualityWidth } from "./studies.ts";
 
 export interface RunResult {
   method: string;
@@ -289,7 +289,7 @@ export const reproduceCommand: Command = {
     const seeds = flags.seeds as number;
     checkRuns(data, experiment.widths.flatMap((width) => experiment.methods.map((method) => configFrom(flags, methodSpec(method), width, 0))));
     const log = (line: string) => (flags.json ? undefined : console.log(line));
-    const cells: Array<{ width: number; method: string; train: { mean: number; std: number }; test: { mean: number; std: number }; seconds: number; paper: number | [number, number, string] | null }> = [];
+    const cells: Array<{ width: number; method: string; train: ReturnType<typeof meanStd>; test: ReturnType<typeof meanStd>; seconds: number; paper: number | [number, number, string] | null }> = [];
     const runs: RunResult[] = [];
     for (const width of experiment.widths) {
       for (const method of experiment.methods) {
@@ -318,7 +318,7 @@ export const reproduceCommand: Command = {
     console.log(`${"width".padEnd(7)}${"method".padEnd(26)}${"train".padStart(16)}${"test".padStart(16)}${"paper".padStart(22)}${"time/run".padStart(11)}`);
     for (const c of cells) {
       const paper = c.paper === null ? "—" : Array.isArray(c.paper) ? `${c.paper[0].toFixed(3)} / ${c.paper[1].toFixed(3)} (${c.paper[2]})` : c.paper.toFixed(3);
-      console.log(`${String(c.width).padEnd(7)}${c.method.padEnd(26)}${`${c.train.mean.toFixed(3)} ± ${c.train.std.toFixed(3)}`.padStart(16)}${`${c.test.mean.toFixed(3)} ± ${c.test.std.toFixed(3)}`.padStart(16)}${paper.padStart(22)}${`${c.seconds.toFixed(0)} s`.padStart(11)}`);
+      console.log(`${String(c.width).padEnd(7)}${c.method.padEnd(26)}${formatStat(c.train).padStart(16)}${formatStat(c.test).padStart(16)}${paper.padStart(22)}${`${c.seconds.toFixed(0)} s`.padStart(11)}`);
     }
     console.log(`\nwrote ${join(out, `${name}.json`)}${experiment.widths.length > 1 ? ` and ${join(out, `${name}-figure2.svg`)}` : ""}`);
     return reportStopped(runs);

@@ -46,11 +46,18 @@ function readCommit(): string {
   }
 }
 
-export const meanStd = (xs: number[]): { mean: number; std: number; n: number } => {
+/** Mean and sample standard deviation; one value has no spread to estimate, so its std is null. */
+export const meanStd = (xs: number[]): { mean: number; std: number | null; n: number } => {
   const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
-  const std = Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / Math.max(1, xs.length - 1));
+  const std = xs.length > 1 ? Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (xs.length - 1)) : null;
   return { mean, std, n: xs.length };
 };
+
+/** "mean ± std", or the mean alone when one value gave it; `signed` writes a + before a gain. */
+export function formatStat(stat: { mean: number; std: number | null }, signed = false): string {
+  const mean = `${signed && stat.mean >= 0 ? "+" : ""}${stat.mean.toFixed(3)}`;
+  return stat.std === null ? mean : `${mean} ± ${stat.std.toFixed(3)}`;
+}
 
 /**
  * A JSON file of the state folder, or null when absent (a half-written one never exists: writes
@@ -269,7 +276,7 @@ export function qualityWidth(data: Dataset, flags: Flags, specs: MethodSpec[], w
       const several = (spec.guesses ?? 1) > 1;
       return {
         name: spec.label, color: families.indexOf(spec.method), dashed: spec.combine === "project", dotted: several && spec.combine !== "project",
-        points: rows.map((r) => [r.width, r.cosine!.mean] as [number, number]), spread: rows.map((r) => r.cosine!.std),
+        points: rows.map((r) => [r.width, r.cosine!.mean] as [number, number]), spread: rows.map((r) => r.cosine!.std ?? 0),
       };
     }).filter((s) => s.points.length > 1);
     const title = stage === "init" ? "Gradient alignment vs width, at initialisation" : `Gradient alignment vs width, after ${flags["pretrain-epochs"]} epochs of backprop`;
@@ -315,7 +322,7 @@ export function printQualityWidth(report: ReturnType<typeof qualityWidth>, specs
       for (const spec of specs) {
         const cells = widths.map((w) => {
           const stat = summary.find((s) => s.stage === stage && s.width === w && s.label === spec.label)?.[key];
-          return (stat ? (stat.n > 1 ? `${stat.mean.toFixed(3)} ± ${stat.std.toFixed(3)}` : stat.mean.toFixed(4)) : "—").padStart(16);
+          return (stat ? formatStat(stat) : "—").padStart(16);
         });
         console.log(`${spec.label.padEnd(38)}${cells.join("")}`);
       }
@@ -514,7 +521,7 @@ export function accuracyWidth(data: Dataset, flags: Flags, specs: MethodSpec[], 
   writeAtomic(join(out, "accuracy-width.json"), json(report));
   const series: Series[] = specs.map((spec) => {
     const rows = cells.filter((c) => c.label === spec.label && c.train);
-    return { name: spec.label, dashed: spec.combine === "project", points: rows.map((c) => [c.width, c.train!.mean] as [number, number]), spread: rows.map((c) => c.train!.std) };
+    return { name: spec.label, dashed: spec.combine === "project", points: rows.map((c) => [c.width, c.train!.mean] as [number, number]), spread: rows.map((c) => c.train!.std ?? 0) };
   }).filter((s) => s.points.length > 0);
   const short = cells.filter((c) => c.epochs.some((e) => e < (flags.epochs as number))).map((c) => `${c.label} w${c.width}: ${c.epochs.join("/")}`);
   const title = `Train accuracy vs width after ${flags.epochs} epochs${short.length ? ` (time budget: ${short.join(", ")})` : ""}`;
@@ -530,20 +537,21 @@ function savedWidths(stateDir: string): number[] {
 
 /** Prints accuracy-width's table and the W̃⊥ − Wᵀ gaps. */
 export function printAccuracyWidth(report: ReturnType<typeof accuracyWidth>, out: string): void {
-  const cells = report.cells as Array<{ width: number; label: string; seeds: number[]; epochs: number[]; train: { mean: number; std: number } | null; test: { mean: number; std: number } | null; secondsPerRun: number | null }>;
-  console.log(`\naccuracy-width: final train / test accuracy, mean ± std over seeds`);
+  type Stat = ReturnType<typeof meanStd>;
+  const cells = report.cells as Array<{ width: number; label: string; seeds: number[]; epochs: number[]; train: Stat | null; test: Stat | null; secondsPerRun: number | null }>;
+  console.log(`\naccuracy-width: final train / test accuracy, mean ± std over seeds (one seed: its value)`);
   console.log(`${"width".padEnd(7)}${"method".padEnd(30)}${"seeds".padStart(6)}${"epochs".padStart(9)}${"train".padStart(16)}${"test".padStart(16)}${"time/run".padStart(11)}`);
   for (const c of cells) {
     if (!c.train || !c.test) continue;
     const epochs = Math.min(...c.epochs) === Math.max(...c.epochs) ? String(c.epochs[0]) : `${Math.min(...c.epochs)}–${Math.max(...c.epochs)}`;
-    console.log(`${String(c.width).padEnd(7)}${c.label.padEnd(30)}${String(c.seeds.length).padStart(6)}${epochs.padStart(9)}${`${c.train.mean.toFixed(3)} ± ${c.train.std.toFixed(3)}`.padStart(16)}${`${c.test.mean.toFixed(3)} ± ${c.test.std.toFixed(3)}`.padStart(16)}${`${(c.secondsPerRun ?? 0).toFixed(0)} s`.padStart(11)}`);
+    console.log(`${String(c.width).padEnd(7)}${c.label.padEnd(30)}${String(c.seeds.length).padStart(6)}${epochs.padStart(9)}${formatStat(c.train).padStart(16)}${formatStat(c.test).padStart(16)}${`${(c.secondsPerRun ?? 0).toFixed(0)} s`.padStart(11)}`);
   }
-  const gaps = report.gaps as Array<{ width: number; epochs: number[]; wperpMinusWt: { mean: number; std: number; n: number } | null }>;
+  const gaps = report.gaps as Array<{ width: number; epochs: number[]; wperpMinusWt: Stat | null }>;
   const known = gaps.filter((g) => g.wperpMinusWt);
   const epochsOf = (g: (typeof gaps)[number]) => {
     const at = [...new Set(g.epochs)];
     return at.length === 1 && at[0] === (report.settings as { epochs: number }).epochs ? "" : `, at epoch ${at.join("/")}`;
   };
-  if (known.length) console.log(`\nW̃⊥ − Wᵀ, train accuracy: ${known.map((g) => `w${g.width} ${g.wperpMinusWt!.mean >= 0 ? "+" : ""}${g.wperpMinusWt!.mean.toFixed(3)} ± ${g.wperpMinusWt!.std.toFixed(3)} (${g.wperpMinusWt!.n} seed${g.wperpMinusWt!.n === 1 ? "" : "s"}${epochsOf(g)})`).join(", ")}`);
+  if (known.length) console.log(`\nW̃⊥ − Wᵀ, train accuracy: ${known.map((g) => `w${g.width} ${formatStat(g.wperpMinusWt!, true)} (${g.wperpMinusWt!.n} seed${g.wperpMinusWt!.n === 1 ? "" : "s"}${epochsOf(g)})`).join(", ")}`);
   console.log(`\nwrote ${join(out, "accuracy-width.json")} and ${join(out, "accuracy-width.svg")}`);
 }
