@@ -13,7 +13,7 @@ import { UsageError, type Command, type Flags } from "./args.ts";
 import { readyFor, THREADS_FLAG } from "./engine.ts";
 import { checkOutFolder, loadData, makeOutFolder, writeAtomic } from "./io.ts";
 import { lineChart } from "../plot/svg.ts";
-import { accuracyWidth, configFrom, formatStat, meanStd, printAccuracyWidth, printQualityWidth, qualityWidth } from "./studies.ts";
+import { accuracyWidth, configFrom, formatStat, meanStd, type Stat, printAccuracyWidth, printQualityWidth, qualityWidth } from "./studies.ts";
 
 export interface RunResult {
   method: string;
@@ -289,7 +289,7 @@ export const reproduceCommand: Command = {
     const seeds = flags.seeds as number;
     checkRuns(data, experiment.widths.flatMap((width) => experiment.methods.map((method) => configFrom(flags, methodSpec(method), width, 0))));
     const log = (line: string) => (flags.json ? undefined : console.log(line));
-    const cells: Array<{ width: number; method: string; train: ReturnType<typeof meanStd>; test: ReturnType<typeof meanStd>; seconds: number; paper: number | [number, number, string] | null }> = [];
+    const cells: Array<{ width: number; method: string; train: Stat; test: Stat; seconds: number; paper: number | [number, number, string] | null }> = [];
     const runs: RunResult[] = [];
     for (const width of experiment.widths) {
       for (const method of experiment.methods) {

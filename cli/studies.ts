@@ -46,15 +46,17 @@ function readCommit(): string {
   }
 }
 
-/** Mean and sample standard deviation; one value has no spread to estimate, so its std is null. */
-export const meanStd = (xs: number[]): { mean: number; std: number | null; n: number } => {
+/** n values' mean and sample std; null for one value, which has no spread to estimate. */
+export interface Stat { mean: number; std: number | null; n: number }
+
+export const meanStd = (xs: number[]): Stat => {
   const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
   const std = xs.length > 1 ? Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (xs.length - 1)) : null;
   return { mean, std, n: xs.length };
 };
 
 /** "mean ± std", or the mean alone when one value gave it; `signed` writes a + before a gain. */
-export function formatStat(stat: { mean: number; std: number | null }, signed = false): string {
+export function formatStat(stat: Stat, signed = false): string {
   const mean = `${signed && stat.mean >= 0 ? "+" : ""}${stat.mean.toFixed(3)}`;
   return stat.std === null ? mean : `${mean} ± ${stat.std.toFixed(3)}`;
 }
@@ -287,8 +289,7 @@ export function qualityWidth(data: Dataset, flags: Flags, specs: MethodSpec[], w
 
 /** Per (stage, width, label): the hidden layers' mean cosine and overlap, mean ± std over seeds. */
 function qualitySummary(cells: QualityCell[], specs: MethodSpec[], widths: number[]) {
-  type Stat = ReturnType<typeof meanStd> | null;
-  const rows: Array<{ stage: string; width: number; label: string; cosine: Stat; cosineWeights: Stat; overlap: Stat; cosinePerLayer: (number | null)[] | null }> = [];
+  const rows: Array<{ stage: string; width: number; label: string; cosine: Stat | null; cosineWeights: Stat | null; overlap: Stat | null; cosinePerLayer: (number | null)[] | null }> = [];
   for (const stage of ["init", "trained"]) {
     for (const width of widths) {
       for (const spec of specs) {
@@ -537,7 +538,6 @@ function savedWidths(stateDir: string): number[] {
 
 /** Prints accuracy-width's table and the W̃⊥ − Wᵀ gaps. */
 export function printAccuracyWidth(report: ReturnType<typeof accuracyWidth>, out: string): void {
-  type Stat = ReturnType<typeof meanStd>;
   const cells = report.cells as Array<{ width: number; label: string; seeds: number[]; epochs: number[]; train: Stat | null; test: Stat | null; secondsPerRun: number | null }>;
   console.log(`\naccuracy-width: final train / test accuracy, mean ± std over seeds (one seed: its value)`);
   console.log(`${"width".padEnd(7)}${"method".padEnd(30)}${"seeds".padStart(6)}${"epochs".padStart(9)}${"train".padStart(16)}${"test".padStart(16)}${"time/run".padStart(11)}`);
