@@ -356,7 +356,7 @@ async function runStudy(name: string, flags: Flags, given: Set<string>): Promise
   const report = accuracyWidth(data, studyFlags, specs, widths, out, log);
   if (flags.json) console.log(JSON.stringify({ experiment: name, cells: report.cells, gaps: report.gaps }));
   else printAccuracyWidth(report, out);
-  const stopped = (report.runs as Array<{ stopped: string | null; label: string; width: number; seed: number }>).filter((r) => r.stopped !== null && !r.stopped.startsWith("time budget"));
+  const stopped = report.runs.filter((r) => r.stopped !== null && !r.stopped.startsWith("time budget"));
   for (const r of stopped) console.error(`fwdgrad: ${r.label} (width ${r.width}, seed ${r.seed}) stopped early: ${r.stopped}`);
   return stopped.length > 0 ? 1 : 0;
 }

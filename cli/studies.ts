@@ -220,7 +220,7 @@ interface PretrainSummary {
  * the first `rows` training examples) at initialisation and after `pretrain-epochs` of backprop.
  * Writes quality-width.json, one cosine plot per stage, and prints mean hidden-layer cosines.
  */
-export function qualityWidth(data: Dataset, flags: Flags, specs: MethodSpec[], widths: number[], out: string, log: (line: string) => void): Record<string, unknown> {
+export function qualityWidth(data: Dataset, flags: Flags, specs: MethodSpec[], widths: number[], out: string, log: (line: string) => void) {
   sourceCommit();
   const stateDir = join(out, "quality-width");
   mkdirSync(stateDir, { recursive: true });
@@ -311,7 +311,6 @@ function qualitySummary(cells: QualityCell[], specs: MethodSpec[], widths: numbe
 
 /** Prints quality-width's summary: per stage, the hidden layers' mean cosine of every spec per width. */
 export function printQualityWidth(report: ReturnType<typeof qualityWidth>, specs: MethodSpec[], widths: number[], out: string): void {
-  const summary = report.summary as ReturnType<typeof qualitySummary>;
   const tables = [
     ["cosine", "per-example activation gradients' cosine with the true ones"],
     ["cosineWeights", "the batch weight gradient's cosine with the true one"],
@@ -322,7 +321,7 @@ export function printQualityWidth(report: ReturnType<typeof qualityWidth>, specs
       console.log(`${"estimator".padEnd(38)}${widths.map((w) => String(w).padStart(16)).join("")}`);
       for (const spec of specs) {
         const cells = widths.map((w) => {
-          const stat = summary.find((s) => s.stage === stage && s.width === w && s.label === spec.label)?.[key];
+          const stat = report.summary.find((s) => s.stage === stage && s.width === w && s.label === spec.label)?.[key];
           return (stat ? formatStat(stat) : "—").padStart(16);
         });
         console.log(`${spec.label.padEnd(38)}${cells.join("")}`);
@@ -468,7 +467,7 @@ function accuracyRun(data: Dataset, config: TrainConfig, label: string, maxSecon
  * final train and test accuracy, mean ± std over seeds; the W̃⊥ − Wᵀ gap per width, paired by
  * seed) and accuracy-width.svg.
  */
-export function accuracyWidth(data: Dataset, flags: Flags, specs: MethodSpec[], widths: number[], out: string, log: (line: string) => void): Record<string, unknown> {
+export function accuracyWidth(data: Dataset, flags: Flags, specs: MethodSpec[], widths: number[], out: string, log: (line: string) => void) {
   sourceCommit();
   const stateDir = join(out, "accuracy-width");
   mkdirSync(stateDir, { recursive: true });
@@ -538,19 +537,17 @@ function savedWidths(stateDir: string): number[] {
 
 /** Prints accuracy-width's table and the W̃⊥ − Wᵀ gaps. */
 export function printAccuracyWidth(report: ReturnType<typeof accuracyWidth>, out: string): void {
-  const cells = report.cells as Array<{ width: number; label: string; seeds: number[]; epochs: number[]; train: Stat | null; test: Stat | null; secondsPerRun: number | null }>;
   console.log(`\naccuracy-width: final train / test accuracy, mean ± std over seeds (one seed: its value)`);
   console.log(`${"width".padEnd(7)}${"method".padEnd(30)}${"seeds".padStart(6)}${"epochs".padStart(9)}${"train".padStart(16)}${"test".padStart(16)}${"time/run".padStart(11)}`);
-  for (const c of cells) {
+  for (const c of report.cells) {
     if (!c.train || !c.test) continue;
     const epochs = Math.min(...c.epochs) === Math.max(...c.epochs) ? String(c.epochs[0]) : `${Math.min(...c.epochs)}–${Math.max(...c.epochs)}`;
     console.log(`${String(c.width).padEnd(7)}${c.label.padEnd(30)}${String(c.seeds.length).padStart(6)}${epochs.padStart(9)}${formatStat(c.train).padStart(16)}${formatStat(c.test).padStart(16)}${`${(c.secondsPerRun ?? 0).toFixed(0)} s`.padStart(11)}`);
   }
-  const gaps = report.gaps as Array<{ width: number; epochs: number[]; wperpMinusWt: Stat | null }>;
-  const known = gaps.filter((g) => g.wperpMinusWt);
-  const epochsOf = (g: (typeof gaps)[number]) => {
+  const known = report.gaps.filter((g) => g.wperpMinusWt);
+  const epochsOf = (g: (typeof report.gaps)[number]) => {
     const at = [...new Set(g.epochs)];
-    return at.length === 1 && at[0] === (report.settings as { epochs: number }).epochs ? "" : `, at epoch ${at.join("/")}`;
+    return at.length === 1 && at[0] === report.settings.epochs ? "" : `, at epoch ${at.join("/")}`;
   };
   if (known.length) console.log(`\nW̃⊥ − Wᵀ, train accuracy: ${known.map((g) => `w${g.width} ${formatStat(g.wperpMinusWt!, true)} (${g.wperpMinusWt!.n} seed${g.wperpMinusWt!.n === 1 ? "" : "s"}${epochsOf(g)})`).join(", ")}`);
   console.log(`\nwrote ${join(out, "accuracy-width.json")} and ${join(out, "accuracy-width.svg")}`);
