@@ -1,8 +1,13 @@
-// The primitive table: every op the engine differentiates, its value rule and its tangent (JVP) rule
-// side by side. Tangents carry a leading direction axis: for a value of shape S the tangent has shape
-// [D, ...S], one row per direction, so K guesses or Jacobian columns cost one pass. A null tangent is
-// a symbolic zero and is never materialised. Rules receive validated inputs (see ops.ts); `apply` is
-// the one place that decides whether tangents are computed.
+// The primitive table: every op the engine differentiates, its value rule, its tangent (JVP) rule
+// and, for the primitives that are linear in some inputs, the rule that applies it to tangents and
+// its transpose rule, side by side (autodidax, parts 1 and 4).
+// Tangents carry a leading direction axis: for a value of shape S the tangent has shape [D, ...S],
+// one row per direction, so K guesses or Jacobian columns cost one pass. A null tangent is a symbolic
+// zero and is never materialised. Tangent rules are written only with `emit` (a linear primitive
+// applied to tangents), so `linearize` (engine/jvp.ts) can record them as a linear program, and
+// `transpose` walks that program backwards with the transpose rules: reverse mode is derived, not
+// written a second time. Rules receive validated inputs (see ops.ts); `apply` is the one place that
+// decides whether tangents are computed.
 import { engine } from "./backend.ts";
 import { FwdgradError } from "./errors.ts";
 import { gemm, type GemmOperand } from "./gemm.ts";
@@ -15,7 +20,26 @@ type Binary = "add_f32" | "sub_f32" | "mul_f32" | "div_f32";
 interface Prim<A> {
   value(xs: Tensor[], attrs: A): Tensor;
   tangent(xs: Tensor[], dxs: Tan[], out: Tensor, attrs: A): Tan;
+  /**
+   * Linear primitives only: the primitive applied where `linear[i]` marks input i as a tangent
+   * [D, ...S] (any D, 0 included) and the others as constants; returns [D, ...outShape].
+   */
+  linear?(args: Tensor[], linear: readonly boolean[], attrs: A): Tensor;
+  /**
+   * Linear primitives only: the cotangents [D, ...S_i] of the linear inputs from the output's
+   * cotangent ct [D, ...outShape] (null for constant inputs). `args` are the recorded arguments: the
+   * constants, and at linear positions the tangents, of which only the shape counts.
+   */
+  transpose?(ct: Tensor, args: Tensor[], linear: readonly boolean[], attrs: A): Tan[];
 }
+
+/** A primitive linear in the inputs a call marks: both rules are required. */
+type LinearPrim<A> = Prim<A> & Required<Pick<Prim<A>, "linear" | "transpose">>;
+
+/** The primitives with linear and transpose rules: the vocabulary of linear programs (the table checks it). */
+export type LinearPrimName =
+  | "add" | "sub" | "mul" | "div" | "neg" | "scale" | "matmul" | "transpose" | "reshape" | "broadcast" | "sum"
+  | "gatherRows" | "scatterRows" | "gate" | "selectMax" | "placeMax" | "crossEntropyTangent" | "crossEntropyCotangent";
 
 const k = (): Kernels => engine().k;
 
@@ -24,7 +48,7 @@ function elementwise(kernel: Binary, a: Tensor, b: Tensor): Tensor {
   const out = empty(a.shape);
   const fn = k()[kernel];
   const step = b.size * 4;
-  for (let offset = 0; offset < a.size * 4; offset += step) fn(out.ptr + offset, a.ptr + offset, b.ptr, b.size);
+  if (step > 0) for (let offset = 0; offset < a.size * 4; offset += step) fn(out.ptr + offset, a.ptr + offset, b.ptr, b.size);
   return out;
 }
 
@@ -41,20 +65,17 @@ function scaled(x: Tensor, c: number): Tensor {
 }
 
 /** Runs `fn(outPtr, dxPtr)` for each direction of a [D, ...S] tangent, writing a tangent of shape [D, ...outShape]. */
-function perDirection(dx: Tensor, outShape: readonly number[], fn: (outPtr: number, dxPtr: number) => void): Tensor {
+function perDirection(dx: Tensor, inShape: readonly number[], outShape: readonly number[], fn: (outPtr: number, dxPtr: number) => void): Tensor {
   const directions = dx.shape[0];
   const out = empty([directions, ...outShape]);
-  const inStep = (dx.size / Math.max(directions, 1)) * 4;
+  const inStep = sizeOf(inShape) * 4;
   const outStep = sizeOf(outShape) * 4;
   for (let d = 0; d < directions; d++) fn(out.ptr + d * outStep, dx.ptr + d * inStep);
   return out;
 }
 
-function plus(a: Tan, b: Tan): Tan {
-  if (!a) return b;
-  if (!b) return a;
-  return elementwise("add_f32", a, b);
-}
+/** A tangent's shape without its direction axis. */
+const unbatched = (t: Tensor): readonly number[] => t.shape.slice(1);
 
 /** Expands size-1 axes of `x` (viewed as `from`, same rank as `to`) to `to`, one repeated axis at a time. */
 function expand(x: Tensor, from: readonly number[], to: readonly number[]): Tensor {
@@ -110,10 +131,122 @@ export function matmulGeometry(a: { shape: readonly number[] }, b: { shape: read
   };
 }
 
+/**
+ * op(A)·op(B) where one operand is a tangent [D, ...S] carrying D directions and the other a
+ * constant: a direction axis is one more level of batching. A tangent A·B with a shared B folds its
+ * directions into A's rows: one product of D·m rows.
+ */
+function directedProduct(dx: Tensor, other: Tensor, aSide: boolean, attrs: { transA: boolean; transB: boolean }): Tensor {
+  const a = aSide ? { shape: unbatched(dx) } : other;
+  const b = aSide ? other : { shape: unbatched(dx) };
+  const g = matmulGeometry(a, b, attrs);
+  const directions = dx.shape[0];
+  const dout = empty([directions, ...g.outShape]);
+  if (directions === 0) return dout;
+  const step = sizeOf(unbatched(dx));
+  const plane = g.batch * g.m * g.n;
+  const [dxStride, otherStride] = aSide ? [g.aStride, g.bStride] : [g.bStride, g.aStride];
+  const call = (outPtr: number, dxPtr: number, count: number, rows: number, movingStride: number, sharedStride: number) => {
+    const moving = { ptr: dxPtr, stride: movingStride, trans: aSide ? attrs.transA : attrs.transB };
+    const shared = operand(other, sharedStride, aSide ? attrs.transB : attrs.transA);
+    gemm(outPtr, aSide ? moving : shared, aSide ? shared : moving, count, rows, g.k, g.n);
+  };
+  if (g.batch === 1 && aSide && !attrs.transA) call(dout.ptr, dx.ptr, 1, directions * g.m, 0, 0);
+  else if (g.batch === 1) call(dout.ptr, dx.ptr, directions, g.m, step, 0);
+  else for (let d = 0; d < directions; d++) call(dout.ptr + d * plane * 4, dx.ptr + d * step * 4, g.batch, g.m, dxStride, otherStride);
+  return dout;
+}
+
 function transposed(x: Tensor): Tensor {
   const out = empty(swapLastTwo(x.shape));
   k().transpose_f32(out.ptr, x.ptr, ...lastTwo(x.shape));
   return out;
+}
+
+/** softmax(z) − onehot(labels), row by row, from the engine's own exp (reproducible everywhere). */
+function softmaxMinusOnehot(z: Tensor, labelPtr: number): Tensor {
+  const [rows, cols] = z.shape;
+  const top = PRIMS.max.value([z], { axis: 1, keepdims: true });
+  const e = unary("exp_f32", elementwise("sub_f32", z, expand(top, [rows, 1], [rows, cols])));
+  const total = PRIMS.sum.value([e], { axis: 1, keepdims: true });
+  const p = elementwise("div_f32", e, expand(total, [rows, 1], [rows, cols]));
+  const f = engine().heap.f32();
+  const labels = engine().heap.i32();
+  for (let r = 0; r < rows; r++) f[(p.ptr >>> 2) + r * cols + labels[(labelPtr >>> 2) + r]] -= 1;
+  return p;
+}
+
+/** A zero-filled tensor (scatter targets). */
+function zeroed(shape: readonly number[]): Tensor {
+  const out = empty(shape);
+  engine().heap.f32().fill(0, out.ptr >>> 2, (out.ptr >>> 2) + out.size);
+  return out;
+}
+
+// ---- Recording: `linearize` sets a recorder, and every linear application is appended to it.
+
+/** One recorded application of a linear primitive: `out = name(args)` with `linear` marking the tangents. */
+export interface Equation {
+  readonly name: LinearPrimName;
+  readonly args: readonly Tensor[];
+  readonly linear: readonly boolean[];
+  readonly attrs: object;
+  readonly out: Tensor;
+}
+
+/** What `linearize` and the inspector listen to: linear applications, and (inspector) primal ones. */
+export interface Recorder {
+  /** True for `linearize` (tangents have zero directions and nothing affine may enter); false for the inspector. */
+  readonly linearizing: boolean;
+  linear(eq: Equation): void;
+  primal?(name: PrimName, inputs: readonly Tensor[], out: Tensor, attrs: object): void;
+}
+
+let recorder: Recorder | null = null;
+
+/** Installs `r` (null: none) and returns the previous recorder; engine/jvp.ts restores it after f. */
+export function setRecorder(r: Recorder | null): Recorder | null {
+  const previous = recorder;
+  recorder = r;
+  return previous;
+}
+
+/** Whether a linear program is being recorded (then tangents have zero directions). */
+export function recording(): boolean {
+  return recorder?.linearizing ?? false;
+}
+
+/**
+ * Applies linear primitive `name` to tangents (positions marked in `linear`) and constants: the only
+ * way a tangent is made, so that a recorder sees the whole linear program.
+ */
+export function emit<N extends LinearPrimName>(name: N, args: Tensor[], linear: readonly boolean[], attrs: PrimAttrs[N]): Tensor {
+  const prim = PRIMS[name] as unknown as LinearPrim<PrimAttrs[N]>;
+  const out = prim.linear(args, linear, attrs);
+  recorder?.linear({ name, args, linear, attrs, out });
+  return out;
+}
+
+const LIN = [true] as const;
+const LIN_CONST = [true, false] as const;
+const CONST_LIN = [false, true] as const;
+const LIN_CONST_CONST = [true, false, false] as const;
+
+/** dx + dy, either may be a symbolic zero. */
+function plus(dx: Tan, dy: Tan): Tan {
+  if (!dx) return dy;
+  if (!dy) return dx;
+  return emit("add", [dx, dy], [true, true], {});
+}
+
+/** The value of a linear primitive on plain inputs: its linear rule with one direction. */
+function valueOf<N extends LinearPrimName>(name: N, linearAt: readonly boolean[]): (xs: Tensor[], attrs: PrimAttrs[N]) => Tensor {
+  return (xs, attrs) => {
+    const prim = PRIMS[name] as unknown as LinearPrim<PrimAttrs[N]>;
+    const args = xs.map((x, i) => (linearAt[i] ? view(x, [1, ...x.shape]) : x));
+    const out = prim.linear(args, linearAt, attrs);
+    return view(out, unbatched(out));
+  };
 }
 
 interface AxisAttrs {
@@ -142,96 +275,128 @@ interface PrimAttrs {
   max: AxisAttrs;
   // indexPtr: `count` validated i32 row numbers already in the heap.
   gatherRows: { indexPtr: number; count: number };
+  // The transpose of gatherRows: rows added into a zero tensor of `rows` rows.
+  scatterRows: { indexPtr: number; count: number; rows: number };
   softmaxCrossEntropy: { labelPtr: number };
+  // The linear maps in the tangent rules of relu, max and softmaxCrossEntropy, and their transposes.
+  gate: {};
+  selectMax: AxisAttrs;
+  placeMax: AxisAttrs;
+  crossEntropyTangent: { labelPtr: number };
+  crossEntropyCotangent: { labelPtr: number };
+  inject: {};
 }
 
-/** The primitive table: each differentiable op's value rule and tangent (JVP) rule. */
+/** The primitive table: each differentiable op's value, tangent (JVP), linear and transpose rules. */
 export const PRIMS = {
   add: {
     value: ([x, y]) => elementwise("add_f32", x, y),
     tangent: (_, [dx, dy]) => plus(dx, dy),
+    // Inputs have one shape (ops.ts broadcasts first); a constant never enters a linear add.
+    linear: ([x, y]) => elementwise("add_f32", x, y),
+    transpose: (ct) => [ct, ct],
   },
   sub: {
     value: ([x, y]) => elementwise("sub_f32", x, y),
-    tangent: (_, [dx, dy]) => (dx && dy ? elementwise("sub_f32", dx, dy) : dx ?? (dy && unary("neg_f32", dy))),
+    tangent: (_, [dx, dy]) => (dx && dy ? emit("sub", [dx, dy], [true, true], {}) : dx ?? (dy && emit("neg", [dy], LIN, {}))),
+    linear: ([x, y]) => elementwise("sub_f32", x, y),
+    transpose: (ct) => [ct, emit("neg", [ct], LIN, {})],
   },
   mul: {
-    // d(xy) = dx·y + x·dy
+    // d(xy) = dx·y + x·dy; linear in either input while the other is constant.
     value: ([x, y]) => elementwise("mul_f32", x, y),
-    tangent: ([x, y], [dx, dy]) => plus(dx && elementwise("mul_f32", dx, y), dy && elementwise("mul_f32", dy, x)),
+    tangent: ([x, y], [dx, dy]) => plus(dx && emit("mul", [dx, y], LIN_CONST, {}), dy && emit("mul", [dy, x], LIN_CONST, {})),
+    linear: ([x, y], linear) => (linear[0] ? elementwise("mul_f32", x, y) : elementwise("mul_f32", y, x)),
+    transpose: (ct, [x, y], linear) => (linear[0] ? [emit("mul", [ct, y], LIN_CONST, {}), null] : [null, emit("mul", [ct, x], LIN_CONST, {})]),
   },
   div: {
-    // d(x/y) = (dx − (x/y)·dy) / y, reusing the output x/y
+    // d(x/y) = (dx − (x/y)·dy) / y, reusing the output x/y; linear in x for a constant y.
     value: ([x, y]) => elementwise("div_f32", x, y),
     tangent: ([, y], [dx, dy], out) => {
-      const outDy = dy && elementwise("mul_f32", dy, out);
-      const numerator = dx && outDy ? elementwise("sub_f32", dx, outDy) : dx ?? unary("neg_f32", outDy!);
-      return elementwise("div_f32", numerator, y);
+      const outDy = dy && emit("mul", [dy, out], LIN_CONST, {});
+      const numerator = dx && outDy ? emit("sub", [dx, outDy], [true, true], {}) : dx ?? emit("neg", [outDy!], LIN, {});
+      return emit("div", [numerator, y], LIN_CONST, {});
     },
+    linear: ([x, y]) => elementwise("div_f32", x, y),
+    transpose: (ct, [, y]) => [emit("div", [ct, y], LIN_CONST, {}), null],
   },
   neg: {
     value: ([x]) => unary("neg_f32", x),
-    tangent: (_, [dx]) => dx && unary("neg_f32", dx),
+    tangent: (_, [dx]) => dx && emit("neg", [dx], LIN, {}),
+    linear: ([x]) => unary("neg_f32", x),
+    transpose: (ct) => [emit("neg", [ct], LIN, {})],
   },
   scale: {
     value: ([x], { c }) => scaled(x, c),
-    tangent: (_, [dx], __, { c }) => dx && scaled(dx, c),
+    tangent: (_, [dx], __, attrs) => dx && emit("scale", [dx], LIN, attrs),
+    linear: ([x], _, { c }) => scaled(x, c),
+    transpose: (ct, _, __, attrs) => [emit("scale", [ct], LIN, attrs)],
   },
   exp: {
     // d e^x = e^x·dx, reusing the output
     value: ([x]) => unary("exp_f32", x),
-    tangent: (_, [dx], out) => dx && elementwise("mul_f32", dx, out),
+    tangent: (_, [dx], out) => dx && emit("mul", [dx, out], LIN_CONST, {}),
   },
   log: {
     value: ([x]) => unary("log_f32", x),
-    tangent: ([x], [dx]) => dx && elementwise("div_f32", dx, x),
+    tangent: ([x], [dx]) => dx && emit("div", [dx, x], LIN_CONST, {}),
   },
   relu: {
     // Subgradient 0 at x = 0 (as PyTorch and JAX choose): the tangent passes only where x > 0.
     value: ([x]) => unary("relu_f32", x),
-    tangent: ([x], [dx]) => dx && perDirection(dx, x.shape, (o, d) => k().relu_jvp_f32(o, x.ptr, d, x.size)),
+    tangent: ([x], [dx]) => dx && emit("gate", [dx, x], LIN_CONST, {}),
   },
   matmul: {
-    // d(op(A)·op(B)) = op(dA)·op(B) + op(A)·op(dB). A direction axis is one more level of batching.
+    // d(op(A)·op(B)) = op(dA)·op(B) + op(A)·op(dB): linear in either operand while the other is constant.
     value: ([a, b], attrs) => {
       const g = matmulGeometry(a, b, attrs);
       const out = empty(g.outShape);
       gemm(out.ptr, operand(a, g.aStride, attrs.transA), operand(b, g.bStride, attrs.transB), g.batch, g.m, g.k, g.n);
       return out;
     },
-    tangent: ([a, b], [da, db], out, attrs) => {
-      const g = matmulGeometry(a, b, attrs);
-      const directions = (da ?? db)!.shape[0];
-      const plane = g.batch * g.m * g.n;
-      // dx: the operand carrying directions (size `directions`·x.size); other: shared by all directions.
-      const product = (dx: Tensor, aSide: boolean) => {
-        const dout = empty([directions, ...out.shape]);
-        const step = dx.size / Math.max(directions, 1);
-        const other = aSide ? b : a;
-        const [xStride, otherStride] = aSide ? [g.aStride, g.bStride] : [g.bStride, g.aStride];
-        const call = (outPtr: number, dxPtr: number, count: number, dxStride: number, sharedStride: number) => {
-          const moving = { ptr: dxPtr, stride: dxStride, trans: aSide ? attrs.transA : attrs.transB };
-          const shared = { ptr: other.ptr, stride: sharedStride, trans: aSide ? attrs.transB : attrs.transA };
-          gemm(outPtr, aSide ? moving : shared, aSide ? shared : moving, count, g.m, g.k, g.n);
-        };
-        if (g.batch === 1) call(dout.ptr, dx.ptr, directions, step, 0);
-        else for (let d = 0; d < directions; d++) call(dout.ptr + d * plane * 4, dx.ptr + d * step * 4, g.batch, xStride, otherStride);
-        return dout;
-      };
-      return plus(da && product(da, true), db && product(db, false));
+    tangent: ([a, b], [da, db], _, attrs) =>
+      plus(da && emit("matmul", [da, b], LIN_CONST, attrs), db && emit("matmul", [a, db], CONST_LIN, attrs)),
+    linear: ([a, b], linear, attrs) => (linear[0] ? directedProduct(a, b, true, attrs) : directedProduct(b, a, false, attrs)),
+    // ⟨ct, op(A)·op(B)⟩: A's cotangent is ct·op(B)ᵀ (transposed back when A is stored transposed),
+    // B's is op(A)ᵀ·ct; a matrix shared across a stack sums its cotangents over the stack.
+    transpose: (ct, [a, b], linear, { transA, transB }) => {
+      const shared = (c: Tensor, x: Tensor) => (x.rank === ct.rank ? c : emit("sum", [c], LIN, { axis: 0, keepdims: false }));
+      if (linear[0]) {
+        const ctA = transA
+          ? emit("matmul", [b, ct], CONST_LIN, { transA: transB, transB: true })
+          : emit("matmul", [ct, b], LIN_CONST, { transA: false, transB: !transB });
+        return [shared(ctA, a), null];
+      }
+      const ctB = transB
+        ? emit("matmul", [ct, a], LIN_CONST, { transA: true, transB: transA })
+        : emit("matmul", [a, ct], CONST_LIN, { transA: !transA, transB: false });
+      return [null, shared(ctB, b)];
     },
   },
   transpose: {
     value: ([x]) => transposed(x),
-    tangent: (_, [dx]) => dx && transposed(dx),
+    tangent: (_, [dx]) => dx && emit("transpose", [dx], LIN, {}),
+    linear: ([x]) => transposed(x),
+    transpose: (ct) => [emit("transpose", [ct], LIN, {})],
   },
   reshape: {
     value: ([x], { shape }) => view(x, shape),
-    tangent: (_, [dx], __, { shape }) => dx && view(dx, [dx.shape[0], ...shape]),
+    tangent: (_, [dx], __, attrs) => dx && emit("reshape", [dx], LIN, attrs),
+    linear: ([dx], _, { shape }) => view(dx, [dx.shape[0], ...shape]),
+    transpose: (ct, [dx]) => [emit("reshape", [ct], LIN, { shape: unbatched(dx) })],
   },
   broadcast: {
     value: ([x], { from, shape }) => expand(x, from, shape),
-    tangent: (_, [dx], __, { from, shape }) => dx && expand(dx, [dx.shape[0], ...from], [dx.shape[0], ...shape]),
+    tangent: (_, [dx], __, attrs) => dx && emit("broadcast", [dx], LIN, attrs),
+    linear: ([dx], _, { from, shape }) => expand(dx, [dx.shape[0], ...from], [dx.shape[0], ...shape]),
+    // The sum over every repeated axis, back to x's shape.
+    transpose: (ct, [dx], _, { from, shape }) => {
+      let acc = ct;
+      from.forEach((d, axis) => {
+        if (d !== shape[axis]) acc = emit("sum", [acc], LIN, { axis, keepdims: true });
+      });
+      return [emit("reshape", [acc], LIN, { shape: unbatched(dx) })];
+    },
   },
   sum: {
     value: ([x], { axis, keepdims }) => {
@@ -239,12 +404,19 @@ export const PRIMS = {
       k().sum_axis_f32(out.ptr, x.ptr, ...around(x.shape, axis));
       return out;
     },
-    tangent: ([x], [dx], out, { axis }) => {
-      if (!dx) return null;
-      const [outer, len, inner] = around(x.shape, axis);
-      const dout = empty([dx.shape[0], ...out.shape]);
+    tangent: (_, [dx], __, attrs) => dx && emit("sum", [dx], LIN, attrs),
+    linear: ([dx], _, { axis, keepdims }) => {
+      const shape = unbatched(dx);
+      const [outer, len, inner] = around(shape, axis);
+      const dout = empty([dx.shape[0], ...reducedShape(shape, axis, keepdims)]);
       k().sum_axis_f32(dout.ptr, dx.ptr, dx.shape[0] * outer, len, inner);
       return dout;
+    },
+    // The cotangent repeated along the summed axis.
+    transpose: (ct, [dx], _, { axis }) => {
+      const shape = unbatched(dx);
+      const kept = reducedShape(shape, axis, true);
+      return [emit("broadcast", [emit("reshape", [ct], LIN, { shape: kept })], LIN, { from: kept, shape })];
     },
   },
   max: {
@@ -254,18 +426,36 @@ export const PRIMS = {
       k().max_axis_f32(out.ptr, x.ptr, ...around(x.shape, axis));
       return out;
     },
-    tangent: ([x], [dx], out, { axis }) =>
-      dx && perDirection(dx, out.shape, (o, d) => k().max_jvp_f32(o, x.ptr, out.ptr, d, ...around(x.shape, axis))),
+    tangent: ([x], [dx], out, attrs) => dx && emit("selectMax", [dx, x, out], LIN_CONST_CONST, attrs),
   },
   gatherRows: {
-    value: ([x], { indexPtr, count }) => {
-      const rowLen = sizeOf(x.shape.slice(1));
-      const out = empty([count, ...x.shape.slice(1)]);
-      k().gather_rows_f32(out.ptr, x.ptr, indexPtr, count, rowLen);
+    value: valueOf("gatherRows", LIN),
+    tangent: (_, [dx], __, attrs) => dx && emit("gatherRows", [dx], LIN, attrs),
+    linear: ([dx], _, { indexPtr, count }) => {
+      const rest = unbatched(dx).slice(1);
+      return perDirection(dx, unbatched(dx), [count, ...rest], (o, d) => k().gather_rows_f32(o, d, indexPtr, count, sizeOf(rest)));
+    },
+    transpose: (ct, [dx], _, { indexPtr, count }) => [emit("scatterRows", [ct], LIN, { indexPtr, count, rows: dx.shape[1] })],
+  },
+  scatterRows: {
+    value: valueOf("scatterRows", LIN),
+    tangent: (_, [dx], __, attrs) => dx && emit("scatterRows", [dx], LIN, attrs),
+    // out[index[i]] += x[i]: no hot loop calls it (it is the reverse of gatherRows), so it runs in TS.
+    linear: ([dx], _, { indexPtr, count, rows }) => {
+      const rest = unbatched(dx).slice(1);
+      const rowLen = sizeOf(rest);
+      const out = zeroed([dx.shape[0], rows, ...rest]);
+      const f = engine().heap.f32(), index = engine().heap.i32();
+      for (let d = 0; d < dx.shape[0]; d++) {
+        for (let i = 0; i < count; i++) {
+          const to = (out.ptr >>> 2) + (d * rows + index[(indexPtr >>> 2) + i]) * rowLen;
+          const from = (dx.ptr >>> 2) + (d * count + i) * rowLen;
+          for (let j = 0; j < rowLen; j++) f[to + j] += f[from + j];
+        }
+      }
       return out;
     },
-    tangent: ([x], [dx], out, { indexPtr, count }) =>
-      dx && perDirection(dx, out.shape, (o, d) => k().gather_rows_f32(o, d, indexPtr, count, sizeOf(x.shape.slice(1)))),
+    transpose: (ct, _, __, { indexPtr, count }) => [emit("gatherRows", [ct], LIN, { indexPtr, count })],
   },
   softmaxCrossEntropy: {
     // loss_r = logsumexp(z_r) − z_r[label_r];  d loss_r = softmax(z_r)·dz_r − dz_r[label_r]
@@ -275,13 +465,89 @@ export const PRIMS = {
       k().softmax_xent_f32(out.ptr, z.ptr, labelPtr, rows, cols);
       return out;
     },
-    tangent: ([z], [dz], out, { labelPtr }) =>
-      dz && perDirection(dz, out.shape, (o, d) => k().softmax_xent_jvp_f32(o, z.ptr, labelPtr, d, z.shape[0], z.shape[1])),
+    tangent: ([z], [dz], _, attrs) => dz && emit("crossEntropyTangent", [dz, z], LIN_CONST, attrs),
   },
-} satisfies { [N in keyof PrimAttrs]: Prim<PrimAttrs[N]> };
+  gate: {
+    // dx where x > 0, else 0 (relu's tangent): a diagonal 0/1 map, its own transpose.
+    value: valueOf("gate", LIN_CONST),
+    tangent: ([, x], [dx]) => dx && emit("gate", [dx, x], LIN_CONST, {}),
+    linear: ([dx, x]) => perDirection(dx, x.shape, x.shape, (o, d) => k().relu_jvp_f32(o, x.ptr, d, x.size)),
+    transpose: (ct, [, x]) => [emit("gate", [ct, x], LIN_CONST, {}), null],
+  },
+  selectMax: {
+    // dx at the first maximal element of x along the axis (max's tangent; `out` is max's value).
+    value: valueOf("selectMax", LIN_CONST_CONST),
+    tangent: ([, x, top], [dx], _, attrs) => dx && emit("selectMax", [dx, x, top], LIN_CONST_CONST, attrs),
+    linear: ([dx, x, top], _, { axis }) => perDirection(dx, x.shape, top.shape, (o, d) => k().max_jvp_f32(o, x.ptr, top.ptr, d, ...around(x.shape, axis))),
+    transpose: (ct, [, x, top], _, attrs) => [emit("placeMax", [ct, x, top], LIN_CONST_CONST, attrs), null, null],
+  },
+  placeMax: {
+    // ct at the first maximal element of x along the axis, 0 elsewhere: selectMax's transpose.
+    value: valueOf("placeMax", LIN_CONST_CONST),
+    tangent: ([, x, top], [dx], _, attrs) => dx && emit("placeMax", [dx, x, top], LIN_CONST_CONST, attrs),
+    linear: ([ct, x, top], _, { axis }) => {
+      const [outer, len, inner] = around(x.shape, axis);
+      const out = zeroed([ct.shape[0], ...x.shape]);
+      const f = engine().heap.f32();
+      const xs = x.ptr >>> 2, tops = top.ptr >>> 2;
+      for (let d = 0; d < ct.shape[0]; d++) {
+        for (let o = 0; o < outer; o++) for (let i = 0; i < inner; i++) {
+          let a = 0;
+          while (a < len - 1 && f[xs + (o * len + a) * inner + i] !== f[tops + o * inner + i]) a++;
+          f[(out.ptr >>> 2) + d * x.size + (o * len + a) * inner + i] = f[(ct.ptr >>> 2) + d * top.size + o * inner + i];
+        }
+      }
+      return out;
+    },
+    transpose: (ct, [, x, top], _, attrs) => [emit("selectMax", [ct, x, top], LIN_CONST_CONST, attrs), null, null],
+  },
+  crossEntropyTangent: {
+    // dz ↦ softmax(z_r)·dz_r − dz_r[label_r] per row: softmaxCrossEntropy's tangent.
+    value: valueOf("crossEntropyTangent", LIN_CONST),
+    tangent: ([, z], [dz, dzOfZ], _, attrs) => {
+      if (dzOfZ) throw new FwdgradError("crossEntropyTangent: second derivatives of softmaxCrossEntropy (a tangent of its logits here) are not supported");
+      return dz && emit("crossEntropyTangent", [dz, z], LIN_CONST, attrs);
+    },
+    linear: ([dz, z], _, { labelPtr }) =>
+      perDirection(dz, z.shape, [z.shape[0]], (o, d) => k().softmax_xent_jvp_f32(o, z.ptr, labelPtr, d, z.shape[0], z.shape[1])),
+    transpose: (ct, [, z], _, attrs) => [emit("crossEntropyCotangent", [ct, z], LIN_CONST, attrs), null],
+  },
+  crossEntropyCotangent: {
+    // c ↦ c_r·(softmax(z_r) − onehot(label_r)) per row: crossEntropyTangent's transpose.
+    value: valueOf("crossEntropyCotangent", LIN_CONST),
+    tangent: ([, z], [dc, dz], _, attrs) => {
+      if (dz) throw new FwdgradError("crossEntropyCotangent: second derivatives of softmaxCrossEntropy (a tangent of its logits here) are not supported");
+      return dc && emit("crossEntropyCotangent", [dc, z], LIN_CONST, attrs);
+    },
+    linear: ([c, z], _, { labelPtr }) => {
+      const [rows, cols] = z.shape;
+      const p = softmaxMinusOnehot(z, labelPtr);
+      const perRow = expand(c, [c.shape[0], rows, 1], [c.shape[0], rows, cols]);
+      return elementwise("mul_f32", perRow, p);
+    },
+    transpose: (ct, [, z], _, attrs) => [emit("crossEntropyTangent", [ct, z], LIN_CONST, attrs), null],
+  },
+  inject: {
+    // The identity on x, whose tangent gains the tangent of a carrier y (engine/jvp.ts `inject`):
+    // how an estimator adds its guesses at a point of a forward-mode pass.
+    value: ([x]) => view(x, x.shape),
+    tangent: (_, [dx, dy]) => plus(dx, dy),
+  },
+} satisfies { [N in keyof PrimAttrs]: N extends LinearPrimName ? LinearPrim<PrimAttrs[N]> : Prim<PrimAttrs[N]> };
 
-export type PrimName = keyof typeof PRIMS;
+export type PrimName = keyof PrimAttrs;
 export type AttrsOf<N extends PrimName> = PrimAttrs[N];
+
+/** Whether primitive `name` has linear and transpose rules. */
+export function isLinear(name: PrimName): name is LinearPrimName {
+  return "transpose" in PRIMS[name];
+}
+
+/** The transpose rule of a recorded equation: cotangents of its linear inputs. */
+export function transposeEquation(eq: Equation, ct: Tensor): Tan[] {
+  const prim = PRIMS[eq.name] as unknown as LinearPrim<object>;
+  return prim.transpose(ct, eq.args as Tensor[], eq.linear, eq.attrs);
+}
 
 /**
  * Applies primitive `name`: its value rule always, its tangent rule when an input carries a tangent.
@@ -289,7 +555,7 @@ export type AttrsOf<N extends PrimName> = PrimAttrs[N];
  */
 export function apply<N extends PrimName>(name: N, inputs: Tensor[], attrs: AttrsOf<N>): Tensor {
   for (const x of inputs) assertLive(name, x);
-  const prim = PRIMS[name] as Prim<AttrsOf<N>>;
+  const prim = PRIMS[name] as unknown as Prim<AttrsOf<N>>;
   const out = prim.value(inputs, attrs);
   const dxs = inputs.map((x) => x.dt);
   if (dxs.some((dx) => dx !== null)) {
@@ -299,5 +565,6 @@ export function apply<N extends PrimName>(name: N, inputs: Tensor[], attrs: Attr
     }
     out.dt = prim.tangent(inputs, dxs, out, attrs);
   }
+  recorder?.primal?.(name, inputs, out, attrs);
   return out;
 }

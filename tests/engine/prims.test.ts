@@ -1,8 +1,12 @@
 // The JVP table walk: every primitive's tangent rule against central finite differences of an
 // independent f64 implementation, along three directions at once, on inputs that include 0 and kinks.
 // At a kink the tangent must lie between the one-sided derivatives (a valid subgradient choice).
-// A new primitive fails the coverage test until it has a row here.
+// A new primitive fails the coverage test until it has a row here. The same rows check reverse mode:
+// ⟨u, jvp(v)⟩ = ⟨vjp(u), v⟩ in f64 for every primitive, and every transpose rule is exercised.
+import { apply, type LinearPrimName } from "../../engine/prims.ts";
+import { indexBuffer } from "../../engine/tensor.ts";
 import {
+  linearize, vjp, inject, zeros,
   add, broadcast, div, exp, gatherRows, log, matmul, max, mean, mul, neg, relu, reshape, scale, softmaxCrossEntropy, sub, sum,
   tensor, transpose, jvp, PRIMS, type PrimName, type Tensor, mark, release,
 } from "../../index.ts";
@@ -17,6 +21,8 @@ interface Row {
   run: (...xs: Tensor[]) => Tensor;
   /** The same function in f64, written independently of the engine. */
   ref: (xs: Float64Array[]) => Float64Array;
+  /** Inputs differentiated (default: each alone, then all); the others are constants (e.g. a tangent map's logits). */
+  active?: number[];
 }
 
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
@@ -51,6 +57,23 @@ const withKinks = (i: number, n: number) => {
 const positive = (i: number, n: number) => inputs(41 + i).uniform(n, 0.3, 3);
 const LABELS = [2, 0, 5, 5];
 const ROWS = [4, 0, 4, 2, 1];
+
+function refSoftmax(z: Float64Array, r: number, cols: number): Float64Array {
+  const row = z.subarray(r * cols, (r + 1) * cols);
+  const m = Math.max(...row);
+  const e = row.map((v) => Math.exp(v - m));
+  const total = e.reduce((s, v) => s + v, 0);
+  return e.map((v) => v / total);
+}
+/** Index of the first maximum of each row of a [rows, cols] array. */
+function refArgmax(x: Float64Array, rows: number, cols: number): number[] {
+  return Array.from({ length: rows }, (_, r) => {
+    let best = 0;
+    for (let c = 1; c < cols; c++) if (x[r * cols + c] > x[r * cols + best]) best = c;
+    return best;
+  });
+}
+const labelPtr = () => indexBuffer("test", LABELS, 6);
 
 const ROWS_TABLE: Row[] = [
   { prim: "add", label: "add", shapes: [[3, 5], [3, 5]], run: add, ref: ([a, b]) => zip(a, b, (x, y) => x + y) },
@@ -110,6 +133,53 @@ const ROWS_TABLE: Row[] = [
       return m + Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0)) - row[LABELS[r]];
     }),
   },
+  // The linear maps inside tangent rules, and their transposes: each linear in its first input.
+  {
+    prim: "gate", label: "gate (relu's tangent)", shapes: [[4, 5], [4, 5]], values: (i, n) => (i === 1 ? withKinks(i, n) : inputs(3).uniform(n, -2, 2)),
+    run: (dx, x) => apply("gate", [dx, x], {}), ref: ([dx, x]) => dx.map((v, i) => (x[i] > 0 ? v : 0)), active: [0],
+  },
+  {
+    prim: "scatterRows", label: "scatterRows with repeats", shapes: [[5, 3]],
+    run: (x) => apply("scatterRows", [x], { indexPtr: indexBuffer("test", ROWS, 6), count: 5, rows: 6 }),
+    ref: ([a]) => {
+      const out = new Float64Array(18);
+      ROWS.forEach((r, i) => { for (let j = 0; j < 3; j++) out[r * 3 + j] += a[i * 3 + j]; });
+      return out;
+    },
+  },
+  {
+    prim: "selectMax", label: "selectMax over axis 1", shapes: [[4, 6], [4, 6]],
+    run: (dx, x) => apply("selectMax", [dx, x, max(x, 1)], { axis: 1, keepdims: false }),
+    ref: ([dx, x]) => Float64Array.from(refArgmax(x, 4, 6), (c, r) => dx[r * 6 + c]), active: [0],
+  },
+  {
+    prim: "placeMax", label: "placeMax over axis 1", shapes: [[4], [4, 6]],
+    run: (ct, x) => apply("placeMax", [ct, x, max(x, 1)], { axis: 1, keepdims: false }),
+    ref: ([ct, x]) => {
+      const out = new Float64Array(24);
+      refArgmax(x, 4, 6).forEach((c, r) => (out[r * 6 + c] = ct[r]));
+      return out;
+    },
+    active: [0],
+  },
+  {
+    prim: "crossEntropyTangent", label: "crossEntropyTangent [4,6]", shapes: [[4, 6], [4, 6]],
+    run: (dz, z) => apply("crossEntropyTangent", [dz, z], { labelPtr: labelPtr() }),
+    ref: ([dz, z]) => new Float64Array(4).map((_, r) => refSoftmax(z, r, 6).reduce((s, p, c) => s + p * dz[r * 6 + c], 0) - dz[r * 6 + LABELS[r]]),
+    active: [0],
+  },
+  {
+    prim: "crossEntropyCotangent", label: "crossEntropyCotangent [4,6]", shapes: [[4], [4, 6]],
+    run: (c, z) => apply("crossEntropyCotangent", [c, z], { labelPtr: labelPtr() }),
+    ref: ([c, z]) => new Float64Array(24).map((_, i) => {
+      const r = Math.floor(i / 6), col = i % 6;
+      return c[r] * (refSoftmax(z, r, 6)[col] - (col === LABELS[r] ? 1 : 0));
+    }),
+    active: [0],
+  },
+  // inject's value ignores its second input, whose tangent it adds: finite differences see x only
+  // (its tangent is checked in a test of its own below).
+  { prim: "inject", label: "inject (value and x's tangent)", shapes: [[3, 4], [3, 4]], run: (x, y) => apply("inject", [x, y], {}), ref: ([x]) => x, active: [0] },
 ];
 
 const DIRECTIONS = 3;
@@ -129,7 +199,9 @@ for (const row of ROWS_TABLE) {
     const x64 = values.map((v) => Float64Array.from(v));
     const primals = values.map((v, i) => tensor(v, row.shapes[i]));
     // Each input alone, then all inputs together: exercises the null-tangent paths of every rule.
-    const patterns = row.shapes.length === 1 ? [[true]] : [...row.shapes.map((_, i) => row.shapes.map((__, j) => i === j)), row.shapes.map(() => true)];
+    const patterns = row.active
+      ? [row.shapes.map((_, i) => row.active!.includes(i))]
+      : row.shapes.length === 1 ? [[true]] : [...row.shapes.map((_, i) => row.shapes.map((__, j) => i === j)), row.shapes.map(() => true)];
     for (const active of patterns) {
       const dirs = row.shapes.map((s, i) => inputs(97 + i).uniform(DIRECTIONS * size(s)));
       const tangents = row.shapes.map((s, i) => (active[i] ? tensor(dirs[i], [DIRECTIONS, ...s]) : null));
@@ -158,3 +230,56 @@ for (const row of ROWS_TABLE) {
 }
 
 Prims.run();
+
+// Reverse mode: vjp is the transpose of jvp. For random u (output space) and v (input space),
+// ⟨u, jvp(v)⟩ = ⟨vjp(u), v⟩, both sides accumulated in f64.
+const Duality = suite("primitives: ⟨u, jvp(v)⟩ = ⟨vjp(u), v⟩ (transpose rules)");
+const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i], 0);
+const absDot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + Math.abs(v * b[i]), 0);
+const exercised = new Set<string>();
+
+for (const row of ROWS_TABLE.filter((r) => r.prim !== "inject")) {
+  Duality(row.label, () => {
+    const m = mark();
+    const values = row.shapes.map((s, i) => (row.values ?? ((j, n) => inputs(11 + j).uniform(n, -2, 2)))(i, size(s)));
+    const primals = values.map((v, i) => tensor(v, row.shapes[i]));
+    const active = row.active ?? row.shapes.map((_, i) => i);
+    // f of the differentiated inputs, the others closed over as constants.
+    const f = (...xs: Tensor[]) => row.run(...primals.map((p, i) => (active.includes(i) ? xs[active.indexOf(i)] : p)));
+    const at = active.map((i) => primals[i]);
+    const v = active.map((i, n) => tensor(inputs(200 + n).uniform(size(row.shapes[i])), row.shapes[i]));
+    const [out, jv] = jvp(f, at, v);
+    const u = tensor(inputs(300).uniform(out.size), out.shape);
+    const [, pullback] = vjp(f, at);
+    const ct = pullback([u]);
+    const left = dot(u.toArray(), jv.toArray());
+    const right = ct.reduce((s, c, n) => s + dot(c.toArray(), v[n].toArray()), 0);
+    const scale = absDot(u.toArray(), jv.toArray()) + ct.reduce((s, c, n) => s + absDot(c.toArray(), v[n].toArray()), 0);
+    assert.ok(Math.abs(left - right) <= 1e-5 * (1 + scale), `${row.label}: ⟨u, jvp(v)⟩ = ${left}, ⟨vjp(u), v⟩ = ${right}`);
+    const [, program] = linearize(f, at);
+    for (const eq of program.equations) exercised.add(eq.name);
+    release(m);
+  });
+}
+
+Duality("every linear primitive's transpose rule is exercised by some row", () => {
+  const linear = (Object.keys(PRIMS) as PrimName[]).filter((p) => "transpose" in PRIMS[p]) as LinearPrimName[];
+  const missing = linear.filter((p) => !exercised.has(p));
+  assert.equal(missing, [], `linear primitives no row's linearization uses: ${missing.join(", ")}`);
+});
+
+Duality("inject adds its tangent inside jvp and is refused under vjp", () => {
+  const m = mark();
+  const x = tensor(inputs(5).uniform(6), [2, 3]);
+  const guess = tensor(inputs(6).uniform(12), [2, 2, 3]);
+  const [, dy] = jvp((a: Tensor) => mul(inject(a, guess), 2), [x], [tensor(inputs(7).uniform(12), [2, 2, 3])]);
+  const [, only] = jvp((a: Tensor) => mul(inject(a, guess), 2), [x], [null]);
+  const [, plain] = jvp((a: Tensor) => mul(a, 2), [x], [tensor(inputs(7).uniform(12), [2, 2, 3])]);
+  const expected = plain.toArray().map((p, i) => p + 2 * guess.toArray()[i]);
+  assertClose(dy.toArray(), Float64Array.from(expected), "inject: dx + guess", 1e-6, 1e-6);
+  assertClose(only.toArray(), Float64Array.from(guess.toArray(), (g) => 2 * g), "inject on a constant", 1e-6, 1e-6);
+  assert.throws(() => vjp((a: Tensor) => inject(a, zeros([1, 2, 3])), [x]), /inject/);
+  release(m);
+});
+
+Duality.run();
