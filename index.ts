@@ -1,10 +1,16 @@
 // fwdgrad: forward-mode AD and forward-gradient training in TypeScript + WebAssembly SIMD.
 export * from "./engine/index.ts";
-export { createMlp, forward, mlpSizes, argmaxRows, type Mlp, type Linear, type MlpOptions, type ForwardTrace } from "./nn/mlp.ts";
-export { backprop, type BackpropResult, type Gradients } from "./nn/backprop.ts";
+export { createMlp, forward, mlpSizes, argmaxRows, type Mlp, type Linear, type MlpOptions, type ForwardTrace } from "./models/mlp.ts";
+export { sequential, parameters, runModel, siteMask, type Model, type SiteHook } from "./models/sequential.ts";
+export { dense, type Dense } from "./models/dense.ts";
+export { reluLayer, type Relu } from "./models/relu.ts";
+export { LAYER_KINDS, type LayerKindName } from "./models/index.ts";
+export type { Layer, LayerKind, LinearMapRules } from "./models/layer.ts";
+export { LOSSES, LOSS_IDS, lossFor, type Loss, type LossId, type Targets } from "./models/loss.ts";
+export { backprop, type BackpropResult, type Gradients } from "./models/gradient.ts";
 export { generateMnist1d, type Mnist1d, type Mnist1dOptions, type Mnist1dSplit } from "./data/mnist1d.ts";
 export {
-  createEstimator, ESTIMATORS, estimateStep, prepareStep, createMethod, isMethodId, keepsWarmStarts, METHOD_IDS, COMBINES, MAX_GUESSES, parseMethodSpec, type MethodSpec, type GradientMethod,
+  createEstimator, ESTIMATORS, estimateStep, prepareStep, stepInput, createMethod, isMethodId, keepsWarmStarts, METHOD_IDS, COMBINES, MAX_GUESSES, parseMethodSpec, type MethodSpec, type GradientMethod,
   type Combine, type Estimator, type EstimatorId, type EstimatorOptions, type EstimatorState, type Estimate, type Seeds, type StepInput,
 } from "./estimators/index.ts";
 export { projectionCoefficients, solveSemidefinite } from "./estimators/projection.ts";

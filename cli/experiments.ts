@@ -6,7 +6,7 @@ import { rng } from "../index.ts";
 import { FwdgradError } from "../engine/errors.ts";
 import { COMBINES, createMethod, isEstimatorId, isMethodId, MAX_GUESSES, METHOD_IDS, parseMethodSpec, type MethodSpec } from "../estimators/index.ts";
 import type { LayerFidelity } from "../estimators/metrics.ts";
-import { mlpSizes } from "../nn/mlp.ts";
+import { mlpSizes } from "../models/mlp.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { estimatorOptions, Trainer, type EpochReport, type TrainConfig } from "../train/trainer.ts";
 import { UsageError, type Command, type Flags } from "./args.ts";

@@ -7,7 +7,7 @@ import { rng, tensor } from "../index.ts";
 import { FwdgradError } from "../engine/errors.ts";
 import { COMBINES, createEstimator, isEstimatorId, MAX_GUESSES, METHOD_IDS, type Combine } from "../estimators/index.ts";
 import { measureBasisFidelity, measureQuality } from "../estimators/metrics.ts";
-import { createMlp, mlpSizes } from "../nn/mlp.ts";
+import { createMlp, mlpSizes } from "../models/mlp.ts";
 import { generateMnist1d } from "../data/mnist1d.ts";
 import { encodeCheckpoint, fitsTextCheckpoint, parseCheckpoint, serializeCheckpoint } from "../train/checkpoint.ts";
 import { Trainer, type TrainConfig } from "../train/trainer.ts";

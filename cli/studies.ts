@@ -17,7 +17,7 @@ import { createEstimator, isEstimatorId, keepsWarmStarts, type Combine, type Est
 import { hiddenLayerMean, measureQuality, type LayerMetrics } from "../estimators/metrics.ts";
 import { DEFAULT_WARM_START_BYTES, warmStartBytesFor } from "../estimators/warm-starts.ts";
 import type { Dataset } from "../data/dataset.ts";
-import { createMlp, mlpSizes, type Mlp } from "../nn/mlp.ts";
+import { createMlp, mlpSizes, type Mlp } from "../models/mlp.ts";
 import { encodeCheckpoint, parseCheckpoint } from "../train/checkpoint.ts";
 import { estimatorOptions, Trainer, type EpochReport, type TrainConfig } from "../train/trainer.ts";
 import { lineChart, type Series } from "../plot/svg.ts";

@@ -7,7 +7,7 @@ export {
   add, sub, mul, div, scale, neg, exp, log, relu, matmul, transpose, reshape, broadcast, broadcastShapes,
   sum, mean, max, gatherRows, softmaxCrossEntropy,
 } from "./ops.ts";
-export { jvp, linearize, vjp, grad, inject, applyLinear, transposeLinear, type LinearProgram } from "./jvp.ts";
+export { jvp, linearize, vjp, grad, inject, stopGradient, tangentVariable, applyLinear, transposeLinear, type LinearProgram } from "./jvp.ts";
 export { inspect } from "./inspect.ts";
 export { stack, assign, assignAt, positiveMask, allFinite } from "./inplace.ts";
 export { mark, release, tidy, heapBytes, heapPeakBytes, resetHeapPeak } from "./arena.ts";

@@ -260,3 +260,31 @@ export function inject(x: Tensor, tangent: Tensor): Tensor {
   carrier.dt = tangent;
   return apply("inject", [x, carrier], {});
 }
+
+/**
+ * `x`'s value without its tangent (JAX's `stop_gradient`): a constant to every derivative after it.
+ * @example
+ * ```ts
+ * jvp((v) => mul(v, stopGradient(v)), [x], [dx]); // tangent x·dx, not 2x·dx
+ * ```
+ */
+export function stopGradient(x: Tensor): Tensor {
+  assertLive("stopGradient", x);
+  return view(x, x.shape);
+}
+
+/**
+ * Under `linearize`: the program variable that holds `x`'s tangent (null when x does not depend on
+ * the inputs), to name in `transposeLinear`'s `wanted` for the cotangent at that point of f.
+ * @example
+ * ```ts
+ * let site: Tensor | null = null;
+ * const [, program] = linearize((w) => { const s = matmul(x, w); site = tangentVariable(s); return sum(relu(s)); }, [w]);
+ * const { wanted } = transposeLinear(program, [tensor([1], [1])], [site!]); // ∂L/∂s
+ * ```
+ */
+export function tangentVariable(x: Tensor): Tensor | null {
+  assertLive("tangentVariable", x);
+  if (!recording()) throw new FwdgradError("tangentVariable: only under linearize (outside it tangents are values, not program variables)");
+  return x.dt;
+}

@@ -1,7 +1,7 @@
 // Masked activation perturbation: y = M·ε, ε ~ N(0, I), only on units the ReLU lets through
 // (the true gradient is 0 elsewhere), so Cov = M and the estimate stays unbiased.
 import { mul, sum } from "../engine/ops.ts";
-import { activationSeeds, guessOptions, isotropicGuess, type CommonOptions, type Estimator } from "./estimator.ts";
+import { activationGuesses, guessOptions, isotropicGuess, type CommonOptions, type Estimator } from "./estimator.ts";
 
 export function activationPerturbationMasked(options: CommonOptions = {}): Estimator {
   const common = guessOptions("activation-perturbation-masked", options);
@@ -9,7 +9,7 @@ export function activationPerturbationMasked(options: CommonOptions = {}): Estim
   return {
     id: "activation-perturbation-masked",
     ...common,
-    seed: (input) => activationSeeds(input, guesses, (i) => mul(isotropicGuess(input, i, guesses), input.masks[i])),
+    ...activationGuesses(guesses, (input, i) => mul(isotropicGuess(input, i, guesses), input.masks[i])),
     covariance: (input, layer) => {
       const mask = input.masks[layer];
       return {

@@ -1,6 +1,6 @@
 // Activation perturbation: an isotropic Gaussian guess y ~ N(0, I) added to every pre-activation.
 // Unbiased (E[y·yᵀ] = I), with variance growing with the layer width.
-import { activationSeeds, guessOptions, identityCovariance, isotropicGuess, type CommonOptions, type Estimator } from "./estimator.ts";
+import { activationGuesses, guessOptions, identityCovariance, isotropicGuess, type CommonOptions, type Estimator } from "./estimator.ts";
 
 export function activationPerturbation(options: CommonOptions = {}): Estimator {
   const common = guessOptions("activation-perturbation", options);
@@ -8,7 +8,7 @@ export function activationPerturbation(options: CommonOptions = {}): Estimator {
   return {
     id: "activation-perturbation",
     ...common,
-    seed: (input) => activationSeeds(input, guesses, (i) => isotropicGuess(input, i, guesses)),
+    ...activationGuesses(guesses, (input, i) => isotropicGuess(input, i, guesses)),
     covariance: identityCovariance,
   };
 }

@@ -1,15 +1,20 @@
-// The interface every gradient estimator implements, and the step that drives one. An estimator
-// turns a model, a batch and a seeded stream into tangent seeds (weight or activation guesses per
-// layer); one forward-mode pass gives each example's directional derivative of the mean loss, and the
-// estimator turns those into gradient estimates. The step never branches on which estimator it holds.
+// The interface every gradient estimator implements, and the step that drives one. The step is one
+// engine jvp over the model's own forward: weight guesses enter as the parameters' tangents, and at
+// each site (a linear layer's output) the estimator supplies its K activation guesses from the primal
+// values there, injected into the pass (engine `inject`). The pass gives each example's directional
+// derivative of the mean loss per guess, and the estimator turns those into gradient estimates. The
+// step knows neither the model's architecture nor which estimator it holds.
 import { tidy } from "../engine/arena.ts";
 import { FwdgradError } from "../engine/errors.ts";
-import { jvp } from "../engine/jvp.ts";
-import { add, matmul, mul, reshape, scale, softmaxCrossEntropy, sum } from "../engine/ops.ts";
+import { inject, jvp, stopGradient } from "../engine/jvp.ts";
+import { matmul, mul, reshape, scale, sum } from "../engine/ops.ts";
 import type { Rng } from "../engine/rng.ts";
 import type { Tensor } from "../engine/tensor.ts";
-import { reluMask, type Gradients } from "../nn/backprop.ts";
-import { forward, type ForwardTrace, type Mlp } from "../nn/mlp.ts";
+import type { Gradients } from "../models/gradient.ts";
+import { kindOf } from "../models/index.ts";
+import { LOSSES, type Loss, type Targets } from "../models/loss.ts";
+import { forward, type ForwardTrace, type Mlp } from "../models/mlp.ts";
+import { parameters, runModel, siteMask } from "../models/sequential.ts";
 import { projectionCoefficients } from "./projection.ts";
 
 /** What an estimator sees of one step: the model, the batch and its primal forward pass. */
@@ -24,6 +29,10 @@ export interface StepInput {
   rng: Rng;
   /** Data set rows of the batch, when known: lets estimators keep per-example state across epochs. */
   indices?: Int32Array;
+  /** The loss; softmax cross-entropy against `labels` where absent. */
+  loss?: Loss;
+  /** Targets for a loss that takes other than class labels (regression: [B, out]). */
+  targets?: Targets;
 }
 
 /**
@@ -69,6 +78,14 @@ export interface Estimator {
   readonly guesses: number;
   /** How the K guesses make one estimate; "mean" where absent. */
   readonly combine?: Combine;
+  /** Tangents [K, ...w.shape] of linear layer i's weight (weight perturbation), drawn before the pass; absent or null: none. */
+  weightGuess?(input: StepInput, layer: number): Tensor | null;
+  /**
+   * Guesses [K, B, out] added to site i's output during the pass, computed from the primal values
+   * there (`input.masks[i]`, `input.trace` up to layer i); null for none.
+   */
+  guess(input: StepInput, layer: number): Tensor | null;
+  /** Every seed of a step at once, on a prepared input (`prepareStep`): for tests and inspection. */
   seed(input: StepInput): Seeds;
   /** jvp: [K, B], each example's directional derivative of the mean loss along guess k. */
   estimate(input: StepInput, seeds: Seeds, jvp: Tensor): Estimate;
@@ -109,7 +126,7 @@ export function guessOptions(id: string, options: CommonOptions): { guesses: num
   if (!Number.isInteger(guesses) || guesses < 1) throw new FwdgradError(`${id}: guesses must be an integer ≥ 1, got ${options.guesses}`);
   const combine = options.combine ?? "mean";
   if (!COMBINES.includes(combine)) throw new FwdgradError(`${id}: combine must be ${COMBINES.map((c) => JSON.stringify(c)).join(" or ")}, got ${JSON.stringify(String(combine))}`);
-  return { guesses, combine, estimate: (input, seeds, jvp) => activationEstimate(input, seeds, jvp, combine) };
+  return { guesses, combine, estimate: (input, seeds, directional) => activationEstimate(input, seeds, directional, combine) };
 }
 
 /** Subspace estimators' condition on the model: every hidden layer at least k wide. */
@@ -119,53 +136,72 @@ export function checkRank(id: string, k: number, sizes: readonly number[]): void
   if (narrow >= 0) throw new FwdgradError(`${id}: k = ${k} is larger than the width ${hidden[narrow]} of hidden layer ${narrow}`);
 }
 
-/** The primal pass and the masks an estimator needs. */
-export function prepareStep(model: Mlp, x: Tensor, labels: Int32Array, rng: Rng, indices?: Int32Array): StepInput {
+function checkBatch(x: Tensor, labels: Int32Array, indices?: Int32Array): void {
   if (labels.length !== x.shape[0]) throw new FwdgradError(`step: ${labels.length} labels for a batch of ${x.shape[0]}`);
-  const trace = forward(model, x);
-  const masks = trace.pre.slice(0, -1).map(reluMask);
   if (indices && indices.length !== labels.length) throw new FwdgradError(`step: ${indices.length} indices for a batch of ${labels.length}`);
+}
+
+/** The primal pass and the masks an estimator needs: for metrics and covariances before any step. */
+export function prepareStep(model: Mlp, x: Tensor, labels: Int32Array, rng: Rng, indices?: Int32Array): StepInput {
+  checkBatch(x, labels, indices);
+  const trace = forward(model, x);
+  const masks = trace.pre.slice(0, -1).map((s, i) => siteMask(model, i, s));
   return { model, x, labels, trace, masks, rng, indices };
 }
 
-/**
- * One estimated step: seeds from the estimator, one forward-mode pass carrying all K guesses, and
- * the estimator's gradients. The primal values are already in `input.trace`, so the pass propagates
- * tangents only: ṡ_i = ẋ_i·W_iᵀ + x_i·V_iᵀ + y_i and ẋ_{i+1} = M_i ⊙ ṡ_i (relu's tangent rule), and
- * the engine's jvp differentiates the loss at the logits. Returns the mean loss too.
- */
-export function estimateStep(estimator: Estimator, input: StepInput): Estimate & { loss: number; jvp: Tensor } {
-  const seeds = estimator.seed(input);
-  const { model, x, labels, trace, masks } = input;
-  const batch = x.shape[0];
-  let dx: Tensor | null = null;
-  let dz: Tensor | null = null;
-  const last = model.layers.length - 1;
-  model.layers.forEach((layer, i) => {
-    // Only the tangent passed on outlives its layer: with K guesses each partial sum is K·B·width floats.
-    const tangent = tidy(() => {
-      const [out, inp] = layer.w.shape;
-      let ds: Tensor | null = null;
-      if (dx) ds = reshape(matmul(reshape(dx, [dx.shape[0] * batch, inp]), layer.w, { transB: true }), [dx.shape[0], batch, out]);
-      const v = seeds.weights[i];
-      if (v) ds = addTangent(ds, matmul(trace.inputs[i], v, { transB: true }));
-      const y = seeds.activations[i];
-      if (y) ds = addTangent(ds, y);
-      return i < last ? ds && mul(ds, masks[i]) : ds;
-    });
-    if (i < last) dx = tangent;
-    else dz = tangent;
-  });
-  if (!dz) throw new FwdgradError(`${estimator.id}: no guess reaches the output`);
-  const logits = trace.pre[trace.pre.length - 1];
-  const perExample = (z: Tensor) => scale(softmaxCrossEntropy(z, labels), 1 / batch);
-  const [losses, dLosses] = jvp(perExample, [logits], [dz]);
-  const loss = sum(losses).toArray()[0];
-  return { ...estimator.estimate(input, seeds, dLosses), loss, jvp: dLosses };
+/** A step's input whose primal values the step's own pass fills in (the training path: one pass, not two). */
+export function stepInput(model: Mlp, x: Tensor, labels: Int32Array, rng: Rng, indices?: Int32Array): StepInput {
+  checkBatch(x, labels, indices);
+  return { model, x, labels, trace: { inputs: [], pre: [] }, masks: [], rng, indices };
 }
 
-function addTangent(a: Tensor | null, b: Tensor): Tensor {
-  return a ? add(a, b) : b;
+/**
+ * One estimated step: a single engine jvp over the model's forward. Weight guesses are the
+ * parameters' tangents; at each site the estimator's guesses, computed from the primal values
+ * there, are injected into the pass. Gives each example's directional derivative of the mean loss
+ * per guess, and the estimator's gradients; returns the mean loss too. An input from `prepareStep`
+ * keeps its primal values (the pass recomputes the same ones).
+ */
+export function estimateStep(estimator: Estimator, input: StepInput): Estimate & { loss: number; jvp: Tensor } {
+  const { model, x } = input;
+  const batch = x.shape[0];
+  const last = model.layers.length - 1;
+  const seeds: Seeds = { weights: [], activations: [] };
+  const tangents: (Tensor | null)[] = [];
+  model.layers.forEach((layer, i) => {
+    const v = estimator.weightGuess?.(input, i) ?? null;
+    seeds.weights.push(v);
+    tangents.push(v, ...kindOf(layer).params(layer).slice(1).map(() => null));
+  });
+  const loss = input.loss ?? LOSSES["cross-entropy"];
+  const targets = input.targets ?? input.labels;
+  // What a site adds to the step's state, kept when its layer's scope closes (with K guesses each
+  // partial sum of the tangent pass is K·B·width floats; only the tangent passed on outlives its layer).
+  let kept: unknown[] = [];
+  const atSite = (i: number, s: Tensor, h: Tensor): Tensor => {
+    input.trace.inputs[i] ??= stopGradient(h);
+    input.trace.pre[i] ??= stopGradient(s);
+    if (i < last) input.masks[i] ??= siteMask(model, i, input.trace.pre[i]);
+    const y = estimator.guess(input, i);
+    seeds.activations[i] = y;
+    kept = [input.trace.inputs[i], input.trace.pre[i], input.masks[i] ?? null, y];
+    return y ? inject(s, y) : s;
+  };
+  // A prepared input is kept whole for whoever prepared it (metrics read its caches after steps);
+  // the training path's own input frees each layer's leftovers as the pass goes.
+  const prepared = input.trace.pre.length > 0;
+  const scope = <R>(fn: () => R): R => {
+    kept = [];
+    return tidy(() => ({ result: fn(), kept })).result;
+  };
+  const perExample = (...params: Tensor[]) => {
+    const trace = runModel(model, x, params, atSite, prepared ? undefined : scope);
+    return scale(loss.perExample(trace.pre[last], targets), 1 / batch);
+  };
+  const [losses, dLosses] = jvp(perExample, parameters(model), tangents);
+  if (dLosses.rank !== 2) throw new FwdgradError(`${estimator.id}: no guess reaches the output`);
+  const value = sum(losses).toArray()[0];
+  return { ...estimator.estimate(input, seeds, dLosses), loss: value, jvp: dLosses };
 }
 
 /**
@@ -191,8 +227,9 @@ export function activationEstimate(input: StepInput, seeds: Seeds, jvpPerGuess: 
       // Σ_k c_k ⊙ y_k: [B, out]
       const g = tidy(() => combined(sum(mul(y, reshape(coefficients, [K, B, 1])), 0)));
       activationGrads.push(g);
-      grads.w.push(matmul(g, input.trace.inputs[i], { transA: true }));
-      grads.b.push(layer.b ? sum(g, 0) : null);
+      const [gw, gb] = kindOf(layer).map!.paramGradients(layer, input.trace.inputs[i], g);
+      grads.w.push(gw!);
+      grads.b.push(gb);
     } else if (v) {
       // Σ_k (Σ_b c_{k,b})·V_k
       const [, out, inp] = v.shape;
@@ -208,12 +245,20 @@ export function activationEstimate(input: StepInput, seeds: Seeds, jvpPerGuess: 
   return { grads, activationGrads };
 }
 
-/** Seeds with activation guesses on every layer: `hidden(i)` for hidden layers, N(0, I) on the output. */
-export function activationSeeds(input: StepInput, guesses: number, hidden: (layer: number) => Tensor): Seeds {
-  const layers = input.model.layers.length;
+/**
+ * An estimator's guess rules with activation guesses on every site: `hidden(input, i)` on hidden
+ * layers, N(0, I) on the output; `seed` draws them all on a prepared input.
+ */
+export function activationGuesses(guesses: number, hidden: (input: StepInput, layer: number) => Tensor): Pick<Estimator, "guess" | "seed"> {
+  const guess = (input: StepInput, i: number) => (i === input.model.layers.length - 1 ? isotropicGuess(input, i, guesses) : hidden(input, i));
+  return { guess, seed: (input) => seedsOf({ guess }, input) };
+}
+
+/** All seeds of a step on a prepared input, from an estimator's guess rules. */
+export function seedsOf(rules: Pick<Estimator, "guess" | "weightGuess">, input: StepInput): Seeds {
   return {
-    weights: new Array<Tensor | null>(layers).fill(null),
-    activations: input.model.layers.map((_, i) => (i === layers - 1 ? isotropicGuess(input, i, guesses) : hidden(i))),
+    weights: input.model.layers.map((_, i) => rules.weightGuess?.(input, i) ?? null),
+    activations: input.model.layers.map((_, i) => rules.guess(input, i)),
   };
 }
 

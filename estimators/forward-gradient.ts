@@ -3,23 +3,25 @@
 // unbiased. The output layer uses activation perturbation, as in the W̃⊥ paper's comparison.
 import { FwdgradError } from "../engine/errors.ts";
 import type { Tensor } from "../engine/tensor.ts";
-import { guessOptions, isotropicGuess, type CommonOptions, type Estimator } from "./estimator.ts";
+import { guessOptions, isotropicGuess, seedsOf, type CommonOptions, type Estimator, type StepInput } from "./estimator.ts";
 
 export function forwardGradient(options: CommonOptions = {}): Estimator {
   const common = guessOptions("forward-gradient", options);
   const { guesses } = common;
+  const isOutput = (input: StepInput, i: number) => i === input.model.layers.length - 1;
+  const rules = {
+    weightGuess: (input: StepInput, i: number): Tensor | null => {
+      const layer = input.model.layers[i];
+      if (layer.b) throw new FwdgradError("forward-gradient: weight perturbation of biases is not supported; build the MLP without bias");
+      return isOutput(input, i) ? null : input.rng.split(i).normal([guesses, ...layer.w.shape]);
+    },
+    guess: (input: StepInput, i: number) => (isOutput(input, i) ? isotropicGuess(input, i, guesses) : null),
+  };
   return {
     id: "forward-gradient",
     ...common,
-    seed: (input) => {
-      const layers = input.model.layers;
-      if (layers.some((l) => l.b)) throw new FwdgradError("forward-gradient: weight perturbation of biases is not supported; build the MLP without bias");
-      const last = layers.length - 1;
-      return {
-        weights: layers.map((l, i): Tensor | null => (i < last ? input.rng.split(i).normal([guesses, ...l.w.shape]) : null)),
-        activations: layers.map((_, i) => (i === last ? isotropicGuess(input, i, guesses) : null)),
-      };
-    },
+    ...rules,
+    seed: (input) => seedsOf(rules, input),
     covariance: () => null,
   };
 }

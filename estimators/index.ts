@@ -3,11 +3,11 @@
 import { FwdgradError } from "../engine/errors.ts";
 import type { Rng } from "../engine/rng.ts";
 import type { Tensor } from "../engine/tensor.ts";
-import { backprop, type Gradients } from "../nn/backprop.ts";
-import type { Mlp } from "../nn/mlp.ts";
+import { backprop, type Gradients } from "../models/gradient.ts";
+import type { Mlp } from "../models/mlp.ts";
 import { activationPerturbation } from "./activation-perturbation.ts";
 import { activationPerturbationMasked } from "./activation-perturbation-masked.ts";
-import { COMBINES, estimateStep, prepareStep, type Combine, type CommonOptions, type Estimator } from "./estimator.ts";
+import { COMBINES, estimateStep, stepInput, type Combine, type CommonOptions, type Estimator } from "./estimator.ts";
 import { forwardGradient } from "./forward-gradient.ts";
 import { orthogonalGuess, type OrthogonalGuessOptions } from "./orthogonal-guess.ts";
 import { orthogonalGuessNs, type OrthogonalGuessNsOptions } from "./orthogonal-guess-ns.ts";
@@ -78,7 +78,7 @@ function estimated(estimator: Estimator): GradientMethod {
   return {
     id: estimator.id,
     estimator,
-    step: (model, x, labels, rng, indices) => estimateStep(estimator, prepareStep(model, x, labels, rng, indices)),
+    step: (model, x, labels, rng, indices) => estimateStep(estimator, stepInput(model, x, labels, rng, indices)),
     checkModel: (sizes) => estimator.checkModel?.(sizes),
   };
 }

@@ -8,8 +8,8 @@ import { mark, release } from "../engine/arena.ts";
 import { matmul, reshape, sub } from "../engine/ops.ts";
 import type { Rng } from "../engine/rng.ts";
 import type { Tensor } from "../engine/tensor.ts";
-import { backprop } from "../nn/backprop.ts";
-import type { Mlp } from "../nn/mlp.ts";
+import { backprop } from "../models/gradient.ts";
+import type { Mlp } from "../models/mlp.ts";
 import { basisFidelity } from "./basis-fidelity.ts";
 import { estimateStep, identityCovariance, prepareStep, type Estimator, type GuessCovariance } from "./estimator.ts";
 

@@ -10,7 +10,7 @@ import { mark, release } from "../engine/arena.ts";
 import { assignAt } from "../engine/inplace.ts";
 import { gatherRows, matmul, mul, reshape, sum } from "../engine/ops.ts";
 import { empty, type Tensor } from "../engine/tensor.ts";
-import { activationSeeds, guessOptions, checkRank, type CommonOptions, type Estimator, type EstimatorState, type GuessCovariance, type StepInput } from "./estimator.ts";
+import { activationGuesses, guessOptions, checkRank, type CommonOptions, type Estimator, type EstimatorState, type GuessCovariance, type StepInput } from "./estimator.ts";
 import { fitFor, NS_STEPS, type NewtonSchulzFit } from "./newton-schulz-coefficients.ts";
 import { maskedJacobians } from "./orthogonal-guess.ts";
 
@@ -130,7 +130,7 @@ export function orthogonalGuessNs(options: OrthogonalGuessNsOptions = {}): Estim
   return {
     id: "wperp-ns",
     ...common,
-    seed: (input) => activationSeeds(input, guesses, (i) => guess(input, i)),
+    ...activationGuesses(guesses, (input, i) => guess(input, i)),
     covariance,
     checkModel: (sizes) => checkRank("wperp-ns", k, sizes),
     // `fit.<i>`: [σ_k/σ_1, age] of layer i; the polynomial follows from the ratio.

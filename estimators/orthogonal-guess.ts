@@ -9,7 +9,7 @@ import { eigh } from "../engine/linalg/decompositions.ts";
 import { gatherRows, matmul, max, mul, neg, reshape, scale } from "../engine/ops.ts";
 import { leadingColumns, tensor, type Tensor } from "../engine/tensor.ts";
 import { tidy } from "../engine/arena.ts";
-import { activationSeeds, guessOptions, checkRank, type CommonOptions, type Estimator, type GuessCovariance, type StepInput } from "./estimator.ts";
+import { activationGuesses, guessOptions, checkRank, type CommonOptions, type Estimator, type GuessCovariance, type StepInput } from "./estimator.ts";
 import { stack } from "../engine/inplace.ts";
 import { maskedLanczos, maskedTopK } from "../engine/linalg/subspace.ts";
 import { DEFAULT_OVERSAMPLE, DEFAULT_WARM_START_BYTES, WarmStarts } from "./warm-starts.ts";
@@ -162,7 +162,7 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
   return {
     id: "wperp",
     ...common,
-    seed: (input) => activationSeeds(input, guesses, (i) => subspaceGuess(input, i, basis(input, i), guesses)),
+    ...activationGuesses(guesses, (input, i) => subspaceGuess(input, i, basis(input, i), guesses)),
     covariance: (input, layer) => projectorCovariance(basis(input, layer)),
     checkModel: (sizes) => checkRank("wperp", k, sizes),
     state: () => warmStarts.state(),

@@ -9,7 +9,7 @@ import { svd, type SvdResult } from "../engine/linalg/decompositions.ts";
 import { matmul, mul, reshape } from "../engine/ops.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
 import { FwdgradError } from "../engine/errors.ts";
-import { activationSeeds, guessOptions, identityCovariance, type CommonOptions, type Estimator, type StepInput } from "./estimator.ts";
+import { activationGuesses, guessOptions, identityCovariance, type CommonOptions, type Estimator, type StepInput } from "./estimator.ts";
 import { maskedJacobians, projectorCovariance, rowSpaceBasis, subspaceGuess } from "./orthogonal-guess.ts";
 import { stack } from "../engine/inplace.ts";
 
@@ -63,7 +63,7 @@ export function preconditioned(options: PreconditionedGuessOptions = {}): Estima
   return {
     id: "wp",
     ...common,
-    seed: (input) => activationSeeds(input, guesses, (i) => guess(input, i)),
+    ...activationGuesses(guesses, (input, i) => guess(input, i)),
     covariance: (input, layer) => {
       if (route === "exact") return projectorCovariance(jacobianSvd(input, layer).v);
       return square(input, layer) ? identityCovariance(input, layer) : projectorCovariance(rowSpaceBasis(input, layer, input.model.sizes[layer + 2]));

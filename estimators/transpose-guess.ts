@@ -1,24 +1,27 @@
-// The Wᵀ guess (Singhal et al. 2023, "How to guess a gradient"): y = M·W_{i+1}ᵀ·ε, ε ~ N(0, I) in the
-// next layer's pre-activation space, so guesses lie in the range the downstream Jacobian can see.
+// The Wᵀ guess (Singhal et al. 2023, "How to guess a gradient"): y = M·J_{i+1}ᵀ·ε, ε ~ N(0, I) in the
+// next layer's output space, so guesses lie in the range the downstream Jacobian can see. J is the
+// next layer's linear map (W_{i+1} for a dense layer), taken through the layer's own map rules.
 // Cov = M·WᵀW·M: biased, E ĝ = Cov·g, but a descent direction with far smaller variance in wide layers.
 import { matmul, mul, reshape, sum } from "../engine/ops.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
-import { activationSeeds, guessOptions, type CommonOptions, type Estimator, type StepInput } from "./estimator.ts";
+import { kindOf } from "../models/index.ts";
+import { activationGuesses, guessOptions, type CommonOptions, type Estimator, type StepInput } from "./estimator.ts";
 
 export function transposeGuess(options: CommonOptions = {}): Estimator {
   const common = guessOptions("wt", options);
   const { guesses } = common;
   const guess = (input: StepInput, i: number): Tensor => {
     const batch = input.x.shape[0];
-    const next = input.model.layers[i + 1].w;
-    const eps = input.rng.split(i).normal([guesses * batch, next.shape[0]]);
-    const y = reshape(matmul(eps, next), [guesses, batch, next.shape[1]]);
+    const next = input.model.layers[i + 1];
+    const map = kindOf(next).map!;
+    const eps = input.rng.split(i).normal([guesses * batch, map.outputSize(next)]);
+    const y = reshape(map.transposeTimes(next, eps), [guesses, batch, map.inputSize(next)]);
     return mul(y, input.masks[i]);
   };
   return {
     id: "wt",
     ...common,
-    seed: (input) => activationSeeds(input, guesses, (i) => guess(input, i)),
+    ...activationGuesses(guesses, (input, i) => guess(input, i)),
     covariance: (input, layer) => {
       const mask = input.masks[layer];
       const next = input.model.layers[layer + 1].w;

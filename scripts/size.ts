@@ -10,7 +10,7 @@ import * as fwdgrad from "../index.ts";
 // (LOBPCG and Lanczos on masked Grams, engine/linalg/subspace.ts, and the tridiagonal top-k). 3000
 // until the threads (the worker pool, engine/threads.ts, and each kernel's split, engine/parallel.ts).
 const ENGINE_BUDGET = 3500;
-const FOLDERS = ["engine", "kernels-as", "nn", "estimators", "data", "train", "platform", "cli", "web", "plot", "bench", "scripts", "tests"];
+const FOLDERS = ["engine", "kernels-as", "models", "estimators", "data", "train", "platform", "cli", "web", "plot", "bench", "scripts", "tests"];
 
 function sourceLines(path: string): number {
   if (!existsSync(path)) return 0;

@@ -19,3 +19,4 @@ import "./train/worker.test.ts";
 import "./train/checkpoint.test.ts";
 import "./train/determinism.test.ts";
 import "./engine/threads.test.ts";
+import "./models/gradient.test.ts";

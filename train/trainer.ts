@@ -11,7 +11,7 @@ import { tensor, type Tensor } from "../engine/tensor.ts";
 import { createEstimator, createMethod, type Combine, type Estimator, type EstimatorOptions, type EstimatorState, type GradientMethod } from "../estimators/index.ts";
 import { measureBasisFidelity, measureQuality, type LayerFidelity, type LayerMetrics } from "../estimators/metrics.ts";
 import type { Dataset, Split } from "../data/dataset.ts";
-import { argmaxRows, createMlp, forward, mlpSizes, type Mlp } from "../nn/mlp.ts";
+import { argmaxRows, createMlp, forward, mlpSizes, type Mlp } from "../models/mlp.ts";
 import { adamW, type Optimizer, type OptimizerState } from "./optim.ts";
 
 export interface TrainConfig {

@@ -7,7 +7,7 @@ import { mark, release } from "../engine/arena.ts";
 import { ready } from "../engine/backend.ts";
 import { FwdgradError } from "../engine/errors.ts";
 import type { Mark } from "../engine/index.ts";
-import { argmaxRows, forward } from "../nn/mlp.ts";
+import { argmaxRows, forward } from "../models/mlp.ts";
 import { rng } from "../engine/rng.ts";
 import { tensor } from "../engine/tensor.ts";
 import { generateMnist1d } from "../data/mnist1d.ts";

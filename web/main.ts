@@ -3,7 +3,7 @@
 import { COMBINES, createMethod, isEstimatorId, METHOD_IDS, parseMethodSpec, type Combine } from "../estimators/index.ts";
 import { MAX_COMPARED } from "../train/worker.ts";
 import { hiddenLayerMean } from "../estimators/metrics.ts";
-import { mlpSizes } from "../nn/mlp.ts";
+import { mlpSizes } from "../models/mlp.ts";
 import { lineChart, type Series } from "../plot/svg.ts";
 import type { FromWorker, Settings, ToWorker } from "./protocol.ts";
 

@@ -3,14 +3,14 @@
 // Monte Carlo; wperp's fast and exact routes agree; wp equals V·Uᵀ·ε; backprop equals forward-mode
 // Jacobian columns; metrics equal hand computations; bad options are rejected.
 import {
-  add, backprop, createEstimator, createMethod, keepsWarmStarts, createMlp, ESTIMATORS, estimateStep, isMethodId, jvp, mark, measureQuality, METHOD_IDS, prepareStep, release, rng, tensor,
+  add, backprop, stepInput, createEstimator, createMethod, keepsWarmStarts, createMlp, ESTIMATORS, estimateStep, isMethodId, jvp, mark, measureQuality, METHOD_IDS, prepareStep, release, rng, tensor,
   heapPeakBytes, matmul, mul, newtonSchulz, qr, relu, resetHeapPeak, type Mlp, type Tensor,
 } from "../../index.ts";
 import { fitFor, NS_FITS, NS_STEPS } from "../../estimators/newton-schulz-coefficients.ts";
 import { maskedJacobians } from "../../estimators/orthogonal-guess.ts";
 import { DEFAULT_WARM_START_BYTES, warmStartBytesFor } from "../../estimators/warm-starts.ts";
 import { jacobianSvd, preconditionedGuess } from "../../estimators/preconditioned-guess.ts";
-import { forward } from "../../nn/mlp.ts";
+import { forward } from "../../models/mlp.ts";
 import { mean, softmaxCrossEntropy } from "../../engine/ops.ts";
 import { SMALL_SIZES, smallProblem } from "../oracles.ts";
 import { assert, assertClose, assertFwdgradError, assertSameBits, suite } from "../harness.ts";
@@ -363,7 +363,7 @@ Estimators("a step with K guesses keeps, per hidden layer, only its guesses and 
     const x = rng(2).normal([batch, 12]);
     const labels = Int32Array.from({ length: batch }, (_, b) => b % 5);
     const m = mark();
-    const input = prepareStep(model, x, labels, rng(3));
+    const input = stepInput(model, x, labels, rng(3));
     resetHeapPeak();
     const from = heapPeakBytes();
     estimateStep(createEstimator("activation-perturbation", { guesses }), input);

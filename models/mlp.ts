@@ -1,0 +1,63 @@
+// Multi-layer perceptrons, a builder on `sequential`: dense layers with ReLU between them,
+// initialised as PyTorch's nn.Linear. `forward` runs any model and keeps every site's input and
+// output (the trace the estimators and metrics read).
+import { FwdgradError } from "../engine/errors.ts";
+import { rng as seeded } from "../engine/rng.ts";
+import type { Tensor } from "../engine/tensor.ts";
+import { dense } from "./dense.ts";
+import type { Layer } from "./layer.ts";
+import { reluLayer } from "./relu.ts";
+import { runModel, sequential, type ForwardTrace, type Model } from "./sequential.ts";
+
+export type { ForwardTrace, Linear } from "./sequential.ts";
+
+/** An MLP: a sequential model of dense layers with ReLU between them. */
+export type Mlp = Model;
+
+export interface MlpOptions {
+  /** Biases on every layer. Default false (as the W̃⊥ paper trains). */
+  bias?: boolean;
+  /** Seed of the initialisation. Default 0. */
+  seed?: number;
+}
+
+/**
+ * An MLP with layer sizes `sizes` (input first), ReLU between layers, PyTorch's default
+ * initialisation: weights and biases U(−1/√fan_in, 1/√fan_in) (kaiming-uniform with a = √5).
+ * @example
+ * ```ts
+ * const model = createMlp([40, 128, 128, 128, 10], { seed: 1 });
+ * ```
+ */
+export function createMlp(sizes: readonly number[], options: MlpOptions = {}): Mlp {
+  if (!Array.isArray(sizes) || sizes.length < 2 || sizes.some((d) => !Number.isInteger(d) || d < 1)) {
+    throw new FwdgradError(`createMlp: sizes must be at least two positive integers, got ${JSON.stringify(sizes)}`);
+  }
+  const r = seeded(options.seed ?? 0);
+  const layers: Layer[] = [];
+  sizes.slice(1).forEach((out, i) => {
+    if (i > 0) layers.push(reluLayer());
+    layers.push(dense(sizes[i], out, r.split(i), { bias: options.bias }));
+  });
+  return sequential(layers);
+}
+
+/** Layer sizes of the MLPs the papers train: `features` → `width` × `depth` hidden layers → `classes`. */
+export function mlpSizes(features: number, width: number, depth: number, classes: number): number[] {
+  return [features, ...new Array<number>(depth).fill(width), classes];
+}
+
+/** Each row's index of its largest value, the first on ties: the predicted classes of logits [rows, classes]. */
+export function argmaxRows(values: Float32Array, classes: number): Int32Array {
+  const rows = values.length / classes;
+  const best = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 1; c < classes; c++) if (values[r * classes + c] > values[r * classes + best[r]]) best[r] = c;
+  }
+  return best;
+}
+
+/** Runs the model on x [batch, sizes[0]], keeping every linear layer's input and output. */
+export function forward(model: Model, x: Tensor): ForwardTrace {
+  return runModel(model, x);
+}

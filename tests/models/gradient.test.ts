@@ -1,0 +1,124 @@
+// The exact gradient by transposition against two oracles: the hand-written reverse pass the library
+// used before reverse mode was derived (kept here, in engine ops, as a test oracle only), and f64
+// finite differences. Also: each layer's parameter pullback equals the engine's vjp of the layer.
+import {
+  add, backprop, createMlp, forward, dense, div, exp, LAYER_KINDS, matmul, max, mul, positiveMask, relu, rng, reluLayer, scale, sequential, softmaxCrossEntropy,
+  sub, sum, tensor, vjp, mark, release, mean, lossFor, type Mlp, type Tensor,
+} from "../../index.ts";
+import { assert, assertClose, suite } from "../harness.ts";
+
+const Gradient = suite("models: exact gradient by transposition");
+
+/** The former hand-written backprop for mean softmax cross-entropy through a ReLU MLP (oracle). */
+function handBackprop(model: Mlp, x: Tensor, labels: Int32Array) {
+  const inputs = [x];
+  const pre: Tensor[] = [];
+  model.layers.forEach((layer, i) => {
+    let s = matmul(inputs[i], layer.w, { transB: true });
+    if (layer.b) s = add(s, layer.b);
+    pre.push(s);
+    if (i < model.layers.length - 1) inputs.push(relu(s));
+  });
+  const z = pre[pre.length - 1];
+  const e = exp(sub(z, max(z, 1, { keepdims: true })));
+  const p = div(e, sum(e, 1, { keepdims: true }));
+  const [rows, classes] = z.shape;
+  const onehot = new Float32Array(rows * classes);
+  labels.forEach((label, r) => (onehot[r * classes + label] = 1));
+  const g: Tensor[] = new Array(model.layers.length);
+  g[g.length - 1] = scale(sub(p, tensor(onehot, [rows, classes])), 1 / rows);
+  for (let i = g.length - 1; i > 0; i--) g[i - 1] = mul(matmul(g[i], model.layers[i].w), positiveMask(pre[i - 1]));
+  return { g, w: g.map((gi, i) => matmul(gi, inputs[i], { transA: true })), b: g.map((gi, i) => (model.layers[i].b ? sum(gi, 0) : null)) };
+}
+
+const relative = (a: Float32Array, b: Float32Array) => {
+  let num = 0, den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return Math.sqrt(num / Math.max(den, 1e-300));
+};
+
+for (const [label, sizes, bias] of [
+  ["the W̃⊥ paper's MLP 40 → 128 × 3 → 10", [40, 128, 128, 128, 10], false],
+  ["width 512, with biases", [40, 512, 512, 10], true],
+  ["Baydin et al.'s shape 784 → 1024 → 10", [784, 1024, 10], false],
+] as const) {
+  Gradient(`grad equals the hand-written backprop to 1e-6 relative: ${label}`, () => {
+    const m = mark();
+    const model = createMlp(sizes, { seed: 3, bias });
+    const x = rng(4).normal([64, sizes[0]]);
+    const labels = Int32Array.from({ length: 64 }, (_, r) => (r * 7) % sizes[sizes.length - 1]);
+    const derived = backprop(model, x, labels);
+    const hand = handBackprop(model, x, labels);
+    model.layers.forEach((_, i) => {
+      const w = relative(derived.grads.w[i].toArray(), hand.w[i].toArray());
+      assert.ok(w <= 1e-6, `layer ${i} weights: relative difference ${w}`);
+      const a = relative(derived.activationGrads[i].toArray(), hand.g[i].toArray());
+      assert.ok(a <= 1e-6, `layer ${i} activation gradients: relative difference ${a}`);
+      if (bias) assert.ok(relative(derived.grads.b[i]!.toArray(), hand.b[i]!.toArray()) <= 1e-6, `layer ${i} biases`);
+    });
+    release(m);
+  });
+}
+
+Gradient("mean squared error: grad against finite differences", () => {
+  const m = mark();
+  const model = createMlp([5, 7, 3], { seed: 2, bias: true });
+  const x = rng(5).normal([4, 5]);
+  const targets = rng(6).normal([4, 3]);
+  const mse = lossFor("mse");
+  const { grads, loss } = backprop(model, x, targets, mse);
+  const w = model.layers[0].w.toArray();
+  // The loss with layer 0's weights replaced, by a plain forward pass (no differentiation).
+  const lossAt = (values: Float32Array) => {
+    const replaced = { ...model, layers: [{ ...model.layers[0], w: tensor(values, [7, 5]) }, model.layers[1]] };
+    const z = forward(replaced, x).pre[1];
+    return mean(mse.perExample(z, targets)).toArray()[0];
+  };
+  assert.ok(Math.abs(lossAt(w) - loss) < 1e-6, `loss ${loss} vs ${lossAt(w)}`);
+  const g = grads.w[0].toArray();
+  // Small steps: a larger one crosses a ReLU kink of some example (at j = 6, h = 1e-2 does).
+  for (const j of [0, 6, 17, 34]) {
+    const h = 1e-3;
+    const plus = w.slice(), minus = w.slice();
+    plus[j] += h;
+    minus[j] -= h;
+    const fd = (lossAt(plus) - lossAt(minus)) / (2 * h);
+    assert.ok(Math.abs(fd - g[j]) <= 2e-3 * (1 + Math.abs(fd)), `∂L/∂W[${j}]: grad ${g[j]}, finite differences ${fd}`);
+  }
+  release(m);
+});
+
+Gradient("each linear layer kind's parameter pullback equals the engine's vjp of the layer", () => {
+  const m = mark();
+  const layer = dense(6, 4, rng(7), { bias: true });
+  const kind = LAYER_KINDS.dense;
+  const x = rng(8).normal([5, 6]);
+  const g = rng(9).normal([5, 4]);
+  const [, pullback] = vjp((w: Tensor, b: Tensor) => kind.apply(layer, x, [w, b]), [layer.w, layer.b!]);
+  const [dw, db] = pullback([g]);
+  const [pw, pb] = kind.map!.paramGradients(layer, x, g);
+  assertClose(pw!.toArray(), Float64Array.from(dw.toArray()), "dense weight", 1e-6, 1e-6);
+  assertClose(pb!.toArray(), Float64Array.from(db.toArray()), "dense bias", 1e-6, 1e-6);
+  // times / transposeTimes are adjoint: ⟨e, J·y⟩ = ⟨Jᵀ·e, y⟩
+  const y = rng(10).normal([3, 6]), e = rng(11).normal([3, 4]);
+  const left = sum(mul(e, kind.map!.times(layer, y))).toArray()[0];
+  const right = sum(mul(kind.map!.transposeTimes(layer, e), y)).toArray()[0];
+  assert.ok(Math.abs(left - right) < 1e-4, `⟨e, Jy⟩ = ${left}, ⟨Jᵀe, y⟩ = ${right}`);
+  release(m);
+});
+
+Gradient("sequential models: layers compose, and a bad sequence is refused before any work", () => {
+  const m = mark();
+  const r = rng(12);
+  const model = sequential([dense(3, 5, r.split(0)), reluLayer(), dense(5, 2, r.split(1))]);
+  assert.equal(model.sizes, [3, 5, 2]);
+  assert.throws(() => sequential([dense(3, 5, r.split(0)), reluLayer()]), /last layer must be linear/);
+  assert.throws(() => sequential([dense(3, 5, r.split(0)), dense(4, 2, r.split(1))]), /takes 4 features, the layer before gives 5/);
+  assert.ok(softmaxCrossEntropy(matmul(rng(1).normal([2, 2]), rng(2).normal([2, 2])), [0, 1]).size === 2);
+  release(m);
+});
+
+Gradient.run();
