@@ -1,7 +1,7 @@
 // Training-step cases: one step of an estimator (primal pass, guesses, one forward-mode pass,
 // estimate, AdamW) on the W̃⊥ paper's MLP (40 → 512 × 3 → 10, batch 512, MNIST-1D), against the
 // exact baseline's step (backprop + AdamW) of the same library in the same run.
-import { adamW, backprop, createEstimator, createMlp, estimateStep, generateMnist1d, mark, prepareStep, release, rng, tensor, type EstimatorOptions } from "../index.ts";
+import { adamW, backprop, createEstimator, createMlp, estimateStep, generateMnist1d, mark, release, rng, stepInput, tensor, type EstimatorOptions } from "../index.ts";
 import type { Case, Peer } from "./case.ts";
 
 const WIDTH = 512;
@@ -50,7 +50,7 @@ function stepCase(id: string, options: EstimatorOptions = {}, label = id, cycles
       const ours = () => {
         const s = mark();
         const batch = batches[step % BATCHES];
-        const { grads } = estimateStep(estimator, prepareStep(model, batch.x, batch.labels, rng(1).split(step++), batch.rows));
+        const { grads } = estimateStep(estimator, stepInput(model, batch.x, batch.labels, rng(1).split(step++), batch.rows));
         optimizer.step(weights, grads.w);
         release(s);
       };

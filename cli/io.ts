@@ -110,18 +110,27 @@ function readBytes(path: string): Uint8Array {
   }
 }
 
-/** A data set from --data: a folder in the binary format (with meta.json) or a CSV file (split 80/20). */
-export function loadData(path: string | undefined): Dataset {
-  if (path === undefined) return generateMnist1d();
+/**
+ * A data set from --data: a folder in the binary format (with meta.json) or a CSV file (split
+ * 80/20), whose last `targets` columns are regression targets when `targets` is given.
+ */
+export function loadData(path: string | undefined, targets?: number): Dataset {
+  if (path === undefined) {
+    if (targets !== undefined) throw new UsageError("--targets: MNIST-1D has class labels, not regression targets; give --data with a CSV file of targets");
+    return generateMnist1d();
+  }
   const where = `--data ${path}`;
   const stats = statIfPresent(path, where);
   if (stats === null) throw new UsageError(`${where}: no such file or folder`);
-  if (stats.isDirectory()) return loadDataFolder(path);
+  if (stats.isDirectory()) {
+    if (targets !== undefined) throw new UsageError(`--targets: data folders hold class labels; regression targets come from a CSV file`);
+    return loadDataFolder(path);
+  }
   if (!stats.isFile()) throw new UsageError(`${where}: not a regular file or a folder`);
   if (stats.size > MAX_CSV_BYTES) throw new UsageError(`${where}: ${stats.size} bytes is too large for CSV (at most ${MAX_CSV_BYTES}); use a binary data folder`);
   const text = new TextDecoder().decode(readBytes(path));
-  const { split, features, classes } = parseCsvSplit(path, text);
-  return { ...splitRows(split, features, 0.8, path), features, classes };
+  const { split, features, classes } = parseCsvSplit(path, text, undefined, targets);
+  return { ...splitRows(split, features, 0.8, path), features, classes, ...(targets === undefined ? {} : { targets }) };
 }
 
 /** A binary data folder: meta.json checked first, then each file's place and size, then the bytes. */
@@ -133,7 +142,7 @@ function loadDataFolder(dir: string): Dataset {
   if (metaStats.size > MAX_META_BYTES) throw new UsageError(`${metaPath}: ${metaStats.size} bytes is too large for a meta.json`);
   const meta = parseDataFolderMeta(new TextDecoder().decode(readBytes(metaPath)), metaPath);
   const root = realpathSync(dir);
-  const { features, classes } = meta;
+  const { features, classes, labelBytes } = meta;
 
   // A file named in meta.json: it must exist, be a regular file, and stay inside the folder even
   // after symbolic links are followed.
@@ -165,11 +174,11 @@ function loadDataFolder(dir: string): Dataset {
     const declared = meta[split].n;
     if (declared !== undefined && rows !== declared) throw new UsageError(`${x.path}: ${rows} rows of ${features} features (${x.size} bytes), but ${metaPath} says ${split}.n = ${declared}`);
     if (rows === 0) throw new UsageError(`${x.path}: empty; the ${split} split needs at least one example`);
-    if (y.size !== rows) throw new UsageError(`${y.path}: ${y.size} labels for the ${rows} rows of ${x.path}`);
+    if (y.size !== rows * labelBytes) throw new UsageError(`${y.path}: ${y.size / labelBytes} labels for the ${rows} rows of ${x.path}`);
     return { x, y };
   });
 
   // Only now, with every name and size checked, are the bytes read.
-  const [train, test] = files.map(({ x, y }): Split => parseBinarySplit(x.path, readBytes(x.real), readBytes(y.real), features, classes, y.path));
+  const [train, test] = files.map(({ x, y }): Split => parseBinarySplit(x.path, readBytes(x.real), readBytes(y.real), features, classes, y.path, labelBytes));
   return { train, test, features, classes };
 }

@@ -1,14 +1,20 @@
-// Data sets as plain arrays: features row-major f32, labels 0..classes−1. Parsers for the binary
-// format of MNIST-1D's reference copy (x: f32 little-endian [n, features], y: u8 [n]) and for CSV
-// (features then the label on every row). They take bytes or text, so they run in every runtime;
+// Data sets as plain arrays: features row-major f32, and either labels 0..classes−1 (bytes up to 256
+// classes, 32-bit integers beyond) or regression targets (f32 [n, targets]). Parsers for the binary
+// format of MNIST-1D's reference copy (x: f32 little-endian [n, features], y: u8 [n], or i32 LE for
+// more classes) and for CSV (features then the label, or the targets, on every row). They take bytes or text, so they run in every runtime;
 // reading files is the caller's (the CLI's). Bad input gets an error naming the file and the fault.
 import { FwdgradError } from "../engine/errors.ts";
+
+/** Class labels: bytes for up to 256 classes, 32-bit integers beyond. */
+export type Labels = Uint8Array | Int32Array;
 
 export interface Split {
   /** Row-major [n, features]. */
   x: Float32Array;
-  /** Labels in [0, classes). */
-  y: Uint8Array;
+  /** Labels in [0, classes); empty for a regression set. */
+  y: Labels;
+  /** Regression targets, row-major [n, targets]; absent for labels. */
+  t?: Float32Array;
   n: number;
 }
 
@@ -16,7 +22,10 @@ export interface Dataset {
   train: Split;
   test: Split;
   features: number;
+  /** The model's outputs: the number of classes, or of regression targets. */
   classes: number;
+  /** Regression: the number of target columns (then `classes` equals it and the splits hold `t`). */
+  targets?: number;
 }
 
 /** A decimal number as people write it: sign, digits, fraction, exponent ("1e-4", ".5", "3."). */
@@ -36,8 +45,10 @@ function shown(value: unknown): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
-/** Labels are bytes, so at most 256 classes can be told apart. */
-const MAX_CLASSES = 256;
+/** Classes held in one byte; beyond, labels are 32-bit integers. */
+export const BYTE_CLASSES = 256;
+/** At most this many classes (an output layer of 2^24 units is far beyond any model here). */
+export const MAX_CLASSES = 2 ** 24;
 
 function checkClasses(name: string, classes: number): void {
   if (!Number.isInteger(classes) || classes < 1 || classes > MAX_CLASSES) throw new FwdgradError(`${name}: classes must be an integer in [1, ${MAX_CLASSES}], got ${shown(classes)}`);
@@ -49,18 +60,25 @@ function checkClasses(name: string, classes: number): void {
  */
 export function checkSplit(name: string, split: Split, features: number, classes: number, yName = name): void {
   if (split.x.length !== split.n * features) throw new FwdgradError(`${name}: ${split.x.length} values for ${split.n} rows of ${features} features`);
-  if (split.y.length !== split.n) throw new FwdgradError(`${yName}: ${split.y.length} labels for ${split.n} rows`);
   const bad = split.x.findIndex((v) => !Number.isFinite(v));
   if (bad >= 0) throw new FwdgradError(`${name}: row ${Math.floor(bad / features) + 1}, feature ${(bad % features) + 1} is ${split.x[bad]}`);
-  const badLabel = split.y.findIndex((label) => label >= classes);
+  if (split.t) {
+    if (split.t.length !== split.n * classes) throw new FwdgradError(`${yName}: ${split.t.length} targets for ${split.n} rows of ${classes}`);
+    const badTarget = split.t.findIndex((v) => !Number.isFinite(v));
+    if (badTarget >= 0) throw new FwdgradError(`${yName}: row ${Math.floor(badTarget / classes) + 1}, target ${(badTarget % classes) + 1} is ${split.t[badTarget]}`);
+    return;
+  }
+  if (split.y.length !== split.n) throw new FwdgradError(`${yName}: ${split.y.length} labels for ${split.n} rows`);
+  const badLabel = split.y.findIndex((label) => label < 0 || label >= classes);
   if (badLabel >= 0) throw new FwdgradError(`${yName}: label ${split.y[badLabel]} at row ${badLabel + 1} is outside [0, ${classes})`);
 }
 
 /**
- * One split from the binary format: x bytes (f32 LE, [n, features]) and y bytes (u8, [n]). `name`
- * names the x file in errors, `yName` the y file.
+ * One split from the binary format: x bytes (f32 LE, [n, features]) and y bytes (u8 [n], or i32 LE
+ * [n] when `labelBytes` is 4, for more than 256 classes). `name` names the x file in errors, `yName`
+ * the y file.
  */
-export function parseBinarySplit(name: string, xBytes: Uint8Array, yBytes: Uint8Array, features: number, classes: number, yName = name): Split {
+export function parseBinarySplit(name: string, xBytes: Uint8Array, yBytes: Uint8Array, features: number, classes: number, yName = name, labelBytes: 1 | 4 = 1): Split {
   if (!Number.isSafeInteger(features) || features < 1) throw new FwdgradError(`${name}: features must be a positive integer, got ${shown(features)}`);
   checkClasses(name, classes);
   if (xBytes.length % (4 * features) !== 0) {
@@ -68,22 +86,30 @@ export function parseBinarySplit(name: string, xBytes: Uint8Array, yBytes: Uint8
   }
   const n = xBytes.length / (4 * features);
   if (n === 0) throw new FwdgradError(`${name}: no rows (a split needs at least one example)`);
-  if (yBytes.length !== n) throw new FwdgradError(`${yName}: y has ${yBytes.length} labels for ${n} rows of x`);
+  if (labelBytes !== 1 && labelBytes !== 4) throw new FwdgradError(`${yName}: labels must be 1 or 4 bytes each, got ${shown(labelBytes)}`);
+  if (labelBytes === 1 && classes > BYTE_CLASSES) throw new FwdgradError(`${yName}: ${classes} classes do not fit in byte labels; store them as 4-byte labels ("labelBytes": 4)`);
+  if (yBytes.length !== n * labelBytes) throw new FwdgradError(`${yName}: y has ${yBytes.length / labelBytes} labels for ${n} rows of x`);
   const view = new DataView(xBytes.buffer, xBytes.byteOffset, xBytes.byteLength);
   const x = new Float32Array(n * features);
   for (let i = 0; i < x.length; i++) x[i] = view.getFloat32(4 * i, true);
-  const split = { x, y: yBytes.slice(), n };
+  const labels = new DataView(yBytes.buffer, yBytes.byteOffset, yBytes.byteLength);
+  const y = labelBytes === 1 ? yBytes.slice() : Int32Array.from({ length: n }, (_, i) => labels.getInt32(4 * i, true));
+  const split = { x, y, n };
   checkSplit(name, split, features, classes, yName);
   return split;
 }
 
 /**
- * One split from CSV text: every row holds `features` numbers, then the integer label. Blank lines
+ * One split from CSV text: every row holds `features` numbers, then the integer label (bytes up to
+ * 256 classes, 32-bit integers beyond), or with `targets` given, its last `targets` columns are
+ * regression targets (then `classes` is ignored and the result's classes equal targets). Blank lines
  * and lines starting with # are skipped; a first row with no number in it is a header. Errors name
  * the file and the physical line and column, counted from 1.
  */
-export function parseCsvSplit(name: string, text: string, classes?: number): { split: Split; features: number; classes: number } {
-  if (classes !== undefined) checkClasses(name, classes);
+export function parseCsvSplit(name: string, text: string, classes?: number, targets?: number): { split: Split; features: number; classes: number } {
+  if (targets !== undefined) {
+    if (!Number.isSafeInteger(targets) || targets < 1) throw new FwdgradError(`${name}: targets must be a positive integer, got ${shown(targets)}`);
+  } else if (classes !== undefined) checkClasses(name, classes);
   // Only the line numbers of data lines are kept, and each line is split into cells once it is
   // parsed, so a large file is not held as millions of cell strings at once.
   const lines = text.split(/\r?\n/);
@@ -102,12 +128,17 @@ export function parseCsvSplit(name: string, text: string, classes?: number): { s
   if (dataLines.length === 0) throw new FwdgradError(`${name}: no data rows after the header on line ${headerLine}`);
   const firstLine = dataLines[0] + 1;
   const width = cellsOf(dataLines[0]).length;
-  if (width < 2) throw new FwdgradError(`${name}: line ${firstLine} has ${width} column; rows need at least one feature and a label`);
-  const features = width - 1;
+  const outputs = targets ?? 1;
+  if (width < outputs + 1) {
+    throw new FwdgradError(`${name}: line ${firstLine} has ${width} column${width === 1 ? "" : "s"}; rows need at least one feature and ${targets === undefined ? "a label" : `${targets} target${targets === 1 ? "" : "s"}`}`);
+  }
+  const features = width - outputs;
   const n = dataLines.length;
   const x = new Float32Array(n * features);
-  const y = new Uint8Array(n);
+  const t = targets === undefined ? null : new Float32Array(n * targets);
   const labelLimit = classes ?? MAX_CLASSES;
+  // Bytes while every label fits (the published sets' fingerprints stay as they were), then 32 bits.
+  let y: Labels = new Uint8Array(t ? 0 : n);
   let maxLabel = 0;
   for (let r = 0; r < n; r++) {
     const line = dataLines[r] + 1;
@@ -115,21 +146,28 @@ export function parseCsvSplit(name: string, text: string, classes?: number): { s
     if (cells.length !== width) throw new FwdgradError(`${name}: line ${line} has ${cells.length} columns, expected ${width} (as on line ${firstLine})`);
     // The first row cannot be a header once it holds a number; say so when it looks like one.
     const hint = (cell: string) => (r === 0 && !isHeader && !numberLike(cell) ? "; a header row holds no numbers at all" : "");
-    for (let f = 0; f < features; f++) {
+    for (let f = 0; f < width - (t ? 0 : 1); f++) {
       const cell = cells[f];
       const value = DECIMAL.test(cell) ? Math.fround(Number(cell)) : NaN;
       if (!Number.isFinite(value)) throw new FwdgradError(`${name}: line ${line}, column ${f + 1} is ${shown(cell)}, not a finite float32 number${hint(cell)}`);
-      x[r * features + f] = value;
+      if (f < features) x[r * features + f] = value;
+      else t![r * outputs + f - features] = value;
     }
+    if (t) continue;
     const cell = cells[features];
     const label = DECIMAL.test(cell) ? Number(cell) : NaN;
     if (!Number.isInteger(label) || label < 0 || label >= labelLimit) {
       throw new FwdgradError(`${name}: line ${line}, column ${width}: label ${shown(cell)} is not an integer in [0, ${labelLimit})${hint(cell)}`);
     }
+    if (label >= BYTE_CLASSES && y instanceof Uint8Array) y = Int32Array.from(y);
     y[r] = label;
     maxLabel = Math.max(maxLabel, label);
   }
-  return { split: { x, y, n }, features, classes: classes ?? maxLabel + 1 };
+  if (t) return { split: { x, y, t, n }, features, classes: outputs };
+  const found = classes ?? maxLabel + 1;
+  // A declared class count beyond a byte takes 32-bit labels even when the rows' labels are small.
+  if (found > BYTE_CLASSES && y instanceof Uint8Array) y = Int32Array.from(y);
+  return { split: { x, y, n }, features, classes: found };
 }
 
 /** Splits one set of rows into train and test: the first ⌊n·trainFraction⌋ rows train. `name` names the source in errors. */
@@ -140,7 +178,13 @@ export function splitRows(all: Split, features: number, trainFraction: number, n
     const percent = Math.round(trainFraction * 100);
     throw new FwdgradError(`${name}: ${all.n} data row${all.n === 1 ? "" : "s"} cannot be split ${percent}/${100 - percent} into non-empty train and test sets`);
   }
-  const part = (from: number, to: number): Split => ({ x: all.x.slice(from * features, to * features), y: all.y.slice(from, to), n: to - from });
+  const outputs = all.t ? all.t.length / all.n : 0;
+  const part = (from: number, to: number): Split => ({
+    x: all.x.slice(from * features, to * features),
+    y: all.t ? all.y.slice(0, 0) : all.y.slice(from, to),
+    ...(all.t ? { t: all.t.slice(from * outputs, to * outputs) } : {}),
+    n: to - from,
+  });
   return { train: part(0, nTrain), test: part(nTrain, all.n) };
 }
 
@@ -157,12 +201,15 @@ export interface DataFolderMeta {
   test: SplitFiles;
   features: number;
   classes: number;
+  /** Bytes per label in the y files: 1 (default, up to 256 classes) or 4 (i32 LE). */
+  labelBytes: 1 | 4;
 }
 
 /**
  * Parses and checks a data folder's meta.json text: a JSON object with `train` and `test`, each
- * `{ x, y, n? }` naming files inside the folder (relative, no ".."), and positive integer
- * `features` and `classes` (at most 256: labels are bytes). Other keys are descriptions and ignored.
+ * `{ x, y, n? }` naming files inside the folder (relative, no ".."), positive integer `features`
+ * and `classes`, and `labelBytes` (1, the default, for byte labels up to 256 classes; 4 for i32 LE
+ * labels). Other keys are descriptions and ignored.
  * Whether the files exist and match is the caller's to check; this needs no file system.
  */
 export function parseDataFolderMeta(text: string, name = "meta.json"): DataFolderMeta {
@@ -207,5 +254,8 @@ export function parseDataFolderMeta(text: string, name = "meta.json"): DataFolde
   const test = splitFiles("test");
   const features = positiveInteger(value, "features", "features");
   const classes = positiveInteger(value, "classes", "classes", MAX_CLASSES);
-  return { train, test, features, classes };
+  const bytes = field(value, "labelBytes") ?? 1;
+  if (bytes !== 1 && bytes !== 4) throw new FwdgradError(`${name}: "labelBytes" must be 1 or 4, got ${describe(bytes)}`);
+  if (bytes === 1 && classes > BYTE_CLASSES) throw new FwdgradError(`${name}: ${classes} classes need "labelBytes": 4 (byte labels hold at most ${BYTE_CLASSES})`);
+  return { train, test, features, classes, labelBytes: bytes };
 }

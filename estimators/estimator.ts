@@ -6,6 +6,7 @@
 // step knows neither the model's architecture nor which estimator it holds.
 import { tidy } from "../engine/arena.ts";
 import { FwdgradError } from "../engine/errors.ts";
+import { inspect } from "../engine/inspect.ts";
 import { inject, jvp, stopGradient } from "../engine/jvp.ts";
 import { matmul, mul, reshape, scale, sum } from "../engine/ops.ts";
 import type { Rng } from "../engine/rng.ts";
@@ -136,23 +137,30 @@ export function checkRank(id: string, k: number, sizes: readonly number[]): void
   if (narrow >= 0) throw new FwdgradError(`${id}: k = ${k} is larger than the width ${hidden[narrow]} of hidden layer ${narrow}`);
 }
 
-function checkBatch(x: Tensor, labels: Int32Array, indices?: Int32Array): void {
-  if (labels.length !== x.shape[0]) throw new FwdgradError(`step: ${labels.length} labels for a batch of ${x.shape[0]}`);
-  if (indices && indices.length !== labels.length) throw new FwdgradError(`step: ${indices.length} indices for a batch of ${labels.length}`);
+function checkBatch(x: Tensor, labels: Int32Array, indices?: Int32Array, objective?: Objective): void {
+  // A loss with its own targets needs no labels (regression passes an empty array).
+  if (!(objective && !objective.loss.labels) && labels.length !== x.shape[0]) throw new FwdgradError(`step: ${labels.length} labels for a batch of ${x.shape[0]}`);
+  if (indices && indices.length !== x.shape[0]) throw new FwdgradError(`step: ${indices.length} indices for a batch of ${x.shape[0]}`);
+}
+
+/** A loss and the batch's targets for it, where the loss is not cross-entropy against `labels`. */
+export interface Objective {
+  loss: Loss;
+  targets: Targets;
 }
 
 /** The primal pass and the masks an estimator needs: for metrics and covariances before any step. */
-export function prepareStep(model: Mlp, x: Tensor, labels: Int32Array, rng: Rng, indices?: Int32Array): StepInput {
-  checkBatch(x, labels, indices);
+export function prepareStep(model: Mlp, x: Tensor, labels: Int32Array, rng: Rng, indices?: Int32Array, objective?: Objective): StepInput {
+  checkBatch(x, labels, indices, objective);
   const trace = forward(model, x);
   const masks = trace.pre.slice(0, -1).map((s, i) => siteMask(model, i, s));
-  return { model, x, labels, trace, masks, rng, indices };
+  return { model, x, labels, trace, masks, rng, indices, loss: objective?.loss, targets: objective?.targets };
 }
 
 /** A step's input whose primal values the step's own pass fills in (the training path: one pass, not two). */
-export function stepInput(model: Mlp, x: Tensor, labels: Int32Array, rng: Rng, indices?: Int32Array): StepInput {
-  checkBatch(x, labels, indices);
-  return { model, x, labels, trace: { inputs: [], pre: [] }, masks: [], rng, indices };
+export function stepInput(model: Mlp, x: Tensor, labels: Int32Array, rng: Rng, indices?: Int32Array, objective?: Objective): StepInput {
+  checkBatch(x, labels, indices, objective);
+  return { model, x, labels, trace: { inputs: [], pre: [] }, masks: [], rng, indices, loss: objective?.loss, targets: objective?.targets };
 }
 
 /**
@@ -163,6 +171,28 @@ export function stepInput(model: Mlp, x: Tensor, labels: Int32Array, rng: Rng, i
  * keeps its primal values (the pass recomputes the same ones).
  */
 export function estimateStep(estimator: Estimator, input: StepInput): Estimate & { loss: number; jvp: Tensor } {
+  const pass = stepPass(estimator, input);
+  const [losses, dLosses] = jvp(pass.perExample, pass.params, pass.tangents);
+  if (dLosses.rank !== 2) throw new FwdgradError(`${estimator.id}: no guess reaches the output`);
+  const value = sum(losses).toArray()[0];
+  return { ...estimator.estimate(input, pass.seeds, dLosses), loss: value, jvp: dLosses };
+}
+
+/**
+ * The programs one estimated step runs, as text (engine `inspect`): the primal program of the
+ * model's forward with the estimator's guesses injected, and the tangent program of its one jvp.
+ * @example
+ * ```ts
+ * console.log(inspectStep(createEstimator("wt"), stepInput(createMlp([4, 3, 2]), x, labels, rng(0))));
+ * ```
+ */
+export function inspectStep(estimator: Estimator, input: StepInput): string {
+  const pass = stepPass(estimator, input);
+  return inspect(pass.perExample, pass.params, pass.tangents);
+}
+
+/** The step's one forward-mode pass: f of the parameters, their tangents, and the seeds it collects. */
+function stepPass(estimator: Estimator, input: StepInput) {
   const { model, x } = input;
   const batch = x.shape[0];
   const last = model.layers.length - 1;
@@ -198,10 +228,7 @@ export function estimateStep(estimator: Estimator, input: StepInput): Estimate &
     const trace = runModel(model, x, params, atSite, prepared ? undefined : scope);
     return scale(loss.perExample(trace.pre[last], targets), 1 / batch);
   };
-  const [losses, dLosses] = jvp(perExample, parameters(model), tangents);
-  if (dLosses.rank !== 2) throw new FwdgradError(`${estimator.id}: no guess reaches the output`);
-  const value = sum(losses).toArray()[0];
-  return { ...estimator.estimate(input, seeds, dLosses), loss: value, jvp: dLosses };
+  return { perExample, params: parameters(model), tangents, seeds };
 }
 
 /**

@@ -7,7 +7,7 @@ import { backprop, type Gradients } from "../models/gradient.ts";
 import type { Mlp } from "../models/mlp.ts";
 import { activationPerturbation } from "./activation-perturbation.ts";
 import { activationPerturbationMasked } from "./activation-perturbation-masked.ts";
-import { COMBINES, estimateStep, stepInput, type Combine, type CommonOptions, type Estimator } from "./estimator.ts";
+import { COMBINES, estimateStep, stepInput, type Combine, type CommonOptions, type Estimator, type Objective } from "./estimator.ts";
 import { forwardGradient } from "./forward-gradient.ts";
 import { orthogonalGuess, type OrthogonalGuessOptions } from "./orthogonal-guess.ts";
 import { orthogonalGuessNs, type OrthogonalGuessNsOptions } from "./orthogonal-guess-ns.ts";
@@ -61,8 +61,11 @@ export interface GradientMethod {
   readonly id: string;
   /** The estimator behind the method; null for the exact gradient (nothing to measure against it). */
   readonly estimator: Estimator | null;
-  /** The batch's mean loss and parameter gradients; `indices` are its data set rows. */
-  step(model: Mlp, x: Tensor, labels: Int32Array, rng: Rng, indices?: Int32Array): { loss: number; grads: Gradients };
+  /**
+   * The batch's mean loss and parameter gradients; `indices` are its data set rows, `objective` a
+   * loss other than softmax cross-entropy against `labels` (e.g. mean squared error and its targets).
+   */
+  step(model: Mlp, x: Tensor, labels: Int32Array, rng: Rng, indices?: Int32Array, objective?: Objective): { loss: number; grads: Gradients };
   /** Throws a FwdgradError when a model of these layer sizes does not suit the method. */
   checkModel(sizes: readonly number[]): void;
 }
@@ -70,7 +73,7 @@ export interface GradientMethod {
 const exactGradient: GradientMethod = {
   id: "backprop",
   estimator: null,
-  step: (model, x, labels) => backprop(model, x, labels),
+  step: (model, x, labels, _, __, objective) => (objective ? backprop(model, x, objective.targets, objective.loss) : backprop(model, x, labels)),
   checkModel: () => {},
 };
 
@@ -78,7 +81,7 @@ function estimated(estimator: Estimator): GradientMethod {
   return {
     id: estimator.id,
     estimator,
-    step: (model, x, labels, rng, indices) => estimateStep(estimator, stepInput(model, x, labels, rng, indices)),
+    step: (model, x, labels, rng, indices, objective) => estimateStep(estimator, stepInput(model, x, labels, rng, indices, objective)),
     checkModel: (sizes) => estimator.checkModel?.(sizes),
   };
 }

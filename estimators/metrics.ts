@@ -11,7 +11,7 @@ import type { Tensor } from "../engine/tensor.ts";
 import { backprop } from "../models/gradient.ts";
 import type { Mlp } from "../models/mlp.ts";
 import { basisFidelity } from "./basis-fidelity.ts";
-import { estimateStep, identityCovariance, prepareStep, type Estimator, type GuessCovariance } from "./estimator.ts";
+import { estimateStep, identityCovariance, prepareStep, type Estimator, type GuessCovariance, type Objective } from "./estimator.ts";
 
 export interface LayerMetrics {
   layer: number;
@@ -71,9 +71,10 @@ function meanRowCosine(estimate: Float32Array, truth: Float32Array, rows: number
  * const layers = measureQuality(model, x, labels, createEstimator("wperp"), { draws: 20, rng: rng(0) });
  * ```
  */
-export function measureQuality(model: Mlp, x: Tensor, labels: Int32Array, estimator: Estimator, options: { draws: number; rng: Rng }): LayerMetrics[] {
+export function measureQuality(model: Mlp, x: Tensor, labels: Int32Array, estimator: Estimator, options: { draws: number; rng: Rng; objective?: Objective }): LayerMetrics[] {
   const start = mark();
-  const truth = backprop(model, x, labels);
+  const { objective } = options;
+  const truth = objective ? backprop(model, x, objective.targets, objective.loss) : backprop(model, x, labels);
   const layers = model.layers.length;
   const batch = x.shape[0];
   const g = truth.activationGrads.map((t) => t.toArray());
@@ -86,7 +87,7 @@ export function measureQuality(model: Mlp, x: Tensor, labels: Int32Array, estima
   const hasActivations = new Array<boolean>(layers).fill(true);
   // One primal pass serves every draw; the guess distributions are set up on it first, outside the
   // draws' scopes, so an estimator that keeps them per pass (W̃⊥'s bases) decomposes once.
-  const input = prepareStep(model, x, labels, options.rng);
+  const input = prepareStep(model, x, labels, options.rng, undefined, objective);
   const covariances = model.layers.map((_, i): GuessCovariance | null => (i === layers - 1 ? identityCovariance(input, i) : estimator.covariance(input, i)));
   for (let draw = 0; draw < options.draws; draw++) {
     const scope = mark();
@@ -188,9 +189,9 @@ export interface LayerFidelity {
  * const layers = measureBasisFidelity(model, x, labels, createEstimator("wperp"), { examples: 64, rng: rng(0) });
  * ```
  */
-export function measureBasisFidelity(model: Mlp, x: Tensor, labels: Int32Array, estimator: Estimator, options: { examples?: number; rng: Rng; indices?: Int32Array }): LayerFidelity[] {
+export function measureBasisFidelity(model: Mlp, x: Tensor, labels: Int32Array, estimator: Estimator, options: { examples?: number; rng: Rng; indices?: Int32Array; objective?: Objective }): LayerFidelity[] {
   const start = mark();
-  const input = prepareStep(model, x, labels, options.rng, options.indices);
+  const input = prepareStep(model, x, labels, options.rng, options.indices, options.objective);
   const batch = x.shape[0];
   const count = Math.min(batch, options.examples ?? 64);
   const examples = Array.from({ length: count }, (_, i) => Math.floor((i * batch) / count));

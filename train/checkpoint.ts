@@ -9,6 +9,7 @@
 import { decodeBase64, encodeBase64 } from "../engine/base64.ts";
 import { FwdgradError } from "../engine/errors.ts";
 import { COMBINES, isMethodId, type Combine, type EstimatorOptions, type EstimatorState } from "../estimators/index.ts";
+import { LOSS_IDS, type LossId } from "../models/loss.ts";
 import { hashBytes, type DataIdentity, type EpochReport, type TrainConfig, type TrainerState } from "./trainer.ts";
 
 const FORMAT = "fwdgrad-checkpoint";
@@ -146,7 +147,7 @@ function binaryFloats(body: Uint8Array): { read: ArrayReader; left: () => number
 
 function parseConfig(v: unknown): TrainConfig {
   const c = object(v, "config");
-  only(c, "config", ["method", "width", "depth", "bias", "epochs", "batch", "lr", "weightDecay", "seed", "k", "guesses", "combine", "route", "options"]);
+  only(c, "config", ["method", "width", "depth", "bias", "epochs", "batch", "lr", "weightDecay", "seed", "k", "guesses", "combine", "route", "options", "loss"]);
   const method = c.method;
   if (!isMethodId(method)) fail("config.method", `must be a gradient method (backprop or an estimator id), got ${describe(method)}`);
   const lr = finite(c.lr, "config.lr");
@@ -179,6 +180,10 @@ function parseConfig(v: unknown): TrainConfig {
     if (c.route !== "fast" && c.route !== "exact") fail("config.route", `must be "fast" or "exact", got ${describe(c.route)}`);
     config.route = c.route;
   }
+  if (c.loss !== undefined) {
+    if (!LOSS_IDS.includes(c.loss as LossId)) fail("config.loss", `must be ${LOSS_IDS.map((m) => JSON.stringify(m)).join(" or ")}, got ${describe(c.loss)}`);
+    config.loss = c.loss as LossId;
+  }
   if (c.options !== undefined) {
     // Values are judged by the estimator when the Trainer makes it; here only their JSON types.
     const options: Record<string, unknown> = Object.create(null);
@@ -193,11 +198,12 @@ function parseConfig(v: unknown): TrainConfig {
 
 function parseData(v: unknown): DataIdentity {
   const d = object(v, "data");
-  only(d, "data", ["features", "classes", "trainRows", "testRows", "fingerprint"]);
+  only(d, "data", ["features", "classes", "targets", "trainRows", "testRows", "fingerprint"]);
   if (typeof d.fingerprint !== "string" || !HASH.test(d.fingerprint)) fail("data.fingerprint", `must be 16 hex digits, got ${describe(d.fingerprint)}`);
   return {
     features: integer(d.features, "data.features", 1),
     classes: integer(d.classes, "data.classes", 1),
+    ...(d.targets === undefined ? {} : { targets: integer(d.targets, "data.targets", 1) }),
     trainRows: integer(d.trainRows, "data.trainRows", 1),
     testRows: integer(d.testRows, "data.testRows", 1),
     fingerprint: d.fingerprint,
@@ -215,8 +221,9 @@ function parseHistory(v: unknown, epochs: number): EpochReport[] {
     return {
       epoch: i + 1,
       trainLoss: finite(e.trainLoss, `${path}.trainLoss`),
-      trainAcc: finite(e.trainAcc, `${path}.trainAcc`),
-      testAcc: finite(e.testAcc, `${path}.testAcc`),
+      // null: no accuracy (a regression loss; NaN in the report, null in JSON)
+      trainAcc: e.trainAcc === null ? NaN : finite(e.trainAcc, `${path}.trainAcc`),
+      testAcc: e.testAcc === null ? NaN : finite(e.testAcc, `${path}.testAcc`),
       ms: finite(e.ms, `${path}.ms`),
       testLoss: finite(e.testLoss, `${path}.testLoss`),
     };

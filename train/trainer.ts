@@ -5,10 +5,11 @@
 import { mark, release } from "../engine/arena.ts";
 import { allFinite, assign } from "../engine/inplace.ts";
 import { FwdgradError } from "../engine/errors.ts";
-import { softmaxCrossEntropy, sum } from "../engine/ops.ts";
+import { sum } from "../engine/ops.ts";
 import { rng, type Rng } from "../engine/rng.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
-import { createEstimator, createMethod, type Combine, type Estimator, type EstimatorOptions, type EstimatorState, type GradientMethod } from "../estimators/index.ts";
+import { createEstimator, createMethod, type Combine, type Estimator, type EstimatorOptions, type EstimatorState, type GradientMethod, type Objective } from "../estimators/index.ts";
+import { lossFor, type Loss, type LossId } from "../models/loss.ts";
 import { measureBasisFidelity, measureQuality, type LayerFidelity, type LayerMetrics } from "../estimators/metrics.ts";
 import type { Dataset, Split } from "../data/dataset.ts";
 import { argmaxRows, createMlp, forward, mlpSizes, type Mlp } from "../models/mlp.ts";
@@ -33,6 +34,8 @@ export interface TrainConfig {
   route?: "fast" | "exact";
   /** Further estimator options (e.g. wperp's `oversample`, `tol`, `warmStartBytes`), passed on intact. */
   options?: EstimatorOptions;
+  /** The loss (`LOSS_IDS`): "cross-entropy" (default) against class labels, or "mse" against a regression set's targets. */
+  loss?: LossId;
 }
 
 /** The options a run's estimator is made with: `config.options`, then k, guesses, combine and route where set. */
@@ -44,7 +47,9 @@ export function estimatorOptions(config: TrainConfig): EstimatorOptions {
 export interface EpochReport {
   epoch: number;
   trainLoss: number;
+  /** Accuracy on the train split; NaN (null in JSON) for a regression loss. */
   trainAcc: number;
+  /** Accuracy on the test split; NaN (null in JSON) for a regression loss. */
   testAcc: number;
   ms: number;
   testLoss: number;
@@ -53,7 +58,10 @@ export interface EpochReport {
 /** Which data set a run trained on: its sizes and a fingerprint of its bytes (`describeData`). */
 export interface DataIdentity {
   features: number;
+  /** The model's outputs: classes, or regression targets. */
   classes: number;
+  /** Regression sets only: the number of target columns. */
+  targets?: number;
   trainRows: number;
   testRows: number;
   /** FNV-1a (`hashBytes`) of the train and test features and labels. */
@@ -78,17 +86,20 @@ export interface TrainerState {
 
 /** The identity a checkpoint records of the data set it was trained on. */
 export function describeData(data: Dataset): DataIdentity {
-  const bytes = (a: Float32Array | Uint8Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const bytes = (a: Float32Array | Uint8Array | Int32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const parts = [data.train.x, data.train.y, data.test.x, data.test.y, ...(data.train.t && data.test.t ? [data.train.t, data.test.t] : [])];
   return {
     features: data.features,
     classes: data.classes,
+    ...(data.targets === undefined ? {} : { targets: data.targets }),
     trainRows: data.train.n,
     testRows: data.test.n,
-    fingerprint: hashBytes([data.train.x, data.train.y, data.test.x, data.test.y].map(bytes)),
+    fingerprint: hashBytes(parts.map(bytes)),
   };
 }
 
-const describeIdentity = (d: DataIdentity) => `${d.trainRows} + ${d.testRows} rows of ${d.features} features, ${d.classes} classes, fingerprint ${d.fingerprint}`;
+const describeIdentity = (d: DataIdentity) =>
+  `${d.trainRows} + ${d.testRows} rows of ${d.features} features, ${d.targets === undefined ? `${d.classes} classes` : `${d.targets} targets`}, fingerprint ${d.fingerprint}`;
 
 function checkConfig(c: TrainConfig): void {
   const positive = (name: keyof TrainConfig, allowZero = false) => {
@@ -127,10 +138,17 @@ export class Trainer {
   private readonly optimizer: Optimizer;
   private readonly params: Tensor[];
   private readonly dataIdentity: DataIdentity;
+  /** The run's loss (`config.loss`, cross-entropy by default). */
+  readonly loss: Loss;
 
   constructor(private readonly data: Dataset, config: TrainConfig, resume?: TrainerState) {
     checkConfig(config);
     if (config.batch > data.train.n) throw new FwdgradError(`train: batch ${config.batch} is larger than the training set (${data.train.n})`);
+    this.loss = lossFor(config.loss ?? "cross-entropy");
+    const regression = data.targets !== undefined;
+    if (this.loss.labels === regression) {
+      throw new FwdgradError(`train: loss ${this.loss.id} takes ${this.loss.labels ? "class labels" : "regression targets"}, but the data set holds ${regression ? `${data.targets} regression targets per row` : "class labels"}`);
+    }
     this.config = { ...config };
     this.method = createMethod(config.method, estimatorOptions(config));
     this.estimator = this.method.estimator;
@@ -214,10 +232,19 @@ export class Trainer {
   }
 
   /** The probes' batch: the first `rows` (default 512) training examples. */
-  private probeBatch(rows = 512): { x: Tensor; labels: Int32Array } {
+  private probeBatch(rows = 512): { x: Tensor; labels: Int32Array; objective?: Objective } {
     const { features, train } = this.data;
     const n = Math.min(rows, train.n);
-    return { x: tensor(train.x.subarray(0, n * features), [n, features]), labels: Int32Array.from(train.y.subarray(0, n)) };
+    return { x: tensor(train.x.subarray(0, n * features), [n, features]), ...this.targetsOf(train, Int32Array.from({ length: n }, (_, i) => i)) };
+  }
+
+  /** Labels of `rows` of a split, and for a regression loss the objective with their targets. */
+  private targetsOf(split: Split, rows: Int32Array): { labels: Int32Array; objective?: Objective } {
+    if (this.loss.labels) return { labels: Int32Array.from(rows, (row) => split.y[row]) };
+    const outputs = this.data.classes;
+    const t = new Float32Array(rows.length * outputs);
+    rows.forEach((row, r) => t.set(split.t!.subarray(row * outputs, (row + 1) * outputs), r * outputs));
+    return { labels: new Int32Array(0), objective: { loss: this.loss, targets: tensor(t, [rows.length, outputs]) } };
   }
 
   /**
@@ -228,9 +255,9 @@ export class Trainer {
   probeQuality(options: { rows?: number; draws: number; rng: Rng }): LayerMetrics[] | null {
     if (!this.estimator) return null;
     const scope = mark();
-    const { x, labels } = this.probeBatch(options.rows);
+    const { x, labels, objective } = this.probeBatch(options.rows);
     const probe = createEstimator(this.config.method, estimatorOptions(this.config));
-    const layers = measureQuality(this.model, x, labels, probe, { draws: options.draws, rng: options.rng });
+    const layers = measureQuality(this.model, x, labels, probe, { draws: options.draws, rng: options.rng, objective });
     release(scope);
     return layers;
   }
@@ -247,16 +274,16 @@ export class Trainer {
     const saved = estimator.state?.();
     const scope = mark();
     try {
-      const { x, labels } = this.probeBatch(options.rows);
-      const indices = Int32Array.from(labels, (_, i) => i);
-      return measureBasisFidelity(this.model, x, labels, estimator, { examples: options.examples, rng: options.rng, indices });
+      const { x, labels, objective } = this.probeBatch(options.rows);
+      const indices = Int32Array.from({ length: x.shape[0] }, (_, i) => i);
+      return measureBasisFidelity(this.model, x, labels, estimator, { examples: options.examples, rng: options.rng, indices, objective });
     } finally {
       release(scope);
       if (saved) estimator.restore!(saved, this.model.sizes);
     }
   }
 
-  /** Mean loss and accuracy on a split, in chunks (no tangents, scratch released). */
+  /** Mean loss and accuracy (NaN for a regression loss) on a split, in chunks (no tangents, scratch released). */
   evaluate(split: Split): { loss: number; acc: number } {
     const { features } = this.data;
     let lossSum = 0, correct = 0;
@@ -265,16 +292,18 @@ export class Trainer {
       const scope = mark();
       const rows = Math.min(chunk, split.n - from);
       const x = tensor(split.x.subarray(from * features, (from + rows) * features), [rows, features]);
-      const labels = Int32Array.from(split.y.subarray(from, from + rows));
+      const { labels, objective } = this.targetsOf(split, Int32Array.from({ length: rows }, (_, r) => from + r));
       const pre = forward(this.model, x).pre;
-      const logits = pre[pre.length - 1];
-      lossSum += sum(softmaxCrossEntropy(logits, labels)).toArray()[0];
-      argmaxRows(logits.toArray(), this.data.classes).forEach((predicted, r) => {
-        if (predicted === labels[r]) correct++;
-      });
+      const outputs = pre[pre.length - 1];
+      lossSum += sum(this.loss.perExample(outputs, objective ? objective.targets : labels)).toArray()[0];
+      if (this.loss.labels) {
+        argmaxRows(outputs.toArray(), this.data.classes).forEach((predicted, r) => {
+          if (predicted === labels[r]) correct++;
+        });
+      }
       release(scope);
     }
-    return { loss: lossSum / split.n, acc: correct / split.n };
+    return { loss: lossSum / split.n, acc: this.loss.labels ? correct / split.n : NaN };
   }
 
   /** The epoch's order of the training examples: Fisher–Yates driven by the epoch's Philox stream. */
@@ -311,8 +340,8 @@ export class Trainer {
       const xs = new Float32Array(rows.length * features);
       rows.forEach((row, r) => xs.set(this.data.train.x.subarray(row * features, (row + 1) * features), r * features));
       const x = tensor(xs, [rows.length, features]);
-      const labels = Int32Array.from(rows, (row) => this.data.train.y[row]);
-      const { loss, grads } = this.method.step(this.model, x, labels, rng(this.config.seed).split(1).split(this.step), Int32Array.from(rows));
+      const { labels, objective } = this.targetsOf(this.data.train, rows);
+      const { loss, grads } = this.method.step(this.model, x, labels, rng(this.config.seed).split(1).split(this.step), Int32Array.from(rows), objective);
       const update = [...grads.w, ...grads.b.filter((b): b is Tensor => b !== null)];
       let fault = Number.isFinite(loss) ? null : `non-finite loss (${loss})`;
       if (!fault) {

@@ -25,7 +25,7 @@ Dataset("CSV: a header is a first row with no number in it", () => {
   assertFwdgradError(() => parseCsvSplit("d.csv", "NaN,1,0\n1,2,0\n"), /^d\.csv: line 1, column 1 is "NaN", not a finite float32 number$/);
   assertFwdgradError(() => parseCsvSplit("d.csv", ",1,0\n1,2,0\n"), /^d\.csv: line 1, column 1 is "", not a finite float32 number; a header row holds no numbers at all$/);
   assertFwdgradError(() => parseCsvSplit("d.csv", "a,1,label\n1,2,0\n"), /^d\.csv: line 1, column 1 is "a", not a finite float32 number; a header row holds no numbers at all$/);
-  assertFwdgradError(() => parseCsvSplit("d.csv", "1,2,label\n1,2,0\n"), /^d\.csv: line 1, column 3: label "label" is not an integer in \[0, 256\); a header row holds no numbers at all$/);
+  assertFwdgradError(() => parseCsvSplit("d.csv", "1,2,label\n1,2,0\n"), /^d\.csv: line 1, column 3: label "label" is not an integer in \[0, 16777216\); a header row holds no numbers at all$/);
   // A row of empty cells names nothing, so it is no header.
   assertFwdgradError(() => parseCsvSplit("d.csv", ",,\n1,2,0\n"), /^d\.csv: line 1, column 1 is ""/);
   assertFwdgradError(() => parseCsvSplit("d.csv", "a,b,label\n"), /^d\.csv: no data rows after the header on line 1$/);
@@ -38,10 +38,10 @@ Dataset("CSV: errors name the file, the physical line and the column, counted fr
   assertFwdgradError(() => parseCsvSplit("d.csv", "1,2,0\n\n1,2\n"), /^d\.csv: line 3 has 2 columns, expected 3 \(as on line 1\)$/);
   assertFwdgradError(() => parseCsvSplit("d.csv", "1,2,0\n1,0x10,1\n"), /^d\.csv: line 2, column 2 is "0x10"/);
   assertFwdgradError(() => parseCsvSplit("d.csv", "1,2,0\n1e39,2,1\n"), /^d\.csv: line 2, column 1 is "1e39", not a finite float32 number$/);
-  assertFwdgradError(() => parseCsvSplit("d.csv", "1,2,0\n1,2,-1\n"), /^d\.csv: line 2, column 3: label "-1" is not an integer in \[0, 256\)$/);
+  assertFwdgradError(() => parseCsvSplit("d.csv", "1,2,0\n1,2,-1\n"), /^d\.csv: line 2, column 3: label "-1" is not an integer in \[0, 16777216\)$/);
   assertFwdgradError(() => parseCsvSplit("d.csv", "1,2,0\n1,2,2.5\n"), /^d\.csv: line 2, column 3: label "2\.5"/);
   assertFwdgradError(() => parseCsvSplit("d.csv", "1,2,0\n1,2,3\n", 3), /^d\.csv: line 2, column 3: label "3" is not an integer in \[0, 3\)$/);
-  assertFwdgradError(() => parseCsvSplit("d.csv", "1,0\n", 0), /^d\.csv: classes must be an integer in \[1, 256\], got 0$/);
+  assertFwdgradError(() => parseCsvSplit("d.csv", "1,0\n", 0), /^d\.csv: classes must be an integer in \[1, 16777216\], got 0$/);
   assertFwdgradError(() => parseCsvSplit("d.csv", "label\n1\n"), /^d\.csv: line 2 has 1 column; rows need at least one feature and a label$/);
   assert.equal([...parseCsvSplit("d.csv", "1,2,0\n1,2,2.0\n").split.y], [0, 2], "an integer label may be written 2.0");
 });
@@ -61,7 +61,7 @@ Dataset("binary splits: rows and features counted from 1, labels blamed on the l
   const nan = new Uint8Array(Float32Array.from([1, NaN, 3]).buffer);
   assertFwdgradError(() => parseBinarySplit("x.f32", nan, Uint8Array.of(0), 3, 3), /^x\.f32: row 1, feature 2 is NaN$/);
   assertFwdgradError(() => parseBinarySplit("x.f32", new Uint8Array(0), new Uint8Array(0), 3, 3), /^x\.f32: no rows/);
-  assertFwdgradError(() => parseBinarySplit("x.f32", x, Uint8Array.of(0, 1), 3, 300), /^x\.f32: classes must be an integer in \[1, 256\], got 300$/);
+  assertFwdgradError(() => parseBinarySplit("x.f32", x, Uint8Array.of(0, 1), 3, 300), /^x\.f32: 300 classes do not fit in byte labels; store them as 4-byte labels \("labelBytes": 4\)$/);
   assertFwdgradError(() => parseBinarySplit("x.f32", x, Uint8Array.of(0), 3, 3, "y.u8"), /^y\.u8: y has 1 labels for 2 rows of x$/);
 });
 
@@ -71,7 +71,7 @@ Dataset("meta.json: the published format is accepted, n optional, other keys ign
     features: 40, classes: 10, x_dtype: "float32 little-endian",
   };
   assert.equal(parseDataFolderMeta(JSON.stringify(published)), {
-    train: { x: "train-x.f32", y: "train-y.u8", n: 4000 }, test: { x: "test-x.f32", y: "sub/test-y.u8" }, features: 40, classes: 10,
+    train: { x: "train-x.f32", y: "train-y.u8", n: 4000 }, test: { x: "test-x.f32", y: "sub/test-y.u8" }, features: 40, classes: 10, labelBytes: 1,
   });
 });
 
@@ -101,8 +101,10 @@ Dataset("meta.json: every fault is one FwdgradError naming the file", () => {
     [variant((m) => (m.train.n = "4")), /^m\.json: "train\.n" must be an integer in \[1, 2\^53\), got "4"$/],
     [variant((m) => (m.features = 1.5)), /^m\.json: "features" must be an integer in \[1, 2\^53\), got 1\.5$/],
     [variant((m) => delete m.features), /^m\.json: "features" is missing$/],
-    [variant((m) => (m.classes = 0)), /^m\.json: "classes" must be an integer in \[1, 256\], got 0$/],
-    [variant((m) => (m.classes = 1e300)), /^m\.json: "classes" must be an integer in \[1, 256\], got 1e\+300$/],
+    [variant((m) => (m.classes = 0)), /^m\.json: "classes" must be an integer in \[1, 16777216\], got 0$/],
+    [variant((m) => (m.classes = 1e300)), /^m\.json: "classes" must be an integer in \[1, 16777216\], got 1e\+300$/],
+    [variant((m) => (m.classes = 300)), /^m\.json: 300 classes need "labelBytes": 4/],
+    [variant((m) => (m.labelBytes = 2)), /^m\.json: "labelBytes" must be 1 or 4, got 2$/],
     ['{"__proto__": {"x": "a", "y": "b"}, "train": {"x": "a", "y": "b"}, "features": 1, "classes": 1}', /^m\.json: the "test" split is missing$/],
     ['{"constructor": 1, "train": {"x": "a", "y": "b"}, "test": {"x": "a", "y": "b"}, "classes": 1}', /^m\.json: "features" is missing$/],
   ];

@@ -34,9 +34,15 @@ function fuzz(what: string, properties: Array<fc.IPropertyWithHooks<any>>): void
 function checkSplitConsistent(split: Split, features: number, classes: number): void {
   assert.ok(split.n >= 1, "at least one row");
   assert.is(split.x.length, split.n * features, "rows × features values");
-  assert.is(split.y.length, split.n, "a label per row");
   for (const v of split.x) if (!Number.isFinite(v)) assert.unreachable(`a non-finite feature ${v}`);
-  for (const label of split.y) if (label >= classes) assert.unreachable(`label ${label} ≥ classes ${classes}`);
+  if (split.t) {
+    assert.is(split.t.length, split.n * classes, "targets per row");
+    for (const v of split.t) if (!Number.isFinite(v)) assert.unreachable(`a non-finite target ${v}`);
+    return;
+  }
+  assert.is(split.y.length, split.n, "a label per row");
+  if (classes > 256) assert.ok(split.y instanceof Int32Array, "labels beyond a byte are 32-bit");
+  for (const label of split.y) if (label < 0 || label >= classes) assert.unreachable(`label ${label} outside [0, ${classes})`);
 }
 
 // CSV: cells from a pool of good and bad spellings, rows of varying widths, comments, blank lines.
@@ -82,11 +88,12 @@ const mutated = (base: fc.Arbitrary<string>) =>
     return out;
   });
 
-function checkCsv(text: string, classes?: number): void {
-  resultOrCleanError(["f.csv"], () => parseCsvSplit("f.csv", text, classes), ({ split, features, classes: count }) => {
+function checkCsv(text: string, classes?: number, targets?: number): void {
+  resultOrCleanError(["f.csv"], () => parseCsvSplit("f.csv", text, classes, targets), ({ split, features, classes: count }) => {
     assert.ok(Number.isInteger(features) && features >= 1, `features ${features}`);
-    assert.ok(Number.isInteger(count) && count >= 1 && count <= 256, `classes ${count}`);
-    if (classes !== undefined) assert.is(count, classes);
+    assert.ok(Number.isInteger(count) && count >= 1 && count <= 2 ** 24, `classes ${count}`);
+    if (targets !== undefined) assert.is(count, targets);
+    else if (classes !== undefined) assert.is(count, classes);
     checkSplitConsistent(split, features, count);
     resultOrCleanError(["f.csv"], () => splitRows(split, features, 0.8, "f.csv"), ({ train, test }) => {
       assert.ok(train.n >= 1 && test.n >= 1, "both parts non-empty");
@@ -100,6 +107,9 @@ Fuzz("CSV: arbitrary, CSV-like and mutated text parse or fail cleanly", () => {
     fc.property(fc.string({ unit: "binary", maxLength: 80 }), (text) => checkCsv(text)),
     fc.property(csvText, fc.option(fc.integer({ min: -2, max: 300 }), { nil: undefined }), (text, classes) => checkCsv(text, classes)),
     fc.property(mutated(validCsv.map((c) => c.text)), (text) => checkCsv(text)),
+    // Regression targets: the last 1–3 columns (hostile counts included).
+    fc.property(csvText, fc.integer({ min: -1, max: 4 }), (text, targets) => checkCsv(text, undefined, targets)),
+    fc.property(mutated(validCsv.map((c) => c.text)), fc.integer({ min: 1, max: 3 }), (text, targets) => checkCsv(text, undefined, targets)),
   ]);
 });
 
@@ -136,7 +146,7 @@ const validMetaText = fc
 function checkMeta(text: string): void {
   resultOrCleanError(["meta.json"], () => parseDataFolderMeta(text), (meta) => {
     assert.ok(Number.isSafeInteger(meta.features) && meta.features >= 1, `features ${meta.features}`);
-    assert.ok(Number.isInteger(meta.classes) && meta.classes >= 1 && meta.classes <= 256, `classes ${meta.classes}`);
+    assert.ok(Number.isInteger(meta.classes) && meta.classes >= 1 && meta.classes <= 2 ** 24, `classes ${meta.classes}`);
     for (const split of [meta.train, meta.test]) {
       for (const file of [split.x, split.y]) {
         assert.type(file, "string");
@@ -176,9 +186,9 @@ const plantedSplit = fc
     return { x: bytes.subarray(offset), y, features, classes };
   });
 
-function checkBinary(x: Uint8Array, y: Uint8Array, features: number, classes: number): void {
+function checkBinary(x: Uint8Array, y: Uint8Array, features: number, classes: number, labelBytes: 1 | 4 = 1): void {
   // Faults of the labels name the label file.
-  resultOrCleanError(["x.f32", "y.u8"], () => parseBinarySplit("x.f32", x, y, features, classes, "y.u8"), (split) => {
+  resultOrCleanError(["x.f32", "y.u8"], () => parseBinarySplit("x.f32", x, y, features, classes, "y.u8", labelBytes), (split) => {
     assert.is(split.n * features * 4, x.length, "the rows cover the bytes");
     checkSplitConsistent(split, features, classes);
   });
@@ -188,7 +198,11 @@ Fuzz("binary splits: arbitrary bytes, sizes and planted bad values parse or fail
   fuzz("parseBinarySplit", [
     fc.property(fc.uint8Array({ maxLength: 64 }), fc.uint8Array({ maxLength: 8 }), fc.oneof(fc.integer({ min: -2, max: 8 }), fc.double()), fc.oneof(fc.integer({ min: -2, max: 300 }), fc.double()), checkBinary),
     fc.property(plantedSplit, ({ x, y, features, classes }) => checkBinary(x, y, features, classes)),
+    // 4-byte labels (i32 LE), for more than 256 classes: arbitrary label bytes and class counts.
+    fc.property(fc.uint8Array({ maxLength: 64 }), fc.uint8Array({ maxLength: 32 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: -2, max: 70000 }), (x, y, features, classes) => checkBinary(x, y, features, classes, 4)),
     fc.property(plantedSplit, ({ x, y, features, classes }) => checkBinary(x, y, features, classes)),
+    // 4-byte labels (i32 LE), for more than 256 classes: arbitrary label bytes and class counts.
+    fc.property(fc.uint8Array({ maxLength: 64 }), fc.uint8Array({ maxLength: 32 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: -2, max: 70000 }), (x, y, features, classes) => checkBinary(x, y, features, classes, 4)),
   ]);
 });
 

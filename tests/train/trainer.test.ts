@@ -26,6 +26,20 @@ function separable(n: number): Dataset {
 
 const base: TrainConfig = { method: "backprop", width: 16, depth: 2, epochs: 0, batch: 32, lr: 1e-2, seed: 3 };
 
+/** A regression set: 3 targets, each a smooth function of 5 features (a ReLU MLP can fit it). */
+function regression(n: number): Dataset {
+  const features = 5, targets = 3;
+  const make = (count: number, offset: number) => {
+    const x = new Float32Array(count * features), t = new Float32Array(count * targets);
+    for (let i = 0; i < count; i++) {
+      for (let f = 0; f < features; f++) x[i * features + f] = Math.sin(0.37 * (i + offset) * (f + 1));
+      for (let j = 0; j < targets; j++) t[i * targets + j] = x[i * features + j] - 0.5 * x[i * features + j + 1] + 0.25;
+    }
+    return { x, y: new Uint8Array(0), t, n: count };
+  };
+  return { train: make(n, 0), test: make(n / 2, 1000), features, classes: targets, targets };
+}
+
 Training("binary and CSV parsers round-trip; bad files get clear errors", () => {
   const x = Float32Array.from([1, 2, 3, 4, 5, 6]);
   const bytes = new Uint8Array(x.buffer.slice(0));
@@ -62,6 +76,55 @@ Training("backprop reaches 100 % on a separable problem; every estimator improve
     const after = t.history[t.history.length - 1].trainLoss;
     assert.ok(after < before, `${method}: train loss ${before} -> ${after}`);
   }
+});
+
+Training("more than 256 classes: CSV and 4-byte binary labels", () => {
+  const rows = Array.from({ length: 6 }, (_, i) => `${i / 10},${[0, 299, 17, 256, 300, 5][i]}`).join("\n");
+  const csv = parseCsvSplit("many.csv", rows);
+  assert.is(csv.classes, 301);
+  assert.ok(csv.split.y instanceof Int32Array, "labels beyond a byte are 32-bit");
+  assert.equal([...csv.split.y], [0, 299, 17, 256, 300, 5]);
+  const small = parseCsvSplit("few.csv", "1,0\n2,3\n");
+  assert.ok(small.split.y instanceof Uint8Array, "byte labels while they fit (fingerprints stay)");
+  const labels = new Uint8Array(Int32Array.from([400, 7]).buffer);
+  const split = parseBinarySplit("t", new Uint8Array(Float32Array.from([1, 2]).buffer), labels, 1, 500, "t.y", 4);
+  assert.equal([...split.y], [400, 7]);
+  assertFwdgradError(() => parseBinarySplit("t", new Uint8Array(Float32Array.from([1, 2]).buffer), labels, 1, 300, "t.y", 4), /t\.y: label 400 at row 1 is outside \[0, 300\)/);
+  assertFwdgradError(() => parseBinarySplit("t", new Uint8Array(4), Uint8Array.from([1]), 1, 300), /300 classes do not fit in byte labels/);
+  // A model with 301 outputs trains on them.
+  const many: Dataset = { ...splitRows(parseCsvSplit("many.csv", Array.from({ length: 40 }, (_, i) => `${Math.sin(i)},${Math.cos(i)},${(i * 37) % 301}`).join("\n")).split, 2, 0.5), features: 2, classes: 301 };
+  const trainer = new Trainer(many, { ...base, batch: 10 });
+  const report = trainer.runEpoch()!;
+  assert.ok(Number.isFinite(report.trainLoss) && report.trainAcc >= 0, JSON.stringify(report));
+});
+
+Training("mean squared error: CSV targets, every estimator trains a regression set, checkpoints keep the loss", () => {
+  const csv = parseCsvSplit("r.csv", "a,b,t1,t2\n1,2,0.5,-1\n3,4,2,1e-3\n", undefined, 2);
+  assert.is(csv.features, 2);
+  assert.is(csv.classes, 2);
+  assert.equal([...csv.split.t!], [0.5, -1, 2, 0.001].map(Math.fround));
+  assertFwdgradError(() => parseCsvSplit("r.csv", "1,2\n", undefined, 2), /r.csv: line 1 has 2 columns; rows need at least one feature and 2 targets/);
+  const data = regression(256);
+  assertFwdgradError(() => new Trainer(data, base), /loss cross-entropy takes class labels, but the data set holds 3 regression targets per row/);
+  assertFwdgradError(() => new Trainer(separable(64), { ...base, loss: "mse" }), /loss mse takes regression targets, but the data set holds class labels/);
+  const first = new Trainer(data, { ...base, loss: "mse", lr: 3e-3, batch: 32 });
+  const start = first.evaluate(data.test).loss;
+  for (let e = 0; e < 30; e++) first.runEpoch();
+  const end = first.history[first.history.length - 1];
+  assert.ok(end.testLoss < 0.2 * start, `backprop: test MSE ${start} → ${end.testLoss}`);
+  assert.ok(Number.isNaN(end.trainAcc), "no accuracy for a regression loss");
+  for (const method of ["wt", "activation-perturbation", "forward-gradient"]) {
+    const t = new Trainer(data, { ...base, method, loss: "mse", lr: 3e-3, batch: 32 });
+    const before = t.evaluate(data.train).loss;
+    for (let e = 0; e < 10; e++) t.runEpoch();
+    assert.ok(t.history[9].trainLoss < before, `${method}: train MSE ${before} → ${t.history[9].trainLoss}`);
+  }
+  const saved = parseCheckpoint(serializeCheckpoint(first.state()));
+  assert.is(saved.config.loss, "mse");
+  assert.is(saved.data.targets, 3);
+  assert.ok(Number.isNaN(saved.history[0].trainAcc));
+  const resumed = new Trainer(data, saved.config, saved);
+  assert.is(resumed.weightsHash(), first.weightsHash());
 });
 
 Training("a resumed run equals an uninterrupted one, bit for bit", () => {
