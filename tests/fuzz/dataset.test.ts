@@ -196,7 +196,7 @@ function checkBinary(x: Uint8Array, y: Uint8Array, features: number, classes: nu
 
 Fuzz("binary splits: arbitrary bytes, sizes and planted bad values parse or fail cleanly", () => {
   fuzz("parseBinarySplit", [
-    fc.property(fc.uint8Array({ maxLength: 64 }), fc.uint8Array({ maxLength: 8 }), fc.oneof(fc.integer({ min: -2, max: 8 }), fc.double()), fc.oneof(fc.integer({ min: -2, max: 300 }), fc.double()), checkBinary),
+    fc.property(fc.uint8Array({ maxLength: 64 }), fc.uint8Array({ maxLength: 8 }), fc.oneof(fc.integer({ min: -2, max: 8 }), fc.double()), fc.oneof(fc.integer({ min: -2, max: 300 }), fc.double()), (x, y, features, classes) => checkBinary(x, y, features, classes)),
     fc.property(plantedSplit, ({ x, y, features, classes }) => checkBinary(x, y, features, classes)),
     // 4-byte labels (i32 LE), for more than 256 classes: arbitrary label bytes and class counts.
     fc.property(fc.uint8Array({ maxLength: 64 }), fc.uint8Array({ maxLength: 32 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: -2, max: 70000 }), (x, y, features, classes) => checkBinary(x, y, features, classes, 4)),
