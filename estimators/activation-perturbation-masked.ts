@@ -1,10 +1,11 @@
 // Masked activation perturbation: y = M·ε, ε ~ N(0, I), only on units the ReLU lets through
 // (the true gradient is 0 elsewhere), so Cov = M and the estimate stays unbiased.
 import { mul, sum } from "../engine/ops.ts";
-import { activationGuesses, guessOptions, isotropicGuess, type CommonOptions, type Estimator } from "./estimator.ts";
+import { activationGuesses, COMMON_OPTIONS, guessOptions, isotropicGuess } from "./estimator.ts";
+import { defineEstimator } from "./options.ts";
 
-export function activationPerturbationMasked(options: CommonOptions = {}): Estimator {
-  const common = guessOptions("activation-perturbation-masked", options);
+export const activationPerturbationMasked = defineEstimator("activation-perturbation-masked", COMMON_OPTIONS, (options) => {
+  const common = guessOptions(options);
   const { guesses } = common;
   return {
     id: "activation-perturbation-masked",
@@ -23,4 +24,4 @@ export function activationPerturbationMasked(options: CommonOptions = {}): Estim
       };
     },
   };
-}
+});

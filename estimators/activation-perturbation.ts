@@ -1,9 +1,10 @@
 // Activation perturbation: an isotropic Gaussian guess y ~ N(0, I) added to every pre-activation.
 // Unbiased (E[y·yᵀ] = I), with variance growing with the layer width.
-import { activationGuesses, guessOptions, identityCovariance, isotropicGuess, type CommonOptions, type Estimator } from "./estimator.ts";
+import { activationGuesses, COMMON_OPTIONS, guessOptions, identityCovariance, isotropicGuess } from "./estimator.ts";
+import { defineEstimator } from "./options.ts";
 
-export function activationPerturbation(options: CommonOptions = {}): Estimator {
-  const common = guessOptions("activation-perturbation", options);
+export const activationPerturbation = defineEstimator("activation-perturbation", COMMON_OPTIONS, (options) => {
+  const common = guessOptions(options);
   const { guesses } = common;
   return {
     id: "activation-perturbation",
@@ -11,4 +12,4 @@ export function activationPerturbation(options: CommonOptions = {}): Estimator {
     ...activationGuesses(guesses, (input, i) => isotropicGuess(input, i, guesses)),
     covariance: identityCovariance,
   };
-}
+});

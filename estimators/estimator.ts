@@ -16,6 +16,7 @@ import { kindOf } from "../models/index.ts";
 import { LOSSES, type Loss, type Targets } from "../models/loss.ts";
 import { forward, type ForwardTrace, type Mlp } from "../models/mlp.ts";
 import { parameters, runModel, siteMask } from "../models/sequential.ts";
+import type { OptionTable } from "./options.ts";
 import { projectionCoefficients } from "./projection.ts";
 
 /** What an estimator sees of one step: the model, the batch and its primal forward pass. */
@@ -121,12 +122,18 @@ export interface CommonOptions {
   combine?: Combine;
 }
 
-/** An estimator's checked guess count and combination, and the estimate that goes with them. */
-export function guessOptions(id: string, options: CommonOptions): { guesses: number; combine: Combine; estimate: Estimator["estimate"] } {
-  const guesses = options.guesses ?? 1;
-  if (!Number.isInteger(guesses) || guesses < 1) throw new FwdgradError(`${id}: guesses must be an integer ≥ 1, got ${options.guesses}`);
-  const combine = options.combine ?? "mean";
-  if (!COMBINES.includes(combine)) throw new FwdgradError(`${id}: combine must be ${COMBINES.map((c) => JSON.stringify(c)).join(" or ")}, got ${JSON.stringify(String(combine))}`);
+/** Guesses per step at most in a method entry ("wperp:project:10") and on the command line: K tangents multiply the pass's memory. */
+export const MAX_GUESSES = 1024;
+
+/** The options every estimator takes, the first rows of each estimator's table. */
+export const COMMON_OPTIONS = {
+  guesses: { kind: "int", default: 1, min: 1, doc: "independent guesses per step (K tangent directions in the one pass)" },
+  combine: { kind: "choice", choices: COMBINES, default: "mean", doc: "how the K guesses make one estimate: mean, or project (the gradient's projection onto their span)" },
+} as const satisfies OptionTable;
+
+/** An estimator's guess count and combination (resolved by its table), and the estimate that goes with them. */
+export function guessOptions(options: { guesses: number; combine: Combine }): { guesses: number; combine: Combine; estimate: Estimator["estimate"] } {
+  const { guesses, combine } = options;
   return { guesses, combine, estimate: (input, seeds, directional) => activationEstimate(input, seeds, directional, combine) };
 }
 

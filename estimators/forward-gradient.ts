@@ -3,10 +3,11 @@
 // unbiased. The output layer uses activation perturbation, as in the W̃⊥ paper's comparison.
 import { FwdgradError } from "../engine/errors.ts";
 import type { Tensor } from "../engine/tensor.ts";
-import { guessOptions, isotropicGuess, seedsOf, type CommonOptions, type Estimator, type StepInput } from "./estimator.ts";
+import { COMMON_OPTIONS, guessOptions, isotropicGuess, seedsOf, type StepInput } from "./estimator.ts";
+import { defineEstimator } from "./options.ts";
 
-export function forwardGradient(options: CommonOptions = {}): Estimator {
-  const common = guessOptions("forward-gradient", options);
+export const forwardGradient = defineEstimator("forward-gradient", COMMON_OPTIONS, (options) => {
+  const common = guessOptions(options);
   const { guesses } = common;
   const isOutput = (input: StepInput, i: number) => i === input.model.layers.length - 1;
   const rules = {
@@ -24,4 +25,4 @@ export function forwardGradient(options: CommonOptions = {}): Estimator {
     seed: (input) => seedsOf(rules, input),
     covariance: () => null,
   };
-}
+});

@@ -7,7 +7,8 @@ import { backprop, type Gradients } from "../models/gradient.ts";
 import type { Mlp } from "../models/mlp.ts";
 import { activationPerturbation } from "./activation-perturbation.ts";
 import { activationPerturbationMasked } from "./activation-perturbation-masked.ts";
-import { COMBINES, estimateStep, stepInput, type Combine, type CommonOptions, type Estimator, type Objective } from "./estimator.ts";
+import { COMBINES, estimateStep, MAX_GUESSES, stepInput, type Combine, type CommonOptions, type Estimator, type Objective } from "./estimator.ts";
+import { resolveOptions, type EstimatorFactory, type OptionTable } from "./options.ts";
 import { forwardGradient } from "./forward-gradient.ts";
 import { orthogonalGuess, type OrthogonalGuessOptions } from "./orthogonal-guess.ts";
 import { orthogonalGuessNs, type OrthogonalGuessNsOptions } from "./orthogonal-guess-ns.ts";
@@ -25,7 +26,7 @@ export const ESTIMATORS = {
   wperp: orthogonalGuess,
   "wperp-ns": orthogonalGuessNs,
   wp: preconditioned,
-} satisfies Record<string, (options: EstimatorOptions) => Estimator>;
+} satisfies Record<string, EstimatorFactory>;
 
 /** The registered estimator ids. */
 export type EstimatorId = keyof typeof ESTIMATORS;
@@ -70,6 +71,19 @@ export interface GradientMethod {
   checkModel(sizes: readonly number[]): void;
 }
 
+/**
+ * The option table of a gradient method (estimators/options.ts): each estimator's own; the exact
+ * gradient takes none. A FwdgradError for an unknown id.
+ * @example
+ * ```ts
+ * Object.keys(methodOptions("wperp")); // ["guesses", "combine", "k", "route", "oversample", "tol", "exactTol", "maxIter", "warmStartBytes"]
+ * ```
+ */
+export function methodOptions(id: string): OptionTable {
+  if (!isMethodId(id)) throw new FwdgradError(`unknown method ${JSON.stringify(String(id))}; known: ${METHOD_IDS.join(", ")}`);
+  return isEstimatorId(id) ? ESTIMATORS[id].options : {};
+}
+
 const exactGradient: GradientMethod = {
   id: "backprop",
   estimator: null,
@@ -88,7 +102,10 @@ function estimated(estimator: Estimator): GradientMethod {
 
 /** Every gradient method by id: the exact gradient and each estimator. Null prototype: own ids only. */
 const METHODS: Record<string, (options: EstimatorOptions) => GradientMethod> = Object.assign(Object.create(null), {
-  backprop: () => exactGradient,
+  backprop: (options: EstimatorOptions) => {
+    resolveOptions("backprop", {}, options);
+    return exactGradient;
+  },
   ...Object.fromEntries(Object.keys(ESTIMATORS).map((id) => [id, (options: EstimatorOptions) => estimated(createEstimator(id, options))])),
 });
 
@@ -121,8 +138,6 @@ export interface MethodSpec {
   guesses?: number;
 }
 
-/** Guesses per step at most in a method entry: K tangents multiply the forward pass's memory. */
-export const MAX_GUESSES = 1024;
 
 /**
  * Parses "id[:mean|:project][:K]" (the options in either order), as `fwdgrad compare --methods`

@@ -10,7 +10,8 @@ import { mark, release } from "../engine/arena.ts";
 import { assignAt } from "../engine/inplace.ts";
 import { gatherRows, matmul, mul, reshape, sum } from "../engine/ops.ts";
 import { empty, type Tensor } from "../engine/tensor.ts";
-import { activationGuesses, guessOptions, checkRank, type CommonOptions, type Estimator, type EstimatorState, type GuessCovariance, type StepInput } from "./estimator.ts";
+import { activationGuesses, guessOptions, checkRank, COMMON_OPTIONS, type CommonOptions, type EstimatorState, type GuessCovariance, type StepInput } from "./estimator.ts";
+import { defineEstimator, type OptionTable } from "./options.ts";
 import { fitFor, NS_STEPS, type NewtonSchulzFit } from "./newton-schulz-coefficients.ts";
 import { maskedJacobians } from "./orthogonal-guess.ts";
 
@@ -26,14 +27,18 @@ export interface OrthogonalGuessNsOptions extends CommonOptions {
   powerIters?: number;
 }
 
-export function orthogonalGuessNs(options: OrthogonalGuessNsOptions = {}): Estimator {
-  const common = guessOptions("wperp-ns", options);
+/** W̃⊥-NS's options: the common ones, then the threshold's rank and how the polynomial is kept. */
+export const ORTHOGONAL_GUESS_NS_OPTIONS = {
+  ...COMMON_OPTIONS,
+  k: { kind: "int", default: 10, min: 1, doc: "the rank whose singular value sets the threshold" },
+  refresh: { kind: "int", default: 50, min: 1, doc: "steps between refreshes of σ_k/σ_1 (the paper's 50)" },
+  powerIters: { kind: "int", default: 20, min: 1, doc: "power iterations for each example's spectral norm" },
+} as const satisfies OptionTable;
+
+export const orthogonalGuessNs = defineEstimator("wperp-ns", ORTHOGONAL_GUESS_NS_OPTIONS, (options) => {
+  const common = guessOptions(options);
   const { guesses } = common;
-  const k = options.k ?? 10;
-  const refresh = options.refresh ?? 50;
-  const powerIters = options.powerIters ?? 20;
-  if (!Number.isInteger(k) || k < 1) throw new FwdgradError(`wperp-ns: k must be an integer ≥ 1, got ${options.k}`);
-  if (!Number.isInteger(refresh) || refresh < 1) throw new FwdgradError(`wperp-ns: refresh must be an integer ≥ 1, got ${options.refresh}`);
+  const { k, refresh, powerIters } = options;
   // Per layer, the fitted polynomial, the ratio σ_k/σ_1 it was fitted for, and the steps it has served.
   const fits = new Map<number, { ratio: number; fit: NewtonSchulzFit; age: number }>();
 
@@ -150,4 +155,4 @@ export function orthogonalGuessNs(options: OrthogonalGuessNsOptions = {}): Estim
       for (const [i, f] of next) fits.set(i, f);
     },
   };
-}
+});

@@ -4,12 +4,12 @@
 // V_k holds the top-k eigenvectors of the masked Gram M·WᵀW·M (W̃ᵀW̃ = M·WᵀW·M), found by batched
 // LOBPCG on two routes: "exact" (cold, to a tight residual: equal to a float64 SVD of every W̃) and
 // "fast" (default): each example warm-started from its own block of its previous visit, to `tol`.
-import { FwdgradError } from "../engine/errors.ts";
 import { eigh } from "../engine/linalg/decompositions.ts";
 import { gatherRows, matmul, max, mul, neg, reshape, scale } from "../engine/ops.ts";
 import { leadingColumns, tensor, type Tensor } from "../engine/tensor.ts";
 import { tidy } from "../engine/arena.ts";
-import { activationGuesses, guessOptions, checkRank, type CommonOptions, type Estimator, type GuessCovariance, type StepInput } from "./estimator.ts";
+import { activationGuesses, guessOptions, checkRank, COMMON_OPTIONS, type CommonOptions, type GuessCovariance, type StepInput } from "./estimator.ts";
+import { defineEstimator, type OptionTable } from "./options.ts";
 import { stack } from "../engine/inplace.ts";
 import { maskedLanczos, maskedTopK } from "../engine/linalg/subspace.ts";
 import { DEFAULT_OVERSAMPLE, DEFAULT_WARM_START_BYTES, WarmStarts } from "./warm-starts.ts";
@@ -96,20 +96,26 @@ export function projectorCovariance(basis: Tensor): GuessCovariance {
   };
 }
 
-export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator {
-  const common = guessOptions("wperp", options);
+/** W̃⊥'s options: the common ones, then the subspace's rank and its solvers' settings. */
+export const ORTHOGONAL_GUESS_OPTIONS = {
+  ...COMMON_OPTIONS,
+  k: { kind: "int", default: 10, min: 1, doc: "rank of the guess subspace (the paper's 10)" },
+  route: { kind: "choice", choices: ["fast", "exact"], default: "fast", doc: "fast: warm-started to tol; exact: from the Gram's eigenvectors, to exactTol" },
+  oversample: { kind: "int", default: DEFAULT_OVERSAMPLE, min: 0, doc: "extra Ritz vectors beside the k (LOBPCG's block, and each example's saved start)" },
+  tol: { kind: "number", default: 5e-2, min: 0, max: 1, openMin: true, openMax: true, doc: "fast route: residual test ‖A·u − λ·u‖ ≤ tol·λ₁ for the k leading Ritz pairs of each example" },
+  exactTol: { kind: "number", default: 3e-6, min: 0, max: 1, openMin: true, openMax: true, doc: "exact route: Lanczos's test on its residual estimates |β·s| ≤ exactTol·θ₁" },
+  maxIter: {
+    kind: "int", default: (o) => (o.route === "exact" ? 1000 : 100), defaultDoc: "100 (fast route), 1000 (exact)", min: 1,
+    doc: "LOBPCG step cap; past it the step throws",
+  },
+  warmStartBytes: { kind: "int", default: DEFAULT_WARM_START_BYTES, defaultDoc: "268435456 (256 MiB)", min: 0, doc: "fast route: bytes of per-example starts kept between visits; examples beyond start cold" },
+} as const satisfies OptionTable;
+
+export const orthogonalGuess = defineEstimator("wperp", ORTHOGONAL_GUESS_OPTIONS, (options) => {
+  const common = guessOptions(options);
   const { guesses } = common;
-  const k = options.k ?? 10;
-  if (!Number.isInteger(k) || k < 1) throw new FwdgradError(`wperp: k must be an integer ≥ 1, got ${options.k}`);
-  const route = options.route ?? "fast";
-  if (route !== "fast" && route !== "exact") throw new FwdgradError(`wperp: route must be "fast" or "exact", got ${String(route)}`);
-  const oversample = options.oversample ?? DEFAULT_OVERSAMPLE;
-  if (!Number.isInteger(oversample) || oversample < 0) throw new FwdgradError(`wperp: oversample must be an integer ≥ 0, got ${options.oversample}`);
-  const tol = checkTolerance("tol", options.tol ?? 5e-2);
-  const exactTol = checkTolerance("exactTol", options.exactTol ?? 3e-6);
-  const maxIter = options.maxIter ?? (route === "exact" ? 1000 : 100);
-  if (!Number.isInteger(maxIter) || maxIter < 1) throw new FwdgradError(`wperp: maxIter must be an integer ≥ 1, got ${options.maxIter}`);
-  const warmStarts = new WarmStarts(k, oversample, options.warmStartBytes ?? DEFAULT_WARM_START_BYTES);
+  const { k, route, oversample, tol, exactTol, maxIter } = options;
+  const warmStarts = new WarmStarts(k, oversample, options.warmStartBytes);
   // Bases per primal pass (the trace), so repeated draws on one batch decompose once.
   const bases = new WeakMap<object, Map<number, Tensor>>();
 
@@ -168,12 +174,8 @@ export function orthogonalGuess(options: OrthogonalGuessOptions = {}): Estimator
     state: () => warmStarts.state(),
     restore: (saved, sizes) => warmStarts.restore(saved, sizes),
   };
-}
+});
 
 /** The exact route's bases pass ‖A·u − λ·u‖ ≤ 1e-4·λ₁, computed in f32 (its resolution is ~1e-6). */
 const CERTIFIED_RESIDUAL = 1e-4;
 
-function checkTolerance(name: string, value: number): number {
-  if (typeof value !== "number" || !(value > 0 && value < 1)) throw new FwdgradError(`wperp: ${name} must be a number in (0, 1), got ${String(value)}`);
-  return value;
-}

@@ -8,8 +8,8 @@
 import { svd, type SvdResult } from "../engine/linalg/decompositions.ts";
 import { matmul, mul, reshape } from "../engine/ops.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
-import { FwdgradError } from "../engine/errors.ts";
-import { activationGuesses, guessOptions, identityCovariance, type CommonOptions, type Estimator, type StepInput } from "./estimator.ts";
+import { activationGuesses, COMMON_OPTIONS, guessOptions, identityCovariance, type CommonOptions, type StepInput } from "./estimator.ts";
+import { defineEstimator, type OptionTable } from "./options.ts";
 import { maskedJacobians, projectorCovariance, rowSpaceBasis, subspaceGuess } from "./orthogonal-guess.ts";
 import { stack } from "../engine/inplace.ts";
 
@@ -42,12 +42,17 @@ export function preconditionedGuess({ u, s, v }: SvdResult, eps: Tensor, sigma: 
   return reshape(y, [batch, v.shape[1]]);
 }
 
-export function preconditioned(options: PreconditionedGuessOptions = {}): Estimator {
-  const common = guessOptions("wp", options);
+/** W̃P's options: the common ones, then its regulariser and route. */
+export const PRECONDITIONED_GUESS_OPTIONS = {
+  ...COMMON_OPTIONS,
+  sigma: { kind: "number", default: 1e-5, min: 0, openMin: true, doc: "the regulariser σ in W̃_σ (the paper's 1e-5)" },
+  route: { kind: "choice", choices: ["fast", "exact"], default: "exact", doc: "exact: an SVD of every example's W̃, as defined; fast: the same distribution in closed form" },
+} as const satisfies OptionTable;
+
+export const preconditioned = defineEstimator("wp", PRECONDITIONED_GUESS_OPTIONS, (options) => {
+  const common = guessOptions(options);
   const { guesses } = common;
-  const sigma = options.sigma ?? 1e-5;
-  const route = options.route ?? "exact";
-  if (route !== "fast" && route !== "exact") throw new FwdgradError(`wp: route must be "fast" or "exact", got ${String(route)}`);
+  const { sigma, route } = options;
   const square = (input: StepInput, i: number) => input.model.sizes[i + 2] >= input.model.sizes[i + 1];
   const guess = (input: StepInput, i: number): Tensor => {
     const batch = input.x.shape[0];
@@ -69,5 +74,5 @@ export function preconditioned(options: PreconditionedGuessOptions = {}): Estima
       return square(input, layer) ? identityCovariance(input, layer) : projectorCovariance(rowSpaceBasis(input, layer, input.model.sizes[layer + 2]));
     },
   };
-}
+});
 

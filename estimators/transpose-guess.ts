@@ -5,10 +5,11 @@
 import { matmul, mul, reshape, sum } from "../engine/ops.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
 import { kindOf } from "../models/index.ts";
-import { activationGuesses, guessOptions, type CommonOptions, type Estimator, type StepInput } from "./estimator.ts";
+import { activationGuesses, COMMON_OPTIONS, guessOptions, type StepInput } from "./estimator.ts";
+import { defineEstimator } from "./options.ts";
 
-export function transposeGuess(options: CommonOptions = {}): Estimator {
-  const common = guessOptions("wt", options);
+export const transposeGuess = defineEstimator("wt", COMMON_OPTIONS, (options) => {
+  const common = guessOptions(options);
   const { guesses } = common;
   const guess = (input: StepInput, i: number): Tensor => {
     const batch = input.x.shape[0];
@@ -41,4 +42,4 @@ export function transposeGuess(options: CommonOptions = {}): Estimator {
       };
     },
   };
-}
+});

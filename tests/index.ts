@@ -12,6 +12,7 @@ import "./data/mnist1d.test.ts";
 import "./estimators/estimators.test.ts";
 import "./estimators/basis-fidelity.test.ts";
 import "./estimators/projection.test.ts";
+import "./estimators/options.test.ts";
 import "./train/optim.test.ts";
 import "./train/trainer.test.ts";
 import "./data/dataset.test.ts";

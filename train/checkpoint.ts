@@ -8,7 +8,8 @@
 // line naming the field at fault; the Trainer then checks it against its model and data.
 import { decodeBase64, encodeBase64 } from "../engine/base64.ts";
 import { FwdgradError } from "../engine/errors.ts";
-import { COMBINES, isMethodId, type Combine, type EstimatorOptions, type EstimatorState } from "../estimators/index.ts";
+import { COMBINES, isMethodId, methodOptions, type Combine, type EstimatorOptions, type EstimatorState } from "../estimators/index.ts";
+import { resolveOptions } from "../estimators/options.ts";
 import { LOSS_IDS, type LossId } from "../models/loss.ts";
 import { hashBytes, type DataIdentity, type EpochReport, type TrainConfig, type TrainerState } from "./trainer.ts";
 
@@ -192,6 +193,14 @@ function parseConfig(v: unknown): TrainConfig {
       else options[key] = finite(value, `config.options.${key}`);
     }
     config.options = options as EstimatorOptions;
+    // Judged against the method's own table, as the Trainer will: an option it does not take, or a
+    // value out of its range, is refused here with the file's path to it.
+    try {
+      resolveOptions(method, methodOptions(method), options);
+    } catch (error) {
+      if (error instanceof FwdgradError) fail("config.options", `is refused: ${error.message}`);
+      throw error;
+    }
   }
   return config;
 }

@@ -8,7 +8,7 @@ import { FwdgradError } from "../engine/errors.ts";
 import { sum } from "../engine/ops.ts";
 import { rng, type Rng } from "../engine/rng.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
-import { createEstimator, createMethod, type Combine, type Estimator, type EstimatorOptions, type EstimatorState, type GradientMethod, type Objective } from "../estimators/index.ts";
+import { createEstimator, createMethod, isMethodId, methodOptions, type Combine, type Estimator, type EstimatorOptions, type EstimatorState, type GradientMethod, type Objective } from "../estimators/index.ts";
 import { lossFor, type Loss, type LossId } from "../models/loss.ts";
 import { measureBasisFidelity, measureQuality, type LayerFidelity, type LayerMetrics } from "../estimators/metrics.ts";
 import type { Dataset, Split } from "../data/dataset.ts";
@@ -26,22 +26,39 @@ export interface TrainConfig {
   lr: number;
   weightDecay?: number;
   seed: number;
-  /** Estimator options, the common ones by name. */
-  k?: number;
-  guesses?: number;
-  /** How the guesses combine: "mean" (default) or "project". */
-  combine?: Combine;
-  route?: "fast" | "exact";
-  /** Further estimator options (e.g. wperp's `oversample`, `tol`, `warmStartBytes`), passed on intact. */
-  options?: EstimatorOptions;
   /** The loss (`LOSS_IDS`): "cross-entropy" (default) against class labels, or "mse" against a regression set's targets. */
   loss?: LossId;
+  /** The estimator's options, by the names its table declares (`methodOptions(method)`); one it does not take is refused. */
+  options?: EstimatorOptions;
+  /** @deprecated Use `options.k`. Read, as before, only by methods that take it; the trainer folds it into `options`. */
+  k?: number;
+  /** @deprecated Use `options.guesses`. */
+  guesses?: number;
+  /** @deprecated Use `options.combine`. */
+  combine?: Combine;
+  /** @deprecated Use `options.route`. */
+  route?: "fast" | "exact";
 }
 
-/** The options a run's estimator is made with: `config.options`, then k, guesses, combine and route where set. */
+/** The config's deprecated top-level option fields, in the order they were added. */
+const NAMED_OPTIONS = ["k", "guesses", "combine", "route"] as const;
+
+/**
+ * The options a run's estimator is made with: `config.options`, after the deprecated top-level
+ * fields (k, guesses, combine, route) where the method takes them (elsewhere they were always
+ * ignored, and still are).
+ */
 export function estimatorOptions(config: TrainConfig): EstimatorOptions {
-  const named = Object.fromEntries(Object.entries({ k: config.k, guesses: config.guesses, combine: config.combine, route: config.route }).filter(([, v]) => v !== undefined));
-  return { ...config.options, ...named };
+  const table = isMethodId(config.method) ? methodOptions(config.method) : {};
+  const named = Object.fromEntries(NAMED_OPTIONS.filter((key) => config[key] !== undefined && Object.hasOwn(table, key)).map((key) => [key, config[key]]));
+  return { ...named, ...config.options };
+}
+
+/** The config with its options in one place (`options`), as the trainer keeps and checkpoints write it. */
+export function normalizeConfig(config: TrainConfig): TrainConfig {
+  const { k: _k, guesses: _guesses, combine: _combine, route: _route, options: _options, ...rest } = config;
+  const options = estimatorOptions(config);
+  return Object.keys(options).length > 0 ? { ...rest, options } : rest;
 }
 
 export interface EpochReport {
@@ -149,7 +166,7 @@ export class Trainer {
     if (this.loss.labels === regression) {
       throw new FwdgradError(`train: loss ${this.loss.id} takes ${this.loss.labels ? "class labels" : "regression targets"}, but the data set holds ${regression ? `${data.targets} regression targets per row` : "class labels"}`);
     }
-    this.config = { ...config };
+    this.config = normalizeConfig(config);
     this.method = createMethod(config.method, estimatorOptions(config));
     this.estimator = this.method.estimator;
     const sizes = mlpSizes(data.features, config.width, config.depth, data.classes);

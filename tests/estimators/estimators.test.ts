@@ -3,7 +3,7 @@
 // Monte Carlo; wperp's fast and exact routes agree; wp equals V·Uᵀ·ε; backprop equals forward-mode
 // Jacobian columns; metrics equal hand computations; bad options are rejected.
 import {
-  add, backprop, stepInput, createEstimator, createMethod, keepsWarmStarts, createMlp, ESTIMATORS, estimateStep, isMethodId, jvp, mark, measureQuality, METHOD_IDS, prepareStep, release, rng, tensor,
+  add, backprop, stepInput, methodOptions, createEstimator, createMethod, keepsWarmStarts, createMlp, ESTIMATORS, estimateStep, isMethodId, jvp, mark, measureQuality, METHOD_IDS, prepareStep, release, rng, tensor,
   heapPeakBytes, matmul, mul, newtonSchulz, qr, relu, resetHeapPeak, type Mlp, type Tensor,
 } from "../../index.ts";
 import { fitFor, NS_FITS, NS_STEPS } from "../../estimators/newton-schulz-coefficients.ts";
@@ -86,7 +86,7 @@ Estimators("unbiased estimators average to the true gradient at the predicted ra
 
 /** Empirical covariance of one example's guesses for hidden layer `layer`, from K guesses. */
 function empiricalCovariance(id: string, model: Mlp, x: Tensor, labels: Int32Array, layer: number, example: number, guesses: number): Float64Array {
-  const estimator = createEstimator(id, { guesses, k: 3 });
+  const estimator = createEstimator(id, { guesses, ...("k" in methodOptions(id) ? { k: 3 } : {}) });
   const input = prepareStep(model, x, labels, rng(9));
   const y = estimator.seed(input).activations[layer]!.toArray();
   const [batch, d] = [x.shape[0], model.sizes[layer + 1]];
@@ -305,7 +305,7 @@ Estimators("wp's fast route has the SVD route's covariance: I where the next lay
   }
   const step = estimateStep(fast, input);
   assert.ok(step.grads.w.every((w) => w.toArray().every(Number.isFinite)), "finite gradients");
-  assertFwdgradError(() => createEstimator("wp", { route: "slow" as never }), /wp: route must be "fast" or "exact"/);
+  assertFwdgradError(() => createEstimator("wp", { route: "slow" as never }), /wp: route must be one of "fast", "exact", got "slow"/);
 });
 
 Estimators("wperp's kept blocks stay within warmStartBytes; a state past it is refused", () => {
@@ -326,7 +326,7 @@ Estimators("wperp's kept blocks stay within warmStartBytes; a state past it is r
   assert.equal(saved.numbers["rows.1"], [0, 1], "layer 1 keeps what was left");
   const smaller = createEstimator("wperp", { k: 4, warmStartBytes: budget - 1 });
   assertFwdgradError(() => smaller.restore!(saved, model.sizes), /its blocks take 3840 bytes, more than warmStartBytes = 3839/);
-  assertFwdgradError(() => createEstimator("wperp", { warmStartBytes: -1 }), /warmStartBytes must be a finite number ≥ 0, got -1/);
+  assertFwdgradError(() => createEstimator("wperp", { warmStartBytes: -1 }), /wperp: warmStartBytes must be an integer ≥ 0, got -1/);
 });
 
 Estimators("warmStartBytesFor is what keeps every row's block: at it all rows are kept, a byte less drops one", () => {
@@ -381,7 +381,12 @@ Estimators("bad options are rejected", () => {
   assertFwdgradError(() => createEstimator("nope"), /unknown estimator "nope"; known: forward-gradient/);
   assertFwdgradError(() => createEstimator("wperp", { k: 0 }), /wperp: k must be an integer ≥ 1, got 0/);
   assertFwdgradError(() => createEstimator("wt", { guesses: 0 }), /wt: guesses must be an integer ≥ 1, got 0/);
-  assertFwdgradError(() => createEstimator("wperp", { route: "slow" as never }), /route must be "fast" or "exact"/);
+  assertFwdgradError(() => createEstimator("wperp", { route: "slow" as never }), /wperp: route must be one of "fast", "exact", got "slow"/);
+  // Options come from each estimator's table: one it does not declare is refused, naming those it takes.
+  assertFwdgradError(() => createEstimator("wt", { k: 10 }), /^wt takes no option "k"; its options: guesses, combine$/);
+  assertFwdgradError(() => createMethod("backprop", { guesses: 2 }), /^backprop takes no option "guesses"; its options: none$/);
+  assertFwdgradError(() => createEstimator("wperp", { tol: 1 }), /wperp: tol must be a number in \(0, 1\), got 1/);
+  assertFwdgradError(() => createEstimator("wp", { sigma: 0 }), /wp: sigma must be a number > 0, got 0/);
   const tooWide = createEstimator("wperp", { k: 9 });
   assertFwdgradError(() => tooWide.seed(prepareStep(model, x, labels, rng(1))), /wperp: k = 9 is larger than the width 8 of hidden layer 0/);
   // Each estimator checks a model's sizes itself, before any work.
