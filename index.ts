@@ -10,7 +10,7 @@ export { LOSSES, LOSS_IDS, lossFor, type Loss, type LossId, type Targets } from 
 export { backprop, type BackpropResult, type Gradients } from "./models/gradient.ts";
 export { generateMnist1d, type Mnist1d, type Mnist1dOptions, type Mnist1dSplit } from "./data/mnist1d.ts";
 export {
-  createEstimator, ESTIMATORS, methodOptions, estimateStep, inspectStep, prepareStep, stepInput, createMethod, isMethodId, keepsWarmStarts, METHOD_IDS, COMBINES, MAX_GUESSES, parseMethodSpec, type MethodSpec, type GradientMethod,
+  createEstimator, ESTIMATORS, methodOptions, sharedOptions, estimateStep, inspectStep, prepareStep, stepInput, createMethod, isMethodId, keepsWarmStarts, METHOD_IDS, COMBINES, MAX_GUESSES, parseMethodSpec, type MethodSpec, type GradientMethod,
   type Combine, type Estimator, type EstimatorId, type EstimatorOptions, type EstimatorState, type Estimate, type Seeds, type StepInput,
 } from "./estimators/index.ts";
 export { projectionCoefficients, solveSemidefinite } from "./estimators/projection.ts";

@@ -84,6 +84,28 @@ export function methodOptions(id: string): OptionTable {
   return isEstimatorId(id) ? ESTIMATORS[id].options : {};
 }
 
+/**
+ * Options given once for several methods side by side (the CLI's compare, the lab page): each method
+ * gets those its table declares. An option no method declares is refused, naming the methods.
+ * @example
+ * ```ts
+ * const forMethod = sharedOptions(["wt", "wperp"], { k: 4 }); // forMethod("wt") = {}, forMethod("wperp") = { k: 4 }
+ * ```
+ */
+export function sharedOptions(methods: readonly string[], options: object): (method: string) => EstimatorOptions {
+  const tables = methods.map(methodOptions);
+  for (const [name, value] of Object.entries(options)) {
+    if (value === undefined) continue;
+    if (!tables.some((table) => Object.hasOwn(table, name))) {
+      throw new FwdgradError(`option ${JSON.stringify(name)}: none of ${methods.join(", ")} takes it`);
+    }
+  }
+  return (method) => {
+    const table = methodOptions(method);
+    return Object.fromEntries(Object.entries(options).filter(([name, value]) => value !== undefined && Object.hasOwn(table, name))) as EstimatorOptions;
+  };
+}
+
 const exactGradient: GradientMethod = {
   id: "backprop",
   estimator: null,

@@ -49,8 +49,16 @@ try {
   check("the kernels load in the worker", /SIMD kernels ready/.test(status), status);
   const cores = await page.evaluate(() => navigator.hardwareConcurrency);
   check(`isolated: the page says so and the worker runs ${cores} threads`, / cross-origin isolated/.test(status) && status.includes(`${cores} thread`), status);
+  // The estimators' option fields come from their tables; an option no listed method takes is refused.
+  const fields = await page.locator("#options input, #options select").count();
+  check("a field per estimator option, from the tables", fields >= 8, `${fields} fields`);
   await page.fill("#methods", "wt");
   await page.fill("#width", "64");
+  await page.fill("#option-k", "4");
+  await page.click("#start");
+  const refused = await page.textContent("#error");
+  check("an option none of the methods takes is refused", /option "k": none of wt takes it/.test(refused), refused);
+  await page.fill("#option-k", "");
   await page.click("#start");
   await page.waitForFunction(() => /epoch ([3-9]|\d\d)/.test(document.getElementById("progress").textContent), null, { timeout: 120_000 });
   const progress = await page.textContent("#progress");

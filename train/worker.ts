@@ -11,7 +11,7 @@ import { argmaxRows, forward } from "../models/mlp.ts";
 import { rng } from "../engine/rng.ts";
 import { tensor } from "../engine/tensor.ts";
 import { generateMnist1d } from "../data/mnist1d.ts";
-import { parseMethodSpec, type MethodSpec } from "../estimators/index.ts";
+import { parseMethodSpec, sharedOptions, type MethodSpec } from "../estimators/index.ts";
 import { Trainer, type EpochReport, type TrainConfig } from "./trainer.ts";
 
 /** Settings of a training run started in a worker (batch defaults to 512). */
@@ -198,13 +198,18 @@ export async function serveTraining(endpoint: TrainingEndpoint): Promise<void> {
       const scope = mark();
       let trainers: Run["trainers"];
       try {
+        // Options are set once for every method; each gets those it takes (an entry's own K and combination win).
+        const optionsFor = sharedOptions(specs.map((spec) => spec.method), settings.options ?? {});
         trainers = specs.map((spec: MethodSpec) => ({
           label: spec.label,
           over: false,
           trainer: new Trainer(data, {
             ...settings, batch: settings.batch ?? 512, method: spec.method,
-            ...(spec.guesses !== undefined ? { guesses: spec.guesses } : {}),
-            ...(spec.combine !== undefined ? { combine: spec.combine } : {}),
+            options: {
+              ...optionsFor(spec.method),
+              ...(spec.guesses !== undefined ? { guesses: spec.guesses } : {}),
+              ...(spec.combine !== undefined ? { combine: spec.combine } : {}),
+            },
           }),
         }));
       } catch (error) {

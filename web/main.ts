@@ -1,6 +1,7 @@
 // The lab page: reads and checks the settings, trains one method or several side by side (same data,
 // initialisation and batches, one epoch of each in turn) in a worker, and draws what it reports.
-import { COMBINES, createMethod, isEstimatorId, METHOD_IDS, parseMethodSpec, type Combine } from "../estimators/index.ts";
+import { COMBINES, createMethod, ESTIMATORS, isEstimatorId, METHOD_IDS, parseMethodSpec, sharedOptions, type Combine } from "../estimators/index.ts";
+import { describeDefault, describeRange, type OptionSpec } from "../estimators/options.ts";
 import { MAX_COMPARED } from "../train/worker.ts";
 import { hiddenLayerMean } from "../estimators/metrics.ts";
 import { mlpSizes } from "../models/mlp.ts";
@@ -25,6 +26,46 @@ addMethod.onchange = () => {
 };
 const combine = $<HTMLSelectElement>("combine");
 for (const c of COMBINES) combine.add(new Option(c, c));
+
+// One field per estimator option beyond K and the combination, generated from the estimators' tables
+// (estimators/options.ts): its doc, range and default in the tooltip; empty takes the default.
+const optionSpecs = new Map<string, { spec: OptionSpec; takers: string[] }>();
+for (const [id, factory] of Object.entries(ESTIMATORS)) {
+  for (const [name, spec] of Object.entries(factory.options as Record<string, OptionSpec>)) {
+    if (name === "guesses" || name === "combine") continue;
+    const known = optionSpecs.get(name);
+    if (known) known.takers.push(id);
+    else optionSpecs.set(name, { spec, takers: [id] });
+  }
+}
+for (const [name, { spec, takers }] of optionSpecs) {
+  const label = document.createElement("label");
+  label.title = `${spec.doc}: ${describeRange(spec)}, default ${describeDefault(spec)} (${takers.join(", ")})`;
+  let field: HTMLInputElement | HTMLSelectElement;
+  if (spec.kind === "choice") {
+    field = document.createElement("select");
+    field.add(new Option("default", ""));
+    for (const c of spec.choices!) field.add(new Option(c, c));
+  } else {
+    field = Object.assign(document.createElement("input"), { type: "number", step: "any", placeholder: describeDefault(spec) });
+  }
+  field.id = `option-${name}`;
+  label.append(`${name} (${takers.join(", ")}) `, field);
+  $("options").append(label);
+}
+
+/** The options filled in on the page, by name (numbers parsed; a field left empty is absent). */
+function readOptions(): Record<string, number | string> | string {
+  const options: Record<string, number | string> = {};
+  for (const [name, { spec }] of optionSpecs) {
+    const raw = $<HTMLInputElement | HTMLSelectElement>(`option-${name}`).value.trim();
+    if (raw === "") continue;
+    const value = spec.kind === "choice" ? raw : Number(raw);
+    if (typeof value === "number" && !Number.isFinite(value)) return `${name} must be ${describeRange(spec)}, got ${raw}`;
+    options[name] = value;
+  }
+  return options;
+}
 const start = $<HTMLButtonElement>("start"), pause = $<HTMLButtonElement>("pause"), reset = $<HTMLButtonElement>("reset");
 
 interface RunView {
@@ -45,9 +86,11 @@ function readSettings(): { settings: Settings; methods: string[] } | string {
   const twice = entries.find((m, i) => entries.indexOf(m) !== i);
   if (twice !== undefined) return `methods: ${twice} is listed twice`;
   if (entries.length > MAX_COMPARED) return `methods: at most ${MAX_COMPARED} side by side, got ${entries.length}`;
+  const options = readOptions();
+  if (typeof options === "string") return options;
   const s = {
-    method: entries[0].split(":")[0], width: num("width"), depth: num("depth"), k: num("k"), guesses: num("guesses"), combine: combine.value as Combine,
-    lr: num("lr"), seed: num("seed"), epochs: num("epochs"),
+    method: entries[0].split(":")[0], width: num("width"), depth: num("depth"), guesses: num("guesses"), combine: combine.value as Combine,
+    lr: num("lr"), seed: num("seed"), epochs: num("epochs"), options,
   } satisfies Settings;
   for (const key of ["width", "depth", "epochs", "guesses"] as const) {
     if (!Number.isInteger(s[key]) || s[key] < 1) return `${key} must be a whole number of at least 1 (got ${$<HTMLInputElement>(key).value || "nothing"})`;
@@ -56,9 +99,11 @@ function readSettings(): { settings: Settings; methods: string[] } | string {
   if (!(s.lr > 0) || !Number.isFinite(s.lr)) return `the learning rate must be a positive number`;
   // Each method judges its options and the model (e.g. k within every hidden width).
   try {
-    for (const entry of entries) {
-      const spec = parseMethodSpec(entry);
-      createMethod(spec.method, { k: s.k, guesses: spec.guesses ?? s.guesses, combine: spec.combine ?? s.combine }).checkModel(mlpSizes(FEATURES, s.width, s.depth, CLASSES));
+    const specs = entries.map(parseMethodSpec);
+    const optionsFor = sharedOptions(specs.map((spec) => spec.method), options);
+    for (const spec of specs) {
+      const common = isEstimatorId(spec.method) ? { guesses: spec.guesses ?? s.guesses, combine: spec.combine ?? s.combine } : {};
+      createMethod(spec.method, { ...optionsFor(spec.method), ...common }).checkModel(mlpSizes(FEATURES, s.width, s.depth, CLASSES));
     }
   } catch (error) {
     return (error as Error).message;

@@ -1,7 +1,7 @@
 // Options declared once: every estimator's table is well formed (each default passes its own check,
 // every row has a doc line), and resolution refuses what a table does not declare, checks ranges and
 // kinds, and fills defaults, rule defaults included.
-import { createEstimator, ESTIMATORS, methodOptions, METHOD_IDS } from "../../index.ts";
+import { createEstimator, ESTIMATORS, methodOptions, METHOD_IDS, sharedOptions } from "../../index.ts";
 import { checkOption, describeDefault, describeRange, resolveOptions, type OptionTable } from "../../estimators/options.ts";
 import { assert, assertFwdgradError, suite } from "../harness.ts";
 
@@ -43,6 +43,14 @@ Options("resolution: defaults, rule defaults, refusals and ranges", () => {
 Options("quality and training make the same estimator from the same table: wp's route defaults to exact everywhere", () => {
   assert.is(resolveOptions("wp", methodOptions("wp"), {}).route, "exact");
   assertFwdgradError(() => createEstimator("forward-gradient", { route: "fast" }), /^forward-gradient takes no option "route"; its options: guesses, combine$/);
+});
+
+Options("options shared by methods side by side: each takes its own, one that none takes is refused", () => {
+  const forMethod = sharedOptions(["wt", "wperp", "backprop"], { k: 4, guesses: 2 });
+  assert.equal(forMethod("wt"), { guesses: 2 });
+  assert.equal(forMethod("wperp"), { k: 4, guesses: 2 });
+  assert.equal(forMethod("backprop"), {});
+  assertFwdgradError(() => sharedOptions(["wt", "backprop"], { k: 4 }), /^option "k": none of wt, backprop takes it$/);
 });
 
 Options.run();
