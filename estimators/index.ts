@@ -93,15 +93,17 @@ export function methodOptions(id: string): OptionTable {
  * ```
  */
 export function sharedOptions(methods: readonly string[], options: object): (method: string) => EstimatorOptions {
-  const tables = methods.map(methodOptions);
+  // An unknown id is left for the caller to report (the trainer names it with the rest of its config).
+  const tableOf = (method: string): OptionTable => (isMethodId(method) ? methodOptions(method) : {});
+  const tables = methods.map(tableOf);
   for (const [name, value] of Object.entries(options)) {
     if (value === undefined) continue;
-    if (!tables.some((table) => Object.hasOwn(table, name))) {
+    if (methods.every(isMethodId) && !tables.some((table) => Object.hasOwn(table, name))) {
       throw new FwdgradError(`option ${JSON.stringify(name)}: none of ${methods.join(", ")} takes it`);
     }
   }
   return (method) => {
-    const table = methodOptions(method);
+    const table = tableOf(method);
     return Object.fromEntries(Object.entries(options).filter(([name, value]) => value !== undefined && Object.hasOwn(table, name))) as EstimatorOptions;
   };
 }

@@ -89,7 +89,7 @@ try {
   check("width 0 shows an error", /width must be/.test(await page.textContent("#error")), await page.textContent("#error"));
   await page.fill("#width", "8");
   await page.fill("#methods", "wperp");
-  await page.fill("#k", "20");
+  await page.fill("#option-k", "20");
   await page.click("#start");
   check("k larger than the width shows an error", /wperp: k = 20 is larger than the width 8 of hidden layer 0/.test(await page.textContent("#error")), await page.textContent("#error"));
   await page.fill("#methods", "wt:median");
