@@ -15,7 +15,7 @@ import { rng } from "../engine/rng.ts";
 import { tensor } from "../engine/tensor.ts";
 import { createEstimator, isEstimatorId, keepsWarmStarts, type Combine, type EstimatorOptions, type MethodSpec } from "../estimators/index.ts";
 import { hiddenLayerMean, measureQuality, type LayerMetrics } from "../estimators/metrics.ts";
-import { DEFAULT_WARM_START_BYTES, warmStartBytesFor } from "../estimators/warm-starts.ts";
+import { DEFAULT_WARM_START_BYTES, warmStartBytesFor } from "../estimators/wperp/warm-starts.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { createMlp, mlpSizes, type Mlp } from "../nn/mlp.ts";
 import { encodeCheckpoint, parseCheckpoint } from "../train/checkpoint.ts";
