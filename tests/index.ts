@@ -8,6 +8,7 @@ import "./engine/errors.test.ts";
 import "./engine/linalg.test.ts";
 import "./engine/tridiagonal.test.ts";
 import "./engine/masked.test.ts";
+import "./engine/eigh64.test.ts";
 import "./engine/inplace.test.ts";
 import "./data/mnist1d.test.ts";
 import "./estimators/estimators.test.ts";
