@@ -20,5 +20,6 @@ import "./train/trainer.test.ts";
 import "./data/dataset.test.ts";
 import "./train/worker.test.ts";
 import "./train/checkpoint.test.ts";
+import "./train/studies.test.ts";
 import "./train/determinism.test.ts";
 import "./engine/threads.test.ts";
