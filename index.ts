@@ -16,7 +16,7 @@ export {
 export { projectionCoefficients, solveSemidefinite } from "./estimators/projection.ts";
 export { measureQuality, measureBasisFidelity, type LayerMetrics, type LayerFidelity } from "./estimators/metrics.ts";
 export { basisFidelity, type BasisFidelity, type ExampleFidelity } from "./estimators/basis-fidelity.ts";
-export { DEFAULT_WARM_START_BYTES, warmStartBytesFor } from "./estimators/warm-starts.ts";
+export { DEFAULT_WARM_START_BYTES, warmStartBytesFor } from "./estimators/wperp/warm-starts.ts";
 export { adamW, sgd, type Optimizer, type AdamWOptions } from "./train/optim.ts";
 export { Trainer, describeData, estimatorOptions, type TrainConfig, type EpochReport, type TrainerState, type DataIdentity } from "./train/trainer.ts";
 export { serializeCheckpoint, encodeCheckpoint, fitsTextCheckpoint, parseCheckpoint } from "./train/checkpoint.ts";

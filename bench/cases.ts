@@ -1,6 +1,6 @@
 // The case table: matmul against tfjs-wasm, tfjs-cpu and ml-matrix; SVD against ml-matrix.
 import { mark, matmul, mul, release, reshape, rng, svd, tensor, type Tensor } from "../index.ts";
-import { maskedProducts } from "../engine/linalg/subspace.ts";
+import { maskedProducts } from "../engine/linalg/masked.ts";
 import { SingularValueDecomposition } from "ml-matrix";
 import { tf, toMatrix, type TfBackend } from "./peers.ts";
 import { STEP_CASES } from "./steps.ts";

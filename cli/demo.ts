@@ -13,9 +13,9 @@ import { Trainer } from "../train/trainer.ts";
 import { lineChart } from "../plot/svg.ts";
 import { UsageError, type Command } from "./args.ts";
 import { readyFor, THREADS_FLAG } from "./engine.ts";
-import { checkOutFolder, loadData, makeOutFolder, writeAtomic } from "./io.ts";
-import { parseWidths, runOne, type RunResult } from "./experiments.ts";
-import { sourceCommit } from "./studies.ts";
+import { checkOutFolder, loadData, makeOutFolder, sourceCommit, writeAtomic } from "./io.ts";
+import { runOne, type RunResult } from "../train/studies.ts";
+import { parseWidths } from "./experiments.ts";
 
 /** How each method entry is drawn: its name, its colour (one per guess space), dashed for ten guesses projected. */
 const STYLE: Record<string, { name: string; color: number; dashed?: boolean }> = {

@@ -2,37 +2,28 @@
 // table, results.json and SVG plots) and `reproduce` (the W̃⊥ paper's tables, mean ± std over seeds,
 // side by side with the published numbers, and its Figure 2).
 import { join } from "node:path";
-import { rng } from "../index.ts";
 import { FwdgradError } from "../engine/errors.ts";
-import { COMBINES, createMethod, isEstimatorId, isMethodId, MAX_GUESSES, METHOD_IDS, parseMethodSpec, type MethodSpec } from "../estimators/index.ts";
-import type { LayerFidelity } from "../estimators/metrics.ts";
+import { COMBINES, createMethod, isEstimatorId, isMethodId, MAX_GUESSES, METHOD_IDS, parseMethodSpec, type Combine, type MethodSpec } from "../estimators/index.ts";
 import { mlpSizes } from "../models/mlp.ts";
 import type { Dataset } from "../data/dataset.ts";
-import { estimatorOptions, Trainer, type EpochReport, type TrainConfig } from "../train/trainer.ts";
+import { estimatorOptions, type TrainConfig } from "../train/trainer.ts";
+import { accuracyWidth, configFrom as settingsConfig, meanStd, qualityWidth, runOne, type RunResult, type RunSettings, type Stat } from "../train/studies.ts";
 import { UsageError, type Command, type Flags } from "./args.ts";
 import { readyFor, THREADS_FLAG } from "./engine.ts";
-import { checkOutFolder, loadData, makeOutFolder, writeAtomic } from "./io.ts";
+import { checkOutFolder, loadData, makeOutFolder, nodeStudyFiles, sourceCommit, writeAtomic } from "./io.ts";
 import { lineChart } from "../plot/svg.ts";
-import { accuracyWidth, configFrom, formatStat, meanStd, type Stat, printAccuracyWidth, printQualityWidth, qualityWidth } from "./studies.ts";
 
-export interface RunResult {
-  method: string;
-  /** The --methods entry it ran as (e.g. "wperp:project:10"). */
-  label: string;
-  width: number;
-  seed: number;
-  history: EpochReport[];
-  /**
-   * Per measurement: epoch, per-layer cosine and overlap, and the guess basis's energy ratio and
-   * subspace agreement (mean and min over 64 examples; null where they do not apply).
-   */
-  quality: Array<{
-    epoch: number; cosine: (number | null)[]; overlap: (number | null)[];
-    energyRatio: (number | null)[]; energyRatioMin: (number | null)[]; subspaceAgreement: (number | null)[]; subspaceAgreementMin: (number | null)[];
-  }>;
-  seconds: number;
-  weightsHash: string;
-  stopped: string | null;
+/** The settings every run shares, from the training flags (guesses and combine where given). */
+export function runSettings(flags: Flags): RunSettings {
+  return {
+    depth: flags.depth as number, epochs: flags.epochs as number, batch: flags.batch as number, lr: flags.lr as number, k: flags.k as number,
+    guesses: flags.guesses as number | undefined, combine: flags.combine as Combine | undefined,
+  };
+}
+
+/** A run's configuration from the flags and a --methods entry (train/studies.ts's configFrom). */
+export function configFrom(flags: Flags, spec: MethodSpec, width: number, seed: number): TrainConfig {
+  return settingsConfig(runSettings(flags), spec, width, seed);
 }
 
 /** Checks every name is a gradient method of the registry. */
@@ -97,36 +88,6 @@ function reportStopped(runs: RunResult[]): number {
   const stopped = runs.filter((r) => r.stopped !== null);
   for (const r of stopped) console.error(`fwdgrad: ${r.label} (width ${r.width}, seed ${r.seed}) stopped early: ${r.stopped}`);
   return stopped.length > 0 ? 1 : 0;
-}
-
-/** Trains one method; measures gradient quality on a fixed batch every `qualityEvery` epochs. */
-export function runOne(data: Dataset, config: TrainConfig, qualityEvery: number, log: (line: string) => void, label = config.method): RunResult {
-  const trainer = new Trainer(data, config);
-  const quality: RunResult["quality"] = [];
-  const measure = () => {
-    const layers = qualityEvery === 0 ? null : trainer.probeQuality({ rows: 512, draws: 3, rng: rng(config.seed).split(7) });
-    if (!layers) return;
-    const fidelity = trainer.probeBasisFidelity({ rows: 512, examples: 64, rng: rng(config.seed).split(8) });
-    const pick = (key: Exclude<keyof LayerFidelity, "layer">) => layers.map((_, i) => fidelity?.[i][key] ?? null);
-    quality.push({
-      epoch: trainer.epoch, cosine: layers.map((l) => l.cosine), overlap: layers.map((l) => l.overlap),
-      energyRatio: pick("energyRatio"), energyRatioMin: pick("energyRatioMin"), subspaceAgreement: pick("subspaceAgreement"), subspaceAgreementMin: pick("subspaceAgreementMin"),
-    });
-  };
-  const started = performance.now();
-  measure();
-  while (trainer.epoch < config.epochs) {
-    const report = trainer.runEpoch();
-    if (!report) break;
-    if (qualityEvery > 0 && trainer.epoch % qualityEvery === 0) measure();
-    if (trainer.epoch % Math.max(1, Math.floor(config.epochs / 10)) === 0 || trainer.epoch === config.epochs) {
-      log(`  ${label} w${config.width} s${config.seed}: epoch ${report.epoch}/${config.epochs}, train ${(report.trainAcc * 100).toFixed(1)}%, test ${(report.testAcc * 100).toFixed(1)}%`);
-    }
-  }
-  return {
-    method: config.method, label, width: config.width, seed: config.seed, history: trainer.history, quality,
-    seconds: (performance.now() - started) / 1000, weightsHash: trainer.weightsHash(), stopped: trainer.stopped,
-  };
 }
 
 /** Hidden layers at most: every layer is a few objects and tensors, and nothing deeper trains here. */
@@ -331,7 +292,7 @@ async function runStudy(name: string, flags: Flags, given: Set<string>): Promise
   for (const flag of STUDY_FLAGS) if (given.has(flag) && !study.flags.includes(flag)) throw new UsageError(`--${flag} does not apply to ${name}`);
   const widths = typeof flags.widths === "string" ? parseWidths(flags.widths) : study.widths;
   const specs = typeof flags.methods === "string" ? parseMethods(flags.methods) : study.methods.map(methodSpec);
-  const studyFlags = { ...flags, seeds: given.has("seeds") ? flags.seeds : study.seeds };
+  const seeds = (given.has("seeds") ? flags.seeds : study.seeds) as number;
   const out = flags.out as string;
   checkOutFolder("--out", out);
   await readyFor(flags);
@@ -341,22 +302,68 @@ async function runStudy(name: string, flags: Flags, given: Set<string>): Promise
     if (exact) throw new UsageError(`quality-width measures estimators against the exact gradient; leave ${exact.method} out of --methods`);
     if ((flags.rows as number) > data.train.n) throw new UsageError(`--rows ${flags.rows} is more than the training set's ${data.train.n} rows`);
   }
-  const seeds = studyFlags.seeds as number;
   const configs = widths.flatMap((width) => specs.flatMap((spec) => Array.from({ length: seeds }, (_, seed) => configFrom(flags, spec, width, seed))));
   if (name === "quality-width") configs.push(...widths.map((width) => configFrom(flags, { label: "backprop", method: "backprop" }, width, 0)));
   checkRuns(data, configs);
   makeOutFolder("--out", out);
-  const log = (line: string) => (flags.json ? undefined : console.log(line));
+  const io = { files: nodeStudyFiles, log: (line: string) => (flags.json ? undefined : console.log(line)), commit: sourceCommit() };
   if (name === "quality-width") {
-    const report = qualityWidth(data, studyFlags, specs, widths, out, log);
+    const settings = { ...runSettings(flags), seeds, draws: flags.draws as number, rows: flags.rows as number, pretrainEpochs: flags["pretrain-epochs"] as number };
+    const report = qualityWidth(data, settings, specs, widths, out, io);
     if (flags.json) console.log(JSON.stringify({ experiment: name, summary: report.summary }));
     else printQualityWidth(report, specs, widths, out);
     return 0;
   }
-  const report = accuracyWidth(data, studyFlags, specs, widths, out, log);
+  const report = accuracyWidth(data, { ...runSettings(flags), seeds, maxMinutes: flags["max-minutes"] as number | undefined }, specs, widths, out, io);
   if (flags.json) console.log(JSON.stringify({ experiment: name, cells: report.cells, gaps: report.gaps }));
   else printAccuracyWidth(report, out);
   const stopped = report.runs.filter((r) => r.stopped !== null && !r.stopped.startsWith("time budget"));
   for (const r of stopped) console.error(`fwdgrad: ${r.label} (width ${r.width}, seed ${r.seed}) stopped early: ${r.stopped}`);
   return stopped.length > 0 ? 1 : 0;
+}
+
+/** "mean ± std", or the mean alone when one value gave it; `signed` writes a + before a gain. */
+export function formatStat(stat: Stat, signed = false): string {
+  const mean = `${signed && stat.mean >= 0 ? "+" : ""}${stat.mean.toFixed(3)}`;
+  return stat.std === null ? mean : `${mean} ± ${stat.std.toFixed(3)}`;
+}
+
+/** Prints quality-width's summary: per stage, the hidden layers' mean cosine of every spec per width. */
+export function printQualityWidth(report: ReturnType<typeof qualityWidth>, specs: MethodSpec[], widths: number[], out: string): void {
+  const tables = [
+    ["cosine", "per-example activation gradients' cosine with the true ones"],
+    ["cosineWeights", "the batch weight gradient's cosine with the true one"],
+  ] as const;
+  for (const stage of ["init", "trained"]) {
+    for (const [key, what] of tables) {
+      console.log(`\nquality-width, ${stage === "init" ? "at initialisation" : "after backprop pretraining"}: ${what}, mean of hidden layers (± std over seeds)`);
+      console.log(`${"estimator".padEnd(38)}${widths.map((w) => String(w).padStart(16)).join("")}`);
+      for (const spec of specs) {
+        const cells = widths.map((w) => {
+          const stat = report.summary.find((s) => s.stage === stage && s.width === w && s.label === spec.label)?.[key];
+          return (stat ? formatStat(stat) : "—").padStart(16);
+        });
+        console.log(`${spec.label.padEnd(38)}${cells.join("")}`);
+      }
+    }
+  }
+  console.log(`\nwrote ${join(out, "quality-width.json")}, ${join(out, "quality-width-init.svg")} and ${join(out, "quality-width-trained.svg")}`);
+}
+
+/** Prints accuracy-width's table and the W̃⊥ − Wᵀ gaps. */
+export function printAccuracyWidth(report: ReturnType<typeof accuracyWidth>, out: string): void {
+  console.log(`\naccuracy-width: final train / test accuracy, mean ± std over seeds (one seed: its value)`);
+  console.log(`${"width".padEnd(7)}${"method".padEnd(30)}${"seeds".padStart(6)}${"epochs".padStart(9)}${"train".padStart(16)}${"test".padStart(16)}${"time/run".padStart(11)}`);
+  for (const c of report.cells) {
+    if (!c.train || !c.test) continue;
+    const epochs = Math.min(...c.epochs) === Math.max(...c.epochs) ? String(c.epochs[0]) : `${Math.min(...c.epochs)}–${Math.max(...c.epochs)}`;
+    console.log(`${String(c.width).padEnd(7)}${c.label.padEnd(30)}${String(c.seeds.length).padStart(6)}${epochs.padStart(9)}${formatStat(c.train).padStart(16)}${formatStat(c.test).padStart(16)}${`${(c.secondsPerRun ?? 0).toFixed(0)} s`.padStart(11)}`);
+  }
+  const known = report.gaps.filter((g) => g.wperpMinusWt);
+  const epochsOf = (g: (typeof report.gaps)[number]) => {
+    const at = [...new Set(g.epochs)];
+    return at.length === 1 && at[0] === report.settings.epochs ? "" : `, at epoch ${at.join("/")}`;
+  };
+  if (known.length) console.log(`\nW̃⊥ − Wᵀ, train accuracy: ${known.map((g) => `w${g.width} ${formatStat(g.wperpMinusWt!, true)} (${g.wperpMinusWt!.n} seed${g.wperpMinusWt!.n === 1 ? "" : "s"}${epochsOf(g)})`).join(", ")}`);
+  console.log(`\nwrote ${join(out, "accuracy-width.json")} and ${join(out, "accuracy-width.svg")}`);
 }

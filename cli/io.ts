@@ -1,10 +1,15 @@
-// File helpers of the CLI: output folders, atomic writes (temporary name, then rename) and data set
-// loading. The parsers in data/dataset.ts judge the contents; here are only the file accesses,
-// and every file-system fault becomes a one-line UsageError naming the path.
-import { accessSync, closeSync, constants, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, writeSync, type Stats } from "node:fs";
+// File helpers of the CLI: output folders, atomic writes (temporary name, then rename), data set
+// loading, the studies' file access (node:fs behind train/studies.ts's StudyFiles) and the commit
+// the CLI runs from. The parsers in data/dataset.ts judge the contents; here are only the file
+// accesses, and every file-system fault of the checks, writes and data becomes a one-line
+// UsageError naming the path.
+import { execFileSync } from "node:child_process";
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, writeSync, type Stats } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseBinarySplit, parseCsvSplit, parseDataFolderMeta, splitRows, type Dataset, type Split } from "../data/dataset.ts";
 import { generateMnist1d } from "../data/mnist1d.ts";
+import type { StudyFiles } from "../train/studies.ts";
 import { UsageError } from "./args.ts";
 
 /** Larger CSV text than this would not fit a JavaScript string with room to parse it; use the binary format. */
@@ -101,6 +106,40 @@ export function writeAtomic(path: string, bytes: Uint8Array | string | readonly 
 }
 
 export const bytesOf = (a: Float32Array | Uint8Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+/** The studies' file access (train/studies.ts) on node:fs: atomic writes, forced removes, recursive folders. */
+export const nodeStudyFiles: StudyFiles = {
+  join,
+  exists: (path) => existsSync(path),
+  readText: (path) => readFileSync(path, "utf8"),
+  readBytes: (path) => readFileSync(path),
+  write: writeAtomic,
+  remove: (path) => rmSync(path, { force: true }),
+  makeFolder: (path) => void mkdirSync(path, { recursive: true }),
+  list: (path) => (existsSync(path) ? readdirSync(path) : []),
+};
+
+/**
+ * The commit the CLI runs from ("+dirty" with uncommitted changes), or "unknown" outside a git
+ * checkout: read once, at the first call (the start of a study), so commits made while a long study
+ * runs are not taken for the code that ran.
+ */
+export function sourceCommit(): string {
+  startCommit ??= readCommit();
+  return startCommit;
+}
+let startCommit: string | undefined;
+
+function readCommit(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  try {
+    const head = execFileSync("git", ["-C", here, "rev-parse", "--short=12", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const dirty = execFileSync("git", ["-C", here, "status", "--porcelain", "--untracked-files=no"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    return dirty ? `${head}+dirty` : head;
+  } catch {
+    return "unknown";
+  }
+}
 
 function readBytes(path: string): Uint8Array {
   try {

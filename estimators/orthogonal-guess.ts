@@ -11,8 +11,8 @@ import { tidy } from "../engine/arena.ts";
 import { activationGuesses, guessOptions, checkRank, COMMON_OPTIONS, type CommonOptions, type GuessCovariance, type StepInput } from "./estimator.ts";
 import { defineEstimator, type OptionTable } from "./options.ts";
 import { stack } from "../engine/inplace.ts";
-import { maskedLanczos, maskedTopK } from "../engine/linalg/subspace.ts";
-import { DEFAULT_OVERSAMPLE, DEFAULT_WARM_START_BYTES, WarmStarts } from "./warm-starts.ts";
+import { maskedLanczos, maskedTopK } from "./wperp/subspace.ts";
+import { DEFAULT_OVERSAMPLE, DEFAULT_WARM_START_BYTES, WarmStarts } from "./wperp/warm-starts.ts";
 
 export interface OrthogonalGuessOptions extends CommonOptions {
   /** Rank of the guess subspace. Default 10 (the paper's). */
@@ -121,7 +121,7 @@ export const orthogonalGuess = defineEstimator("wperp", ORTHOGONAL_GUESS_OPTIONS
 
   /**
    * Both routes find the top-k eigenvectors of each example's masked Gram M·WᵀW·M
-   * (engine/linalg/subspace.ts) and end with LOBPCG's residual test. Exact: every example by
+   * (estimators/wperp/subspace.ts) and end with LOBPCG's residual test. Exact: every example by
    * Lanczos to a tight residual. Fast: an example seen before starts LOBPCG from its own block of
    * its previous visit (weights move little between visits); the others start from a Lanczos run to
    * the fast route's tolerance, which costs a few times a warm visit, not minutes.

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as fwdgrad from "../index.ts";
 
-const SOURCES = ["engine", "engine/linalg", "models", "estimators", "data", "train"].flatMap((dir) =>
+const SOURCES = ["engine", "engine/linalg", "models", "estimators", "estimators/wperp", "data", "train"].flatMap((dir) =>
   readdirSync(dir).filter((f) => f.endsWith(".ts")).map((f) => join(dir, f)));
 
 function describe(name: string): { file: string; kind: string; doc: string } | null {

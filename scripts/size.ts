@@ -7,9 +7,12 @@ import * as fwdgrad from "../index.ts";
 // 2500 until the kernels' one signature table (engine/kernel-abi.ts), the in-place ops that replaced
 // heap access above the engine (engine/inplace.ts) and the batched subspace tools (engine/linalg/)
 // moved in: what they add was counted elsewhere before. 2700 until W̃⊥'s batched eigensolvers
-// (LOBPCG and Lanczos on masked Grams, engine/linalg/subspace.ts, and the tridiagonal top-k). 3000
+// (LOBPCG and Lanczos on masked Grams, and the tridiagonal top-k; the solvers have since moved to
+// estimators/wperp/, their heap side staying in engine/linalg/masked.ts). 3000
 // until the threads (the worker pool, engine/threads.ts, and each kernel's split, engine/parallel.ts).
-const ENGINE_BUDGET = 3500;
+// 3500 until reverse mode by transposition (issue 25: linear and transpose rules in the primitive
+// table, linearize/vjp/grad, the inspector) and the f64 symmetric eigensolver moved in from estimators/.
+const ENGINE_BUDGET = 3800;
 const FOLDERS = ["engine", "kernels-as", "models", "estimators", "data", "train", "platform", "cli", "web", "plot", "bench", "scripts", "tests"];
 
 function sourceLines(path: string): number {

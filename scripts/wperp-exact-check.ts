@@ -6,7 +6,7 @@
 // `npx tsx scripts/wperp-exact-check.ts [--width 512] [--examples 64] [--exact-tol 1e-6] [--checkpoint file]`
 import { readFileSync } from "node:fs";
 import { createEstimator, createMlp, generateMnist1d, prepareStep, ready, rng, tensor } from "../index.ts";
-import { topEigen } from "../estimators/basis-fidelity.ts";
+import { topEigen } from "../engine/linalg/eigh64.ts";
 import { parseCheckpoint } from "../train/checkpoint.ts";
 import { assign } from "../engine/inplace.ts";
 

@@ -82,6 +82,13 @@ export function jacobiEigen(a: Float64Array, n: number): { values: Float64Array;
   return { values, vectors };
 }
 
+/** Descending eigenpairs of a dense symmetric f64 matrix: values and vectors as rows. */
+export function denseTop(a: Float64Array, n: number) {
+  const { values, vectors } = jacobiEigen(Float64Array.from(a), n);
+  const order = Array.from(values.keys()).sort((i, j) => values[j] - values[i]);
+  return { values: order.map((i) => values[i]), vector: (e: number) => Array.from({ length: n }, (_, r) => vectors[r * n + order[e]]) };
+}
+
 /** Chunks joined into one array, as a file written chunk by chunk reads back. */
 export function joinChunks(chunks: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));

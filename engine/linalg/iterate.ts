@@ -1,4 +1,4 @@
-// The loop every subspace iteration of the engine shares (top-k SVD and eigh, W̃⊥'s masked top-k):
+// The loop every subspace iteration of the engine shares (top-k SVD and eigh):
 // one iteration at a time, each one's scratch released unless it converged, and a clear error
 // instead of a silent result when the cap is reached.
 import { mark, release } from "../arena.ts";

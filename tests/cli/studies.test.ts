@@ -8,8 +8,6 @@ import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { assertRefused, fwdgrad } from "./run-cli.ts";
-import { accuracyConfig } from "../../cli/studies.ts";
-import type { Dataset } from "../../data/dataset.ts";
 
 const Studies = suite("cli: width studies");
 const dir = mkdtempSync(join(tmpdir(), "fwdgrad-studies-"));
@@ -116,17 +114,6 @@ Studies("a damaged state file is refused, naming it, before its part is reused",
     /wt-w8-s0\/result.json: not a state file of this study \(epochs is not a number\); remove it to start that part again/);
   writeFileSync(result, "{");
   assertRefused(["reproduce", "accuracy-width", "--widths", "8", "--seeds", "2", "--epochs", "3", "--methods", "wt,wperp,backprop", "--k", "2", "--out", out, "--threads", "1"], /result.json: not a state file of this study/);
-});
-
-Studies("accuracy-width gives W̃⊥ a warm-start budget for every training row only where the default falls short", () => {
-  // Only the data set's shape matters here: MNIST-1D's 4000 training rows of 40 features, 10 classes.
-  const data = { features: 40, classes: 10, train: { n: 4000 } } as unknown as Dataset;
-  const flags = { depth: 3, epochs: 300, batch: 512, lr: 1e-4, k: 10 };
-  const config = (method: string, width: number) => accuracyConfig(data, flags, { label: method, method }, width, 0);
-  assert.is(config("wperp", 512).options, undefined, "width 512: the default keeps every row (197 MB), the config is as before");
-  assert.equal(config("wperp", 1024).options, { warmStartBytes: 4000 * 2 * 12 * 1024 * 4 });
-  assert.equal(config("wperp", 2048).options, { warmStartBytes: 4000 * 2 * 12 * 2048 * 4 });
-  assert.is(config("wt", 2048).options, undefined, "Wᵀ keeps no starts");
 });
 
 Studies("study flags are refused where they do not apply", () => {

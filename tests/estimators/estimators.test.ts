@@ -8,7 +8,7 @@ import {
 } from "../../index.ts";
 import { fitFor, NS_FITS, NS_STEPS } from "../../estimators/newton-schulz-coefficients.ts";
 import { maskedJacobians } from "../../estimators/orthogonal-guess.ts";
-import { DEFAULT_WARM_START_BYTES, warmStartBytesFor } from "../../estimators/warm-starts.ts";
+import { DEFAULT_WARM_START_BYTES, warmStartBytesFor } from "../../estimators/wperp/warm-starts.ts";
 import { jacobianSvd, preconditionedGuess } from "../../estimators/preconditioned-guess.ts";
 import { forward } from "../../models/mlp.ts";
 import { mean, softmaxCrossEntropy } from "../../engine/ops.ts";

@@ -4,10 +4,10 @@
 // block from its last visit. Weights move little between visits, so an
 // example seen again an epoch later starts from its own subspace. The per-row blocks are bounded by
 // a byte budget: rows past it are not kept and start from the Gram's eigenvectors on every visit.
-import { eigh } from "../engine/linalg/decompositions.ts";
-import { FwdgradError } from "../engine/errors.ts";
-import { tensor, type Tensor } from "../engine/tensor.ts";
-import type { EstimatorState } from "./estimator.ts";
+import { eigh } from "../../engine/linalg/decompositions.ts";
+import { FwdgradError } from "../../engine/errors.ts";
+import { tensor, type Tensor } from "../../engine/tensor.ts";
+import type { EstimatorState } from "../estimator.ts";
 
 /** Kept per-row blocks' default byte budget. */
 export const DEFAULT_WARM_START_BYTES = 256 * 2 ** 20;

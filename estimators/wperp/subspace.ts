@@ -5,19 +5,19 @@
 // Rayleigh–Ritz step. LOBPCG is the usual tracker for slowly moving eigenproblems: from a start
 // near the answer (the example's block from its previous visit) one or two steps pass the test.
 // Blocks are stored as rows [B, w, d], and each example's product with G touches only its active
-// units (masked_products: a² of the d² multiply-adds for a active units); orthonormalisation is
+// units (maskedProducts: a² of the d² multiply-adds for a active units); orthonormalisation is
 // CholeskyQR (Fukaya et al. 2014). An example stops as soon as its leading k residuals pass the test
-// and the others go on as a smaller batch: cost follows need.
-import { mark, release, tidy } from "../arena.ts";
-import { engine } from "../backend.ts";
-import type { Heap } from "../heap.ts";
-import type { Kernels } from "../kernel-abi.ts";
-import { rng } from "../rng.ts";
-import { tridiagonalTop } from "./tridiagonal.ts";
-import { FwdgradError } from "../errors.ts";
-import { eigh, sumSquares } from "./decompositions.ts";
-import { gatherRows, matmul, max, mul, neg, reshape, sub, sum, transpose, add } from "../ops.ts";
-import { copyInto, empty, leadingColumns, prefix, tensor, zeros, type Tensor } from "../tensor.ts";
+// and the others go on as a smaller batch: cost follows need. The heap side (the products, row dots
+// and Lanczos bases) is the engine's, engine/linalg/masked.ts; the solvers' logic is here.
+import { mark, release, tidy } from "../../engine/arena.ts";
+import { rng } from "../../engine/rng.ts";
+import { tridiagonalTop } from "../../engine/linalg/tridiagonal.ts";
+import { FwdgradError } from "../../engine/errors.ts";
+import { eigh } from "../../engine/linalg/decompositions.ts";
+import { LanczosBases, maskedProducts, rowDots } from "../../engine/linalg/masked.ts";
+import { assignAt } from "../../engine/inplace.ts";
+import { gatherRows, matmul, max, mul, neg, reshape, sub, sum, transpose, add } from "../../engine/ops.ts";
+import { empty, leadingColumns, prefix, tensor, type Tensor } from "../../engine/tensor.ts";
 
 /**
  * R⁻ᵀ per example for the Cholesky factor of each k×k block of `gram`, taken after scaling the rows
@@ -80,30 +80,6 @@ export function orthonormalRows(x: Tensor, rounds = 2): Tensor {
 function choleskyQrRound(y: Tensor, gram: Float32Array): Tensor {
   const [batch, c] = y.shape;
   return matmul(tensor(inverseCholesky(gram, batch, c), [batch, c, c]), y);
-}
-
-/** a·cᵀ per example for stacks of rows [B, m, k] and [B, n, k]: [B, m, n] (the rowdots kernel). */
-function rowDots(a: Tensor, c: Tensor): Tensor {
-  const [batch, m, k] = a.shape;
-  const out = empty([batch, m, c.shape[1]]);
-  engine().k.rowdots_f32(out.ptr, a.ptr, c.ptr, batch, m, c.shape[1], k);
-  return out;
-}
-
-/**
- * M_b·G·M_b·x_b for every example's rows x [B, c, d] with masks [B, d] (the masked_products kernel):
- * a mask of a active units costs a²·c multiply-adds, not the gemm's d²·c. The rows must vanish off
- * their masks, as every LOBPCG block here does; then the bits are those of the gemm x·G masked.
- */
-export function maskedProducts(rows: Tensor, gram: Tensor, masks: Tensor): Tensor {
-  const [batch, c, d] = rows.shape;
-  const { heap, k } = engine();
-  const out = empty([batch, c, d]);
-  const start = heap.mark();
-  const work = heap.alloc(k.masked_products_scratch(d, c) * 4).ptr;
-  k.masked_products_f32(out.ptr, rows.ptr, gram.ptr, masks.ptr, work, batch, d, c);
-  heap.release(start);
-  return out;
 }
 
 /** s − (s·xᵀ)·x per example: s's rows with the span of x's orthonormal rows taken out. */
@@ -214,11 +190,10 @@ export function maskedTopK(gram: Tensor, masks: Tensor, start: Tensor, options: 
 
   /** Copies a Rayleigh–Ritz result into the carried buffers, frees the step's scratch; returns its values. */
   function carry(next: { x: Tensor; ax: Tensor; lambda: Float32Array; p: Tensor | null }, m: Tensor): Float32Array {
-    const a = next.x.shape[0];
-    copyInto(front(carried.x, a), next.x);
-    copyInto(front(carried.ax, a), next.ax);
-    copyInto(front(carried.masks, a), m);
-    if (next.p) copyInto(front(carried.p, a), next.p);
+    assignAt(carried.x, next.x, 0);
+    assignAt(carried.ax, next.ax, 0);
+    assignAt(carried.masks, m, 0);
+    if (next.p) assignAt(carried.p, next.p, 0);
     hasP = next.p !== null;
     release(scope);
     scope = mark();
@@ -375,26 +350,24 @@ export interface MaskedLanczosOptions {
   basisFloats?: number;
 }
 
+/** Floats of Lanczos bases reserved at once (1 GiB): examples beyond it run in a later group. */
+const LANCZOS_BASIS_FLOATS = 2 ** 28;
+
 /**
  * The top w Ritz vectors of every A_b = M_b·G·M_b, as rows [B, w, d], by Lanczos with full
  * reorthogonalisation (Golub & Van Loan §10.1) run on each example's active units only. A single
  * starting vector makes Krylov methods converge at the square root of block iteration's rate on
  * clustered spectra; the products with G of all examples are still one gemm per step, while the
- * reorthogonalisation against the example's own basis (gemv kernel, classical Gram–Schmidt with a
- * second pass when the first removed much, Giraud et al. 2005) and the tridiagonal eigenproblem
- * (tridiagonal.ts) are per example. An example stops when its estimates pass or its Krylov space is
- * its whole active space (then the pairs are exact). Like any single-vector Krylov method it sees
- * one vector of a repeated eigenvalue's eigenspace; ties do not occur in float data.
+ * reorthogonalisation against the example's own basis (LanczosBases, engine/linalg/masked.ts) and
+ * the tridiagonal eigenproblem (tridiagonal.ts) are per example. An example stops when its
+ * estimates pass or its Krylov space is its whole active space (then the pairs are exact). Like any
+ * single-vector Krylov method it sees one vector of a repeated eigenvalue's eigenspace; ties do not
+ * occur in float data.
  */
-/** Floats of Lanczos bases reserved at once (1 GiB): examples beyond it run in a later group. */
-const LANCZOS_BASIS_FLOATS = 2 ** 28;
-
 export function maskedLanczos(gram: Tensor, masks: Tensor, options: MaskedLanczosOptions): Tensor {
   const { k, w, tol, maxSteps, seed } = options;
   const basisFloats = options.basisFloats ?? LANCZOS_BASIS_FLOATS;
   const [batch, d] = masks.shape;
-  const K = engine().k;
-  const heap = engine().heap;
   const maskValues = masks.toArray();
   const active: Int32Array[] = [];
   for (let b = 0; b < batch; b++) {
@@ -428,66 +401,38 @@ export function maskedLanczos(gram: Tensor, masks: Tensor, options: MaskedLanczo
   // Each example's Ritz values at its last check: lower bounds for the next (interlacing).
   const lastValues: (Float64Array | undefined)[] = new Array(batch);
   for (const members of groups) {
-    const offsets = new Int32Array(batch);
-    let total = 0;
-    for (const b of members) {
-      offsets[b] = total;
-      total += (steps[b] + 1) * active[b].length;
-    }
     tidy(() => {
-      const basis = empty([Math.max(total, 1)]);
-      const coefficients = empty([maxSteps + 1]), scratch = empty([d]);
-      const row = (b: number, j: number) => basis.ptr + 4 * (offsets[b] + j * active[b].length);
+      const bases = new LanczosBases(d, active, steps, members);
       let live: number[] = [];
       for (const b of members) {
         const n = active[b].length;
         if (n === 0) continue;
-        const f = heap.f32();
         let length = 0;
         for (let i = 0; i < n; i++) length += starts[b * d + active[b][i]] ** 2;
         length = Math.sqrt(length);
-        for (let i = 0; i < n; i++) f[(row(b, 0) >>> 2) + i] = starts[b * d + active[b][i]] / length;
+        bases.set(b, 0, Float64Array.from(active[b], (u) => starts[b * d + u] / length));
         live.push(b);
       }
       for (let j = 0; live.length > 0; j++) {
-        const step = heap.mark();
+        const step = mark();
         // One gemm for every live example: their current vectors scattered to full rows, times G.
-        const rows = zeros([live.length, d]);
-        let f = heap.f32();
-        for (let r = 0; r < live.length; r++) {
-          const units = active[live[r]], from = row(live[r], j) >>> 2, to = (rows.ptr >>> 2) + r * d;
-          for (let i = 0; i < units.length; i++) f[to + units[i]] = f[from + i];
-        }
-        const images = matmul(rows, gram).toArray();
+        const images = matmul(bases.rows(live, j), gram).toArray();
         const stillLive: number[] = [];
         live.forEach((b, r) => {
           const n = active[b].length;
-          const next = row(b, j + 1) >>> 2, current = row(b, j) >>> 2, previous = j > 0 ? row(b, j - 1) >>> 2 : -1;
-          f = heap.f32();
-          const units = active[b], at = r * d;
-          let a = 0;
-          for (let i = 0; i < n; i++) a += f[current + i] * images[at + units[i]];
-          const back = j > 0 ? beta[b][j - 1] : 0;
-          for (let i = 0; i < n; i++) f[next + i] = images[at + units[i]] - a * f[current + i] - (previous >= 0 ? back * f[previous + i] : 0);
+          let { alpha: a, length } = bases.extend(b, j, images, r * d, j > 0 ? beta[b][j - 1] : 0);
           alpha[b][j] = a;
           const size = j + 1;
           scale[b] = Math.max(scale[b], Math.abs(a));
-          let length = reorthogonalize(K, heap, row(b, 0), row(b, j + 1), size, n, coefficients.ptr, scratch.ptr);
           const exhausted = size === n;
           if (!exhausted && !(length > 1e-6 * scale[b])) {
             // An invariant subspace: the Krylov space continues from a fresh direction (β = 0).
-            const fresh = restarts.normal([n]).toArray();
-            heap.f32().set(fresh, next);
-            reorthogonalize(K, heap, row(b, 0), row(b, j + 1), size, n, coefficients.ptr, scratch.ptr);
+            bases.restart(b, j, restarts.normal([n]).toArray());
             length = 0;
           }
           beta[b][j] = exhausted ? 0 : length;
           scale[b] = Math.max(scale[b], length);
-          if (!exhausted) {
-            const unit = length > 0 ? length : Math.sqrt(sumSquares(next << 2, n));
-            f = heap.f32();
-            for (let i = 0; i < n; i++) f[next + i] /= unit;
-          }
+          if (!exhausted) bases.normalize(b, j + 1, length);
           if (!exhausted && size < nextCheck[b] && size < maxSteps) return stillLive.push(b);
           nextCheck[b] = Math.ceil(size * 1.2);
           const count = Math.min(w, size);
@@ -499,44 +444,12 @@ export function maskedLanczos(gram: Tensor, masks: Tensor, options: MaskedLanczo
             throw new FwdgradError(`maskedLanczos: example ${b} did not reach tol = ${tol} within maxSteps = ${maxSteps} Lanczos steps`);
           }
           if (!passed) return stillLive.push(b);
-          ritzRows(K, heap, row(b, 0), size, n, vectors, count, coefficients.ptr, scratch.ptr, (i, values32) => {
-            const units = active[b], to = (b * w + i) * d;
-            for (let t = 0; t < units.length; t++) result[to + units[t]] = values32[t];
-          });
+          bases.ritz(b, size, vectors, count, result, b * w * d);
         });
-        heap.release(step);
+        release(step);
         live = stillLive;
       }
     });
   }
   return tensor(result, [batch, w, d]);
-}
-
-/**
- * Orthogonalises the vector at `v` (length n) against the `count` rows at `rows` by classical
- * Gram–Schmidt (gemv kernel), again when the first pass removed more than half of it; returns its
- * length.
- */
-function reorthogonalize(K: Kernels, heap: Heap, rows: number, v: number, count: number, n: number, coefficients: number, scratch: number): number {
-  let length = Math.sqrt(sumSquares(v, n));
-  for (let pass = 0; pass < 2; pass++) {
-    K.gemv_f32(coefficients, rows, v, count, n, 0);
-    K.gemv_f32(scratch, rows, coefficients, count, n, 1);
-    const f = heap.f32();
-    for (let i = 0; i < n; i++) f[(v >>> 2) + i] -= f[(scratch >>> 2) + i];
-    const after = Math.sqrt(sumSquares(v, n));
-    const enough = after > 0.5 * length;
-    length = after;
-    if (enough) break;
-  }
-  return length;
-}
-
-/** Ritz vector i = Σ_j vectors[i, j]·basis row j, for i < count, handed to `take` one by one. */
-function ritzRows(K: Kernels, heap: Heap, rows: number, size: number, n: number, vectors: Float64Array, count: number, coefficients: number, scratch: number, take: (i: number, values: Float32Array) => void): void {
-  for (let i = 0; i < count; i++) {
-    heap.f32().set(vectors.subarray(i * size, (i + 1) * size), coefficients >>> 2);
-    K.gemv_f32(scratch, rows, coefficients, size, n, 1);
-    take(i, heap.f32().subarray(scratch >>> 2, (scratch >>> 2) + n));
-  }
 }

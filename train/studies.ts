@@ -1,49 +1,75 @@
-// The width studies of `fwdgrad reproduce`: gradient quality against width (quality-width) and
-// training accuracy against width (accuracy-width, the W̃⊥ paper's Figure 2 carried further). Both
-// are long, so both keep their finished parts in a state folder beside the results and continue
-// from them when run again with the same --out: quality-width per (width, seed, stage, estimator)
-// and the pretrained weights; the backprop pretraining and every accuracy-width run from a
-// checkpoint written at least once a minute.
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+// Studies over widths, seeds and methods: the width studies of `fwdgrad reproduce`, gradient quality
+// against width (quality-width) and training accuracy against width (accuracy-width, the W̃⊥ paper's
+// Figure 2 carried further), and the single training run with quality probes that compare and the
+// paper's tables repeat (runOne). The width studies are long, so both keep their finished parts in a
+// state folder beside the results and continue from them when run again with the same `out`:
+// quality-width per (width, seed, stage, estimator) and the pretrained weights; the backprop
+// pretraining and every accuracy-width run from a checkpoint written at least once a minute.
+// Library code: file access comes in as a StudyFiles (the CLI's is node:fs, cli/io.ts), progress
+// goes out through `log`, and faults of saved state are FwdgradErrors naming the file.
 import { heapPeakBytes, mark, release, resetHeapPeak } from "../engine/arena.ts";
 import { FwdgradError } from "../engine/errors.ts";
 import { assign } from "../engine/inplace.ts";
 import { rng } from "../engine/rng.ts";
 import { tensor } from "../engine/tensor.ts";
 import { createEstimator, isEstimatorId, keepsWarmStarts, type Combine, type EstimatorOptions, type MethodSpec } from "../estimators/index.ts";
-import { hiddenLayerMean, measureQuality, type LayerMetrics } from "../estimators/metrics.ts";
-import { DEFAULT_WARM_START_BYTES, warmStartBytesFor } from "../estimators/warm-starts.ts";
+import { hiddenLayerMean, measureQuality, type LayerFidelity, type LayerMetrics } from "../estimators/metrics.ts";
+import { DEFAULT_WARM_START_BYTES, warmStartBytesFor } from "../estimators/wperp/warm-starts.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { createMlp, mlpSizes, type Mlp } from "../models/mlp.ts";
-import { encodeCheckpoint, parseCheckpoint } from "../train/checkpoint.ts";
-import { estimatorOptions, Trainer, type EpochReport, type TrainConfig } from "../train/trainer.ts";
 import { lineChart, type Series } from "../plot/svg.ts";
-import { UsageError, type Flags } from "./args.ts";
-import { bytesOf, writeAtomic } from "./io.ts";
+import { encodeCheckpoint, parseCheckpoint } from "./checkpoint.ts";
+import { estimatorOptions, normalizeConfig, Trainer, type EpochReport, type TrainConfig } from "./trainer.ts";
 
 /**
- * The commit the CLI runs from ("+dirty" with uncommitted changes), or "unknown" outside a git
- * checkout: read once, at the first call (the start of a study), so commits made while a long study
- * runs are not taken for the code that ran.
+ * The file access a study needs, given by the app that runs it. Paths are the host's, built by
+ * `join`; `write` replaces a file whole, never leaving half of one (chunks are written one after
+ * another); `remove` ignores a missing file; `makeFolder` makes missing parents too; `list` names a
+ * folder's entries, none when it does not exist.
  */
-export function sourceCommit(): string {
-  startCommit ??= readCommit();
-  return startCommit;
+export interface StudyFiles {
+  join(...parts: string[]): string;
+  exists(path: string): boolean;
+  readText(path: string): string;
+  readBytes(path: string): Uint8Array;
+  write(path: string, data: string | Uint8Array | readonly Uint8Array[]): void;
+  remove(path: string): void;
+  makeFolder(path: string): void;
+  list(path: string): string[];
 }
-let startCommit: string | undefined;
 
-function readCommit(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  try {
-    const head = execFileSync("git", ["-C", here, "rev-parse", "--short=12", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    const dirty = execFileSync("git", ["-C", here, "status", "--porcelain", "--untracked-files=no"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    return dirty ? `${head}+dirty` : head;
-  } catch {
-    return "unknown";
-  }
+/** Where a study reads and writes, where its progress lines go, and the commit its records name. */
+export interface StudyContext {
+  files: StudyFiles;
+  log: (line: string) => void;
+  /** The source the study runs from (the CLI's: a git commit, "+dirty" with uncommitted changes). */
+  commit: string;
+}
+
+/** What every run of a study shares: the model and optimiser settings, and the guesses of estimator entries without their own. */
+export interface RunSettings {
+  depth: number;
+  epochs: number;
+  batch: number;
+  lr: number;
+  /** W̃⊥'s subspace rank. */
+  k: number;
+  guesses?: number;
+  combine?: Combine;
+}
+
+/** quality-width's settings: `draws` draws on the first `rows` training examples, before and after `pretrainEpochs` of backprop. */
+export interface QualityWidthSettings extends RunSettings {
+  seeds: number;
+  draws: number;
+  rows: number;
+  pretrainEpochs: number;
+}
+
+/** accuracy-width's settings: `epochs` per run, or `maxMinutes` of a run's own wall time (over sessions) if it comes first. */
+export interface AccuracyWidthSettings extends RunSettings {
+  seeds: number;
+  maxMinutes?: number;
 }
 
 /** n values' mean and sample std; null for one value, which has no spread to estimate. */
@@ -55,24 +81,18 @@ export const meanStd = (xs: number[]): Stat => {
   return { mean, std, n: xs.length };
 };
 
-/** "mean ± std", or the mean alone when one value gave it; `signed` writes a + before a gain. */
-export function formatStat(stat: Stat, signed = false): string {
-  const mean = `${signed && stat.mean >= 0 ? "+" : ""}${stat.mean.toFixed(3)}`;
-  return stat.std === null ? mean : `${mean} ± ${stat.std.toFixed(3)}`;
-}
-
 /**
  * A JSON file of the state folder, or null when absent (a half-written one never exists: writes
  * are atomic). `fields` names what it must hold, by JSON type; anything else is refused, naming the file.
  */
-function readState<T>(path: string, fields: Record<string, "number" | "string" | "object" | "array">): T | null {
-  if (!existsSync(path)) return null;
+function readState<T>(files: StudyFiles, path: string, fields: Record<string, "number" | "string" | "object" | "array">): T | null {
+  if (!files.exists(path)) return null;
   const refuse = (why: string): never => {
-    throw new UsageError(`${path}: not a state file of this study (${why}); remove it to start that part again`);
+    throw new FwdgradError(`${path}: not a state file of this study (${why}); remove it to start that part again`);
   };
   let value: unknown;
   try {
-    value = JSON.parse(readFileSync(path, "utf8"));
+    value = JSON.parse(files.readText(path));
   } catch (error) {
     return refuse(error instanceof Error ? error.message : String(error));
   }
@@ -90,19 +110,22 @@ const RUN_FIELDS = { label: "string", config: "object", epochs: "number", histor
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 1)}\n`;
 
-/** A run's configuration: the spec's guesses and combination, else the flags' (where given; estimators only). */
-export function configFrom(flags: Flags, spec: MethodSpec, width: number, seed: number): TrainConfig {
-  const guesses = spec.guesses ?? (flags.guesses as number | undefined);
-  const combine = spec.combine ?? (flags.combine as Combine | undefined);
+/** An array's bytes in place (little-endian, as WebAssembly memory holds them). */
+const bytesOf = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+/** A run's configuration: the spec's guesses and combination, else the settings' (where given; estimators only). */
+export function configFrom(settings: RunSettings, spec: MethodSpec, width: number, seed: number): TrainConfig {
+  const guesses = spec.guesses ?? settings.guesses;
+  const combine = spec.combine ?? settings.combine;
   return {
-    method: spec.method, width, depth: flags.depth as number, epochs: flags.epochs as number, batch: flags.batch as number, lr: flags.lr as number, seed, k: flags.k as number,
+    method: spec.method, width, depth: settings.depth, epochs: settings.epochs, batch: settings.batch, lr: settings.lr, seed, k: settings.k,
     ...(guesses !== undefined && isEstimatorId(spec.method) ? { guesses } : {}),
     ...(combine !== undefined && isEstimatorId(spec.method) ? { combine } : {}),
   };
 }
 
 /**
- * Options quality-width gives an estimator beyond the flags: W̃P on its fast route, the same guess
+ * Options quality-width gives an estimator beyond the settings: W̃P on its fast route, the same guess
  * distribution in closed form, where the exact route takes an SVD of every example's W̃ on every draw.
  */
 const QUALITY_WIDTH_OPTIONS: Record<string, EstimatorOptions> = { wp: { route: "fast" } };
@@ -129,8 +152,8 @@ interface QualityCell {
  * cell as it is measured, so a long stage keeps what it finished. A spec that runs out of the
  * engine's heap at this width is reported as skipped with the reason (and tried again next time).
  */
-function measureStage(model: Mlp, data: Dataset, flags: Flags, specs: MethodSpec[], width: number, seed: number, stage: QualityCell["stage"], log: (line: string) => void, done: (cell: QualityCell) => void): QualityCell[] {
-  const rows = flags.rows as number;
+function measureStage(model: Mlp, data: Dataset, settings: QualityWidthSettings, specs: MethodSpec[], width: number, seed: number, stage: QualityCell["stage"], log: (line: string) => void, done: (cell: QualityCell) => void): QualityCell[] {
+  const rows = settings.rows;
   const x = tensor(data.train.x.subarray(0, rows * data.features), [rows, data.features]);
   const labels = Int32Array.from(data.train.y.subarray(0, rows));
   return specs.map((spec) => {
@@ -145,8 +168,8 @@ function measureStage(model: Mlp, data: Dataset, flags: Flags, specs: MethodSpec
     resetHeapPeak();
     let layers: LayerMetrics[];
     try {
-      const estimator = createEstimator(spec.method, { ...estimatorOptions(configFrom(flags, spec, width, seed)), ...QUALITY_WIDTH_OPTIONS[spec.method] });
-      layers = measureQuality(model, x, labels, estimator, { draws: flags.draws as number, rng: rng(seed).split(1) });
+      const estimator = createEstimator(spec.method, { ...estimatorOptions(configFrom(settings, spec, width, seed)), ...QUALITY_WIDTH_OPTIONS[spec.method] });
+      layers = measureQuality(model, x, labels, estimator, { draws: settings.draws, rng: rng(seed).split(1) });
     } catch (error) {
       if (!(error instanceof FwdgradError && error.message.startsWith("out of memory"))) throw error;
       log(`  w${width} s${seed} ${stage} ${spec.label}: skipped, ${error.message}`);
@@ -164,43 +187,44 @@ function measureStage(model: Mlp, data: Dataset, flags: Flags, specs: MethodSpec
 }
 
 /** Where the pretrained weights (.f32) and their summary (.json) of one (width, seed) are kept. */
-const pretrainBase = (stateDir: string, width: number, seed: number, epochs: number) => join(stateDir, `w${width}-s${seed}-backprop-${epochs}`);
+const pretrainBase = (files: StudyFiles, stateDir: string, width: number, seed: number, epochs: number) => files.join(stateDir, `w${width}-s${seed}-backprop-${epochs}`);
 
 /** Backprop pretraining of one (width, seed), or its saved weights from an earlier run. */
-function pretrained(data: Dataset, flags: Flags, width: number, seed: number, stateDir: string, log: (line: string) => void): { model: Mlp; summary: PretrainSummary } {
-  const epochs = flags["pretrain-epochs"] as number;
-  const base = pretrainBase(stateDir, width, seed, epochs);
-  const config: TrainConfig = { method: "backprop", width, depth: flags.depth as number, epochs, batch: flags.batch as number, lr: flags.lr as number, seed };
+function pretrained(data: Dataset, settings: QualityWidthSettings, width: number, seed: number, stateDir: string, io: StudyContext): { model: Mlp; summary: PretrainSummary } {
+  const { files, log } = io;
+  const epochs = settings.pretrainEpochs;
+  const base = pretrainBase(files, stateDir, width, seed, epochs);
+  const config: TrainConfig = { method: "backprop", width, depth: settings.depth, epochs, batch: settings.batch, lr: settings.lr, seed };
   // Pretraining a wide layer takes long (about an hour at width 4096 on 2 cores), so it continues
   // from its own checkpoint; the checkpoint goes once the weights are saved.
   const paths = resumePaths(`${base}.`);
-  const saved = readState<PretrainSummary>(`${base}.json`, PRETRAIN_FIELDS);
-  if (saved && existsSync(`${base}.f32`)) {
+  const saved = readState<PretrainSummary>(files, `${base}.json`, PRETRAIN_FIELDS);
+  if (saved && files.exists(`${base}.f32`)) {
     const trainer = new Trainer(data, config);
-    const bytes = readFileSync(`${base}.f32`);
+    const bytes = files.readBytes(`${base}.f32`);
     const values = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
     let offset = 0;
     for (const layer of trainer.model.layers) {
-      if (offset + layer.w.size > values.length) throw new UsageError(`${base}.f32 holds ${values.length} values, too few for width ${width}; remove it to pretrain again`);
+      if (offset + layer.w.size > values.length) throw new FwdgradError(`${base}.f32 holds ${values.length} values, too few for width ${width}; remove it to pretrain again`);
       assign(layer.w, values.subarray(offset, (offset += layer.w.size)));
     }
-    if (offset !== values.length || trainer.weightsHash() !== saved.weightsHash) throw new UsageError(`${base}.f32 does not match its summary (weights hash or size); remove both to pretrain again`);
+    if (offset !== values.length || trainer.weightsHash() !== saved.weightsHash) throw new FwdgradError(`${base}.f32 does not match its summary (weights hash or size); remove both to pretrain again`);
     // A checkpoint left by a stop between saving the weights and removing it is of no more use.
-    for (const path of Object.values(paths)) rmSync(path, { force: true });
+    for (const path of Object.values(paths)) files.remove(path);
     log(`  w${width} s${seed}: backprop weights after ${epochs} epochs from ${base}.f32`);
     return { model: trainer.model, summary: saved };
   }
   const runName = `w${width} s${seed} backprop pretraining`;
-  const { trainer, seconds: before } = resumeTrainer(data, config, paths, runName, log);
-  const { seconds } = trainResumable(trainer, before, Infinity, paths, (report, elapsed) => {
+  const { trainer, seconds: before } = resumeTrainer(data, config, paths, runName, io);
+  const { seconds } = trainResumable(trainer, before, Infinity, paths, files, (report, elapsed) => {
     if (trainer.epoch % 10 === 0) log(`  ${runName}: epoch ${trainer.epoch}/${epochs}, train ${(report.trainAcc * 100).toFixed(1)}%, ${elapsed.toFixed(0)} s`);
   });
   const last = trainer.history[trainer.history.length - 1];
   const summary: PretrainSummary = { width, seed, epochs: trainer.epoch, trainAcc: last?.trainAcc ?? null, testAcc: last?.testAcc ?? null, seconds, weightsHash: trainer.weightsHash() };
-  if (trainer.stopped) throw new UsageError(`backprop pretraining at width ${width}, seed ${seed} stopped early: ${trainer.stopped}`);
-  writeAtomic(`${base}.f32`, Buffer.concat(trainer.model.layers.map((l) => bytesOf(l.w.toArray()))));
-  writeAtomic(`${base}.json`, json(summary));
-  for (const path of Object.values(paths)) rmSync(path, { force: true });
+  if (trainer.stopped) throw new FwdgradError(`backprop pretraining at width ${width}, seed ${seed} stopped early: ${trainer.stopped}`);
+  files.write(`${base}.f32`, trainer.model.layers.map((l) => bytesOf(l.w.toArray())));
+  files.write(`${base}.json`, json(summary));
+  for (const path of Object.values(paths)) files.remove(path);
   log(`  w${width} s${seed}: backprop ${epochs} epochs, train ${((summary.trainAcc ?? 0) * 100).toFixed(1)}% (${summary.seconds.toFixed(0)} s)`);
   return { model: trainer.model, summary };
 }
@@ -217,48 +241,49 @@ interface PretrainSummary {
 
 /**
  * quality-width: per width and seed, every spec's gradient quality (measureQuality, `draws` draws on
- * the first `rows` training examples) at initialisation and after `pretrain-epochs` of backprop.
- * Writes quality-width.json, one cosine plot per stage, and prints mean hidden-layer cosines.
+ * the first `rows` training examples) at initialisation and after `pretrainEpochs` of backprop.
+ * Writes quality-width.json and one cosine plot per stage into `out`, logs each measurement, and
+ * returns the report.
  */
-export function qualityWidth(data: Dataset, flags: Flags, specs: MethodSpec[], widths: number[], out: string, log: (line: string) => void) {
-  sourceCommit();
-  const stateDir = join(out, "quality-width");
-  mkdirSync(stateDir, { recursive: true });
-  const seeds = flags.seeds as number;
+export function qualityWidth(data: Dataset, settings: QualityWidthSettings, specs: MethodSpec[], widths: number[], out: string, io: StudyContext) {
+  const { files, log, commit } = io;
+  const stateDir = files.join(out, "quality-width");
+  files.makeFolder(stateDir);
+  const seeds = settings.seeds;
   const started = performance.now();
   const cells: QualityCell[] = [];
   const pretraining: PretrainSummary[] = [];
-  const settings = { widths, seeds, draws: flags.draws, rows: flags.rows, pretrainEpochs: flags["pretrain-epochs"], depth: flags.depth, k: flags.k, lr: flags.lr, batch: flags.batch, methods: specs.map((s) => s.label) };
+  const recorded = { widths, seeds, draws: settings.draws, rows: settings.rows, pretrainEpochs: settings.pretrainEpochs, depth: settings.depth, k: settings.k, lr: settings.lr, batch: settings.batch, methods: specs.map((s) => s.label) };
   // What a stage's measurements depend on beyond width, seed and estimator: a saved stage is reused only under the same.
-  const stageSettings = { draws: flags.draws, rows: flags.rows, depth: flags.depth, k: flags.k };
+  const stageSettings = { draws: settings.draws, rows: settings.rows, depth: settings.depth, k: settings.k };
   const sameSettings = (saved: unknown) => JSON.stringify(saved) === JSON.stringify(stageSettings);
   for (const width of widths) {
     for (let seed = 0; seed < seeds; seed++) {
       for (const stage of ["init", "trained"] as const) {
-        const path = join(stateDir, `w${width}-s${seed}-${stage}${stage === "trained" ? `-${flags["pretrain-epochs"]}` : ""}.json`);
-        const saved = readState<{ settings: unknown; cells: QualityCell[] }>(path, { settings: "object", cells: "array" });
+        const path = files.join(stateDir, `w${width}-s${seed}-${stage}${stage === "trained" ? `-${settings.pretrainEpochs}` : ""}.json`);
+        const saved = readState<{ settings: unknown; cells: QualityCell[] }>(files, path, { settings: "object", cells: "array" });
         const have = saved && sameSettings(saved.settings) ? saved.cells.filter((c) => specs.some((s) => s.label === c.label)) : [];
         const missing = specs.filter((s) => !have.some((c) => c.label === s.label));
         if (missing.length === 0) {
           cells.push(...specs.map((s) => have.find((c) => c.label === s.label)!));
           if (stage === "trained") {
-            const summary = readState<PretrainSummary>(`${pretrainBase(stateDir, width, seed, flags["pretrain-epochs"] as number)}.json`, PRETRAIN_FIELDS);
+            const summary = readState<PretrainSummary>(files, `${pretrainBase(files, stateDir, width, seed, settings.pretrainEpochs)}.json`, PRETRAIN_FIELDS);
             if (summary) pretraining.push(summary);
           }
           continue;
         }
         const scope = mark();
         let model: Mlp;
-        if (stage === "init") model = createMlp(mlpSizes(data.features, width, flags.depth as number, data.classes), { seed });
+        if (stage === "init") model = createMlp(mlpSizes(data.features, width, settings.depth, data.classes), { seed });
         else {
-          const p = pretrained(data, flags, width, seed, stateDir, log);
+          const p = pretrained(data, settings, width, seed, stateDir, io);
           model = p.model;
           pretraining.push(p.summary);
         }
         const kept = [...have];
-        const fresh = measureStage(model, data, flags, missing, width, seed, stage, log, (cell) => {
+        const fresh = measureStage(model, data, settings, missing, width, seed, stage, log, (cell) => {
           kept.push(cell);
-          writeAtomic(path, json({ settings: stageSettings, commit: sourceCommit(), cells: kept }));
+          files.write(path, json({ settings: stageSettings, commit, cells: kept }));
         });
         release(scope);
         cells.push(...specs.map((s) => have.find((c) => c.label === s.label) ?? fresh.find((c) => c.label === s.label)!));
@@ -268,8 +293,8 @@ export function qualityWidth(data: Dataset, flags: Flags, specs: MethodSpec[], w
   const summary = qualitySummary(cells, specs, widths);
   // Wall time of this invocation, and of every measurement and pretraining it reports (over sessions).
   const measuredSeconds = cells.reduce((s, c) => s + c.seconds, 0) + pretraining.reduce((s, p) => s + p.seconds, 0);
-  const report = { experiment: "quality-width", commit: sourceCommit(), settings, wallSeconds: (performance.now() - started) / 1000, measuredSeconds, pretraining, summary, cells };
-  writeAtomic(join(out, "quality-width.json"), json(report));
+  const report = { experiment: "quality-width", commit, settings: recorded, wallSeconds: (performance.now() - started) / 1000, measuredSeconds, pretraining, summary, cells };
+  files.write(files.join(out, "quality-width.json"), json(report));
   // One colour per estimator; one guess solid, several averaged dotted, several projected dashed.
   const families = [...new Set(specs.map((s) => s.method))];
   for (const stage of ["init", "trained"] as const) {
@@ -281,8 +306,8 @@ export function qualityWidth(data: Dataset, flags: Flags, specs: MethodSpec[], w
         points: rows.map((r) => [r.width, r.cosine!.mean] as [number, number]), spread: rows.map((r) => r.cosine!.std ?? 0),
       };
     }).filter((s) => s.points.length > 1);
-    const title = stage === "init" ? "Gradient alignment vs width, at initialisation" : `Gradient alignment vs width, after ${flags["pretrain-epochs"]} epochs of backprop`;
-    writeAtomic(join(out, `quality-width-${stage}.svg`), lineChart(title, "width", "cosine with the true gradient (hidden layers)", series, undefined, { logX: true }));
+    const title = stage === "init" ? "Gradient alignment vs width, at initialisation" : `Gradient alignment vs width, after ${settings.pretrainEpochs} epochs of backprop`;
+    files.write(files.join(out, `quality-width-${stage}.svg`), lineChart(title, "width", "cosine with the true gradient (hidden layers)", series, undefined, { logX: true }));
   }
   return report;
 }
@@ -309,28 +334,6 @@ function qualitySummary(cells: QualityCell[], specs: MethodSpec[], widths: numbe
   return rows;
 }
 
-/** Prints quality-width's summary: per stage, the hidden layers' mean cosine of every spec per width. */
-export function printQualityWidth(report: ReturnType<typeof qualityWidth>, specs: MethodSpec[], widths: number[], out: string): void {
-  const tables = [
-    ["cosine", "per-example activation gradients' cosine with the true ones"],
-    ["cosineWeights", "the batch weight gradient's cosine with the true one"],
-  ] as const;
-  for (const stage of ["init", "trained"]) {
-    for (const [key, what] of tables) {
-      console.log(`\nquality-width, ${stage === "init" ? "at initialisation" : "after backprop pretraining"}: ${what}, mean of hidden layers (± std over seeds)`);
-      console.log(`${"estimator".padEnd(38)}${widths.map((w) => String(w).padStart(16)).join("")}`);
-      for (const spec of specs) {
-        const cells = widths.map((w) => {
-          const stat = report.summary.find((s) => s.stage === stage && s.width === w && s.label === spec.label)?.[key];
-          return (stat ? formatStat(stat) : "—").padStart(16);
-        });
-        console.log(`${spec.label.padEnd(38)}${cells.join("")}`);
-      }
-    }
-  }
-  console.log(`\nwrote ${join(out, "quality-width.json")}, ${join(out, "quality-width-init.svg")} and ${join(out, "quality-width-trained.svg")}`);
-}
-
 /** The pair whose gap accuracy-width reports: the paper's claim is that W̃⊥'s lead over Wᵀ grows with width. */
 const GAP = ["wperp", "wt"] as const;
 
@@ -352,10 +355,18 @@ interface AccuracyRun {
 }
 
 /** A run's folder in the state folder: <label>-w<width>-s<seed>, the label's colons as dashes. */
-const runFolder = (stateDir: string, label: string, width: number, seed: number) => join(stateDir, `${label.replace(/:/g, "-")}-w${width}-s${seed}`);
+const runFolder = (files: StudyFiles, stateDir: string, label: string, width: number, seed: number) => files.join(stateDir, `${label.replace(/:/g, "-")}-w${width}-s${seed}`);
 
 /** Whether two runs are the same but for their epoch count (which a continued run may raise). */
-const sameRun = (a: TrainConfig, b: TrainConfig) => JSON.stringify({ ...a, epochs: 0 }) === JSON.stringify({ ...b, epochs: 0 });
+/** A config as text with its options in one place and every key sorted: equal for the same run however it was written. */
+function canonical(config: TrainConfig): string {
+  const sorted = (value: unknown): unknown =>
+    value && typeof value === "object" && !Array.isArray(value)
+      ? Object.fromEntries(Object.keys(value).sort().map((key) => [key, sorted((value as Record<string, unknown>)[key])]))
+      : value;
+  return JSON.stringify(sorted({ ...normalizeConfig(config), epochs: 0 }));
+}
+const sameRun = (a: TrainConfig, b: TrainConfig) => canonical(a) === canonical(b);
 
 /**
  * Where a resumable training keeps its checkpoint (the binary form, which holds a state of any
@@ -371,10 +382,10 @@ interface ResumePaths {
 const resumePaths = (base: string): ResumePaths => ({ checkpoint: `${base}checkpoint.bin`, legacy: `${base}checkpoint.json`, progress: `${base}progress.json` });
 
 /** Saves a training's checkpoint and its progress together. */
-function saveProgress(paths: ResumePaths, trainer: Trainer, seconds: number): void {
-  writeAtomic(paths.checkpoint, encodeCheckpoint(trainer.state()));
-  writeAtomic(paths.progress, json({ seconds, epoch: trainer.epoch }));
-  rmSync(paths.legacy, { force: true });
+function saveProgress(files: StudyFiles, paths: ResumePaths, trainer: Trainer, seconds: number): void {
+  files.write(paths.checkpoint, encodeCheckpoint(trainer.state()));
+  files.write(paths.progress, json({ seconds, epoch: trainer.epoch }));
+  files.remove(paths.legacy);
 }
 
 const CHECKPOINT_SECONDS = 60;
@@ -383,19 +394,19 @@ const CHECKPOINT_SECONDS = 60;
  * A trainer for `config`, continued from the checkpoint at `paths` if there is one (it must be of the
  * same run), with the wall seconds spent on it so far.
  */
-function resumeTrainer(data: Dataset, config: TrainConfig, paths: ResumePaths, runName: string, log: (line: string) => void): { trainer: Trainer; seconds: number } {
-  const path = [paths.checkpoint, paths.legacy].find((p) => existsSync(p));
+function resumeTrainer(data: Dataset, config: TrainConfig, paths: ResumePaths, runName: string, { files, log }: StudyContext): { trainer: Trainer; seconds: number } {
+  const path = [paths.checkpoint, paths.legacy].find((p) => files.exists(p));
   if (!path) return { trainer: new Trainer(data, config), seconds: 0 };
   let resume;
   try {
-    resume = parseCheckpoint(readFileSync(path));
+    resume = parseCheckpoint(files.readBytes(path));
   } catch (error) {
-    if (error instanceof FwdgradError) throw new UsageError(`${path}: ${error.message}; remove it to start ${runName} again`);
+    if (error instanceof FwdgradError) throw new FwdgradError(`${path}: ${error.message}; remove it to start ${runName} again`);
     throw error;
   }
-  if (!sameRun(resume.config, config)) throw new UsageError(`${path}: a checkpoint of another configuration; remove it to start ${runName} again`);
+  if (!sameRun(resume.config, config)) throw new FwdgradError(`${path}: a checkpoint of another configuration; remove it to start ${runName} again`);
   log(`  ${runName}: continuing from epoch ${resume.epoch}`);
-  return { trainer: new Trainer(data, config, resume), seconds: readState<{ seconds: number }>(paths.progress, { seconds: "number" })?.seconds ?? 0 };
+  return { trainer: new Trainer(data, config, resume), seconds: readState<{ seconds: number }>(files, paths.progress, { seconds: "number" })?.seconds ?? 0 };
 }
 
 /**
@@ -403,7 +414,7 @@ function resumeTrainer(data: Dataset, config: TrainConfig, paths: ResumePaths, r
  * checkpoint at least once a minute and at the end. Returns the seconds so far and why the budget
  * stopped it, if it did (a fault is the trainer's own `stopped`).
  */
-function trainResumable(trainer: Trainer, seconds: number, maxSeconds: number, paths: ResumePaths, onEpoch: (report: EpochReport, seconds: number) => void): { seconds: number; budgetStop: string | null } {
+function trainResumable(trainer: Trainer, seconds: number, maxSeconds: number, paths: ResumePaths, files: StudyFiles, onEpoch: (report: EpochReport, seconds: number) => void): { seconds: number; budgetStop: string | null } {
   let budgetStop: string | null = null;
   let lastSave = performance.now();
   let since = performance.now();
@@ -419,12 +430,12 @@ function trainResumable(trainer: Trainer, seconds: number, maxSeconds: number, p
     if (!report) break;
     onEpoch(report, seconds);
     if ((now - lastSave) / 1000 >= CHECKPOINT_SECONDS) {
-      saveProgress(paths, trainer, seconds);
+      saveProgress(files, paths, trainer, seconds);
       lastSave = performance.now();
       since = lastSave;
     }
   }
-  saveProgress(paths, trainer, seconds);
+  saveProgress(files, paths, trainer, seconds);
   return { seconds, budgetStop };
 }
 
@@ -434,60 +445,61 @@ function trainResumable(trainer: Trainer, seconds: number, maxSeconds: number, p
  * is warm-started at every width, as at 512 and below; set only there, so narrower runs' configs
  * are unchanged.
  */
-export function accuracyConfig(data: Dataset, flags: Flags, spec: MethodSpec, width: number, seed: number): TrainConfig {
-  const config = configFrom(flags, spec, width, seed);
+export function accuracyConfig(data: Dataset, settings: RunSettings, spec: MethodSpec, width: number, seed: number): TrainConfig {
+  const config = configFrom(settings, spec, width, seed);
   if (!keepsWarmStarts(spec.method)) return config;
   const needed = warmStartBytesFor(mlpSizes(data.features, width, config.depth, data.classes), data.train.n, config.k ?? 10);
   return needed > DEFAULT_WARM_START_BYTES ? { ...config, options: { warmStartBytes: needed } } : config;
 }
 
 /** One accuracy-width run: its finished result, or training from its checkpoint (or the start) on. */
-function accuracyRun(data: Dataset, config: TrainConfig, label: string, maxSeconds: number, stateDir: string, log: (line: string) => void): AccuracyRun {
-  const dir = runFolder(stateDir, label, config.width, config.seed);
-  mkdirSync(dir, { recursive: true });
-  const done = readState<AccuracyRun>(join(dir, "result.json"), RUN_FIELDS);
+function accuracyRun(data: Dataset, config: TrainConfig, label: string, maxSeconds: number, stateDir: string, io: StudyContext): AccuracyRun {
+  const { files, log } = io;
+  const dir = runFolder(files, stateDir, label, config.width, config.seed);
+  files.makeFolder(dir);
+  const done = readState<AccuracyRun>(files, files.join(dir, "result.json"), RUN_FIELDS);
   if (done && sameRun(done.config, config) && (done.epochs >= config.epochs || done.stopped !== null) && done.epochs <= config.epochs) return done;
   const paths = resumePaths(`${dir}/`);
   const runName = `${label} w${config.width} s${config.seed}`;
-  const { trainer, seconds: before } = resumeTrainer(data, config, paths, runName, log);
-  const { seconds, budgetStop } = trainResumable(trainer, before, maxSeconds, paths, (report, elapsed) => {
+  const { trainer, seconds: before } = resumeTrainer(data, config, paths, runName, io);
+  const { seconds, budgetStop } = trainResumable(trainer, before, maxSeconds, paths, files, (report, elapsed) => {
     if (trainer.epoch % Math.max(1, Math.floor(config.epochs / 10)) === 0) log(`  ${runName}: epoch ${trainer.epoch}/${config.epochs}, train ${(report.trainAcc * 100).toFixed(1)}%, ${elapsed.toFixed(0)} s`);
   });
   const run: AccuracyRun = {
     label, method: config.method, width: config.width, seed: config.seed, config, epochs: trainer.epoch, history: trainer.history, seconds,
-    weightsHash: trainer.weightsHash(), stopped: trainer.stopped ?? budgetStop, finished: trainer.epoch >= config.epochs, commit: sourceCommit(),
+    weightsHash: trainer.weightsHash(), stopped: trainer.stopped ?? budgetStop, finished: trainer.epoch >= config.epochs, commit: io.commit,
   };
-  writeAtomic(join(dir, "result.json"), json(run));
+  files.write(files.join(dir, "result.json"), json(run));
   return run;
 }
 
 /**
- * accuracy-width: every spec at every width and seed for `epochs` epochs (or until `max-minutes` of
+ * accuracy-width: every spec at every width and seed for `epochs` epochs (or until `maxMinutes` of
  * its own wall time, over sessions), resumable; writes accuracy-width.json (per width and spec the
  * final train and test accuracy, mean ± std over seeds; the W̃⊥ − Wᵀ gap per width, paired by
  * seed) and accuracy-width.svg.
  */
-export function accuracyWidth(data: Dataset, flags: Flags, specs: MethodSpec[], widths: number[], out: string, log: (line: string) => void) {
-  sourceCommit();
-  const stateDir = join(out, "accuracy-width");
-  mkdirSync(stateDir, { recursive: true });
-  const seeds = flags.seeds as number;
-  const maxSeconds = flags["max-minutes"] === undefined ? Infinity : (flags["max-minutes"] as number) * 60;
+export function accuracyWidth(data: Dataset, settings: AccuracyWidthSettings, specs: MethodSpec[], widths: number[], out: string, io: StudyContext) {
+  const { files } = io;
+  const stateDir = files.join(out, "accuracy-width");
+  files.makeFolder(stateDir);
+  const seeds = settings.seeds;
+  const maxSeconds = settings.maxMinutes === undefined ? Infinity : settings.maxMinutes * 60;
   const started = performance.now();
   for (const width of widths) {
     for (const spec of specs) {
-      for (let seed = 0; seed < seeds; seed++) accuracyRun(data, accuracyConfig(data, flags, spec, width, seed), spec.label, maxSeconds, stateDir, log);
+      for (let seed = 0; seed < seeds; seed++) accuracyRun(data, accuracyConfig(data, settings, spec, width, seed), spec.label, maxSeconds, stateDir, io);
     }
   }
   // Every run of the state folder under these settings, so separate invocations (say, width 2048
   // with one seed) add up to one table.
   const runs: AccuracyRun[] = [];
-  for (const width of new Set([...widths, ...savedWidths(stateDir)])) {
+  for (const width of new Set([...widths, ...savedWidths(files, stateDir)])) {
     for (const spec of specs) {
       for (let seed = 0; ; seed++) {
-        const run = readState<AccuracyRun>(join(runFolder(stateDir, spec.label, width, seed), "result.json"), RUN_FIELDS);
+        const run = readState<AccuracyRun>(files, files.join(runFolder(files, stateDir, spec.label, width, seed), "result.json"), RUN_FIELDS);
         if (!run) break;
-        const expected = accuracyConfig(data, flags, spec, width, seed);
+        const expected = accuracyConfig(data, settings, spec, width, seed);
         if (sameRun(run.config, expected) && run.config.epochs === expected.epochs) runs.push(run);
       }
     }
@@ -514,41 +526,74 @@ export function accuracyWidth(data: Dataset, flags: Flags, specs: MethodSpec[], 
     });
     return { width, epochs: pairs.map((p) => p.epoch), wperpMinusWt: pairs.length ? meanStd(pairs.map((p) => p.gap)) : null };
   });
-  const settings = { widths: allWidths, seeds, epochs: flags.epochs, maxMinutes: flags["max-minutes"] ?? null, depth: flags.depth, k: flags.k, lr: flags.lr, batch: flags.batch, methods: specs.map((s) => s.label) };
+  const recorded = { widths: allWidths, seeds, epochs: settings.epochs, maxMinutes: settings.maxMinutes ?? null, depth: settings.depth, k: settings.k, lr: settings.lr, batch: settings.batch, methods: specs.map((s) => s.label) };
   // Wall time of this invocation, and the runs' own training time (over sessions).
   const runSeconds = runs.reduce((s, r) => s + r.seconds, 0);
-  const report = { experiment: "accuracy-width", commit: sourceCommit(), settings, wallSeconds: (performance.now() - started) / 1000, runSeconds, cells, gaps, runs };
-  writeAtomic(join(out, "accuracy-width.json"), json(report));
+  const report = { experiment: "accuracy-width", commit: io.commit, settings: recorded, wallSeconds: (performance.now() - started) / 1000, runSeconds, cells, gaps, runs };
+  files.write(files.join(out, "accuracy-width.json"), json(report));
   const series: Series[] = specs.map((spec) => {
     const rows = cells.filter((c) => c.label === spec.label && c.train);
     return { name: spec.label, dashed: spec.combine === "project", points: rows.map((c) => [c.width, c.train!.mean] as [number, number]), spread: rows.map((c) => c.train!.std ?? 0) };
   }).filter((s) => s.points.length > 0);
-  const short = cells.filter((c) => c.epochs.some((e) => e < (flags.epochs as number))).map((c) => `${c.label} w${c.width}: ${c.epochs.join("/")}`);
-  const title = `Train accuracy vs width after ${flags.epochs} epochs${short.length ? ` (time budget: ${short.join(", ")})` : ""}`;
-  writeAtomic(join(out, "accuracy-width.svg"), lineChart(title, "width", "train accuracy", series, [0, 1], { logX: true }));
+  const short = cells.filter((c) => c.epochs.some((e) => e < settings.epochs)).map((c) => `${c.label} w${c.width}: ${c.epochs.join("/")}`);
+  const title = `Train accuracy vs width after ${settings.epochs} epochs${short.length ? ` (time budget: ${short.join(", ")})` : ""}`;
+  files.write(files.join(out, "accuracy-width.svg"), lineChart(title, "width", "train accuracy", series, [0, 1], { logX: true }));
   return report;
 }
 
 /** Widths with a run folder in the state folder (named <label>-w<width>-s<seed>). */
-function savedWidths(stateDir: string): number[] {
-  const names = existsSync(stateDir) ? readdirSync(stateDir) : [];
+function savedWidths(files: StudyFiles, stateDir: string): number[] {
+  const names = files.list(stateDir);
   return names.map((n) => /-w(\d+)-s\d+$/.exec(n)).filter((m): m is RegExpExecArray => m !== null).map((m) => Number(m[1]));
 }
 
-/** Prints accuracy-width's table and the W̃⊥ − Wᵀ gaps. */
-export function printAccuracyWidth(report: ReturnType<typeof accuracyWidth>, out: string): void {
-  console.log(`\naccuracy-width: final train / test accuracy, mean ± std over seeds (one seed: its value)`);
-  console.log(`${"width".padEnd(7)}${"method".padEnd(30)}${"seeds".padStart(6)}${"epochs".padStart(9)}${"train".padStart(16)}${"test".padStart(16)}${"time/run".padStart(11)}`);
-  for (const c of report.cells) {
-    if (!c.train || !c.test) continue;
-    const epochs = Math.min(...c.epochs) === Math.max(...c.epochs) ? String(c.epochs[0]) : `${Math.min(...c.epochs)}–${Math.max(...c.epochs)}`;
-    console.log(`${String(c.width).padEnd(7)}${c.label.padEnd(30)}${String(c.seeds.length).padStart(6)}${epochs.padStart(9)}${formatStat(c.train).padStart(16)}${formatStat(c.test).padStart(16)}${`${(c.secondsPerRun ?? 0).toFixed(0)} s`.padStart(11)}`);
-  }
-  const known = report.gaps.filter((g) => g.wperpMinusWt);
-  const epochsOf = (g: (typeof report.gaps)[number]) => {
-    const at = [...new Set(g.epochs)];
-    return at.length === 1 && at[0] === report.settings.epochs ? "" : `, at epoch ${at.join("/")}`;
+/** One training run of `fwdgrad compare` and the paper's tables, with its quality probes. */
+export interface RunResult {
+  method: string;
+  /** The --methods entry it ran as (e.g. "wperp:project:10"). */
+  label: string;
+  width: number;
+  seed: number;
+  history: EpochReport[];
+  /**
+   * Per measurement: epoch, per-layer cosine and overlap, and the guess basis's energy ratio and
+   * subspace agreement (mean and min over 64 examples; null where they do not apply).
+   */
+  quality: Array<{
+    epoch: number; cosine: (number | null)[]; overlap: (number | null)[];
+    energyRatio: (number | null)[]; energyRatioMin: (number | null)[]; subspaceAgreement: (number | null)[]; subspaceAgreementMin: (number | null)[];
+  }>;
+  seconds: number;
+  weightsHash: string;
+  stopped: string | null;
+}
+
+/** Trains one method; measures gradient quality on a fixed batch every `qualityEvery` epochs. */
+export function runOne(data: Dataset, config: TrainConfig, qualityEvery: number, log: (line: string) => void, label = config.method): RunResult {
+  const trainer = new Trainer(data, config);
+  const quality: RunResult["quality"] = [];
+  const measure = () => {
+    const layers = qualityEvery === 0 ? null : trainer.probeQuality({ rows: 512, draws: 3, rng: rng(config.seed).split(7) });
+    if (!layers) return;
+    const fidelity = trainer.probeBasisFidelity({ rows: 512, examples: 64, rng: rng(config.seed).split(8) });
+    const pick = (key: Exclude<keyof LayerFidelity, "layer">) => layers.map((_, i) => fidelity?.[i][key] ?? null);
+    quality.push({
+      epoch: trainer.epoch, cosine: layers.map((l) => l.cosine), overlap: layers.map((l) => l.overlap),
+      energyRatio: pick("energyRatio"), energyRatioMin: pick("energyRatioMin"), subspaceAgreement: pick("subspaceAgreement"), subspaceAgreementMin: pick("subspaceAgreementMin"),
+    });
   };
-  if (known.length) console.log(`\nW̃⊥ − Wᵀ, train accuracy: ${known.map((g) => `w${g.width} ${formatStat(g.wperpMinusWt!, true)} (${g.wperpMinusWt!.n} seed${g.wperpMinusWt!.n === 1 ? "" : "s"}${epochsOf(g)})`).join(", ")}`);
-  console.log(`\nwrote ${join(out, "accuracy-width.json")} and ${join(out, "accuracy-width.svg")}`);
+  const started = performance.now();
+  measure();
+  while (trainer.epoch < config.epochs) {
+    const report = trainer.runEpoch();
+    if (!report) break;
+    if (qualityEvery > 0 && trainer.epoch % qualityEvery === 0) measure();
+    if (trainer.epoch % Math.max(1, Math.floor(config.epochs / 10)) === 0 || trainer.epoch === config.epochs) {
+      log(`  ${label} w${config.width} s${config.seed}: epoch ${report.epoch}/${config.epochs}, train ${(report.trainAcc * 100).toFixed(1)}%, test ${(report.testAcc * 100).toFixed(1)}%`);
+    }
+  }
+  return {
+    method: config.method, label, width: config.width, seed: config.seed, history: trainer.history, quality,
+    seconds: (performance.now() - started) / 1000, weightsHash: trainer.weightsHash(), stopped: trainer.stopped,
+  };
 }

@@ -1,78 +1,13 @@
-// The W̃⊥ eigen-solvers against float64 oracles (cyclic Jacobi, written independently): the
-// tridiagonal top-k, batched Lanczos (the exact route) on masked Grams with clustered spectra, fewer
+// W̃⊥'s eigen-solvers (estimators/wperp/subspace.ts) against float64 oracles (cyclic Jacobi, written
+// independently): batched Lanczos (the exact route) on masked Grams with clustered spectra, fewer
 // active units than k and none, LOBPCG tracking slowly perturbed matrices from its own blocks, and
 // the caps that turn non-convergence into errors.
-import { matmul, mul, reshape, rng, tensor, mark, release, add, scale, type Tensor } from "../../index.ts";
-import { jacobiEigen, orthogonal } from "../oracles.ts";
-import { tridiagonalTop } from "../../engine/linalg/tridiagonal.ts";
-import { maskedLanczos, maskedProducts, maskedTopK } from "../../engine/linalg/subspace.ts";
-import { assert, assertFwdgradError, assertSameBits, inputs, suite } from "../harness.ts";
+import { matmul, mul, rng, tensor, mark, release, add, scale, type Tensor } from "../../../index.ts";
+import { denseTop, orthogonal } from "../../oracles.ts";
+import { maskedLanczos, maskedTopK } from "../../../estimators/wperp/subspace.ts";
+import { assert, assertFwdgradError, assertSameBits, inputs, suite } from "../../harness.ts";
 
-const Subspace = suite("subspace");
-
-/** Descending eigenpairs of a dense symmetric f64 matrix: values and vectors as rows. */
-function denseTop(a: Float64Array, n: number) {
-  const { values, vectors } = jacobiEigen(Float64Array.from(a), n);
-  const order = Array.from(values.keys()).sort((i, j) => values[j] - values[i]);
-  return { values: order.map((i) => values[i]), vector: (e: number) => Array.from({ length: n }, (_, r) => vectors[r * n + order[e]]) };
-}
-
-function tridiagonalCase(alpha: number[], beta: number[]) {
-  const n = alpha.length;
-  const dense = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    dense[i * n + i] = alpha[i];
-    if (i + 1 < n) dense[i * n + i + 1] = dense[(i + 1) * n + i] = beta[i];
-  }
-  return { n, dense, alpha: Float64Array.from(alpha), beta: Float64Array.from([...beta, 0]) };
-}
-
-Subspace("tridiagonal top-k: values and vectors match Jacobi; repeated and clustered values keep orthonormal vectors", () => {
-  const r = inputs(11);
-  const cases = [
-    tridiagonalCase([2], []),
-    tridiagonalCase([1, 2, 3], [0.5, 0.25]),
-    ...[4, 5, 17, 64, 65].map((n) => tridiagonalCase(Array.from(r.uniform(n, -2, 2)), Array.from(r.uniform(n - 1, -1, 1)))),
-    // Two identical decoupled blocks: every eigenvalue twice.
-    tridiagonalCase([1, 3, 2, 1, 3, 2], [0.7, 0.2, 0, 0.7, 0.2]),
-    // A cluster: nearly equal diagonal, tiny couplings.
-    tridiagonalCase([1, 1 + 1e-6, 1 + 2e-6, 1 + 3e-6, 0.5], [1e-7, 1e-7, 1e-7, 1e-7]),
-  ];
-  for (const { n, dense, alpha, beta } of cases) {
-    const count = Math.min(n, 4);
-    const oracle = denseTop(dense, n);
-    const { values, vectors } = tridiagonalTop(alpha, beta, n, count);
-    // Bisection started from a leading submatrix's values (interlacing bounds) finds the same.
-    const m = Math.max(1, n - 3);
-    const bounded = tridiagonalTop(alpha, beta, n, count, tridiagonalTop(alpha, beta, m, Math.min(count, m)).values);
-    for (let i = 0; i < count; i++) assert.ok(Math.abs(bounded.values[i] - values[i]) <= 1e-9 * Math.max(1e-300, Math.abs(values[0])), `n ${n}: bounded value ${i}`);
-    const norm = Math.max(...oracle.values.map(Math.abs));
-    for (let i = 0; i < count; i++) {
-      assert.ok(Math.abs(values[i] - oracle.values[i]) <= 1e-9 * norm, `n ${n}: value ${i} ${values[i]} vs ${oracle.values[i]}`);
-      // Residual ‖T·v − θ·v‖ and unit length; orthogonal to the vectors before it.
-      let residual = 0;
-      for (let row = 0; row < n; row++) {
-        let tv = 0;
-        for (let c = 0; c < n; c++) tv += dense[row * n + c] * vectors[i * n + c];
-        residual += (tv - values[i] * vectors[i * n + row]) ** 2;
-      }
-      assert.ok(Math.sqrt(residual) <= 1e-8 * norm, `n ${n}: residual of pair ${i} is ${Math.sqrt(residual)}`);
-      for (let j = 0; j <= i; j++) {
-        let dot = 0;
-        for (let c = 0; c < n; c++) dot += vectors[i * n + c] * vectors[j * n + c];
-        assert.ok(Math.abs(dot - (i === j ? 1 : 0)) <= 1e-8, `n ${n}: vectors ${i}, ${j} have dot ${dot}`);
-      }
-      // A simple eigenvalue's vector is the oracle's, up to sign.
-      const gap = Math.min(i > 0 ? oracle.values[i - 1] - oracle.values[i] : Infinity, i + 1 < n ? oracle.values[i] - oracle.values[i + 1] : Infinity);
-      if (gap > 1e-3 * norm) {
-        const v = oracle.vector(i);
-        let dot = 0;
-        for (let c = 0; c < n; c++) dot += v[c] * vectors[i * n + c];
-        assert.ok(Math.abs(Math.abs(dot) - 1) <= 1e-8, `n ${n}: vector ${i} is off the oracle's by |dot| = ${Math.abs(dot)}`);
-      }
-    }
-  }
-});
+const Subspace = suite("wperp: subspace");
 
 /** W [out, d] with singular values `sigma` (random orthogonal factors from f64 Householder products). */
 function withSpectrum(out: number, d: number, sigma: number[], seed: number): Tensor {
@@ -181,23 +116,6 @@ Subspace("LOBPCG keeps the norms of an example whose masked Gram is 2^-76 of ano
   const found = maskedTopK(matmul(weights, weights, { transA: true }), tensor(masks, [2, d]), rng(4).normal([2, k + 2, d]), { k, tol: 1e-3, maxIter: 100 });
   projectorErrors(weights, masks, found.vectors.toArray(), 2, k).forEach((e, b) => assert.ok(e <= 2e-2, `example ${b}: ‖P − P̂‖_F = ${e}`));
   release(m);
-});
-
-Subspace("masked Gram products: for rows that vanish off their masks, the bits of the gemm x·G masked (G = WᵀW)", () => {
-  for (const [batch, rows, d] of [[1, 1, 1], [3, 12, 17], [2, 5, 64], [4, 13, 65], [2, 3, 5]]) {
-    const m = mark();
-    const r = rng(batch * 1000 + rows * 10 + d);
-    const w = r.normal([d + 3, d]);
-    const gram = matmul(w, w, { transA: true });
-    // Example 0 with every unit active, the last with none, the others about half.
-    const maskValues = r.uniform([batch, d]).toArray().map((u, i) => (i < d ? 1 : i >= (batch - 1) * d && batch > 1 ? 0 : u < 0.5 ? 1 : 0));
-    const masks = tensor(Float32Array.from(maskValues), [batch, d]);
-    const x = mul(r.normal([batch, rows, d]), reshape(masks, [batch, 1, d]));
-    const viaGemm = mul(reshape(matmul(reshape(x, [batch * rows, d]), gram), [batch, rows, d]), reshape(masks, [batch, 1, d]));
-    // The gemm's masked-out entries are ±0 (a negative sum times 0); the kernel writes +0.
-    assertSameBits(maskedProducts(x, gram, masks).toArray(), viaGemm.toArray().map((v) => (v === 0 ? 0 : v)), `batch ${batch}, ${rows} rows, width ${d}`);
-    release(m);
-  }
 });
 
 Subspace("caps: too few Lanczos steps or LOBPCG steps throw, naming the cap", () => {
