@@ -62,7 +62,10 @@ Studies("quality-width: an interrupted backprop pretraining continues from its c
   for (const left of ["checkpoint.json", "checkpoint.bin", "progress.json"]) assert.not.ok(existsSync(join(state, `w8-s0-backprop-2.${left}`)), `${left} goes once the weights are saved`);
   // A checkpoint of another run is refused by name.
   for (const done of ["w8-s0-backprop-2.json", "w8-s0-trained-2.json"]) rmSync(join(state, done));
-  writeFileSync(join(state, "w8-s0-backprop-2.checkpoint.json"), readFileSync(join(out, "epoch-1", "checkpoint.json")));
+  // (An option backprop does not take, such as the k every train run once recorded, makes no other run: a learning rate does.)
+  const other = JSON.parse(readFileSync(join(out, "epoch-1", "checkpoint.json"), "utf8"));
+  other.config.lr *= 2;
+  writeFileSync(join(state, "w8-s0-backprop-2.checkpoint.json"), JSON.stringify(other));
   assertRefused(["reproduce", "quality-width", "--widths", "8", "--draws", "2", "--rows", "32", "--pretrain-epochs", "2", "--k", "2", "--methods", "wt", "--out", out, "--threads", "1"],
     /w8-s0-backprop-2.checkpoint.json: a checkpoint of another configuration; remove it to start w8 s0 backprop pretraining again/);
 });
