@@ -1,5 +1,6 @@
 // A small flag parser for the CLI: `--name value`, `--name=value` and boolean `--flag`, checked
-// against each command's declared flags, with one-line errors.
+// against each command's declared flags, with one-line errors; and the help each command prints,
+// its usage line and flag list, generated from the same table so that they cannot disagree.
 import { isDecimalNumber } from "../data/dataset.ts";
 
 export class UsageError extends Error {}
@@ -17,6 +18,13 @@ export interface FlagSpec {
   greaterThan?: number;
   /** The values a string flag may take. */
   choices?: readonly string[];
+  /**
+   * The value as the usage line names it (`<d>`, `dir`, `a,b,c`); by default the choices joined by
+   * `|`, else the default, else `<kind>`.
+   */
+  value?: string;
+  /** Shown without brackets in the usage line; the command refuses to run without it (`requireFlag`). */
+  required?: boolean;
   help: string;
 }
 
@@ -74,20 +82,50 @@ function convert(name: string, spec: FlagSpec, raw: string): string | number {
   return value;
 }
 
+/** A default as help prints it: fractions in their shorter form (1e-4, not 0.0001), integers plain. */
+function formatDefault(value: string | number | boolean): string {
+  if (typeof value !== "number" || Number.isInteger(value)) return String(value);
+  const plain = String(value), exponent = value.toExponential();
+  return exponent.length < plain.length ? exponent : plain;
+}
+
+/** A flag's value as the usage line names it: FlagSpec.value, else the choices, the default or the kind. */
+function valueOf(spec: FlagSpec): string {
+  return spec.value ?? spec.choices?.join("|") ?? (spec.default !== undefined ? formatDefault(spec.default) : `<${spec.kind}>`);
+}
+
+/** Refuses to go on without a required flag, naming it as the usage line does ("--width <d> is required"). */
+export function requireFlag(flags: Flags, specs: Record<string, FlagSpec>, name: string): void {
+  if (flags[name] === undefined) throw new UsageError(`--${name} ${valueOf(specs[name])} is required`);
+}
+
+/**
+ * The command's usage line, from its table: `fwdgrad <name> <arguments> --required <value>
+ * [--optional <value>] [--boolean]`, the flags in the table's order.
+ */
+export function usage(name: string, command: Command): string {
+  const flags = Object.entries(command.flags).map(([flag, spec]) => {
+    const text = spec.kind === "boolean" ? `--${flag}` : `--${flag} ${valueOf(spec)}`;
+    return spec.required ? text : `[${text}]`;
+  });
+  return ["fwdgrad", name, ...(command.arguments ? [command.arguments] : []), ...flags].join(" ");
+}
+
 export function describeFlags(specs: Record<string, FlagSpec>): string {
   const names = Object.entries(specs).map(([name, s]) => `  --${name}${s.kind === "boolean" ? "" : ` <${s.kind}>`}`);
   // One column for the help texts, two spaces right of the longest flag.
   const column = Math.max(24, ...names.map((n) => n.length + 2));
   return Object.values(specs)
-    .map((s, i) => names[i].padEnd(column) + s.help + (s.default !== undefined && s.kind !== "boolean" ? ` (default ${s.default})` : ""))
+    .map((s, i) => names[i].padEnd(column) + s.help + (s.default !== undefined && s.kind !== "boolean" ? ` (default ${formatDefault(s.default)})` : ""))
     .join("\n");
 }
 
-/** One CLI command: its flags, help text, how many positional arguments it takes, and what it does. */
+/** One CLI command: its flags, help text, the positional arguments it takes, and what it does. */
 export interface Command {
   summary: string;
-  usage: string;
   flags: Record<string, FlagSpec>;
+  /** The positional arguments as the usage line shows them (`mnist1d`, `<table1|table3|…>`). */
+  arguments?: string;
   /** Positional arguments allowed (data mnist1d, reproduce table1); 0 when absent. */
   positionals?: number;
   /** Resolves to the exit status when it is not 0 (1: a training run stopped early). */

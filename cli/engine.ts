@@ -4,7 +4,7 @@ import { ready, setThreadHost, type EngineInfo } from "../index.ts";
 import { nodeThreadHost } from "../platform/node.ts";
 import type { FlagSpec, Flags } from "./args.ts";
 
-export const THREADS_FLAG: FlagSpec = { kind: "int", min: 1, max: 64, help: "threads for the kernels (default: every core; any count gives the same numbers)" };
+export const THREADS_FLAG: FlagSpec = { kind: "int", min: 1, max: 64, value: "n", help: "threads for the kernels (default: every core; any count gives the same numbers)" };
 
 setThreadHost(nodeThreadHost);
 

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { usage } from "../../cli/args.ts";
 import { published } from "../data/mnist1d-published.ts";
 import { fwdgrad } from "./run-cli.ts";
 
@@ -17,6 +18,24 @@ Cli("--help lists the commands", () => {
   assert.is(code, 0);
   assert.match(out, /data\s+generate a data set/);
   assert.match(out, /quality\s+gradient quality/);
+});
+
+Cli("each command's usage line comes from its flag table (every flag once, optional ones bracketed), and README's full usage lines are those", async () => {
+  const { COMMANDS } = await import("../../cli/fwdgrad.ts");
+  for (const [name, command] of Object.entries(COMMANDS)) {
+    const line = usage(name, command);
+    assert.ok(line.startsWith(`fwdgrad ${name} `), line);
+    for (const [flag, spec] of Object.entries(command.flags)) {
+      const shown = [...line.matchAll(new RegExp(`(\\[?)--${flag}(?=[ \\]]|$)`, "g"))];
+      assert.is(shown.length, 1, `${name}: --${flag} in ${line}`);
+      assert.is(shown[0][1] === "[", !spec.required, `${name}: --${flag} is ${spec.required ? "required" : "optional"}`);
+    }
+  }
+  const { code, out } = fwdgrad("train", "--help");
+  assert.is(code, 0);
+  assert.is(out.split("\n")[0], usage("train", COMMANDS.train), "train --help prints the generated line");
+  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+  for (const name of ["train", "data", "quality"]) assert.ok(readme.includes(`- \`${usage(name, COMMANDS[name])}\``), `README's ${name} line is ${usage(name, COMMANDS[name])}`);
 });
 
 Cli("bad flags and values exit non-zero with one line and a usage hint", () => {

@@ -255,7 +255,7 @@ Hostile("a reader closing the pipe early (| head -1) gets no stack trace", () =>
 Hostile("an internal error prints one line and exits 1; FWDGRAD_DEBUG=1 adds the stack", async () => {
   const { COMMANDS, main } = await import("../../cli/fwdgrad.ts");
   assert.is(process.exitCode, undefined, "importing the CLI module does not run it");
-  COMMANDS.explode = { summary: "fails", usage: "fwdgrad explode", flags: {}, run: async () => { throw new TypeError("boom\nsecond line"); } };
+  COMMANDS.explode = { summary: "fails", flags: {}, run: async () => { throw new TypeError("boom\nsecond line"); } };
   const printed: string[] = [];
   const originalError = console.error;
   console.error = (...args: unknown[]) => printed.push(args.map(String).join(" "));

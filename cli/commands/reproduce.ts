@@ -1,173 +1,16 @@
-// Experiments of the CLI: `compare` (several methods on identical data, init and batches, with a
-// table, results.json and SVG plots) and `reproduce` (the W̃⊥ paper's tables, mean ± std over seeds,
-// side by side with the published numbers, and its Figure 2).
+// `fwdgrad reproduce`: the W̃⊥ paper's tables (mean ± std over seeds, side by side with the
+// published numbers, and its Figure 2), and the width studies beyond it (quality-width,
+// accuracy-width), which train/studies.ts runs resumably; here are their flags, checks and tables.
 import { join } from "node:path";
-import { FwdgradError } from "../engine/errors.ts";
-import { COMBINES, createMethod, isEstimatorId, isMethodId, MAX_GUESSES, METHOD_IDS, parseMethodSpec, type Combine, type MethodSpec } from "../estimators/index.ts";
-import { mlpSizes } from "../models/mlp.ts";
-import type { Dataset } from "../data/dataset.ts";
-import { estimatorOptions, type TrainConfig } from "../train/trainer.ts";
-import { accuracyWidth, configFrom as settingsConfig, meanStd, qualityWidth, runOne, type RunResult, type RunSettings, type Stat } from "../train/studies.ts";
-import { UsageError, type Command, type Flags } from "./args.ts";
-import { readyFor, THREADS_FLAG } from "./engine.ts";
-import { checkOutFolder, loadData, makeOutFolder, nodeStudyFiles, sourceCommit, writeAtomic } from "./io.ts";
-import { lineChart } from "../plot/svg.ts";
-
-/** The settings every run shares, from the training flags (guesses and combine where given). */
-export function runSettings(flags: Flags): RunSettings {
-  return {
-    depth: flags.depth as number, epochs: flags.epochs as number, batch: flags.batch as number, lr: flags.lr as number, k: flags.k as number,
-    guesses: flags.guesses as number | undefined, combine: flags.combine as Combine | undefined,
-  };
-}
-
-/** A run's configuration from the flags and a --methods entry (train/studies.ts's configFrom). */
-export function configFrom(flags: Flags, spec: MethodSpec, width: number, seed: number): TrainConfig {
-  return settingsConfig(runSettings(flags), spec, width, seed);
-}
-
-/** Checks every name is a gradient method of the registry. */
-export function checkMethods(list: string[]): void {
-  for (const m of list) if (!isMethodId(m)) throw new UsageError(`unknown method ${JSON.stringify(m)}; known: ${METHOD_IDS.join(", ")}`);
-}
-
-/** Asks the method whether it suits the model (e.g. k within every hidden width), before any work. */
-export function checkMethodFits(config: Pick<TrainConfig, "method" | "width" | "depth" | "k" | "guesses" | "route" | "options">, data: Pick<Dataset, "features" | "classes">): void {
-  try {
-    createMethod(config.method, estimatorOptions(config as TrainConfig)).checkModel(mlpSizes(data.features, config.width, config.depth, data.classes));
-  } catch (error) {
-    if (error instanceof FwdgradError) throw new UsageError(error.message);
-    throw error;
-  }
-}
-
-/**
- * Weights, gradients and AdamW's two moments are four f32 copies of the parameters in the engine's
- * 4 GiB heap, so more than 2^28 parameters cannot train.
- */
-const MAX_PARAMETERS = 2 ** 28;
-
-/** Refuses a model too large for the engine's heap before any of it is allocated. */
-export function checkModelSize(data: Pick<Dataset, "features" | "classes">, width: number, depth: number): void {
-  const parameters = data.features * width + (depth - 1) * width * width + width * data.classes;
-  if (parameters > MAX_PARAMETERS) {
-    throw new UsageError(`width ${width} and depth ${depth} make ${parameters.toExponential(2)} parameters; at most 2^28 fit the engine's 4 GiB heap with the optimiser's state`);
-  }
-}
-
-/** A --methods entry (parseMethodSpec), its faults as usage errors. */
-export function methodSpec(text: string): MethodSpec {
-  try {
-    return parseMethodSpec(text);
-  } catch (error) {
-    if (error instanceof FwdgradError) throw new UsageError(error.message);
-    throw error;
-  }
-}
-
-/** Checks a --methods list: entries separated by commas, none empty, none twice, all known. */
-export function parseMethods(text: string): MethodSpec[] {
-  const methods = text.split(",").map((m) => m.trim());
-  if (methods.some((m) => m === "")) throw new UsageError(`--methods ${JSON.stringify(text)}: empty method name; give names separated by commas`);
-  const twice = methods.find((m, i) => methods.indexOf(m) !== i);
-  if (twice !== undefined) throw new UsageError(`--methods names ${JSON.stringify(twice)} twice`);
-  return methods.map(methodSpec);
-}
-
-/** What would stop a run as it starts, checked for every run before the first one trains. */
-function checkRuns(data: Dataset, configs: TrainConfig[]): void {
-  for (const c of configs) {
-    checkMethodFits(c, data);
-    checkModelSize(data, c.width, c.depth);
-    if (c.batch > data.train.n) throw new UsageError(`--batch ${c.batch} is larger than the training set (${data.train.n} rows)`);
-  }
-}
-
-/** Says which runs stopped early (a non-finite loss) and resolves the exit status: 1 if any did. */
-function reportStopped(runs: RunResult[]): number {
-  const stopped = runs.filter((r) => r.stopped !== null);
-  for (const r of stopped) console.error(`fwdgrad: ${r.label} (width ${r.width}, seed ${r.seed}) stopped early: ${r.stopped}`);
-  return stopped.length > 0 ? 1 : 0;
-}
-
-/** Hidden layers at most: every layer is a few objects and tensors, and nothing deeper trains here. */
-export const MAX_DEPTH = 10_000;
-
-/** The model and optimiser flags every training command takes, with one meaning and default. */
-export const TRAINING_FLAGS = {
-  depth: { kind: "int", default: 3, min: 1, max: MAX_DEPTH, help: "hidden layers" },
-  batch: { kind: "int", default: 512, min: 1, help: "batch size" },
-  lr: { kind: "number", default: 1e-4, greaterThan: 0, help: "AdamW learning rate" },
-  k: { kind: "int", default: 10, min: 1, help: "subspace rank for wperp" },
-} as const;
-
-const sharedFlags = {
-  threads: THREADS_FLAG,
-  ...TRAINING_FLAGS,
-  epochs: { kind: "int", default: 300, min: 1, help: "epochs per run" },
-  guesses: { kind: "int", min: 1, max: MAX_GUESSES, help: "guesses per step of every estimator without its own (default 1)" },
-  combine: { kind: "string", choices: COMBINES, help: "how guesses combine, for every estimator without its own: mean or project (default mean)" },
-  out: { kind: "string", default: "results", help: "folder for results.json and the SVG plots" },
-  json: { kind: "boolean", help: "print the results as one JSON object" },
-} as const;
+import { isEstimatorId, type MethodSpec } from "../../estimators/index.ts";
+import { accuracyWidth, meanStd, qualityWidth, runOne, type RunResult, type Stat } from "../../train/studies.ts";
+import { lineChart } from "../../plot/svg.ts";
+import { UsageError, type Command, type Flags } from "../args.ts";
+import { readyFor, THREADS_FLAG } from "../engine.ts";
+import { checkOutFolder, loadData, makeOutFolder, nodeStudyFiles, sourceCommit, writeAtomic } from "../io.ts";
+import { checkRuns, configFrom, methodSpec, parseMethods, parseWidths, reportStopped, RUNS_FLAGS, runSettings, TRAINING_FLAGS } from "../runs.ts";
 
 const last = (r: RunResult) => r.history[r.history.length - 1];
-
-export const compareCommand: Command = {
-  summary: "train several methods on identical data, init and batches; table, results.json, plots",
-  usage: "fwdgrad compare --methods a,b,c --width <d> [--depth 3] [--epochs 300] [--batch 512] [--lr 1e-4] [--k 10] [--guesses K] [--combine mean|project] [--seed 0] [--quality-every n] [--out results] [--json] [--threads n]",
-  flags: {
-    methods: { kind: "string", help: `comma-separated: ${METHOD_IDS.join(", ")}; an estimator may add :mean or :project and :K guesses (wperp:project:10)` },
-    width: { kind: "int", min: 1, help: "hidden width" },
-    seed: { kind: "int", default: 0, min: 0, help: "seed of the model, batches and guesses (shared by all methods)" },
-    "quality-every": { kind: "int", default: 0, min: 0, help: "measure per-layer cosine, overlap and basis fidelity every n epochs (0: 10 times per run)" },
-    ...sharedFlags,
-  },
-  async run(flags) {
-    if (typeof flags.methods !== "string") throw new UsageError("--methods a,b,c is required");
-    if (flags.width === undefined) throw new UsageError("--width <d> is required");
-    const methods = parseMethods(flags.methods);
-    const width = flags.width as number;
-    const out = flags.out as string;
-    checkOutFolder("--out", out);
-    await readyFor(flags);
-    const data = loadData(undefined);
-    checkRuns(data, methods.map((m) => configFrom(flags, m, width, flags.seed as number)));
-    const epochs = flags.epochs as number;
-    const every = (flags["quality-every"] as number) || Math.max(1, Math.floor(epochs / 10));
-    const log = (line: string) => (flags.json ? undefined : console.log(line));
-    const runs = methods.map((m) => runOne(data, configFrom(flags, m, width, flags.seed as number), every, log, m.label));
-    makeOutFolder("--out", out);
-    writeAtomic(join(out, "results.json"), `${JSON.stringify({ command: "compare", width: flags.width, epochs, runs }, null, 1)}\n`);
-    writeAtomic(join(out, "accuracy.svg"), lineChart(`Train accuracy, width ${flags.width}`, "epoch", "train accuracy",
-      runs.map((r) => ({ name: r.label, points: r.history.map((h) => [h.epoch, h.trainAcc] as [number, number]) }))));
-    const written = ["results.json", "accuracy.svg"];
-    const withQuality = runs.filter((r) => r.quality.length > 0);
-    const plots = [["cosine", "cosine similarity", "cosine"], ["overlap", "overlap with the guess subspace", "overlap"], ["energyRatio", "energy ratio of the guess basis", "fidelity"]] as const;
-    for (const [metric, label, file] of plots) {
-      const series = withQuality.flatMap((r) => r.quality[0][metric].map((_, layer) => ({
-        name: `${r.label} L${layer}`,
-        points: r.quality.map((q) => [q.epoch, q[metric][layer] ?? NaN] as [number, number]),
-      }))).filter((s) => s.points.some((p) => Number.isFinite(p[1])));
-      if (series.length) {
-        writeAtomic(join(out, `${file}.svg`), lineChart(`Per-layer ${label}`, "epoch", label, series));
-        written.push(`${file}.svg`);
-      }
-    }
-    if (flags.json) {
-      console.log(JSON.stringify({ width: flags.width, epochs, runs: runs.map((r) => ({ method: r.method, label: r.label, ...last(r), seconds: r.seconds, weightsHash: r.weightsHash, stopped: r.stopped })) }));
-      return reportStopped(runs);
-    }
-    console.log(`\nwidth ${flags.width}, ${epochs} epochs, seed ${flags.seed}`);
-    console.log(`${"method".padEnd(32)}${"train".padStart(8)}${"test".padStart(8)}${"time".padStart(10)}`);
-    for (const r of runs) {
-      const h = last(r);
-      console.log(`${r.label.padEnd(32)}${(h ? (h.trainAcc * 100).toFixed(1) + "%" : "—").padStart(8)}${(h ? (h.testAcc * 100).toFixed(1) + "%" : "—").padStart(8)}${(r.seconds.toFixed(1) + " s").padStart(10)}`);
-    }
-    console.log(`\nwrote ${written.map((f) => join(out, f)).join(", ")}`);
-    return reportStopped(runs);
-  },
-};
 
 /** Train accuracy after 300 epochs in Wang, Markou & Campbell (2025), single seed. */
 const PAPER_TABLE3: Record<number, Record<string, number>> = {
@@ -212,28 +55,22 @@ const STUDIES: Record<string, { widths: number[]; methods: string[]; seeds: numb
 };
 const STUDY_FLAGS = ["widths", "methods", "draws", "rows", "pretrain-epochs", "max-minutes"];
 
-/** Widths of a --widths list: distinct positive integers separated by commas. */
-export function parseWidths(text: string): number[] {
-  const widths = text.split(",").map((w) => w.trim());
-  const bad = widths.find((w) => !/^\d+$/.test(w) || Number(w) < 1 || Number(w) > 65536);
-  if (bad !== undefined) throw new UsageError(`--widths ${JSON.stringify(text)}: ${JSON.stringify(bad)} is not a width (an integer from 1 to 65536)`);
-  const twice = widths.find((w, i) => widths.indexOf(w) !== i);
-  if (twice !== undefined) throw new UsageError(`--widths names ${twice} twice`);
-  return widths.map(Number);
-}
-
 export const reproduceCommand: Command = {
   summary: "reproduce a table of the W̃⊥ paper (table1, table3, table4), or run a width study (quality-width, accuracy-width)",
-  usage: "fwdgrad reproduce <table1|table3|table4|quality-width|accuracy-width> [--epochs 300] [--seeds 3] [--guesses K] [--combine mean|project] [--widths a,b] [--methods a,b] [--draws 20] [--rows 512] [--pretrain-epochs 100] [--max-minutes m] [--out results] [--json] [--threads n]",
+  arguments: `<${[...Object.keys(EXPERIMENTS), ...Object.keys(STUDIES)].join("|")}>`,
   flags: {
+    epochs: RUNS_FLAGS.epochs,
     seeds: { kind: "int", default: 3, min: 1, help: "seeds per cell (0, 1, …); quality-width: default 1" },
-    widths: { kind: "string", help: "width studies: widths, comma-separated (defaults: quality-width 128…4096, accuracy-width 128…1024)" },
-    methods: { kind: "string", help: "width studies: estimators as in compare's --methods (wperp:project:10)" },
+    depth: TRAINING_FLAGS.depth, batch: TRAINING_FLAGS.batch, lr: TRAINING_FLAGS.lr, k: TRAINING_FLAGS.k,
+    guesses: RUNS_FLAGS.guesses, combine: RUNS_FLAGS.combine,
+    widths: { kind: "string", value: "a,b", help: "width studies: widths, comma-separated (defaults: quality-width 128…4096, accuracy-width 128…1024)" },
+    methods: { kind: "string", value: "a,b", help: "width studies: estimators as in compare's --methods (wperp:project:10)" },
     draws: { kind: "int", default: 20, min: 1, help: "quality-width: guesses drawn per measurement" },
     rows: { kind: "int", default: 512, min: 1, help: "quality-width: first training examples measured on" },
     "pretrain-epochs": { kind: "int", default: 100, min: 0, help: "quality-width: backprop epochs before the second measurement" },
-    "max-minutes": { kind: "number", greaterThan: 0, help: "accuracy-width: wall minutes per run at most (over sessions); the run stops there" },
-    ...sharedFlags,
+    "max-minutes": { kind: "number", greaterThan: 0, value: "m", help: "accuracy-width: wall minutes per run at most (over sessions); the run stops there" },
+    out: RUNS_FLAGS.out, json: RUNS_FLAGS.json,
+    threads: THREADS_FLAG,
   },
   positionals: 1,
   async run(flags, positional, given) {

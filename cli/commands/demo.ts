@@ -4,18 +4,18 @@
 // estimators training side by side on identical data, initialisation and batches. Plots and a JSON
 // record go to --out, and a few sentences read the measured numbers back.
 import { join } from "node:path";
-import { mark, release } from "../engine/arena.ts";
-import { rng } from "../engine/rng.ts";
-import { tensor } from "../engine/tensor.ts";
-import { createEstimator, isEstimatorId, parseMethodSpec } from "../estimators/index.ts";
-import { hiddenLayerMean, measureQuality } from "../estimators/metrics.ts";
-import { Trainer } from "../train/trainer.ts";
-import { lineChart } from "../plot/svg.ts";
-import { UsageError, type Command } from "./args.ts";
-import { readyFor, THREADS_FLAG } from "./engine.ts";
-import { checkOutFolder, loadData, makeOutFolder, sourceCommit, writeAtomic } from "./io.ts";
-import { runOne, type RunResult } from "../train/studies.ts";
-import { parseWidths } from "./experiments.ts";
+import { mark, release } from "../../engine/arena.ts";
+import { rng } from "../../engine/rng.ts";
+import { tensor } from "../../engine/tensor.ts";
+import { createEstimator, isEstimatorId, parseMethodSpec } from "../../estimators/index.ts";
+import { hiddenLayerMean, measureQuality } from "../../estimators/metrics.ts";
+import { Trainer } from "../../train/trainer.ts";
+import { lineChart } from "../../plot/svg.ts";
+import { runOne, type RunResult } from "../../train/studies.ts";
+import { UsageError, type Command } from "../args.ts";
+import { readyFor, THREADS_FLAG } from "../engine.ts";
+import { checkOutFolder, loadData, makeOutFolder, sourceCommit, writeAtomic } from "../io.ts";
+import { parseWidths } from "../runs.ts";
 
 /** How each method entry is drawn: its name, its colour (one per guess space), dashed for ten guesses projected. */
 const STYLE: Record<string, { name: string; color: number; dashed?: boolean }> = {
@@ -39,7 +39,6 @@ interface Alignment {
 
 export const demoCommand: Command = {
   summary: "in under three minutes: why W̃⊥ exists (gradient alignment against width, then training side by side), with plots",
-  usage: "fwdgrad demo [--widths 64,128,256,512,1024] [--warmup 10] [--draws 4] [--width 256] [--epochs 25] [--lr 1e-3] [--out results] [--json] [--threads n]",
   flags: {
     widths: { kind: "string", default: "64,128,256,512,1024", help: "widths of the alignment measurement" },
     warmup: { kind: "int", default: 10, min: 0, max: 1000, help: "backprop epochs before measuring alignment" },

@@ -1,0 +1,119 @@
+// `fwdgrad train`: one MLP trained with one method on MNIST-1D or the user's data, a progress line
+// or one JSON line per epoch, a checkpoint and history in --out every epoch, and --resume to continue
+// bit for bit. A training run that stopped early exits 1.
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { FwdgradError } from "../../engine/errors.ts";
+import { COMBINES, MAX_GUESSES, METHOD_IDS, type Combine } from "../../estimators/index.ts";
+import { encodeCheckpoint, fitsTextCheckpoint, parseCheckpoint, serializeCheckpoint } from "../../train/checkpoint.ts";
+import { Trainer, type TrainConfig } from "../../train/trainer.ts";
+import { requireFlag, UsageError, type Command } from "../args.ts";
+import { readyFor, THREADS_FLAG } from "../engine.ts";
+import { checkOutFolder, loadData, makeOutFolder, writeAtomic } from "../io.ts";
+import { checkMethodFits, checkMethods, checkModelSize, TRAINING_FLAGS, WIDTH_FLAG } from "../runs.ts";
+
+/** One line redrawn in place on a terminal: epoch, loss, accuracy, step time and ETA. */
+function progressLine(report: { epoch: number; trainLoss: number; trainAcc: number; testAcc: number; ms: number }, epochs: number, started: number, stepsPerEpoch: number): string {
+  const done = report.epoch / epochs;
+  const width = 24;
+  const bar = "█".repeat(Math.round(done * width)).padEnd(width, "░");
+  const elapsed = (performance.now() - started) / 1000;
+  const eta = done > 0 ? elapsed / done - elapsed : 0;
+  return `${bar} epoch ${report.epoch}/${epochs}  loss ${report.trainLoss.toFixed(4)}  train ${(report.trainAcc * 100).toFixed(1)}%  test ${(report.testAcc * 100).toFixed(1)}%  ${(report.ms / stepsPerEpoch).toFixed(1)} ms/step  ETA ${Math.round(eta)} s`;
+}
+
+/** The flags `train --resume` accepts: everything else is fixed by the checkpoint. */
+const RESUME_FLAGS = new Set(["resume", "epochs", "out", "json", "data"]);
+
+export const trainCommand: Command = {
+  summary: "train an MLP with an estimator (or backprop) on MNIST-1D or your data",
+  flags: {
+    // --method and --width are required unless --resume gives them.
+    method: { kind: "string", value: "<id|backprop>", required: true, help: `gradient method: ${METHOD_IDS.join(", ")}` },
+    width: WIDTH_FLAG,
+    depth: TRAINING_FLAGS.depth,
+    epochs: { kind: "int", default: 300, min: 0, help: "epochs to train (in total, when resuming)" },
+    batch: TRAINING_FLAGS.batch,
+    lr: TRAINING_FLAGS.lr,
+    k: TRAINING_FLAGS.k,
+    guesses: { kind: "int", min: 1, max: MAX_GUESSES, value: "K", help: "guesses per step (estimators; default 1)" },
+    combine: { kind: "string", choices: COMBINES, help: "how the guesses combine: mean (default) or project (the gradient's projection onto their span)" },
+    route: { kind: "string", choices: ["fast", "exact"], help: "wperp route (default fast); wp route (default exact: an SVD per example)" },
+    seed: { kind: "int", default: 0, min: 0, help: "seed of the model, the batches and the guesses" },
+    json: { kind: "boolean", help: "one JSON line per epoch, and a final line with weightsHash" },
+    out: { kind: "string", value: "dir", help: "folder for checkpoint.json (checkpoint.bin where the state is too large for JSON text) and history.json, written every epoch" },
+    resume: { kind: "string", value: "file", help: "continue from a checkpoint.json or checkpoint.bin" },
+    data: { kind: "string", value: "path", help: "a data folder (binary format with meta.json) or a CSV file; default MNIST-1D" },
+    threads: THREADS_FLAG,
+  },
+  async run(flags, _positional, given) {
+    await readyFor(flags);
+    let config: TrainConfig;
+    let resume;
+    if (typeof flags.resume === "string") {
+      const path = flags.resume;
+      if (!existsSync(path)) throw new UsageError(`--resume ${path}: no such file`);
+      if (!statSync(path).isFile()) throw new UsageError(`--resume ${path}: not a file (give the checkpoint.json or checkpoint.bin inside an --out folder)`);
+      try {
+        resume = parseCheckpoint(readFileSync(path));
+      } catch (error) {
+        if (error instanceof FwdgradError) throw new UsageError(`--resume ${path}: ${error.message}`);
+        throw error;
+      }
+      // The checkpoint fixes the run: a flag that would change it is refused, not ignored.
+      const saved = resume.config as unknown as Record<string, unknown>;
+      for (const name of given) {
+        if (RESUME_FLAGS.has(name)) continue;
+        const recorded = saved[name] === undefined ? "not set" : `${name} ${saved[name]}`;
+        const clash = saved[name] === flags[name] ? "is fixed by" : "contradicts";
+        throw new UsageError(`--${name} ${flags[name]} ${clash} the checkpoint (${recorded}); with --resume only ${[...RESUME_FLAGS].filter((f) => f !== "resume").map((f) => `--${f}`).join(", ")} may be given`);
+      }
+      config = { ...resume.config, epochs: given.has("epochs") ? (flags.epochs as number) : resume.config.epochs };
+    } else {
+      requireFlag(flags, trainCommand.flags, "method");
+      requireFlag(flags, trainCommand.flags, "width");
+      checkMethods([flags.method as string]);
+      config = {
+        method: flags.method as string, width: flags.width as number, depth: flags.depth as number, epochs: flags.epochs as number,
+        batch: flags.batch as number, lr: flags.lr as number, seed: flags.seed as number, k: flags.k as number,
+        ...(flags.guesses !== undefined ? { guesses: flags.guesses as number } : {}),
+        ...(flags.combine !== undefined ? { combine: flags.combine as Combine } : {}),
+        ...(flags.route !== undefined ? { route: flags.route as "fast" | "exact" } : {}),
+      };
+    }
+    const out = flags.out as string | undefined;
+    if (out !== undefined) checkOutFolder("--out", out);
+    const data = loadData(flags.data as string | undefined);
+    checkModelSize(data, config.width, config.depth);
+    checkMethodFits(config, data);
+    const trainer = new Trainer(data, config, resume);
+    if (out !== undefined) makeOutFolder("--out", out);
+    const tty = !flags.json && Boolean(process.stdout.isTTY);
+    const started = performance.now();
+    const stepsPerEpoch = Math.ceil(data.train.n / config.batch);
+    while (trainer.epoch < config.epochs) {
+      const report = trainer.runEpoch();
+      if (!report) break;
+      if (flags.json) console.log(JSON.stringify(report));
+      else if (tty) process.stdout.write(`\r${progressLine(report, config.epochs, started, stepsPerEpoch)}`);
+      else console.log(progressLine(report, config.epochs, started, stepsPerEpoch));
+      if (out) {
+        // One checkpoint per folder: the form written replaces the other (W̃⊥'s warm starts grow
+        // over the first epoch, so a state may outgrow the text form after it was written).
+        const state = trainer.state();
+        const text = fitsTextCheckpoint(state);
+        if (text) writeAtomic(join(out, "checkpoint.json"), serializeCheckpoint(state));
+        else writeAtomic(join(out, "checkpoint.bin"), encodeCheckpoint(state));
+        rmSync(join(out, text ? "checkpoint.bin" : "checkpoint.json"), { force: true });
+        writeAtomic(join(out, "history.json"), `${JSON.stringify(trainer.history)}\n`);
+      }
+    }
+    if (tty) process.stdout.write("\n");
+    if (trainer.stopped) console.error(`fwdgrad: training stopped early: ${trainer.stopped}`);
+    const last = trainer.history[trainer.history.length - 1];
+    const final = { ...(last ?? { epoch: trainer.epoch }), method: config.method, width: config.width, seed: config.seed, weightsHash: trainer.weightsHash(), stopped: trainer.stopped };
+    if (flags.json) console.log(JSON.stringify(final));
+    else console.log(`${config.method}: ${trainer.epoch} epochs, train ${last ? (last.trainAcc * 100).toFixed(1) : "—"}%, test ${last ? (last.testAcc * 100).toFixed(1) : "—"}%, weights ${final.weightsHash}`);
+    return trainer.stopped ? 1 : 0;
+  },
+};

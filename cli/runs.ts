@@ -1,0 +1,120 @@
+// What the training commands share: their flags (one meaning and default each), the settings and
+// configurations built from them, the checks that refuse a run before any work (as usage errors),
+// and the parsers of --methods and --widths lists.
+import { FwdgradError } from "../engine/errors.ts";
+import { COMBINES, createMethod, isMethodId, MAX_GUESSES, METHOD_IDS, parseMethodSpec, type Combine, type MethodSpec } from "../estimators/index.ts";
+import { mlpSizes } from "../models/mlp.ts";
+import type { Dataset } from "../data/dataset.ts";
+import { estimatorOptions, type TrainConfig } from "../train/trainer.ts";
+import { configFrom as settingsConfig, type RunResult, type RunSettings } from "../train/studies.ts";
+import { UsageError, type FlagSpec, type Flags } from "./args.ts";
+
+/** Hidden layers at most: every layer is a few objects and tensors, and nothing deeper trains here. */
+export const MAX_DEPTH = 10_000;
+
+/** The model and optimiser flags every training command takes, with one meaning and default. */
+export const TRAINING_FLAGS = {
+  depth: { kind: "int", default: 3, min: 1, max: MAX_DEPTH, help: "hidden layers" },
+  batch: { kind: "int", default: 512, min: 1, help: "batch size" },
+  lr: { kind: "number", default: 1e-4, greaterThan: 0, help: "AdamW learning rate" },
+  k: { kind: "int", default: 10, min: 1, help: "subspace rank for wperp" },
+} as const;
+
+/** The hidden width of a training command. */
+export const WIDTH_FLAG: FlagSpec = { kind: "int", min: 1, value: "<d>", required: true, help: "hidden width" };
+
+/** The flags of the commands that train several runs (compare, reproduce). */
+export const RUNS_FLAGS = {
+  epochs: { kind: "int", default: 300, min: 1, help: "epochs per run" },
+  guesses: { kind: "int", min: 1, max: MAX_GUESSES, value: "K", help: "guesses per step of every estimator without its own (default 1)" },
+  combine: { kind: "string", choices: COMBINES, help: "how guesses combine, for every estimator without its own: mean or project (default mean)" },
+  out: { kind: "string", default: "results", help: "folder for results.json and the SVG plots" },
+  json: { kind: "boolean", help: "print the results as one JSON object" },
+} as const;
+
+/** The settings every run shares, from the training flags (guesses and combine where given). */
+export function runSettings(flags: Flags): RunSettings {
+  return {
+    depth: flags.depth as number, epochs: flags.epochs as number, batch: flags.batch as number, lr: flags.lr as number, k: flags.k as number,
+    guesses: flags.guesses as number | undefined, combine: flags.combine as Combine | undefined,
+  };
+}
+
+/** A run's configuration from the flags and a --methods entry (train/studies.ts's configFrom). */
+export function configFrom(flags: Flags, spec: MethodSpec, width: number, seed: number): TrainConfig {
+  return settingsConfig(runSettings(flags), spec, width, seed);
+}
+
+/** Checks every name is a gradient method of the registry. */
+export function checkMethods(list: string[]): void {
+  for (const m of list) if (!isMethodId(m)) throw new UsageError(`unknown method ${JSON.stringify(m)}; known: ${METHOD_IDS.join(", ")}`);
+}
+
+/** Asks the method whether it suits the model (e.g. k within every hidden width), before any work. */
+export function checkMethodFits(config: Pick<TrainConfig, "method" | "width" | "depth" | "k" | "guesses" | "route" | "options">, data: Pick<Dataset, "features" | "classes">): void {
+  try {
+    createMethod(config.method, estimatorOptions(config as TrainConfig)).checkModel(mlpSizes(data.features, config.width, config.depth, data.classes));
+  } catch (error) {
+    if (error instanceof FwdgradError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/**
+ * Weights, gradients and AdamW's two moments are four f32 copies of the parameters in the engine's
+ * 4 GiB heap, so more than 2^28 parameters cannot train.
+ */
+const MAX_PARAMETERS = 2 ** 28;
+
+/** Refuses a model too large for the engine's heap before any of it is allocated. */
+export function checkModelSize(data: Pick<Dataset, "features" | "classes">, width: number, depth: number): void {
+  const parameters = data.features * width + (depth - 1) * width * width + width * data.classes;
+  if (parameters > MAX_PARAMETERS) {
+    throw new UsageError(`width ${width} and depth ${depth} make ${parameters.toExponential(2)} parameters; at most 2^28 fit the engine's 4 GiB heap with the optimiser's state`);
+  }
+}
+
+/** A --methods entry (parseMethodSpec), its faults as usage errors. */
+export function methodSpec(text: string): MethodSpec {
+  try {
+    return parseMethodSpec(text);
+  } catch (error) {
+    if (error instanceof FwdgradError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** Checks a --methods list: entries separated by commas, none empty, none twice, all known. */
+export function parseMethods(text: string): MethodSpec[] {
+  const methods = text.split(",").map((m) => m.trim());
+  if (methods.some((m) => m === "")) throw new UsageError(`--methods ${JSON.stringify(text)}: empty method name; give names separated by commas`);
+  const twice = methods.find((m, i) => methods.indexOf(m) !== i);
+  if (twice !== undefined) throw new UsageError(`--methods names ${JSON.stringify(twice)} twice`);
+  return methods.map(methodSpec);
+}
+
+/** What would stop a run as it starts, checked for every run before the first one trains. */
+export function checkRuns(data: Dataset, configs: TrainConfig[]): void {
+  for (const c of configs) {
+    checkMethodFits(c, data);
+    checkModelSize(data, c.width, c.depth);
+    if (c.batch > data.train.n) throw new UsageError(`--batch ${c.batch} is larger than the training set (${data.train.n} rows)`);
+  }
+}
+
+/** Says which runs stopped early (a non-finite loss) and resolves the exit status: 1 if any did. */
+export function reportStopped(runs: RunResult[]): number {
+  const stopped = runs.filter((r) => r.stopped !== null);
+  for (const r of stopped) console.error(`fwdgrad: ${r.label} (width ${r.width}, seed ${r.seed}) stopped early: ${r.stopped}`);
+  return stopped.length > 0 ? 1 : 0;
+}
+
+/** Widths of a --widths list: distinct positive integers separated by commas. */
+export function parseWidths(text: string): number[] {
+  const widths = text.split(",").map((w) => w.trim());
+  const bad = widths.find((w) => !/^\d+$/.test(w) || Number(w) < 1 || Number(w) > 65536);
+  if (bad !== undefined) throw new UsageError(`--widths ${JSON.stringify(text)}: ${JSON.stringify(bad)} is not a width (an integer from 1 to 65536)`);
+  const twice = widths.find((w, i) => widths.indexOf(w) !== i);
+  if (twice !== undefined) throw new UsageError(`--widths names ${twice} twice`);
+  return widths.map(Number);
+}
