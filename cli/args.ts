@@ -5,7 +5,8 @@ import { isDecimalNumber } from "../data/dataset.ts";
 
 export class UsageError extends Error {}
 
-export type FlagKind = "string" | "int" | "number" | "boolean";
+/** "pairs": `--name key=value`, repeatable, collected in order (e.g. `--option tol=0.03`). */
+export type FlagKind = "string" | "int" | "number" | "boolean" | "pairs";
 
 export interface FlagSpec {
   kind: FlagKind;
@@ -28,7 +29,7 @@ export interface FlagSpec {
   help: string;
 }
 
-export type Flags = Record<string, string | number | boolean | undefined>;
+export type Flags = Record<string, string | number | boolean | readonly string[] | undefined>;
 
 /** Integers in plain decimal only: no hex, octal, binary, exponents, padding or Infinity. */
 const DECIMAL_INTEGER = /^[+-]?\d+$/;
@@ -48,7 +49,7 @@ export function parseFlags(argv: string[], specs: Record<string, FlagSpec>): { f
     // Own keys only: "--toString" or "--__proto__" must not find Object.prototype's members.
     if (!Object.hasOwn(specs, name)) throw new UsageError(`unknown flag --${name}`);
     const spec = specs[name];
-    if (Object.hasOwn(flags, name)) throw new UsageError(`--${name} is given more than once`);
+    if (Object.hasOwn(flags, name) && spec.kind !== "pairs") throw new UsageError(`--${name} is given more than once`);
     if (spec.kind === "boolean") {
       if (eq >= 0) throw new UsageError(`--${name} takes no value`);
       flags[name] = true;
@@ -56,6 +57,11 @@ export function parseFlags(argv: string[], specs: Record<string, FlagSpec>): { f
     }
     const raw = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
     if (raw === undefined || raw === "" || (eq < 0 && raw.startsWith("--"))) throw new UsageError(`--${name} needs a value`);
+    if (spec.kind === "pairs") {
+      if (!/^[A-Za-z][A-Za-z0-9]*=./.test(raw)) throw new UsageError(`--${name} takes name=value (e.g. --${name} tol=0.03), got ${JSON.stringify(raw)}`);
+      flags[name] = [...((flags[name] as string[] | undefined) ?? []), raw];
+      continue;
+    }
     flags[name] = convert(name, spec, raw);
   }
   const given = new Set(Object.keys(flags));
@@ -112,7 +118,7 @@ export function usage(name: string, command: Command): string {
 }
 
 export function describeFlags(specs: Record<string, FlagSpec>): string {
-  const names = Object.entries(specs).map(([name, s]) => `  --${name}${s.kind === "boolean" ? "" : ` <${s.kind}>`}`);
+  const names = Object.entries(specs).map(([name, s]) => `  --${name}${s.kind === "boolean" ? "" : s.kind === "pairs" ? " name=value" : ` <${s.kind}>`}`);
   // One column for the help texts, two spaces right of the longest flag.
   const column = Math.max(24, ...names.map((n) => n.length + 2));
   return Object.values(specs)
@@ -128,6 +134,8 @@ export interface Command {
   arguments?: string;
   /** Positional arguments allowed (data mnist1d, reproduce table1); 0 when absent. */
   positionals?: number;
+  /** More help after the flag list (the estimators' options, from their tables). */
+  notes?: () => string;
   /** Resolves to the exit status when it is not 0 (1: a training run stopped early). */
   /** `given`: the flags the command line set itself (the rest hold their defaults). */
   run(flags: Flags, positional: string[], given: Set<string>): Promise<number | void>;

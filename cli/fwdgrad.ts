@@ -51,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}`);
     if (rest.includes("--help")) {
-      console.log(`${usage(name, command)}\n${describeFlags(command.flags)}`);
+      console.log(`${usage(name, command)}\n${describeFlags(command.flags)}${command.notes ? `\n\n${command.notes()}` : ""}`);
       return 0;
     }
     const { flags, positional, given } = parseFlags(rest, command.flags);

@@ -2,9 +2,11 @@
 // configurations built from them, the checks that refuse a run before any work (as usage errors),
 // and the parsers of --methods and --widths lists.
 import { FwdgradError } from "../engine/errors.ts";
-import { COMBINES, createMethod, isMethodId, MAX_GUESSES, METHOD_IDS, parseMethodSpec, type Combine, type MethodSpec } from "../estimators/index.ts";
+import { COMBINES, createMethod, ESTIMATORS, isMethodId, sharedOptions, MAX_GUESSES, METHOD_IDS, parseMethodSpec, type Combine, type MethodSpec } from "../estimators/index.ts";
+import { describeDefault, describeRange, type OptionTable } from "../estimators/options.ts";
+import { LOSS_IDS, type LossId } from "../models/loss.ts";
 import { mlpSizes } from "../models/mlp.ts";
-import type { Dataset } from "../data/dataset.ts";
+import { isDecimalNumber, type Dataset } from "../data/dataset.ts";
 import { estimatorOptions, type TrainConfig } from "../train/trainer.ts";
 import { configFrom as settingsConfig, type RunResult, type RunSettings } from "../train/studies.ts";
 import { UsageError, type FlagSpec, type Flags } from "./args.ts";
@@ -17,8 +19,54 @@ export const TRAINING_FLAGS = {
   depth: { kind: "int", default: 3, min: 1, max: MAX_DEPTH, help: "hidden layers" },
   batch: { kind: "int", default: 512, min: 1, help: "batch size" },
   lr: { kind: "number", default: 1e-4, greaterThan: 0, help: "AdamW learning rate" },
-  k: { kind: "int", default: 10, min: 1, help: "subspace rank for wperp" },
+  k: { kind: "int", min: 1, value: "k", help: "subspace rank of wperp and wperp-ns (their tables' default: 10); the same as --option k=…" },
 } as const;
+
+/** Any estimator option by name, from its table (estimators/options.ts): `--option tol=0.03`, repeatable. */
+export const OPTION_FLAG: FlagSpec = { kind: "pairs", value: "name=value", help: "an estimator option by name, repeatable (the options are listed below)" };
+
+/** The training loss and, for mean squared error, how many of a CSV file's last columns are targets. */
+export const LOSS_FLAGS = {
+  loss: { kind: "string", choices: LOSS_IDS, help: "cross-entropy against class labels (default), or mse against regression targets (--targets)" },
+  targets: { kind: "int", min: 1, value: "n", help: "with --loss mse: the last n columns of the --data CSV file are regression targets" },
+} as const;
+
+/**
+ * The estimator options the command line gave: --k, --guesses, --combine and --route where given, and
+ * every --option pair (a decimal value as a number, anything else as text). Defaults are the tables'.
+ */
+export function optionsFromFlags(flags: Flags): Record<string, number | string> {
+  const options: Record<string, number | string> = {};
+  for (const name of ["k", "guesses", "combine", "route"]) if (flags[name] !== undefined) options[name] = flags[name] as number | string;
+  for (const pair of (flags.option as readonly string[] | undefined) ?? []) {
+    const at = pair.indexOf("=");
+    const name = pair.slice(0, at), raw = pair.slice(at + 1);
+    if (Object.hasOwn(options, name)) throw new UsageError(`option ${name} is given twice (as --${name} or --option ${name}=…)`);
+    options[name] = isDecimalNumber(raw) ? Number(raw) + 0 : raw;
+  }
+  return options;
+}
+
+/** The loss flags as a config's fields, refusing --targets without --loss mse (and the reverse) before any work. */
+export function lossFromFlags(flags: Flags): { loss?: LossId; targets?: number } {
+  const loss = flags.loss as LossId | undefined, targets = flags.targets as number | undefined;
+  if (targets !== undefined && loss !== "mse") throw new UsageError("--targets names regression targets, which only --loss mse trains on");
+  if (loss === "mse" && targets === undefined) throw new UsageError("--loss mse needs --targets n: how many of the --data CSV file's last columns are targets");
+  return { ...(loss ? { loss } : {}), ...(targets ? { targets } : {}) };
+}
+
+/** Every estimator's options, from their tables: what --option (and --k, --guesses, --combine, --route) take. */
+export function estimatorOptionsHelp(): string {
+  const lines = ["estimator options (--option name=value; defaults from each estimator's table):"];
+  for (const [id, factory] of Object.entries(ESTIMATORS)) {
+    lines.push(`  ${id}:`);
+    for (const [name, spec] of Object.entries(factory.options as OptionTable)) {
+      lines.push(`    ${name.padEnd(15)}${spec.doc}; ${describeRange(spec)}, default ${describeDefault(spec)}`);
+    }
+  }
+  lines.push("  backprop: none");
+  return lines.join("\n");
+}
 
 /** The hidden width of a training command. */
 export const WIDTH_FLAG: FlagSpec = { kind: "int", min: 1, value: "<d>", required: true, help: "hidden width" };
@@ -32,17 +80,29 @@ export const RUNS_FLAGS = {
   json: { kind: "boolean", help: "print the results as one JSON object" },
 } as const;
 
-/** The settings every run shares, from the training flags (guesses and combine where given). */
+/** The settings every run shares, from the training flags (guesses, combine and other options where given). */
 export function runSettings(flags: Flags): RunSettings {
+  const { k, guesses, combine, ...options } = optionsFromFlags(flags);
   return {
-    depth: flags.depth as number, epochs: flags.epochs as number, batch: flags.batch as number, lr: flags.lr as number, k: flags.k as number,
-    guesses: flags.guesses as number | undefined, combine: flags.combine as Combine | undefined,
+    depth: flags.depth as number, epochs: flags.epochs as number, batch: flags.batch as number, lr: flags.lr as number,
+    ...(k !== undefined ? { k: k as number } : {}), guesses: guesses as number | undefined, combine: combine as Combine | undefined,
+    ...(Object.keys(options).length ? { options } : {}),
   };
 }
 
 /** A run's configuration from the flags and a --methods entry (train/studies.ts's configFrom). */
 export function configFrom(flags: Flags, spec: MethodSpec, width: number, seed: number): TrainConfig {
   return settingsConfig(runSettings(flags), spec, width, seed);
+}
+
+/** Refuses an option (given once for several methods) that none of them takes, before any work. */
+export function checkOptionsTaken(specs: readonly MethodSpec[], flags: Flags): void {
+  try {
+    sharedOptions(specs.map((spec) => spec.method), optionsFromFlags(flags));
+  } catch (error) {
+    if (error instanceof FwdgradError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 /** Checks every name is a gradient method of the registry. */

@@ -7,7 +7,7 @@ import { lineChart } from "../../plot/svg.ts";
 import { requireFlag, type Command } from "../args.ts";
 import { readyFor, THREADS_FLAG } from "../engine.ts";
 import { checkOutFolder, loadData, makeOutFolder, writeAtomic } from "../io.ts";
-import { checkRuns, configFrom, parseMethods, reportStopped, RUNS_FLAGS, TRAINING_FLAGS, WIDTH_FLAG } from "../runs.ts";
+import { checkOptionsTaken, checkRuns, configFrom, estimatorOptionsHelp, OPTION_FLAG, parseMethods, reportStopped, RUNS_FLAGS, TRAINING_FLAGS, WIDTH_FLAG } from "../runs.ts";
 
 const last = (r: RunResult) => r.history[r.history.length - 1];
 
@@ -17,16 +17,18 @@ export const compareCommand: Command = {
     methods: { kind: "string", value: "a,b,c", required: true, help: `comma-separated: ${METHOD_IDS.join(", ")}; an estimator may add :mean or :project and :K guesses (wperp:project:10)` },
     width: WIDTH_FLAG,
     depth: TRAINING_FLAGS.depth, epochs: RUNS_FLAGS.epochs, batch: TRAINING_FLAGS.batch, lr: TRAINING_FLAGS.lr, k: TRAINING_FLAGS.k,
-    guesses: RUNS_FLAGS.guesses, combine: RUNS_FLAGS.combine,
+    guesses: RUNS_FLAGS.guesses, combine: RUNS_FLAGS.combine, option: OPTION_FLAG,
     seed: { kind: "int", default: 0, min: 0, help: "seed of the model, batches and guesses (shared by all methods)" },
     "quality-every": { kind: "int", default: 0, min: 0, value: "n", help: "measure per-layer cosine, overlap and basis fidelity every n epochs (0: 10 times per run)" },
     out: RUNS_FLAGS.out, json: RUNS_FLAGS.json,
     threads: THREADS_FLAG,
   },
+  notes: estimatorOptionsHelp,
   async run(flags) {
     requireFlag(flags, compareCommand.flags, "methods");
     requireFlag(flags, compareCommand.flags, "width");
     const methods = parseMethods(flags.methods as string);
+    checkOptionsTaken(methods, flags);
     const width = flags.width as number;
     const out = flags.out as string;
     checkOutFolder("--out", out);

@@ -76,7 +76,7 @@ export const demoCommand: Command = {
       const cosine: Record<string, number> = {};
       for (const label of ALIGNED) {
         const { method, guesses, combine } = parseMethodSpec(label);
-        const estimator = createEstimator(method, { k: 10, guesses, combine });
+        const estimator = createEstimator(method, { guesses, combine });
         cosine[label] = hiddenLayerMean(measureQuality(warm.model, x, labels, estimator, { draws: flags.draws as number, rng: rng(seed).split(1) }).map((l) => l.cosine)) ?? NaN;
       }
       const last = warm.history[warm.history.length - 1];
@@ -88,7 +88,7 @@ export const demoCommand: Command = {
     log(`\n2. Training side by side: width ${flags.width}, ${flags.epochs} epochs, same data, initialisation and batches`);
     const runs: RunResult[] = TRAINED.map((label) => {
       const { method, guesses, combine } = parseMethodSpec(label);
-      const config = { method, width: flags.width as number, depth: 3, epochs: flags.epochs as number, batch: 512, lr, seed, k: 10, ...(guesses ? { guesses, combine } : {}) };
+      const config = { method, width: flags.width as number, depth: 3, epochs: flags.epochs as number, batch: 512, lr, seed, ...(guesses ? { guesses, combine } : {}) };
       return runOne(data, config, 0, log, label);
     });
     const totalSeconds = (performance.now() - started) / 1000;

@@ -8,7 +8,7 @@ import { lineChart } from "../../plot/svg.ts";
 import { UsageError, type Command, type Flags } from "../args.ts";
 import { readyFor, THREADS_FLAG } from "../engine.ts";
 import { checkOutFolder, loadData, makeOutFolder, nodeStudyFiles, sourceCommit, writeAtomic } from "../io.ts";
-import { checkRuns, configFrom, methodSpec, parseMethods, parseWidths, reportStopped, RUNS_FLAGS, runSettings, TRAINING_FLAGS } from "../runs.ts";
+import { checkOptionsTaken, checkRuns, configFrom, estimatorOptionsHelp, methodSpec, OPTION_FLAG, parseMethods, parseWidths, reportStopped, RUNS_FLAGS, runSettings, TRAINING_FLAGS } from "../runs.ts";
 
 const last = (r: RunResult) => r.history[r.history.length - 1];
 
@@ -62,7 +62,7 @@ export const reproduceCommand: Command = {
     epochs: RUNS_FLAGS.epochs,
     seeds: { kind: "int", default: 3, min: 1, help: "seeds per cell (0, 1, …); quality-width: default 1" },
     depth: TRAINING_FLAGS.depth, batch: TRAINING_FLAGS.batch, lr: TRAINING_FLAGS.lr, k: TRAINING_FLAGS.k,
-    guesses: RUNS_FLAGS.guesses, combine: RUNS_FLAGS.combine,
+    guesses: RUNS_FLAGS.guesses, combine: RUNS_FLAGS.combine, option: OPTION_FLAG,
     widths: { kind: "string", value: "a,b", help: "width studies: widths, comma-separated (defaults: quality-width 128…4096, accuracy-width 128…1024)" },
     methods: { kind: "string", value: "a,b", help: "width studies: estimators as in compare's --methods (wperp:project:10)" },
     draws: { kind: "int", default: 20, min: 1, help: "quality-width: guesses drawn per measurement" },
@@ -73,6 +73,7 @@ export const reproduceCommand: Command = {
     threads: THREADS_FLAG,
   },
   positionals: 1,
+  notes: estimatorOptionsHelp,
   async run(flags, positional, given) {
     const name = positional[0] ?? "";
     // Own keys only: "toString" is not an experiment.
@@ -80,6 +81,7 @@ export const reproduceCommand: Command = {
     for (const flag of STUDY_FLAGS) if (given.has(flag)) throw new UsageError(`--${flag} belongs to the width studies (${Object.keys(STUDIES).join(", ")}), not to ${name}`);
     if (!Object.hasOwn(EXPERIMENTS, name)) throw new UsageError(`unknown experiment ${JSON.stringify(name)}; known: ${[...Object.keys(EXPERIMENTS), ...Object.keys(STUDIES)].join(", ")}`);
     const experiment = EXPERIMENTS[name];
+    checkOptionsTaken(experiment.methods.map(methodSpec), flags);
     const out = flags.out as string;
     checkOutFolder("--out", out);
     await readyFor(flags);
@@ -129,6 +131,7 @@ async function runStudy(name: string, flags: Flags, given: Set<string>): Promise
   for (const flag of STUDY_FLAGS) if (given.has(flag) && !study.flags.includes(flag)) throw new UsageError(`--${flag} does not apply to ${name}`);
   const widths = typeof flags.widths === "string" ? parseWidths(flags.widths) : study.widths;
   const specs = typeof flags.methods === "string" ? parseMethods(flags.methods) : study.methods.map(methodSpec);
+  checkOptionsTaken(specs, flags);
   const seeds = (given.has("seeds") ? flags.seeds : study.seeds) as number;
   const out = flags.out as string;
   checkOutFolder("--out", out);

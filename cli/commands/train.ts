@@ -4,22 +4,26 @@
 import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { FwdgradError } from "../../engine/errors.ts";
-import { COMBINES, MAX_GUESSES, METHOD_IDS, type Combine } from "../../estimators/index.ts";
+import { COMBINES, MAX_GUESSES, METHOD_IDS, type EstimatorOptions } from "../../estimators/index.ts";
 import { encodeCheckpoint, fitsTextCheckpoint, parseCheckpoint, serializeCheckpoint } from "../../train/checkpoint.ts";
-import { Trainer, type TrainConfig } from "../../train/trainer.ts";
+import { estimatorOptions, Trainer, type TrainConfig } from "../../train/trainer.ts";
 import { requireFlag, UsageError, type Command } from "../args.ts";
 import { readyFor, THREADS_FLAG } from "../engine.ts";
 import { checkOutFolder, loadData, makeOutFolder, writeAtomic } from "../io.ts";
-import { checkMethodFits, checkMethods, checkModelSize, TRAINING_FLAGS, WIDTH_FLAG } from "../runs.ts";
+import { checkMethodFits, checkMethods, checkModelSize, estimatorOptionsHelp, LOSS_FLAGS, lossFromFlags, OPTION_FLAG, optionsFromFlags, TRAINING_FLAGS, WIDTH_FLAG } from "../runs.ts";
 
 /** One line redrawn in place on a terminal: epoch, loss, accuracy, step time and ETA. */
-function progressLine(report: { epoch: number; trainLoss: number; trainAcc: number; testAcc: number; ms: number }, epochs: number, started: number, stepsPerEpoch: number): string {
+function progressLine(report: { epoch: number; trainLoss: number; trainAcc: number; testAcc: number; testLoss: number; ms: number }, epochs: number, started: number, stepsPerEpoch: number): string {
   const done = report.epoch / epochs;
   const width = 24;
   const bar = "█".repeat(Math.round(done * width)).padEnd(width, "░");
   const elapsed = (performance.now() - started) / 1000;
   const eta = done > 0 ? elapsed / done - elapsed : 0;
-  return `${bar} epoch ${report.epoch}/${epochs}  loss ${report.trainLoss.toFixed(4)}  train ${(report.trainAcc * 100).toFixed(1)}%  test ${(report.testAcc * 100).toFixed(1)}%  ${(report.ms / stepsPerEpoch).toFixed(1)} ms/step  ETA ${Math.round(eta)} s`;
+  // A regression loss has no accuracy: its test loss instead.
+  const scores = Number.isNaN(report.trainAcc)
+    ? `test loss ${report.testLoss.toFixed(4)}`
+    : `train ${(report.trainAcc * 100).toFixed(1)}%  test ${(report.testAcc * 100).toFixed(1)}%`;
+  return `${bar} epoch ${report.epoch}/${epochs}  loss ${report.trainLoss.toFixed(4)}  ${scores}  ${(report.ms / stepsPerEpoch).toFixed(1)} ms/step  ETA ${Math.round(eta)} s`;
 }
 
 /** The flags `train --resume` accepts: everything else is fixed by the checkpoint. */
@@ -39,6 +43,9 @@ export const trainCommand: Command = {
     guesses: { kind: "int", min: 1, max: MAX_GUESSES, value: "K", help: "guesses per step (estimators; default 1)" },
     combine: { kind: "string", choices: COMBINES, help: "how the guesses combine: mean (default) or project (the gradient's projection onto their span)" },
     route: { kind: "string", choices: ["fast", "exact"], help: "wperp route (default fast); wp route (default exact: an SVD per example)" },
+    option: OPTION_FLAG,
+    loss: LOSS_FLAGS.loss,
+    targets: LOSS_FLAGS.targets,
     seed: { kind: "int", default: 0, min: 0, help: "seed of the model, the batches and the guesses" },
     json: { kind: "boolean", help: "one JSON line per epoch, and a final line with weightsHash" },
     out: { kind: "string", value: "dir", help: "folder for checkpoint.json (checkpoint.bin where the state is too large for JSON text) and history.json, written every epoch" },
@@ -46,6 +53,7 @@ export const trainCommand: Command = {
     data: { kind: "string", value: "path", help: "a data folder (binary format with meta.json) or a CSV file; default MNIST-1D" },
     threads: THREADS_FLAG,
   },
+  notes: estimatorOptionsHelp,
   async run(flags, _positional, given) {
     await readyFor(flags);
     let config: TrainConfig;
@@ -60,30 +68,36 @@ export const trainCommand: Command = {
         if (error instanceof FwdgradError) throw new UsageError(`--resume ${path}: ${error.message}`);
         throw error;
       }
-      // The checkpoint fixes the run: a flag that would change it is refused, not ignored.
-      const saved = resume.config as unknown as Record<string, unknown>;
+      // The checkpoint fixes the run: a flag that would change it is refused, not ignored. Its
+      // estimator options are in one place (config.options), as the named flags set them.
+      const saved = { ...estimatorOptions(resume.config), ...resume.config } as unknown as Record<string, unknown>;
       for (const name of given) {
         if (RESUME_FLAGS.has(name)) continue;
         const recorded = saved[name] === undefined ? "not set" : `${name} ${saved[name]}`;
         const clash = saved[name] === flags[name] ? "is fixed by" : "contradicts";
-        throw new UsageError(`--${name} ${flags[name]} ${clash} the checkpoint (${recorded}); with --resume only ${[...RESUME_FLAGS].filter((f) => f !== "resume").map((f) => `--${f}`).join(", ")} may be given`);
+        const value = Array.isArray(flags[name]) ? (flags[name] as string[]).join(" ") : flags[name];
+        throw new UsageError(`--${name} ${value} ${clash} the checkpoint (${recorded}); with --resume only ${[...RESUME_FLAGS].filter((f) => f !== "resume").map((f) => `--${f}`).join(", ")} may be given`);
       }
       config = { ...resume.config, epochs: given.has("epochs") ? (flags.epochs as number) : resume.config.epochs };
     } else {
       requireFlag(flags, trainCommand.flags, "method");
       requireFlag(flags, trainCommand.flags, "width");
       checkMethods([flags.method as string]);
+      // Options the command line gave, checked strictly by the method's table (`wt` given --k is refused).
+      const options = optionsFromFlags(flags);
+      const { loss } = lossFromFlags(flags);
       config = {
         method: flags.method as string, width: flags.width as number, depth: flags.depth as number, epochs: flags.epochs as number,
-        batch: flags.batch as number, lr: flags.lr as number, seed: flags.seed as number, k: flags.k as number,
-        ...(flags.guesses !== undefined ? { guesses: flags.guesses as number } : {}),
-        ...(flags.combine !== undefined ? { combine: flags.combine as Combine } : {}),
-        ...(flags.route !== undefined ? { route: flags.route as "fast" | "exact" } : {}),
+        batch: flags.batch as number, lr: flags.lr as number, seed: flags.seed as number,
+        ...(loss ? { loss } : {}),
+        ...(Object.keys(options).length ? { options: options as EstimatorOptions } : {}),
       };
     }
     const out = flags.out as string | undefined;
     if (out !== undefined) checkOutFolder("--out", out);
-    const data = loadData(flags.data as string | undefined);
+    // A resumed regression run reads its targets as it was trained: the checkpoint's data identity says how many.
+    const targets = resume ? resume.data.targets : lossFromFlags(flags).targets;
+    const data = loadData(flags.data as string | undefined, targets);
     checkModelSize(data, config.width, config.depth);
     checkMethodFits(config, data);
     const trainer = new Trainer(data, config, resume);
@@ -113,6 +127,7 @@ export const trainCommand: Command = {
     const last = trainer.history[trainer.history.length - 1];
     const final = { ...(last ?? { epoch: trainer.epoch }), method: config.method, width: config.width, seed: config.seed, weightsHash: trainer.weightsHash(), stopped: trainer.stopped };
     if (flags.json) console.log(JSON.stringify(final));
+    else if (last && Number.isNaN(last.trainAcc)) console.log(`${config.method}: ${trainer.epoch} epochs, train loss ${last.trainLoss.toFixed(4)}, test loss ${last.testLoss.toFixed(4)}, weights ${final.weightsHash}`);
     else console.log(`${config.method}: ${trainer.epoch} epochs, train ${last ? (last.trainAcc * 100).toFixed(1) : "—"}%, test ${last ? (last.testAcc * 100).toFixed(1) : "—"}%, weights ${final.weightsHash}`);
     return trainer.stopped ? 1 : 0;
   },
