@@ -3,6 +3,7 @@
 // unbiased. The output layer uses activation perturbation, as in the W̃⊥ paper's comparison.
 import { FwdgradError } from "../engine/errors.ts";
 import type { Tensor } from "../engine/tensor.ts";
+import { kindOf } from "../models/index.ts";
 import { COMMON_OPTIONS, guessOptions, isotropicGuess, seedsOf, type StepInput } from "./estimator.ts";
 import { defineEstimator } from "./options.ts";
 
@@ -13,8 +14,9 @@ export const forwardGradient = defineEstimator("forward-gradient", COMMON_OPTION
   const rules = {
     weightGuess: (input: StepInput, i: number): Tensor | null => {
       const layer = input.model.layers[i];
-      if (layer.b) throw new FwdgradError("forward-gradient: weight perturbation of biases is not supported; build the MLP without bias");
-      return isOutput(input, i) ? null : input.rng.split(i).normal([guesses, ...layer.w.shape]);
+      const [weight, ...rest] = kindOf(layer).params(layer);
+      if (rest.length > 0) throw new FwdgradError("forward-gradient: weight perturbation of biases is not supported; build the MLP without bias");
+      return isOutput(input, i) ? null : input.rng.split(i).normal([guesses, ...weight.shape]);
     },
     guess: (input: StepInput, i: number) => (isOutput(input, i) ? isotropicGuess(input, i, guesses) : null),
   };

@@ -1,6 +1,6 @@
 // Before/after timing of training steps across two checkouts, alternating runs so the machine's
 // drift hits both alike (the project's rule for a before/after on a shared, noisy machine).
-//   npx tsx scripts/compare-steps.ts --base <other checkout> [--rounds 3] [--threads 1]
+//   npx tsx scripts/compare-steps.ts --base <other checkout> [--rounds 3] [--threads 1] [--only wt,wperp]
 // Each round runs this checkout and the base, each in a fresh process, through the public API both
 // have (createMethod(id).step: the trainer's path): the W̃⊥ paper's MLP 40 → 512 × 3 → 10, batch 512,
 // MNIST-1D, AdamW. Prints the median step time and the peak heap of a step per method.
@@ -32,7 +32,8 @@ async function worker(root: string, threads: number): Promise<Result> {
     rows: Int32Array.from({ length: BATCH }, (_, i) => b * BATCH + i),
   }));
   const result: Result = {};
-  for (const m of METHODS) {
+  const only = flag("--only", "");
+  for (const m of METHODS.filter((m) => !only || only.split(",").includes(m.id))) {
     const model = lib.createMlp([data.features, WIDTH, WIDTH, WIDTH, data.classes], { seed: 0 });
     const method = lib.createMethod(m.id);
     const optimizer = lib.adamW();
@@ -82,7 +83,7 @@ if (process.argv.includes("--worker")) {
   const runs: Record<string, Result[]> = { base: [], this: [] };
   for (let r = 0; r < rounds; r++) {
     for (const [name, root] of [["base", base], ["this", "."]] as const) {
-      const child = spawnSync(process.execPath, ["--import", "tsx", "scripts/compare-steps.ts", "--worker", root, "--threads", threads], { encoding: "utf8", maxBuffer: 1 << 24 });
+      const child = spawnSync(process.execPath, ["--import", "tsx", "scripts/compare-steps.ts", "--worker", root, "--threads", threads, "--only", flag("--only", "")], { encoding: "utf8", maxBuffer: 1 << 24 });
       if (child.status !== 0) throw new Error(`${name} run failed:\n${child.stderr}`);
       runs[name].push(JSON.parse(child.stdout.trim().split("\n").pop()!));
       console.error(`round ${r + 1}/${rounds} ${name} done`);
@@ -91,7 +92,7 @@ if (process.argv.includes("--worker")) {
   const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   console.log(`| step (width ${WIDTH}, batch ${BATCH}, ${threads} thread(s)) | base ms | this ms | this / base | base peak MiB | this peak MiB |`);
   console.log("| --- | --- | --- | --- | --- | --- |");
-  for (const m of METHODS) {
+  for (const m of METHODS.filter((m) => runs.base[0][m.label])) {
     const b = median(runs.base.map((x) => x[m.label].ms)), t = median(runs.this.map((x) => x[m.label].ms));
     const bp = Math.max(...runs.base.map((x) => x[m.label].peakMiB)), tp = Math.max(...runs.this.map((x) => x[m.label].peakMiB));
     console.log(`| ${m.label} | ${b.toFixed(1)} | ${t.toFixed(1)} | ${(t / b).toFixed(3)} | ${bp.toFixed(1)} | ${tp.toFixed(1)} |`);
