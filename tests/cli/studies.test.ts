@@ -51,7 +51,7 @@ Studies("quality-width: an interrupted backprop pretraining continues from its c
   // In the text form, as studies begun before the binary form kept it; with the seconds it had taken.
   writeFileSync(join(state, "w8-s0-backprop-2.checkpoint.json"), JSON.stringify(checkpoint));
   writeFileSync(join(state, "w8-s0-backprop-2.progress.json"), JSON.stringify({ seconds: 1000, epoch: 1 }));
-  const study = fwdgrad("reproduce", "quality-width", "--widths", "8", "--draws", "2", "--rows", "32", "--pretrain-epochs", "2", "--k", "2", "--methods", "wt", "--out", out, "--threads", "1");
+  const study = fwdgrad("reproduce", "quality-width", "--widths", "8", "--draws", "2", "--rows", "32", "--pretrain-epochs", "2", "--methods", "wt", "--out", out, "--threads", "1");
   assert.is(study.code, 0, study.err);
   assert.match(study.out + study.err, /backprop pretraining: continuing from epoch 1/);
   const whole = fwdgrad("train", "--method", "backprop", "--width", "8", "--epochs", "2", "--json", "--threads", "1");
@@ -66,7 +66,7 @@ Studies("quality-width: an interrupted backprop pretraining continues from its c
   const other = JSON.parse(readFileSync(join(out, "epoch-1", "checkpoint.json"), "utf8"));
   other.config.lr *= 2;
   writeFileSync(join(state, "w8-s0-backprop-2.checkpoint.json"), JSON.stringify(other));
-  assertRefused(["reproduce", "quality-width", "--widths", "8", "--draws", "2", "--rows", "32", "--pretrain-epochs", "2", "--k", "2", "--methods", "wt", "--out", out, "--threads", "1"],
+  assertRefused(["reproduce", "quality-width", "--widths", "8", "--draws", "2", "--rows", "32", "--pretrain-epochs", "2", "--methods", "wt", "--out", out, "--threads", "1"],
     /w8-s0-backprop-2.checkpoint.json: a checkpoint of another configuration; remove it to start w8 s0 backprop pretraining again/);
 });
 
