@@ -19,14 +19,18 @@ import { parameters, runModel, siteMask } from "../models/sequential.ts";
 import type { OptionTable } from "./options.ts";
 import { projectionCoefficients } from "./projection.ts";
 
-/** What an estimator sees of one step: the model, the batch and its primal forward pass. */
+/**
+ * What an estimator sees of one step: the model, the batch and its primal values. From `prepareStep`
+ * they are all there before the step; from `stepInput` the step's own pass fills them in site by
+ * site, so at site i an estimator's `guess` finds the trace and masks up to layer i.
+ */
 export interface StepInput {
   model: Mlp;
   /** [B, sizes[0]] */
   x: Tensor;
   labels: Int32Array;
   trace: ForwardTrace;
-  /** masks[i] = 1[s_i > 0], [B, sizes[i + 1]], for every hidden layer i. */
+  /** masks[i]: the derivative mask of the activation after site i (1[s_i > 0] for relu), [B, sizes[i + 1]], for every hidden layer i. */
   masks: Tensor[];
   rng: Rng;
   /** Data set rows of the batch, when known: lets estimators keep per-example state across epochs. */
