@@ -117,13 +117,13 @@ export function linearize<R extends Outputs>(f: (...args: Tensor[]) => R, primal
     return x;
   });
   // An inspector listening to primal applications keeps hearing them (engine/inspect.ts).
-  const listener = setRecorder(null);
-  const previous = setRecorder({ linearizing: true, linear: (eq) => equations.push(eq), primal: listener?.primal });
+  const listener = setRecorder({ linearizing: true, linear: (eq) => equations.push(eq) });
+  if (listener?.primal) setRecorder({ linearizing: true, linear: (eq) => equations.push(eq), primal: listener.primal });
   let result: R;
   try {
     result = f(...inputs);
   } finally {
-    setRecorder(previous === null ? listener : previous);
+    setRecorder(listener);
   }
   const outs = outputsOf("linearize", result);
   const values = outs.map((o) => view(o, o.shape));
