@@ -78,9 +78,10 @@ export function encodeCheckpoint(state: TrainerState): Uint8Array[] {
   return [header, ...headerOrder(state).map(bytesOf)];
 }
 
-/** Readers of one JSON value that name its path in their errors. */
+/** Readers of one JSON value that name its path in their errors: one line, whatever a forged key or value holds. */
 function fail(path: string, why: string): never {
-  throw new FwdgradError(`checkpoint: ${path} ${why}`);
+  const oneLine = `${path} ${why}`.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  throw new FwdgradError(`checkpoint: ${oneLine}`);
 }
 
 const describe = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an array" : typeof v === "string" ? `"${v.length > 40 ? `${v.slice(0, 40)}…` : v}"` : typeof v === "object" ? "an object" : String(v));

@@ -153,6 +153,15 @@ Fuzz("binary checkpoints: arbitrary bytes, flipped, cut and extended files, edit
   assert.is(new Trainer(data, state.config, state).weightsHash(), trainer.weightsHash(), "the unmutated binary checkpoint restores");
 });
 
+Fuzz("a control character forged into a key or value still gives a one-line error (a flip that once made \"feat\\res\")", () => {
+  const cases = [
+    withBody(JSON.stringify(binaryHeader).replace('"features"', '"feat\\res"'), binary.subarray(headerEnd + 1)),
+    mutate(["config", "method"], "w\nt"),
+    mutate(["config", "options", "k\u0000"], 3),
+  ];
+  for (const text of cases) resultOrCleanError(text);
+});
+
 Fuzz("the unmutated checkpoint restores", () => {
   const state = parseCheckpoint(valid);
   assert.is(new Trainer(data, state.config, state).weightsHash(), trainer.weightsHash());
