@@ -94,18 +94,20 @@ export function methodOptions(id: string): OptionTable {
  */
 export function sharedOptions(methods: readonly string[], options: object): (method: string) => EstimatorOptions {
   // An unknown id is left for the caller to report (the trainer names it with the rest of its config).
-  const tableOf = (method: string): OptionTable => (isMethodId(method) ? methodOptions(method) : {});
-  const tables = methods.map(tableOf);
+  const tables = methods.map((method): OptionTable => (isMethodId(method) ? methodOptions(method) : {}));
   for (const [name, value] of Object.entries(options)) {
     if (value === undefined) continue;
     if (methods.every(isMethodId) && !tables.some((table) => Object.hasOwn(table, name))) {
       throw new FwdgradError(`option ${JSON.stringify(name)}: none of ${methods.join(", ")} takes it`);
     }
   }
-  return (method) => {
-    const table = tableOf(method);
-    return Object.fromEntries(Object.entries(options).filter(([name, value]) => value !== undefined && Object.hasOwn(table, name))) as EstimatorOptions;
-  };
+  return (method) => optionsTakenBy(method, options);
+}
+
+/** The options of `options` that `method`'s table declares (none for an unknown id), undefined values left out. */
+export function optionsTakenBy(method: string, options: object): EstimatorOptions {
+  const table = isMethodId(method) ? methodOptions(method) : {};
+  return Object.fromEntries(Object.entries(options).filter(([name, value]) => value !== undefined && Object.hasOwn(table, name))) as EstimatorOptions;
 }
 
 const exactGradient: GradientMethod = {

@@ -1,6 +1,6 @@
 // Before/after timing of training steps across two checkouts, alternating runs so the machine's
 // drift hits both alike (the project's rule for a before/after on a shared, noisy machine).
-//   npx tsx scripts/compare-steps.ts --base <other checkout> [--rounds 3] [--threads 1] [--only wt,wperp]
+//   npx tsx scripts/compare-steps.ts --base <other checkout> [--rounds 3] [--threads 1] [--only wt,wperp] [--guesses K]
 // Each round runs this checkout and the base, each in a fresh process, through the public API both
 // have (createMethod(id).step: the trainer's path): the W̃⊥ paper's MLP 40 → 512 × 3 → 10, batch 512,
 // MNIST-1D, AdamW. Prints the median step time and the peak heap of a step per method.
@@ -35,7 +35,8 @@ async function worker(root: string, threads: number): Promise<Result> {
   const only = flag("--only", "");
   for (const m of METHODS.filter((m) => !only || only.split(",").includes(m.id))) {
     const model = lib.createMlp([data.features, WIDTH, WIDTH, WIDTH, data.classes], { seed: 0 });
-    const method = lib.createMethod(m.id);
+    const guesses = Number(flag("--guesses", "1"));
+    const method = lib.createMethod(m.id, m.id === "backprop" || guesses === 1 ? {} : { guesses });
     const optimizer = lib.adamW();
     let step = 0;
     const one = () => {
@@ -83,7 +84,7 @@ if (process.argv.includes("--worker")) {
   const runs: Record<string, Result[]> = { base: [], this: [] };
   for (let r = 0; r < rounds; r++) {
     for (const [name, root] of [["base", base], ["this", "."]] as const) {
-      const child = spawnSync(process.execPath, ["--import", "tsx", "scripts/compare-steps.ts", "--worker", root, "--threads", threads, "--only", flag("--only", "")], { encoding: "utf8", maxBuffer: 1 << 24 });
+      const child = spawnSync(process.execPath, ["--import", "tsx", "scripts/compare-steps.ts", "--worker", root, "--threads", threads, "--only", flag("--only", ""), "--guesses", flag("--guesses", "1")], { encoding: "utf8", maxBuffer: 1 << 24 });
       if (child.status !== 0) throw new Error(`${name} run failed:\n${child.stderr}`);
       runs[name].push(JSON.parse(child.stdout.trim().split("\n").pop()!));
       console.error(`round ${r + 1}/${rounds} ${name} done`);

@@ -12,7 +12,7 @@ import { FwdgradError } from "../engine/errors.ts";
 import { assign } from "../engine/inplace.ts";
 import { rng } from "../engine/rng.ts";
 import { tensor } from "../engine/tensor.ts";
-import { createEstimator, isEstimatorId, keepsWarmStarts, methodOptions, type Combine, type EstimatorOptions, type MethodSpec } from "../estimators/index.ts";
+import { createEstimator, isEstimatorId, keepsWarmStarts, optionsTakenBy, type Combine, type EstimatorOptions, type MethodSpec } from "../estimators/index.ts";
 import { hiddenLayerMean, measureQuality, type LayerFidelity, type LayerMetrics } from "../estimators/metrics.ts";
 import { DEFAULT_WARM_START_BYTES, warmStartBytesFor } from "../estimators/wperp/warm-starts.ts";
 import type { Dataset } from "../data/dataset.ts";
@@ -119,7 +119,7 @@ const bytesOf = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.by
 export function configFrom(settings: RunSettings, spec: MethodSpec, width: number, seed: number): TrainConfig {
   const guesses = spec.guesses ?? settings.guesses;
   const combine = spec.combine ?? settings.combine;
-  const options = settings.options ? sharedOptionsFor(spec.method, settings.options) : {};
+  const options = settings.options ? optionsTakenBy(spec.method, settings.options) : {};
   return {
     method: spec.method, width, depth: settings.depth, epochs: settings.epochs, batch: settings.batch, lr: settings.lr, seed,
     ...(settings.k !== undefined ? { k: settings.k } : {}),
@@ -129,11 +129,6 @@ export function configFrom(settings: RunSettings, spec: MethodSpec, width: numbe
   };
 }
 
-/** The options of `all` that `method`'s table declares (each run of a study takes its own). */
-function sharedOptionsFor(method: string, all: EstimatorOptions): EstimatorOptions {
-  const table = methodOptions(method);
-  return Object.fromEntries(Object.entries(all).filter(([name]) => Object.hasOwn(table, name))) as EstimatorOptions;
-}
 
 /**
  * Options quality-width gives an estimator beyond the settings: W̃P on its fast route, the same guess

@@ -8,7 +8,7 @@ import { FwdgradError } from "../engine/errors.ts";
 import { sum } from "../engine/ops.ts";
 import { rng, type Rng } from "../engine/rng.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
-import { createEstimator, createMethod, isMethodId, methodOptions, type Combine, type Estimator, type EstimatorOptions, type EstimatorState, type GradientMethod, type Objective } from "../estimators/index.ts";
+import { createEstimator, createMethod, optionsTakenBy, type Combine, type Estimator, type EstimatorOptions, type EstimatorState, type GradientMethod, type Objective } from "../estimators/index.ts";
 import { lossFor, type Loss, type LossId } from "../models/loss.ts";
 import { measureBasisFidelity, measureQuality, type LayerFidelity, type LayerMetrics } from "../estimators/metrics.ts";
 import type { Dataset, Split } from "../data/dataset.ts";
@@ -49,8 +49,7 @@ const NAMED_OPTIONS = ["k", "guesses", "combine", "route"] as const;
  * ignored, and still are).
  */
 export function estimatorOptions(config: TrainConfig): EstimatorOptions {
-  const table = isMethodId(config.method) ? methodOptions(config.method) : {};
-  const named = Object.fromEntries(NAMED_OPTIONS.filter((key) => config[key] !== undefined && Object.hasOwn(table, key)).map((key) => [key, config[key]]));
+  const named = optionsTakenBy(config.method, Object.fromEntries(NAMED_OPTIONS.map((key) => [key, config[key]])));
   return { ...named, ...config.options };
 }
 

@@ -6,7 +6,7 @@
 import { apply, type LinearPrimName } from "../../engine/prims.ts";
 import { indexBuffer } from "../../engine/tensor.ts";
 import {
-  linearize, vjp, inject, zeros,
+  applyLinear, linearize, vjp, inject, zeros,
   add, broadcast, div, exp, gatherRows, log, matmul, max, mean, mul, neg, relu, reshape, scale, softmaxCrossEntropy, sub, sum,
   tensor, transpose, jvp, PRIMS, type PrimName, type Tensor, mark, release,
 } from "../../index.ts";
@@ -258,6 +258,9 @@ for (const row of ROWS_TABLE.filter((r) => r.prim !== "inject")) {
     assert.ok(Math.abs(left - right) <= 1e-5 * (1 + scale), `${row.label}: ⟨u, jvp(v)⟩ = ${left}, ⟨vjp(u), v⟩ = ${right}`);
     const [, program] = linearize(f, at);
     for (const eq of program.equations) exercised.add(eq.name);
+    // The recorded program, run again on the same tangents, gives jvp's tangent (JAX's linearize).
+    const [replayed] = applyLinear(program, v.map((t) => tensor(t.toArray(), [1, ...t.shape])));
+    assertClose(replayed ? replayed.toArray() : new Float32Array(jv.size), Float64Array.from(jv.toArray()), `${row.label}: applyLinear`, 1e-6, 1e-6);
     release(m);
   });
 }
