@@ -1,7 +1,7 @@
 // The engine's public surface, re-exported from the package root.
 export { ready, useKernels, shutdown, engineInfo, type EngineInfo, type KernelKind, type ReadyOptions } from "./backend.ts";
 export { setThreadHost, type ThreadHost, type HostWorker } from "./threads.ts";
-export { FwdgradError } from "./errors.ts";
+export { FwdgradError, FwdgradFault, type FaultKind } from "./errors.ts";
 export { Tensor, tensor, zeros } from "./tensor.ts";
 export {
   add, sub, mul, div, scale, neg, exp, log, relu, matmul, transpose, reshape, broadcast, broadcastShapes,
