@@ -1,16 +1,20 @@
 // The `fwdgrad` command line: training, data sets and gradient-quality measurements, one file per
 // command in cli/commands/, each declaring its flags once (usage line, flag list and checks come
-// from that table). Errors print one line and a usage hint, and exit 2; a training run that stopped
-// early exits 1.
+// from that table). Exit statuses: 0 done; 2 input refused before any work (one line and a usage
+// hint); 1 a fault during work (a file that cannot be written, memory, a thread: one line naming
+// the path or resource, the operation and the reason) or a training run that stopped early; 130 or
+// 143 an interrupt (SIGINT, SIGTERM).
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { FwdgradError } from "../engine/errors.ts";
+import { FwdgradError, FwdgradFault } from "../engine/errors.ts";
 import { describeFlags, parseFlags, usage, UsageError, type Command } from "./args.ts";
 import { compareCommand } from "./commands/compare.ts";
 import { dataCommand } from "./commands/data.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { qualityCommand } from "./commands/quality.ts";
 import { reproduceCommand } from "./commands/reproduce.ts";
+import { IoFault, reason, releaseLocks } from "./files.ts";
+import { setCommandLine } from "./io.ts";
 import { trainCommand } from "./commands/train.ts";
 
 /** The commands by name; exported so tests can parse against the real flag specs. */
@@ -39,7 +43,7 @@ function oneLine(text: string): string {
   return text.replace(/[\x00-\x1f\x7f]/g, (c) => (c === "\n" ? "\\n" : c === "\r" ? "\\r" : c === "\t" ? "\\t" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`));
 }
 
-/** Runs one command line; resolves to the exit status: 0 done, 1 a run stopped early or an internal error, 2 bad input. */
+/** Runs one command line; resolves to the exit status: 0 done, 1 a fault during work, a run stopped early or an internal error, 2 bad input. */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
@@ -48,6 +52,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   // Own keys only: "toString" or "__proto__" are not commands.
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  setCommandLine(argv);
   try {
     if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}`);
     if (rest.includes("--help")) {
@@ -60,6 +65,11 @@ export async function main(argv: string[]): Promise<number> {
     return (await command.run(flags, positional, given)) ?? 0;
   } catch (error) {
     if (process.env.FWDGRAD_DEBUG === "1") console.error(error instanceof Error ? error.stack : error);
+    // A fault of the machine under correct input: what failed and why, no usage line.
+    if (error instanceof IoFault || error instanceof FwdgradFault) {
+      console.error(`fwdgrad: ${oneLine(error.message)}`);
+      return 1;
+    }
     if (error instanceof UsageError || error instanceof FwdgradError) {
       console.error(`fwdgrad: ${oneLine(error.message)}`);
       console.error(`usage: ${command ? usage(name, command) : "fwdgrad <command> [flags]; fwdgrad --help lists them"}`);
@@ -68,6 +78,8 @@ export async function main(argv: string[]): Promise<number> {
     // A bug, not a mistake of the caller: one line here, the stack with FWDGRAD_DEBUG=1.
     console.error(`fwdgrad: internal error: ${oneLine(error instanceof Error ? error.message : String(error))}${process.env.FWDGRAD_DEBUG === "1" ? "" : " (FWDGRAD_DEBUG=1 shows the stack)"}`);
     return 1;
+  } finally {
+    releaseLocks();
   }
 }
 
@@ -84,9 +96,15 @@ function isProgram(): boolean {
 
 if (isProgram()) {
   // A reader that stops early (`fwdgrad train --json | head -3`) closes the pipe; the rest of the
-  // output has nowhere to go, which is no error of ours and no reason for a stack trace.
-  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code !== "EPIPE" && error.code !== "ERR_STREAM_DESTROYED") throw error;
-  });
+  // output has nowhere to go, which is no error of ours and no reason for a stack trace. A full
+  // disk or an I/O error under the output is a fault: one line on stderr, exit 1.
+  for (const [stream, name] of [[process.stdout, "standard output"], [process.stderr, "standard error"]] as const) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EPIPE" || error.code === "ERR_STREAM_DESTROYED") return;
+      if (stream === process.stdout) process.stderr.write(`fwdgrad: cannot write to ${name}: ${reason(error)}\n`);
+      releaseLocks();
+      process.exit(1);
+    });
+  }
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -1,16 +1,17 @@
-// File helpers of the CLI: output folders, atomic writes (temporary name, then rename), data set
-// loading, the studies' file access (node:fs behind train/studies.ts's StudyFiles) and the commit
-// the CLI runs from. The parsers in data/dataset.ts judge the contents; here are only the file
-// accesses, and every file-system fault of the checks, writes and data becomes a one-line
-// UsageError naming the path.
+// File helpers of the CLI: output folders (checked, created and locked), data set loading, the
+// studies' file access (node:fs behind train/studies.ts's StudyFiles) and the commit the CLI runs
+// from. The parsers in data/dataset.ts judge the contents; here are only the file accesses. A fault
+// of the checks and reads before work is a one-line UsageError naming the path (exit 2); the
+// writes, durable and whole, are cli/files.ts's, and their faults are IoFaults (exit 1).
 import { execFileSync } from "node:child_process";
-import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, writeSync, type Stats } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, type Stats } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseBinarySplit, parseCsvSplit, parseDataFolderMeta, splitRows, type Dataset, type Split } from "../data/dataset.ts";
 import { generateMnist1d } from "../data/mnist1d.ts";
 import type { StudyFiles } from "../train/studies.ts";
 import { UsageError } from "./args.ts";
+import { errorCode, FolderInUse, liveHolder, lockFolder, makeFolder, reason, removeFile, writeDurable } from "./files.ts";
 
 /** Larger CSV text than this would not fit a JavaScript string with room to parse it; use the binary format. */
 const MAX_CSV_BYTES = 256 * 2 ** 20;
@@ -18,28 +19,6 @@ const MAX_CSV_BYTES = 256 * 2 ** 20;
 const MAX_META_BYTES = 2 ** 20;
 /** Node reads at most 2 GiB into one buffer. */
 const MAX_READ_BYTES = 2 ** 31 - 1;
-
-const ERROR_WORDS: Record<string, string> = {
-  ENOENT: "no such file or folder",
-  EACCES: "permission denied",
-  EPERM: "operation not permitted",
-  ENOTDIR: "a part of the path is not a folder",
-  EISDIR: "is a folder",
-  EEXIST: "already exists",
-  ELOOP: "too many levels of symbolic links",
-  ENAMETOOLONG: "name too long",
-  ENOSPC: "no space left on the device",
-  EROFS: "read-only file system",
-};
-
-/** A file-system error in words ("permission denied" rather than an EACCES stack). */
-function reason(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === "string" && Object.hasOwn(ERROR_WORDS, code)) return ERROR_WORDS[code];
-  return error instanceof Error ? error.message : String(error);
-}
-
-const errorCode = (error: unknown) => (error as { code?: unknown } | null)?.code;
 
 /** The path's status, or null when nothing is there; other faults (permissions, loops) throw. */
 function statIfPresent(path: string, where: string): Stats | null {
@@ -70,52 +49,49 @@ export function checkOutFolder(flag: string, path: string): void {
     } catch (error) {
       throw new UsageError(`${where}: cannot write into ${current}: ${reason(error)}`);
     }
-    return;
+    break;
   }
+  const holder = liveHolder(target);
+  if (holder) throw new UsageError(`${where} is in use by ${holder}; wait for it to end or give another folder`);
 }
 
-/** Creates the output folder (and its parents) after checking it can be one. */
-export function makeOutFolder(flag: string, path: string): void {
+/**
+ * Creates the output folder (and its parents) after checking it can be one, and takes its lock for
+ * this process (cli/files.ts): a second run on the folder is refused, and what a crashed run left
+ * behind is removed. `data` marks a data folder, which is replaced as a whole (writeFolderAtomic).
+ */
+export function makeOutFolder(flag: string, path: string, data = false): void {
   checkOutFolder(flag, path);
   try {
     mkdirSync(path, { recursive: true });
   } catch (error) {
     throw new UsageError(`${flag} ${path}: cannot create the folder: ${reason(error)}`);
   }
+  try {
+    lockFolder(flag, path, commandLine, (line) => console.error(`fwdgrad: ${line}`), data);
+  } catch (error) {
+    if (error instanceof FolderInUse) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
-/** Writes `bytes` to `path` through a temporary name, so a crash never leaves half a file. */
-export function writeAtomic(path: string, bytes: Uint8Array | string | readonly Uint8Array[]): void {
-  const temp = `${path}.tmp-${Date.now()}`;
-  try {
-    if (typeof bytes === "string" || bytes instanceof Uint8Array) writeFileSync(temp, bytes);
-    else {
-      // Chunks one after another: a large checkpoint is never joined into one buffer.
-      const fd = openSync(temp, "w");
-      try {
-        for (const chunk of bytes) for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done);
-      } finally {
-        closeSync(fd);
-      }
-    }
-    renameSync(temp, path);
-  } catch (error) {
-    rmSync(temp, { force: true });
-    throw new UsageError(`cannot write ${path}: ${reason(error)}`);
-  }
+/** The command line a lock names (set by the CLI's main). */
+let commandLine = "fwdgrad";
+export function setCommandLine(argv: readonly string[]): void {
+  commandLine = ["fwdgrad", ...argv].join(" ").slice(0, 200);
 }
 
 export const bytesOf = (a: Float32Array | Uint8Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
-/** The studies' file access (train/studies.ts) on node:fs: atomic writes, forced removes, recursive folders. */
+/** The studies' file access (train/studies.ts) on node:fs: durable writes, forced removes, recursive folders. */
 export const nodeStudyFiles: StudyFiles = {
   join,
   exists: (path) => existsSync(path),
   readText: (path) => readFileSync(path, "utf8"),
   readBytes: (path) => readFileSync(path),
-  write: writeAtomic,
-  remove: (path) => rmSync(path, { force: true }),
-  makeFolder: (path) => void mkdirSync(path, { recursive: true }),
+  write: writeDurable,
+  remove: removeFile,
+  makeFolder,
   list: (path) => (existsSync(path) ? readdirSync(path) : []),
 };
 
@@ -138,6 +114,23 @@ function readCommit(): string {
     return dirty ? `${head}+dirty` : head;
   } catch {
     return "unknown";
+  }
+}
+
+/**
+ * A regular file given by `flag`, read whole before any work; every fault (missing, a folder, a
+ * folder on the way we may not search, unreadable, an I/O error) a UsageError naming the path.
+ */
+export function readInputFile(flag: string, path: string, hint: string): Uint8Array {
+  const where = `${flag} ${path}`;
+  const stats = statIfPresent(path, where);
+  if (stats === null) throw new UsageError(`${where}: no such file`);
+  if (!stats.isFile()) throw new UsageError(`${where}: not a regular file (${hint})`);
+  if (stats.size > MAX_READ_BYTES) throw new UsageError(`${where}: ${stats.size} bytes is too large to load (at most ${MAX_READ_BYTES})`);
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new UsageError(`${where}: cannot read: ${reason(error)}`);
   }
 }
 

@@ -6,7 +6,8 @@ import { runOne, type RunResult } from "../../train/studies.ts";
 import { lineChart } from "../../plot/svg.ts";
 import { requireFlag, type Command } from "../args.ts";
 import { readyFor, THREADS_FLAG } from "../engine.ts";
-import { checkOutFolder, loadData, makeOutFolder, writeAtomic } from "../io.ts";
+import { checkOutFolder, loadData, makeOutFolder } from "../io.ts";
+import { writeDurable } from "../files.ts";
 import { checkOptionsTaken, checkRuns, configFrom, estimatorOptionsHelp, OPTION_FLAG, parseMethods, reportStopped, RUNS_FLAGS, TRAINING_FLAGS, WIDTH_FLAG } from "../runs.ts";
 
 const last = (r: RunResult) => r.history[r.history.length - 1];
@@ -40,8 +41,8 @@ export const compareCommand: Command = {
     const log = (line: string) => (flags.json ? undefined : console.log(line));
     const runs = methods.map((m) => runOne(data, configFrom(flags, m, width, flags.seed as number), every, log, m.label));
     makeOutFolder("--out", out);
-    writeAtomic(join(out, "results.json"), `${JSON.stringify({ command: "compare", width: flags.width, epochs, runs }, null, 1)}\n`);
-    writeAtomic(join(out, "accuracy.svg"), lineChart(`Train accuracy, width ${flags.width}`, "epoch", "train accuracy",
+    writeDurable(join(out, "results.json"), `${JSON.stringify({ command: "compare", width: flags.width, epochs, runs }, null, 1)}\n`);
+    writeDurable(join(out, "accuracy.svg"), lineChart(`Train accuracy, width ${flags.width}`, "epoch", "train accuracy",
       runs.map((r) => ({ name: r.label, points: r.history.map((h) => [h.epoch, h.trainAcc] as [number, number]) }))));
     const written = ["results.json", "accuracy.svg"];
     const withQuality = runs.filter((r) => r.quality.length > 0);
@@ -52,7 +53,7 @@ export const compareCommand: Command = {
         points: r.quality.map((q) => [q.epoch, q[metric][layer] ?? NaN] as [number, number]),
       }))).filter((s) => s.points.some((p) => Number.isFinite(p[1])));
       if (series.length) {
-        writeAtomic(join(out, `${file}.svg`), lineChart(`Per-layer ${label}`, "epoch", label, series));
+        writeDurable(join(out, `${file}.svg`), lineChart(`Per-layer ${label}`, "epoch", label, series));
         written.push(`${file}.svg`);
       }
     }

@@ -14,7 +14,8 @@ import { lineChart } from "../../plot/svg.ts";
 import { runOne, type RunResult } from "../../train/studies.ts";
 import { UsageError, type Command } from "../args.ts";
 import { readyFor, THREADS_FLAG } from "../engine.ts";
-import { checkOutFolder, loadData, makeOutFolder, sourceCommit, writeAtomic } from "../io.ts";
+import { checkOutFolder, loadData, makeOutFolder, sourceCommit } from "../io.ts";
+import { writeDurable } from "../files.ts";
 import { parseWidths } from "../runs.ts";
 
 /** How each method entry is drawn: its name, its colour (one per guess space), dashed for ten guesses projected. */
@@ -98,12 +99,12 @@ export const demoCommand: Command = {
       command: "demo", commit: sourceCommit(), settings: { widths, warmup: flags.warmup, draws: flags.draws, rows: flags.rows, width: flags.width, epochs: flags.epochs, lr, seed },
       alignment, training: runs.map((r) => ({ method: r.label, seconds: r.seconds, weightsHash: r.weightsHash, history: r.history })), seconds: totalSeconds,
     };
-    writeAtomic(join(out, "demo.json"), `${JSON.stringify(record, null, 1)}\n`);
-    writeAtomic(join(out, "alignment.svg"), lineChart(`Alignment with the true gradient after ${flags.warmup} epochs of backprop`, "width", "cosine with the true gradient (hidden layers)",
+    writeDurable(join(out, "demo.json"), `${JSON.stringify(record, null, 1)}\n`);
+    writeDurable(join(out, "alignment.svg"), lineChart(`Alignment with the true gradient after ${flags.warmup} epochs of backprop`, "width", "cosine with the true gradient (hidden layers)",
       ALIGNED.map((label) => ({ ...STYLE[label], points: alignment.map((a) => [a.width, a.cosine[label]] as [number, number]) })), undefined, { logX: true }));
     // Backprop's curve would squeeze the estimators' into the bottom of the plot; the text gives it.
     const estimated = runs.filter((r) => isEstimatorId(r.method));
-    writeAtomic(join(out, "accuracy.svg"), lineChart(`Train accuracy without backprop, width ${flags.width}`, "epoch", "train accuracy",
+    writeDurable(join(out, "accuracy.svg"), lineChart(`Train accuracy without backprop, width ${flags.width}`, "epoch", "train accuracy",
       estimated.map((r) => ({ ...STYLE[r.label], points: r.history.map((h) => [h.epoch, h.trainAcc] as [number, number]) }))));
     if (flags.json) {
       console.log(JSON.stringify(record));

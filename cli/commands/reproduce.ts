@@ -7,7 +7,8 @@ import { accuracyWidth, meanStd, qualityWidth, runOne, type RunResult, type Stat
 import { lineChart } from "../../plot/svg.ts";
 import { UsageError, type Command, type Flags } from "../args.ts";
 import { readyFor, THREADS_FLAG } from "../engine.ts";
-import { checkOutFolder, loadData, makeOutFolder, nodeStudyFiles, sourceCommit, writeAtomic } from "../io.ts";
+import { checkOutFolder, loadData, makeOutFolder, nodeStudyFiles, sourceCommit } from "../io.ts";
+import { writeDurable } from "../files.ts";
 import { checkOptionsTaken, checkRuns, configFrom, estimatorOptionsHelp, methodSpec, OPTION_FLAG, parseMethods, parseWidths, reportStopped, RUNS_FLAGS, runSettings, TRAINING_FLAGS } from "../runs.ts";
 
 const last = (r: RunResult) => r.history[r.history.length - 1];
@@ -105,9 +106,9 @@ export const reproduceCommand: Command = {
       }
     }
     makeOutFolder("--out", out);
-    writeAtomic(join(out, `${name}.json`), `${JSON.stringify({ experiment: name, epochs: flags.epochs, seeds, cells, runs }, null, 1)}\n`);
+    writeDurable(join(out, `${name}.json`), `${JSON.stringify({ experiment: name, epochs: flags.epochs, seeds, cells, runs }, null, 1)}\n`);
     if (experiment.widths.length > 1) {
-      writeAtomic(join(out, `${name}-figure2.svg`), lineChart("Train accuracy vs width (cf. the paper's Figure 2)", "width", "train accuracy",
+      writeDurable(join(out, `${name}-figure2.svg`), lineChart("Train accuracy vs width (cf. the paper's Figure 2)", "width", "train accuracy",
         experiment.methods.map((m) => ({ name: m, points: cells.filter((c) => c.method === m).map((c) => [c.width, c.train.mean] as [number, number]) })), [0, 1]));
     }
     if (flags.json) {

@@ -1,7 +1,6 @@
 // `fwdgrad train`: one MLP trained with one method on MNIST-1D or the user's data, a progress line
 // or one JSON line per epoch, a checkpoint and history in --out every epoch, and --resume to continue
 // bit for bit. A training run that stopped early exits 1.
-import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { FwdgradError } from "../../engine/errors.ts";
 import { COMBINES, MAX_GUESSES, METHOD_IDS, type EstimatorOptions } from "../../estimators/index.ts";
@@ -9,7 +8,8 @@ import { encodeCheckpoint, fitsTextCheckpoint, parseCheckpoint, serializeCheckpo
 import { estimatorOptions, Trainer, type TrainConfig } from "../../train/trainer.ts";
 import { requireFlag, UsageError, type Command } from "../args.ts";
 import { readyFor, THREADS_FLAG } from "../engine.ts";
-import { checkOutFolder, loadData, makeOutFolder, writeAtomic } from "../io.ts";
+import { checkOutFolder, loadData, makeOutFolder, readInputFile } from "../io.ts";
+import { removeFile, writeDurable } from "../files.ts";
 import { checkMethodFits, checkMethods, checkModelSize, estimatorOptionsHelp, LOSS_FLAGS, lossFromFlags, OPTION_FLAG, optionsFromFlags, TRAINING_FLAGS, WIDTH_FLAG } from "../runs.ts";
 
 /** One line redrawn in place on a terminal: epoch, loss, accuracy, step time and ETA. */
@@ -26,8 +26,8 @@ function progressLine(report: { epoch: number; trainLoss: number; trainAcc: numb
   return `${bar} epoch ${report.epoch}/${epochs}  loss ${report.trainLoss.toFixed(4)}  ${scores}  ${(report.ms / stepsPerEpoch).toFixed(1)} ms/step  ETA ${Math.round(eta)} s`;
 }
 
-/** The flags `train --resume` accepts: everything else is fixed by the checkpoint. */
-const RESUME_FLAGS = new Set(["resume", "epochs", "out", "json", "data"]);
+/** The flags `train --resume` accepts: everything else is fixed by the checkpoint (the thread count never changes the numbers). */
+const RESUME_FLAGS = new Set(["resume", "epochs", "out", "json", "data", "threads"]);
 
 export const trainCommand: Command = {
   summary: "train an MLP with an estimator (or backprop) on MNIST-1D or your data",
@@ -60,10 +60,9 @@ export const trainCommand: Command = {
     let resume;
     if (typeof flags.resume === "string") {
       const path = flags.resume;
-      if (!existsSync(path)) throw new UsageError(`--resume ${path}: no such file`);
-      if (!statSync(path).isFile()) throw new UsageError(`--resume ${path}: not a file (give the checkpoint.json or checkpoint.bin inside an --out folder)`);
+      const bytes = readInputFile("--resume", path, "give the checkpoint.json or checkpoint.bin inside an --out folder");
       try {
-        resume = parseCheckpoint(readFileSync(path));
+        resume = parseCheckpoint(bytes);
       } catch (error) {
         if (error instanceof FwdgradError) throw new UsageError(`--resume ${path}: ${error.message}`);
         throw error;
@@ -116,10 +115,10 @@ export const trainCommand: Command = {
         // over the first epoch, so a state may outgrow the text form after it was written).
         const state = trainer.state();
         const text = fitsTextCheckpoint(state);
-        if (text) writeAtomic(join(out, "checkpoint.json"), serializeCheckpoint(state));
-        else writeAtomic(join(out, "checkpoint.bin"), encodeCheckpoint(state));
-        rmSync(join(out, text ? "checkpoint.bin" : "checkpoint.json"), { force: true });
-        writeAtomic(join(out, "history.json"), `${JSON.stringify(trainer.history)}\n`);
+        if (text) writeDurable(join(out, "checkpoint.json"), serializeCheckpoint(state));
+        else writeDurable(join(out, "checkpoint.bin"), encodeCheckpoint(state));
+        removeFile(join(out, text ? "checkpoint.bin" : "checkpoint.json"));
+        writeDurable(join(out, "history.json"), `${JSON.stringify(trainer.history)}\n`);
       }
     }
     if (tty) process.stdout.write("\n");
