@@ -79,8 +79,18 @@ export function injectFileFaults(next: readonly FaultRule[]): void {
 const fromEnvironment = process.env.FWDGRAD_TEST_FAULTS;
 if (fromEnvironment) injectFileFaults(JSON.parse(fromEnvironment) as FaultRule[]);
 
+/** The operations performed while a test records them (`recordFileOps`), else null. */
+let journal: Array<{ op: FileOp; path: string }> | null = null;
+
+/** Starts recording this module's file operations (tests only); returns the list they are appended to. */
+export function recordFileOps(on: boolean): Array<{ op: FileOp; path: string }> {
+  journal = on ? [] : null;
+  return journal ?? [];
+}
+
 /** Runs one file operation, unless an injected fault takes its place. */
 function step<T>(op: FileOp, path: string, run: () => T): T {
+  journal?.push({ op, path });
   for (const rule of rules) {
     if (rule.op !== op || !path.includes(rule.path) || ++rule.seen !== (rule.nth ?? 1)) continue;
     if (rule.crash) process.kill(process.pid, "SIGKILL");
@@ -357,8 +367,8 @@ export function lockFolder(flag: string, dir: string, command: string, say: (lin
   if (held.has(lock)) return;
   const owner: LockOwner = { pid: process.pid, host: hostname(), processStart: processStart(process.pid), command, started: new Date().toISOString() };
   const temp = tempName(lock);
-  writeNewFile(temp, `${JSON.stringify(owner)}\n`, lock);
   try {
+    writeNewFile(temp, `${JSON.stringify(owner)}\n`, lock);
     for (let attempt = 0; ; attempt++) {
       try {
         step("link", lock, () => linkSync(temp, lock));

@@ -1,11 +1,12 @@
 // `npm test`: the suite under Node (tsx), Deno, Bun and headless Chromium, one after another, then
-// the Node-only suites (every tests/cli/*.test.ts and tests/fuzz/*.test.ts, one process each).
+// the Node-only suites (every tests/cli/*.test.ts, tests/fuzz/*.test.ts and tests/faults/*.test.ts,
+// one process each).
 // uvu prints Total/Passed per run; this adds them up into the one line CI reads,
 // `tests: N passed, M failed, K skipped`, and exits non-zero on any failure or any run that did not
 // finish. K counts the runs, or parts of a run (the examples' browser page), that printed a
 // `skipped:` line because there is no browser (scripts/find-browser.mjs); under CI=true each of
 // those is a failure instead, so CI keeps running the browser tests.
-// `node scripts/test-all.mjs <names...>` runs only the named runs; `cli` and `fuzz` name their group.
+// `node scripts/test-all.mjs <names...>` runs only the named runs; `cli`, `fuzz` and `faults` name their group.
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 
@@ -28,10 +29,11 @@ const RUNS = [
   { name: "chromium", cmd: process.execPath, args: ["scripts/browser-run.mjs"] },
   ...nodeOnly("cli"),
   ...nodeOnly("fuzz"),
+  ...nodeOnly("faults"),
   { name: "examples", cmd: process.execPath, args: ["scripts/run-examples.mjs"] },
   { name: "web", cmd: process.execPath, args: ["scripts/web-test.mjs"] },
 ];
-const GROUPS = ["cli", "fuzz"];
+const GROUPS = ["cli", "fuzz", "faults"];
 
 const only = process.argv.slice(2);
 const unknown = only.filter((name) => !GROUPS.includes(name) && !RUNS.some((r) => r.name === name));
