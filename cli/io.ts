@@ -125,7 +125,7 @@ export function readInputFile(flag: string, path: string, hint: string): Uint8Ar
   const where = `${flag} ${path}`;
   const stats = statIfPresent(path, where);
   if (stats === null) throw new UsageError(`${where}: no such file`);
-  if (!stats.isFile()) throw new UsageError(`${where}: not a regular file (${hint})`);
+  if (!stats.isFile()) throw new UsageError(`${where}: not a file (${hint})`);
   if (stats.size > MAX_READ_BYTES) throw new UsageError(`${where}: ${stats.size} bytes is too large to load (at most ${MAX_READ_BYTES})`);
   try {
     return readFileSync(path);

@@ -44,6 +44,8 @@ Resume("1 + 1 epochs of wperp through a checkpoint equal 2 epochs", () => {
   const binary = join(scratch, "checkpoint.bin");
   writeFileSync(binary, Buffer.concat(encodeCheckpoint(parseCheckpoint(readFileSync(checkpoint, "utf8")))));
   assert.is(finalLine(["--resume", binary, "--epochs", "2", "--data", csv]).weightsHash, whole.weightsHash);
+  // On a smaller or busier machine: another thread count, the same numbers.
+  for (const threads of ["1", "3"]) assert.is(finalLine(["--resume", checkpoint, "--epochs", "2", "--data", csv, "--threads", threads]).weightsHash, whole.weightsHash, `--threads ${threads}`);
   const damaged = readFileSync(binary);
   damaged[damaged.length - 1] ^= 1;
   writeFileSync(binary, damaged);
@@ -64,7 +66,7 @@ Resume("bad checkpoints, folders, contradicting flags and other data are refused
   assertRefused(["train", "--resume", write("crc.json", JSON.stringify({ ...saved, checksum: "0123456789abcdef" }))], /checksum is 0123456789abcdef, but the arrays hash to/);
   assertRefused(["train", "--resume", write("step.json", JSON.stringify({ ...saved, optimizer: { ...saved.optimizer, step: 1e12 } }))], /optimizer.step is 1000000000000, the run's step 4/);
   for (const [flag, value] of [["width", "16"], ["method", "wt"], ["lr", "0.1"], ["seed", "3"], ["batch", "4"], ["depth", "2"], ["k", "2"]]) {
-    assertRefused(["train", "--resume", checkpoint, "--data", csv, `--${flag}`, value], new RegExp(`^fwdgrad: --${flag} ${value} contradicts the checkpoint \\(${flag} [^)]+\\); with --resume only --epochs, --out, --json, --data may be given`));
+    assertRefused(["train", "--resume", checkpoint, "--data", csv, `--${flag}`, value], new RegExp(`^fwdgrad: --${flag} ${value} contradicts the checkpoint \\(${flag} [^)]+\\); with --resume only --epochs, --out, --json, --data, --threads may be given`));
   }
   assertRefused(["train", "--resume", checkpoint, "--data", csv, "--width", "8"], /^fwdgrad: --width 8 is fixed by the checkpoint \(width 8\); with --resume only/);
   assertRefused(["train", "--resume", checkpoint, "--data", otherCsv, "--epochs", "2"], /the checkpoint was trained on other data \(32 \+ 8 rows of 4 features, 4 classes, fingerprint [0-9a-f]{16}\) than this run's/);
