@@ -2,7 +2,7 @@
 // FwdgradFault naming the thread and the kernel within a bounded time; the engine retires it and
 // goes on with the threads left, engineInfo() says so, a retried call gives the unfaulted bits, and
 // ready({ threads }) starts fresh workers. The faults come from the test seam in engine/threads.ts.
-import { engineInfo, FwdgradFault, matmul, ready, rng, tensor, type Tensor } from "../../index.ts";
+import { engineInfo, FwdgradFault, grad, jvp, matmul, mean, ready, relu, rng, softmaxCrossEntropy, tensor, type Tensor } from "../../index.ts";
 import { engine } from "../../engine/backend.ts";
 import { injectThreadFault, resetThreadFaults, setStallDeadline, type ThreadFault } from "../../engine/threads.ts";
 import { assert, assertSameBits, inputs, suite } from "../harness.ts";
@@ -25,6 +25,19 @@ const CASES: Record<string, { kernel: ThreadFault["kernel"]; call: () => Tensor 
 // Reset before each case: a faulted draw leaves its Rng where it was, so the retry draws the same.
 let stream = rng(7);
 
+// A forward-gradient step and its exact gradient on a small MLP: several split gemm calls each.
+const x = tensor(r.uniform(128 * 96), [128, 96]);
+const w1 = tensor(r.uniform(96 * 64, -0.2, 0.2), [96, 64]);
+const w2 = tensor(r.uniform(64 * 10, -0.3, 0.3), [64, 10]);
+const labels = Array.from({ length: 128 }, (_, i) => (i * 7) % 10);
+const loss = (u: Tensor, v: Tensor) => mean(softmaxCrossEntropy(matmul(relu(matmul(x, u)), v), labels));
+/** The loss, its directional derivative and the gradient, as one array. */
+function step(): Float32Array {
+  const noise = rng(5);
+  const [l, dl] = jvp(loss, [w1, w2], [noise.normal([96, 64]), noise.normal([64, 10])]);
+  return new Float32Array([l, dl, ...(grad(loss, { argnums: [0, 1] })(w1, w2) as Tensor[])].flatMap((t) => [...t.toArray()]));
+}
+
 Faults.before(async () => {
   before = engineInfo().threads;
   setStallDeadline(FLOOR_MS);
@@ -45,6 +58,7 @@ if (unavailable) {
       stream = rng(7);
       expected[name] = call().toArray();
     }
+    expected.step = step();
   });
 
   for (const kind of ["die", "throw", "stall"] as const) {
@@ -96,6 +110,20 @@ if (unavailable) {
     const info = await ready({ threads: 3 });
     assert.equal([info.threads, info.threadsNote], [3, null]);
     assertSameBits(matmul(a, b).toArray(), expected.matmul, "matmul on 3 fresh threads");
+  });
+
+  Faults("a fault in the middle of a step: the retried step gives the unfaulted bits", async () => {
+    await ready({ threads: 3 });
+    injectThreadFault({ worker: 0, kernel: "gemm_f32", kind: "stall", afterCalls: 2 });
+    let fault: unknown = null;
+    try {
+      step();
+    } catch (e) {
+      fault = e;
+    }
+    assert.instance(fault, FwdgradFault, `expected a FwdgradFault, got ${String(fault)}`);
+    assert.is(engineInfo().threads, 2);
+    assertSameBits(step(), expected.step, "the step retried on 2 threads");
   });
 
   Faults("a trap on every thread is the call's own error, not a fault: no worker is retired", async () => {
