@@ -115,7 +115,9 @@ function stopThreads(b: Backend): void {
  * thread count. Without SIMD the TypeScript kernels are used. Threads need shared memory (in a
  * browser: a cross-origin isolated page) and a thread that may block (in a browser: a worker, not
  * the page's main thread); where either is missing the engine runs on one thread and
- * `threadsNote` says why. Any thread count gives the same bits.
+ * `threadsNote` says why. Any thread count gives the same bits. A worker that traps, dies or stalls
+ * ends its call with a FwdgradFault (the call can be retried) and is retired: the engine goes on with
+ * the threads left, `threadsNote` says which failed, and a later `ready({ threads })` starts fresh ones.
  * @example
  * ```ts
  * import { ready, tensor, matmul } from "fwdgrad";
