@@ -212,7 +212,7 @@ function takeFault(worker: number, index: number): ThreadFault["kind"] | null {
   return fault.kind;
 }
 
-/** Asks a worker to leave its loop, and terminates it (a stalled one never reads the request). */
+/** Asks a worker to leave its loop, and terminates it (one stuck in a kernel never reads the request). */
 function stop(slot: Slot): void {
   slot.control[KERNEL] = STOP;
   slot.seq = (slot.seq + 1) | 0;
