@@ -21,7 +21,10 @@ export interface EngineInfo {
   threads: number;
   /** True when the engine's memory is shared, so that threads can be added by a later `ready`. */
   sharedMemory: boolean;
-  /** Why fewer threads run than were asked for (or than the runtime has cores), else null. */
+  /**
+   * Why fewer threads run than were asked for (or than the runtime has cores), else null; after a
+   * worker failed (a FwdgradFault), which one, in which kernel, and how many threads are left.
+   */
   threadsNote: string | null;
 }
 
@@ -82,10 +85,21 @@ async function setThreads(b: Backend, threads: number): Promise<void> {
   }
   stopThreads(b);
   if (want > 1) {
-    b.pool = await ThreadPool.start(b.host!, want - 1, b.memory);
-    b.threaded = threadedKernels(b.wasm!, b.pool, b.heap);
-    if (b.kind === "wasm") b.k = b.threaded;
+    const pool = (b.pool = await ThreadPool.start(b.host!, want - 1, b.memory));
+    // A worker that failed was retired from the pool: go on with the threads left, or with one.
+    pool.onRetire = (note) => {
+      b.threadsNote = note;
+      if (pool.size === 0) stopThreads(b);
+      else useThreads(b, pool);
+    };
+    useThreads(b, pool);
   }
+}
+
+/** Splits the WebAssembly kernels over the pool's workers and the calling thread. */
+function useThreads(b: Backend, pool: ThreadPool): void {
+  b.threaded = threadedKernels(b.wasm!, pool, b.heap);
+  if (b.kind === "wasm") b.k = b.threaded;
 }
 
 function stopThreads(b: Backend): void {
@@ -101,7 +115,9 @@ function stopThreads(b: Backend): void {
  * thread count. Without SIMD the TypeScript kernels are used. Threads need shared memory (in a
  * browser: a cross-origin isolated page) and a thread that may block (in a browser: a worker, not
  * the page's main thread); where either is missing the engine runs on one thread and
- * `threadsNote` says why. Any thread count gives the same bits.
+ * `threadsNote` says why. Any thread count gives the same bits. A worker that traps, dies or stalls
+ * ends its call with a FwdgradFault (the call can be retried) and is retired: the engine goes on with
+ * the threads left, `threadsNote` says which failed, and a later `ready({ threads })` starts fresh ones.
  * @example
  * ```ts
  * import { ready, tensor, matmul } from "fwdgrad";

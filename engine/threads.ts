@@ -6,8 +6,10 @@
 // How a worker is started differs by runtime, so it comes from a ThreadHost: the web Worker (from a
 // Blob URL, so no file or import.meta.url is needed) in browsers, Deno and Bun; Node's
 // worker_threads from platform/node.ts, registered by the package's Node entry.
-import { FwdgradError } from "./errors.ts";
-import { KERNELS } from "./kernel-abi.ts";
+// A worker that traps, dies or stalls ends the call with a FwdgradFault within a deadline and is
+// retired; the pool goes on with the workers it has left (see `run`).
+import { FwdgradError, FwdgradFault } from "./errors.ts";
+import { KERNELS, type KernelName } from "./kernel-abi.ts";
 import { kernelBytes } from "./wasm.ts";
 
 /** A started worker, as the host exposes it. */
@@ -37,6 +39,7 @@ const DONE = 1; // set by the worker to the job's SEQ when finished (the caller 
 const KERNEL = 2; // kernel index, or STOP
 const COUNT = 3; // number of arguments
 const STATUS = 4; // 0 ok, 1 the kernel threw (a wasm trap)
+const FAULT = 5; // an injected fault for the next job (tests only): 0 none, 1 throw, 2 never answer
 const ARGS_BYTE = 64;
 const MAX_ARGS = 16;
 const RESULT = MAX_ARGS;
@@ -70,6 +73,11 @@ const WORKER_BODY = `(port) => {
         const kernel = control[${KERNEL}];
         if (kernel === ${STOP}) break;
         try {
+          // An injected fault (a test's), after which the worker is retired. A stall waits to be
+          // stopped rather than spinning: Deno's terminate misses a busy loop.
+          const fault = control[${FAULT}];
+          if (fault === 1) throw new Error("injected fault");
+          if (fault === 2 && Atomics.wait(control, ${SEQ}, seen)) continue;
           const result = kernels[kernel](...args.subarray(0, control[${COUNT}]));
           args[${RESULT}] = typeof result === "number" ? result : 0;
           control[${STATUS}] = 0;
@@ -155,10 +163,72 @@ interface Slot {
   seq: number;
 }
 
+/** A fault to inject into a worker's next job: a test seam (engine/threads.ts only, not exported by the package). */
+export interface ThreadFault {
+  /** The worker, by its index in the pool: 0 is thread 2 (the calling thread is thread 1). */
+  worker: number;
+  /** Only a job of this kernel; default any. */
+  kernel?: KernelName;
+  /** "die": the worker is terminated mid-job; "throw": its kernel throws, as a trap does; "stall": it never answers. */
+  kind: "die" | "throw" | "stall";
+  /** Matching jobs to let through first; default 0. */
+  afterCalls?: number;
+}
+
+// How long the calling thread waits for a worker before taking it for dead or stalled: the larger of
+// a floor and a factor times its own part's time (the workers' parts are the same size). A worker
+// slowed by a loaded machine (more threads than cores, another process, a paging or GC pause) stays
+// far inside 100 times the caller's time or 5 s; and a false alarm costs only speed (the thread is
+// retired, and any thread count gives the same bits), while a hang costs the run.
+const STALL_FLOOR_MS = 5000;
+const STALL_FACTOR = 100;
+let stallFloor = STALL_FLOOR_MS;
+let stallFactor = STALL_FACTOR;
+let injected: { fault: ThreadFault; skip: number } | null = null;
+
+/** Test seam: the next matching job of any pool (after `afterCalls` matching ones) fails as `fault` says. One shot. */
+export function injectThreadFault(fault: ThreadFault): void {
+  injected = { fault, skip: fault.afterCalls ?? 0 };
+}
+
+/** Test seam: the stall deadline's floor (default 5000 ms) and factor over the caller's part (default 100). */
+export function setStallDeadline(floorMs: number, factor = STALL_FACTOR): void {
+  stallFloor = floorMs;
+  stallFactor = factor;
+}
+
+/** Test seam: drops an injected fault not yet taken and restores the default deadline. */
+export function resetThreadFaults(): void {
+  injected = null;
+  setStallDeadline(STALL_FLOOR_MS);
+}
+
+/** The injected fault's kind if this job (of kernel `index`, to `worker`) takes it. */
+function takeFault(worker: number, index: number): ThreadFault["kind"] | null {
+  const { fault } = injected!;
+  if (fault.worker !== worker || (fault.kernel !== undefined && fault.kernel !== KERNELS[index].name)) return null;
+  if (injected!.skip-- > 0) return null;
+  injected = null;
+  return fault.kind;
+}
+
+/** Asks a worker to leave its loop, and terminates it (one stuck in a kernel never reads the request). */
+function stop(slot: Slot): void {
+  slot.control[KERNEL] = STOP;
+  slot.seq = (slot.seq + 1) | 0;
+  Atomics.store(slot.control, SEQ, slot.seq);
+  Atomics.notify(slot.control, SEQ);
+  slot.worker.terminate();
+}
+
+const TRAPPED = "its kernel threw, as a wasm trap does: out-of-bounds memory access or unreachable code";
+
 /** A set of workers running the kernel module over one shared memory. */
 export class ThreadPool {
   private slots: Slot[] = [];
   private closed = false;
+  /** Called with a note after a fault retired workers (the backend rebuilds its kernels for the threads left). */
+  onRetire: ((note: string) => void) | null = null;
 
   private constructor() {}
 
@@ -202,7 +272,9 @@ export class ThreadPool {
 
   /**
    * Runs kernel `index` once per argument list, list 0 on this thread and list i on worker i - 1,
-   * and returns the results in order once all are done. Blocks this thread while workers finish.
+   * and returns the results in order once all are done. Blocks this thread while workers finish. A
+   * worker that traps, or gives no answer by the deadline (it died or stalled), is stopped and
+   * retired, and the call throws a FwdgradFault naming it and the kernel.
    */
   run(index: number, parts: readonly (readonly number[])[], local: (args: readonly number[]) => number | void): number[] {
     if (this.closed) throw new FwdgradError("the engine's threads were shut down: call `await ready()` again");
@@ -213,49 +285,70 @@ export class ThreadPool {
       slot.args.set(args);
       slot.control[KERNEL] = index;
       slot.control[COUNT] = args.length;
+      const fault = injected && takeFault(p - 1, index);
+      if (fault) slot.control[FAULT] = fault === "throw" ? 1 : 2;
       slot.seq = (slot.seq + 1) | 0;
       Atomics.store(slot.control, SEQ, slot.seq);
       Atomics.notify(slot.control, SEQ);
+      if (fault === "die") slot.worker.terminate();
     }
     const results: number[] = [];
     let localError: unknown = null;
+    const start = performance.now();
     try {
       results.push(Number(local(parts[0]) ?? 0));
     } catch (error) {
       localError = error;
     }
-    let failed = -1;
+    const now = performance.now();
+    const deadline = now + Math.max(stallFloor, stallFactor * (now - start));
+    const failed: Array<{ worker: number; why: string }> = [];
     for (let p = 1; p < parts.length; p++) {
       const slot = this.slots[p - 1];
-      this.waitFor(slot);
-      if (slot.control[STATUS] !== 0) failed = p - 1;
+      if (!this.waitFor(slot, deadline)) failed.push({ worker: p - 1, why: `no answer within ${((deadline - start) / 1000).toFixed(1)} s: it died or stalled` });
+      else if (slot.control[STATUS] !== 0) failed.push({ worker: p - 1, why: TRAPPED });
       results.push(slot.args[RESULT]);
     }
-    if (localError) throw localError;
-    if (failed >= 0) throw new FwdgradError(`kernel ${KERNELS[index].name} trapped on worker ${failed} (out-of-bounds memory access or unreachable code)`);
+    if (localError) {
+      // The call itself failed (a trap on this thread too): only workers that did not answer are faults.
+      const stalled = failed.filter((f) => f.why !== TRAPPED);
+      if (stalled.length) this.retire(stalled, KERNELS[index].name);
+      throw localError;
+    }
+    if (failed.length) throw this.retire(failed, KERNELS[index].name);
     return results;
   }
 
-  private waitFor(slot: Slot): void {
-    for (let i = 0; i < SPINS; i++) if (Atomics.load(slot.control, DONE) === slot.seq) return;
+  /** Waits for the worker's completion until `deadline` (performance.now() ms); false if it has none by then. */
+  private waitFor(slot: Slot, deadline: number): boolean {
+    for (let i = 0; i < SPINS; i++) if (Atomics.load(slot.control, DONE) === slot.seq) return true;
     for (;;) {
       const done = Atomics.load(slot.control, DONE);
-      if (done === slot.seq) return;
-      Atomics.wait(slot.control, DONE, done);
+      if (done === slot.seq) return true;
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      Atomics.wait(slot.control, DONE, done, left);
     }
+  }
+
+  /** Stops and drops the failed workers, tells `onRetire`, and returns the fault to throw. */
+  private retire(failed: ReadonlyArray<{ worker: number; why: string }>, kernel: string): FwdgradFault {
+    const threads = this.slots.length + 1;
+    const gone = failed.map((f) => this.slots[f.worker]);
+    gone.forEach(stop);
+    this.slots = this.slots.filter((slot) => !gone.includes(slot));
+    const left = this.slots.length + 1;
+    const which = failed.map((f) => `worker ${f.worker} (thread ${f.worker + 2} of ${threads}) failed in ${kernel} (${f.why})`);
+    const note = `${which.join("; ")} and ${failed.length > 1 ? "were" : "was"} stopped; running on ${left} thread${left > 1 ? "s" : ""}`;
+    this.onRetire?.(note);
+    return new FwdgradFault("thread", note);
   }
 
   /** Stops every worker (each leaves its loop and closes) and terminates it. Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const slot of this.slots) {
-      slot.control[KERNEL] = STOP;
-      slot.seq = (slot.seq + 1) | 0;
-      Atomics.store(slot.control, SEQ, slot.seq);
-      Atomics.notify(slot.control, SEQ);
-      slot.worker.terminate();
-    }
+    this.slots.forEach(stop);
     this.slots = [];
   }
 }

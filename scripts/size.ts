@@ -12,7 +12,8 @@ import * as fwdgrad from "../index.ts";
 // until the threads (the worker pool, engine/threads.ts, and each kernel's split, engine/parallel.ts).
 // 3500 until reverse mode by transposition (issue 25: linear and transpose rules in the primitive
 // table, linearize/vjp/grad, the inspector) and the f64 symmetric eigensolver moved in from estimators/.
-const ENGINE_BUDGET = 3800;
+// 3800 until threads under fault (issue 29: bounded waits, retiring a failed worker, the fault seam).
+const ENGINE_BUDGET = 3850;
 const FOLDERS = ["engine", "kernels-as", "models", "estimators", "data", "train", "platform", "cli", "web", "plot", "bench", "scripts", "tests"];
 
 function sourceLines(path: string): number {

@@ -23,5 +23,6 @@ import "./train/worker.test.ts";
 import "./train/checkpoint.test.ts";
 import "./train/studies.test.ts";
 import "./train/determinism.test.ts";
+import "./engine/thread-faults.test.ts";
 import "./engine/threads.test.ts";
 import "./models/gradient.test.ts";
