@@ -57,7 +57,7 @@ export class IoFault extends Error {
 // The seam: faults injected at named operations, for the fault matrix (tests/faults/).
 
 /** The file operations this module performs, as a fault rule names them. */
-export type FileOp = "open" | "write" | "fsync" | "close" | "rename" | "remove" | "mkdir" | "link";
+export type FileOp = "open" | "write" | "fsync" | "close" | "rename" | "remove" | "mkdir" | "link" | "read";
 
 /** A fault to inject: at the `nth` (default 1st) `op` on a path containing `path`, fail with `code`, or crash (SIGKILL). */
 export interface FaultRule {
@@ -97,6 +97,11 @@ function step<T>(op: FileOp, path: string, run: () => T): T {
     throw Object.assign(new Error(`${rule.code}: injected at ${op} ${path}`), { code: rule.code ?? "EIO" });
   }
   return run();
+}
+
+/** Reads a whole file (through the seam, so tests can fail a read); errors as node:fs throws them. */
+export function readWhole(path: string): Uint8Array {
+  return step("read", path, () => readFileSync(path));
 }
 
 // ---------------------------------------------------------------------------------------------

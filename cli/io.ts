@@ -4,14 +4,14 @@
 // of the checks and reads before work is a one-line UsageError naming the path (exit 2); the
 // writes, durable and whole, are cli/files.ts's, and their faults are IoFaults (exit 1).
 import { execFileSync } from "node:child_process";
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, type Stats } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, realpathSync, statSync, type Stats } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseBinarySplit, parseCsvSplit, parseDataFolderMeta, splitRows, type Dataset, type Split } from "../data/dataset.ts";
 import { generateMnist1d } from "../data/mnist1d.ts";
 import type { StudyFiles } from "../train/studies.ts";
 import { UsageError } from "./args.ts";
-import { errorCode, FolderInUse, liveHolder, lockFolder, makeFolder, reason, removeFile, writeDurable } from "./files.ts";
+import { errorCode, FolderInUse, IoFault, liveHolder, lockFolder, makeFolder, readWhole, reason, removeFile, writeDurable } from "./files.ts";
 
 /** Larger CSV text than this would not fit a JavaScript string with room to parse it; use the binary format. */
 const MAX_CSV_BYTES = 256 * 2 ** 20;
@@ -83,12 +83,21 @@ export function setCommandLine(argv: readonly string[]): void {
 
 export const bytesOf = (a: Float32Array | Uint8Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
+/** A study's own saved file, read during work: a fault is an IoFault naming it (exit 1). */
+function readSaved(path: string): Uint8Array {
+  try {
+    return readWhole(path);
+  } catch (error) {
+    throw new IoFault(path, "read", error);
+  }
+}
+
 /** The studies' file access (train/studies.ts) on node:fs: durable writes, forced removes, recursive folders. */
 export const nodeStudyFiles: StudyFiles = {
   join,
   exists: (path) => existsSync(path),
-  readText: (path) => readFileSync(path, "utf8"),
-  readBytes: (path) => readFileSync(path),
+  readText: (path) => new TextDecoder().decode(readSaved(path)),
+  readBytes: readSaved,
   write: writeDurable,
   remove: removeFile,
   makeFolder,
@@ -128,7 +137,7 @@ export function readInputFile(flag: string, path: string, hint: string): Uint8Ar
   if (!stats.isFile()) throw new UsageError(`${where}: not a file (${hint})`);
   if (stats.size > MAX_READ_BYTES) throw new UsageError(`${where}: ${stats.size} bytes is too large to load (at most ${MAX_READ_BYTES})`);
   try {
-    return readFileSync(path);
+    return readWhole(path);
   } catch (error) {
     throw new UsageError(`${where}: cannot read: ${reason(error)}`);
   }
@@ -136,7 +145,7 @@ export function readInputFile(flag: string, path: string, hint: string): Uint8Ar
 
 function readBytes(path: string): Uint8Array {
   try {
-    return readFileSync(path);
+    return readWhole(path);
   } catch (error) {
     throw new UsageError(`${path}: cannot read: ${reason(error)}`);
   }

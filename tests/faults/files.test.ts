@@ -1,12 +1,13 @@
-// The fault matrix of the CLI's writes: every write site × {no space, permission denied, I/O error,
-// rename failure, crash between write and rename}, two writers on one folder, and a data folder
-// replaced under a crash. Each case has an expected outcome and ends with nothing lost: the
+// The fault matrix of the CLI's files: every write site × {no space, permission denied, I/O error,
+// rename failure, crash between write and rename}, two writers on one folder, a data folder
+// replaced under a crash, an --out folder deleted mid-run, and the inputs' reads × {I/O error,
+// permission denied}. Each case has an expected outcome and ends with nothing lost: the
 // previous file is there, byte for byte, and loads; no temporary file stays behind a fault we
 // survive; a crash's leftovers are removed by the next run there, which says so. The injected
 // faults go through cli/files.ts's seam (in this process, or through FWDGRAD_TEST_FAULTS in a
 // spawned CLI for the crash cases); no case may run past 10 s (watchdog.ts enforces it).
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "uvu";
@@ -105,7 +106,7 @@ const FAULTS: Fault[] = [
   { name: "rename failure", rule: (s) => ({ op: s.rename ?? "rename", path: s.data ? "set" : s.file, code: "EIO" }), words: /I\/O error \(EIO\)/ },
 ];
 
-const Matrix = suite("fault matrix: writes");
+const Matrix = suite("fault matrix: files");
 const counts = { cases: 0, longest: 0 };
 
 for (const site of SITES) {
@@ -250,8 +251,66 @@ Matrix("a durable write is write, fsync, close, rename, then the folder's fsync;
   }
 });
 
+// Inputs read before work: a fault there refuses the run (exit 2), naming the file and the OS's reason.
+const READS: Array<{ name: string; args: (dir: string) => string[]; file: string }> = [
+  { name: "--resume checkpoint", args: (d) => ["train", "--resume", join(d, "checkpoint.json"), "--epochs", "2"], file: "checkpoint.json" },
+  { name: "--data CSV file", args: (d) => ["train", "--method", "wt", "--width", "8", "--epochs", "1", "--batch", "8", "--data", join(d, "small.csv")], file: "small.csv" },
+  { name: "--data folder's meta.json", args: (d) => ["train", "--method", "wt", "--width", "8", "--epochs", "1", "--batch", "8", "--data", join(d, "set")], file: "meta.json" },
+  { name: "--data folder's train-x.f32", args: (d) => ["train", "--method", "wt", "--width", "8", "--epochs", "1", "--batch", "8", "--data", join(d, "set")], file: "train-x.f32" },
+];
+for (const read of READS) {
+  for (const code of ["EIO", "EACCES"]) {
+    Matrix(`reading the ${read.name} × ${code}: refused before work, naming the file`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), "fwdgrad-read-"));
+      try {
+        await timedCase(`read ${read.name} × ${code}`, async () => {
+          assert.is((await cli(...TRAIN, "--epochs", "1", "--out", dir)).code, 0);
+          writeFileSync(join(dir, "small.csv"), Array.from({ length: 40 }, (_, i) => `${i % 3},${(i * 7) % 5},${i % 4}`).join("\n"));
+          assert.is((await cli("data", "mnist1d", "--samples", "100", "--out", join(dir, "set"))).code, 0);
+          injectFileFaults([{ op: "read", path: read.file, code }]);
+          let result;
+          try {
+            result = await cli(...read.args(dir));
+          } finally {
+            injectFileFaults([]);
+          }
+          assert.is(result.code, 2, result.err);
+          assert.match(result.err, new RegExp(`^fwdgrad: .*${read.file.replace(".", "\\.")}.*: (cannot read: )?${code === "EIO" ? "I/O error" : "permission denied"} \\(${code}\\)`), result.err);
+          assert.not.match(result.err, /internal error|^\s+at /m);
+        });
+        counts.cases += 1;
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+}
+
+Matrix("an --out folder deleted mid-run: exit 1, naming the file that could not be written", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "fwdgrad-gone-"));
+  try {
+    await timedCase("deleted --out", async () => {
+      const out = join(dir, "run");
+      const child = spawn(process.execPath, ["--import", "tsx", "cli/fwdgrad.ts", ...TRAIN, "--epochs", "100000", "--out", out], { stdio: ["ignore", "ignore", "pipe"] });
+      let err = "";
+      child.stderr.on("data", (chunk) => (err += chunk));
+      const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+      for (let i = 0; i < 200 && !existsSync(join(out, "checkpoint.json")); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+      rmSync(out, { recursive: true, force: true });
+      const code = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve("still running"), 8000))]);
+      if (code === "still running") child.kill("SIGKILL");
+      assert.is(code, 1, err);
+      assert.match(err, new RegExp(`^fwdgrad: cannot create ${out}/(checkpoint|history)\\.json: no such file or folder \\(ENOENT\\)$`, "m"), err);
+      assert.not.match(err, /^usage: |internal error|^\s+at /m, err);
+    });
+    counts.cases += 1;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 Matrix.after(() => {
-  console.log(`fault matrix (writes): ${counts.cases} cases, the longest ${counts.longest} ms`);
+  console.log(`fault matrix (files): ${counts.cases} cases, the longest ${counts.longest} ms`);
 });
 
 Matrix.run();
