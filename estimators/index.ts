@@ -162,7 +162,7 @@ export function createMethod(id: string, options: EstimatorOptions = {}): Gradie
  * `workingSet`); for backprop, the forward trace and its transposed pass.
  * @example
  * ```ts
- * methodWorkingSet("wt", mlpSizes(40, 128, 3, 10), 512, { guesses: 4 }); // about 17 MB
+ * methodWorkingSet("wt", mlpSizes(40, 128, 3, 10), 512, { guesses: 4 }); // about 13 MB
  * ```
  */
 export function methodWorkingSet(id: string, sizes: readonly number[], batch: number, options: EstimatorOptions = {}, threads = 1): number {

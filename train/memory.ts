@@ -44,7 +44,7 @@ export interface DataShape {
  * engine's, else 1), before anything is allocated.
  * @example
  * ```ts
- * trainingWorkingSet({ method: "wt", width: 11000, depth: 3, epochs: 1, batch: 512, lr: 1e-4, seed: 0 }, { features: 40, classes: 10 }).bytes; // ≈ 5.7e9
+ * trainingWorkingSet({ method: "wt", width: 11000, depth: 3, epochs: 1, batch: 512, lr: 1e-4, seed: 0 }, { features: 40, classes: 10 }).bytes; // ≈ 2.4e9: fits the 4 GiB heap
  * ```
  */
 export function trainingWorkingSet(config: TrainConfig, data: DataShape, threads = engineThreads()): WorkingSet {
