@@ -12,12 +12,14 @@ export { generateMnist1d, type Mnist1d, type Mnist1dOptions, type Mnist1dSplit }
 export {
   createEstimator, ESTIMATORS, methodOptions, sharedOptions, estimateStep, inspectStep, prepareStep, stepInput, createMethod, isMethodId, keepsWarmStarts, METHOD_IDS, COMBINES, MAX_GUESSES, parseMethodSpec, type MethodSpec, type GradientMethod,
   type Combine, type Estimator, type EstimatorId, type EstimatorOptions, type EstimatorState, type Estimate, type Seeds, type StepInput,
+  methodWorkingSet,
 } from "./estimators/index.ts";
 export { projectionCoefficients, solveSemidefinite } from "./estimators/projection.ts";
 export { measureQuality, measureBasisFidelity, type LayerMetrics, type LayerFidelity } from "./estimators/metrics.ts";
 export { basisFidelity, type BasisFidelity, type ExampleFidelity } from "./estimators/basis-fidelity.ts";
 export { DEFAULT_WARM_START_BYTES, warmStartBytesFor } from "./estimators/wperp/warm-starts.ts";
 export { adamW, sgd, type Optimizer, type AdamWOptions } from "./train/optim.ts";
+export { trainingWorkingSet, checkWorkingSet, type WorkingSet, type DataShape } from "./train/memory.ts";
 export { Trainer, describeData, estimatorOptions, type TrainConfig, type EpochReport, type TrainerState, type DataIdentity } from "./train/trainer.ts";
 export { serializeCheckpoint, encodeCheckpoint, fitsTextCheckpoint, parseCheckpoint } from "./train/checkpoint.ts";
 export { parseBinarySplit, parseCsvSplit, splitRows, type Dataset, type Split } from "./data/dataset.ts";

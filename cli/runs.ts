@@ -8,6 +8,7 @@ import { LOSS_IDS, type LossId } from "../models/loss.ts";
 import { mlpSizes } from "../models/mlp.ts";
 import { isDecimalNumber, type Dataset } from "../data/dataset.ts";
 import { estimatorOptions, type TrainConfig } from "../train/trainer.ts";
+import { checkWorkingSet } from "../train/memory.ts";
 import { configFrom as settingsConfig, type RunResult, type RunSettings } from "../train/studies.ts";
 import { UsageError, type FlagSpec, type Flags } from "./args.ts";
 
@@ -110,10 +111,14 @@ export function checkMethods(list: string[]): void {
   for (const m of list) if (!isMethodId(m)) throw new UsageError(`unknown method ${JSON.stringify(m)}; known: ${METHOD_IDS.join(", ")}`);
 }
 
-/** Asks the method whether it suits the model (e.g. k within every hidden width), before any work. */
-export function checkMethodFits(config: Pick<TrainConfig, "method" | "width" | "depth" | "k" | "guesses" | "route" | "options">, data: Pick<Dataset, "features" | "classes">): void {
+/**
+ * Asks the method whether it suits the model (e.g. k within every hidden width) and, given a batch,
+ * whether the run's memory (train/memory.ts) fits the engine's heap, before any work.
+ */
+export function checkMethodFits(config: Pick<TrainConfig, "method" | "width" | "depth" | "k" | "guesses" | "route" | "options"> & { batch?: number }, data: Pick<Dataset, "features" | "classes"> & Partial<Pick<Dataset, "train" | "test">>): void {
   try {
     createMethod(config.method, estimatorOptions(config as TrainConfig)).checkModel(mlpSizes(data.features, config.width, config.depth, data.classes));
+    if (config.batch !== undefined) checkWorkingSet(config as TrainConfig, data);
   } catch (error) {
     if (error instanceof FwdgradError) throw new UsageError(error.message);
     throw error;

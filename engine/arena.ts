@@ -36,6 +36,11 @@ export function heapPeakBytes(): number {
   return engine().heap.peak;
 }
 
+/** The most bytes the heap can hold: 4 GiB, or less where the runtime could not reserve that much (an address-space limit). */
+export function heapLimitBytes(): number {
+  return engine().heap.limit;
+}
+
 /** Starts `heapPeakBytes()` over from the bytes in use now. */
 export function resetHeapPeak(): void {
   engine().heap.resetPeak();

@@ -3,13 +3,25 @@
 // tensors die together. Every allocation and every mark gets a serial number, and released serial
 // ranges are remembered, so a tensor used after its scope was released is reported instead of read
 // as garbage, and a mark whose scope is gone cannot move the bump pointer into live memory.
-import { FwdgradError } from "./errors.ts";
+import { FwdgradError, FwdgradFault } from "./errors.ts";
 
 const PAGE = 65536;
 // Below this address nothing is allocated: the kernel module's static data (none today) lives there.
 const HEAP_BASE = PAGE;
 const MAX_PAGES = 65536;
 const ALIGN = 16;
+// Test seam: allocations left before one fails as if the memory could not grow (null: never).
+let allocationsLeft: number | null = null;
+
+/**
+ * Test seam, not exported from the package: the `n`-th allocation from now on (of any heap) fails
+ * with the FwdgradFault a refused `memory.grow` gives; null clears it.
+ */
+export function failAllocationAfter(n: number | null): void {
+  allocationsLeft = n;
+}
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(bytes < 2 ** 20 ? 2 : 0)} MiB`;
 
 /** A point in the arena to release back to. */
 export interface Mark {
@@ -36,9 +48,28 @@ export class Heap {
   private u32View: Uint32Array;
   private f64View: Float64Array;
 
-  /** `shared`: a shared memory, which worker threads can run kernels on (engine/threads.ts). */
+  /** Bytes above the heap base the memory can grow to: 4 GiB, or less where the runtime refused that reservation. */
+  readonly limit: number;
+
+  /**
+   * `shared`: a shared memory, which worker threads can run kernels on (engine/threads.ts). Where the
+   * runtime cannot reserve a 4 GiB maximum (an address-space limit), the largest power of two it can
+   * becomes the limit; none at all is a FwdgradFault.
+   */
   constructor(initialPages = 32, readonly shared = false) {
-    this.memory = new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES, shared });
+    let memory: WebAssembly.Memory | null = null;
+    let maximum = MAX_PAGES;
+    for (; !memory && maximum >= initialPages; maximum = maximum > initialPages ? Math.max(initialPages, maximum >> 1) : 0) {
+      try {
+        memory = new WebAssembly.Memory({ initial: initialPages, maximum, shared });
+      } catch (error) {
+        if (!(error instanceof RangeError)) throw error;
+      }
+      if (memory) break;
+    }
+    if (!memory) throw new FwdgradFault("memory", `out of memory: the runtime cannot reserve a WebAssembly memory of ${mib(initialPages * PAGE)}`);
+    this.memory = memory;
+    this.limit = maximum * PAGE - HEAP_BASE;
     this.f32View = new Float32Array(this.memory.buffer);
     this.i32View = new Int32Array(this.memory.buffer);
     this.u32View = new Uint32Array(this.memory.buffer);
@@ -79,6 +110,7 @@ export class Heap {
 
   /** Reserves `bytes` (rounded up to 16) and returns the address and the allocation's serial. */
   alloc(bytes: number): { ptr: number; serial: number } {
+    if (allocationsLeft !== null && allocationsLeft-- <= 0) throw this.outOfMemory(this.topPtr + bytes, "injected by failAllocationAfter");
     const ptr = this.topPtr;
     const end = ptr + Math.ceil(bytes / ALIGN) * ALIGN;
     this.ensure(end);
@@ -141,14 +173,22 @@ export class Heap {
     if (end <= have) return;
     const pages = Math.ceil((end - have) / PAGE);
     const grow = Math.max(pages, Math.ceil(have / PAGE / 2));
+    const room = (this.limit + HEAP_BASE) / PAGE - have / PAGE;
+    if (end > this.limit + HEAP_BASE) throw this.outOfMemory(end, "past the engine's limit");
     try {
-      this.memory.grow(Math.min(grow, MAX_PAGES - have / PAGE));
+      this.memory.grow(Math.min(grow, room));
     } catch {
-      throw new FwdgradError(`out of memory: cannot grow the heap to ${end} bytes (${have} in use)`);
+      try {
+        this.memory.grow(pages);
+      } catch {
+        throw this.outOfMemory(end, "the runtime refused to grow the memory");
+      }
     }
-    if (this.memory.buffer.byteLength < end) {
-      throw new FwdgradError(`out of memory: cannot grow the heap to ${end} bytes (limit ${MAX_PAGES * PAGE})`);
-    }
+  }
+
+  private outOfMemory(end: number, why: string): FwdgradFault {
+    const have = this.memory.buffer.byteLength - HEAP_BASE;
+    return new FwdgradFault("memory", `out of memory: the engine needs ${mib(end - HEAP_BASE)} of heap (${mib(have)} reserved, limit ${mib(this.limit)}): ${why}`);
   }
 }
 

@@ -10,7 +10,7 @@ export {
 export { jvp, linearize, vjp, grad, inject, stopGradient, tangentVariable, applyLinear, transposeLinear, type LinearProgram } from "./jvp.ts";
 export { inspect } from "./inspect.ts";
 export { stack, assign, assignAt, positiveMask, allFinite } from "./inplace.ts";
-export { mark, release, tidy, heapBytes, heapPeakBytes, resetHeapPeak } from "./arena.ts";
+export { mark, release, tidy, heapBytes, heapPeakBytes, heapLimitBytes, resetHeapPeak } from "./arena.ts";
 export type { Mark } from "./heap.ts";
 export { rng, Rng, type RngState } from "./rng.ts";
 export { PRIMS, type PrimName } from "./prims.ts";

@@ -126,6 +126,34 @@ export interface CommonOptions {
   combine?: Combine;
 }
 
+/** Bytes of a f32 value on the engine's heap. */
+export const F32 = 4;
+
+/**
+ * Bytes of the engine's heap the forward-mode pass of any estimator's step takes for a model of
+ * layer sizes `sizes`, `batch` rows and K `guesses`, the gradients included: the batch, per layer
+ * the primal values (input, output, mask) and K tangents (the guess and its partial sums), and a
+ * copy of the parameters for the gradients. Calibrated against `heapPeakBytes` (tests/train/memory.test.ts).
+ */
+export function stepPassBytes(sizes: readonly number[], batch: number, guesses: number): number {
+  const units = sizes.slice(1).reduce((a, b) => a + b, 0);
+  return F32 * (parameterCount(sizes) + batch * sizes[0] + batch * units * (4 + 3 * guesses));
+}
+
+/** Weights (and biases, counted to be safe) of a model of layer sizes `sizes`. */
+export function parameterCount(sizes: readonly number[]): number {
+  let n = 0;
+  for (let i = 0; i + 1 < sizes.length; i++) n += (sizes[i] + 1) * sizes[i + 1];
+  return n;
+}
+
+/** The most any hidden layer i (width d, next layer out wide) needs of `bytes(d, out, i)`, 0 without hidden layers. */
+export function largestHidden(sizes: readonly number[], bytes: (d: number, out: number, layer: number) => number): number {
+  let most = 0;
+  for (let i = 0; i + 2 < sizes.length; i++) most = Math.max(most, bytes(sizes[i + 1], sizes[i + 2], i));
+  return most;
+}
+
 /** Guesses per step at most in a method entry ("wperp:project:10") and on the command line: K tangents multiply the pass's memory. */
 export const MAX_GUESSES = 1024;
 

@@ -4,9 +4,10 @@
 import { FwdgradError } from "../engine/errors.ts";
 import type { Tensor } from "../engine/tensor.ts";
 import { kindOf } from "../models/index.ts";
-import { COMMON_OPTIONS, guessOptions, isotropicGuess, seedsOf, type StepInput } from "./estimator.ts";
+import { COMMON_OPTIONS, F32, guessOptions, isotropicGuess, parameterCount, seedsOf, type StepInput } from "./estimator.ts";
 import { defineEstimator } from "./options.ts";
 
+/** Beside the shared pass, its step holds K weight tangents of every hidden layer and their combination. */
 export const forwardGradient = defineEstimator("forward-gradient", COMMON_OPTIONS, (options) => {
   const common = guessOptions(options);
   const { guesses } = common;
@@ -27,4 +28,4 @@ export const forwardGradient = defineEstimator("forward-gradient", COMMON_OPTION
     seed: (input) => seedsOf(rules, input),
     covariance: () => null,
   };
-});
+}, (sizes, _batch, { guesses }) => F32 * (guesses + 1) * parameterCount(sizes.slice(0, -1)));

@@ -7,7 +7,7 @@ import { backprop, type Gradients } from "../models/gradient.ts";
 import type { Mlp } from "../models/mlp.ts";
 import { activationPerturbation } from "./activation-perturbation.ts";
 import { activationPerturbationMasked } from "./activation-perturbation-masked.ts";
-import { COMBINES, estimateStep, MAX_GUESSES, stepInput, type Combine, type CommonOptions, type Estimator, type Objective } from "./estimator.ts";
+import { COMBINES, estimateStep, F32, MAX_GUESSES, parameterCount, stepInput, stepPassBytes, type Combine, type CommonOptions, type Estimator, type Objective } from "./estimator.ts";
 import { resolveOptions, type EstimatorFactory, type OptionTable } from "./options.ts";
 import { forwardGradient } from "./forward-gradient.ts";
 import { orthogonalGuess, type OrthogonalGuessOptions } from "./orthogonal-guess.ts";
@@ -153,6 +153,26 @@ export function isMethodId(id: unknown): id is string {
 export function createMethod(id: string, options: EstimatorOptions = {}): GradientMethod {
   if (!isMethodId(id)) throw new FwdgradError(`unknown method ${JSON.stringify(String(id))}; known: ${METHOD_IDS.join(", ")}`);
   return METHODS[id](options);
+}
+
+/**
+ * Bytes of the engine's heap one training step of method `id` takes beyond the parameters, for a
+ * model of layer sizes `sizes` and `batch` rows on `threads` threads: the gradients, the pass's
+ * primal values and tangents (`stepPassBytes`) and the estimator's own scratch (its factory's
+ * `workingSet`); for backprop, the forward trace and its transposed pass.
+ * @example
+ * ```ts
+ * methodWorkingSet("wt", mlpSizes(40, 128, 3, 10), 512, { guesses: 4 }); // about 13 MB
+ * ```
+ */
+export function methodWorkingSet(id: string, sizes: readonly number[], batch: number, options: EstimatorOptions = {}, threads = 1): number {
+  const table = methodOptions(id);
+  if (!isEstimatorId(id)) {
+    resolveOptions(id, table, options);
+    return F32 * (parameterCount(sizes) + batch * sizes[0] + 5 * batch * sizes.slice(1).reduce((a, b) => a + b, 0));
+  }
+  const { guesses } = resolveOptions(id, table, options) as { guesses: number };
+  return stepPassBytes(sizes, batch, guesses) + ESTIMATORS[id].workingSet(sizes, batch, options, threads);
 }
 
 /** One entry of a list of methods to compare: a method id, optionally with how its guesses combine and how many. */

@@ -28,12 +28,22 @@ export type OptionTable = Readonly<Record<string, OptionSpec>>;
 /** The values a table resolves to: choices as their union, numbers as numbers. */
 export type Resolved<T extends OptionTable> = { -readonly [K in keyof T]: T[K] extends { choices: readonly (infer C)[] } ? C : number };
 
+/**
+ * Bytes of the engine's heap an estimator's step takes beyond the pass every estimator shares
+ * (`stepPassBytes`): its own scratch (decompositions, solver blocks, weight tangents), for a model
+ * of layer sizes `sizes` and a batch of `batch` rows, with its resolved options, on `threads`
+ * threads (each split kernel takes scratch per thread).
+ */
+export type WorkingSetRule<T extends OptionTable> = (sizes: readonly number[], batch: number, options: Resolved<T>, threads: number) => number;
+
 /** An estimator's factory with its option table: the registry's entries (estimators/index.ts). */
 export interface EstimatorFactory<T extends OptionTable = OptionTable> {
   /** The estimator with `options` (a subset of the table's, checked and completed with its defaults). */
   (options?: object): Estimator;
   readonly id: string;
   readonly options: T;
+  /** Its own step scratch in bytes (`WorkingSetRule`), `options` checked by its table; 0 where it declares none. */
+  readonly workingSet: (sizes: readonly number[], batch: number, options?: object, threads?: number) => number;
 }
 
 /** The allowed range of a number option, in words ("an integer ≥ 1", "a number in (0, 1)"). */
@@ -89,8 +99,12 @@ export function resolveOptions<T extends OptionTable>(id: string, table: T, give
   return resolved as Resolved<T>;
 }
 
-/** An estimator factory that resolves its options against `table` before `build` sees them. */
-export function defineEstimator<T extends OptionTable>(id: string, table: T, build: (options: Resolved<T>) => Estimator): EstimatorFactory<T> {
+/**
+ * An estimator factory that resolves its options against `table` before `build` sees them;
+ * `workingSet` declares the heap its step takes beside the shared pass (none where absent).
+ */
+export function defineEstimator<T extends OptionTable>(id: string, table: T, build: (options: Resolved<T>) => Estimator, workingSet?: WorkingSetRule<T>): EstimatorFactory<T> {
   const factory = (options: unknown = {}) => build(resolveOptions(id, table, options));
-  return Object.assign(factory, { id, options: table }) as unknown as EstimatorFactory<T>;
+  const own = (sizes: readonly number[], batch: number, options: unknown = {}, threads = 1) => (workingSet ? workingSet(sizes, batch, resolveOptions(id, table, options), threads) : 0);
+  return Object.assign(factory, { id, options: table, workingSet: own }) as unknown as EstimatorFactory<T>;
 }

@@ -10,7 +10,7 @@ import { mark, release } from "../engine/arena.ts";
 import { assignAt } from "../engine/inplace.ts";
 import { gatherRows, matmul, mul, reshape, sum } from "../engine/ops.ts";
 import { empty, type Tensor } from "../engine/tensor.ts";
-import { activationGuesses, guessOptions, checkRank, COMMON_OPTIONS, type CommonOptions, type EstimatorState, type GuessCovariance, type StepInput } from "./estimator.ts";
+import { activationGuesses, guessOptions, checkRank, COMMON_OPTIONS, F32, largestHidden, type CommonOptions, type EstimatorState, type GuessCovariance, type StepInput } from "./estimator.ts";
 import { defineEstimator, type OptionTable } from "./options.ts";
 import { fitFor, NS_STEPS, type NewtonSchulzFit } from "./newton-schulz-coefficients.ts";
 import { maskedJacobians } from "./orthogonal-guess.ts";
@@ -155,4 +155,11 @@ export const orthogonalGuessNs = defineEstimator("wperp-ns", ORTHOGONAL_GUESS_NS
       for (const [i, f] of next) fits.set(i, f);
     },
   };
-});
+}, (sizes, batch) =>
+  // Per hidden layer, chunk by chunk: newtonSchulz keeps every step's Gram and Horner terms
+  // (about 12 per step for a degree-7 polynomial), the chunk's W̃ and its P; and the threshold's SVD of W.
+  largestHidden(sizes, (d, out) => {
+    const rows = Math.max(1, Math.min(batch, Math.floor(CHUNK_FLOATS / (out * d))));
+    return F32 * (rows * (out * d * (4 + 12 * NS_STEPS) + out * out * NS_STEPS) + 4 * out * d);
+  }),
+);

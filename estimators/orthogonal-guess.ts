@@ -8,10 +8,10 @@ import { eigh } from "../engine/linalg/decompositions.ts";
 import { gatherRows, matmul, max, mul, neg, reshape, scale } from "../engine/ops.ts";
 import { leadingColumns, tensor, type Tensor } from "../engine/tensor.ts";
 import { tidy } from "../engine/arena.ts";
-import { activationGuesses, guessOptions, checkRank, COMMON_OPTIONS, type CommonOptions, type GuessCovariance, type StepInput } from "./estimator.ts";
+import { activationGuesses, guessOptions, checkRank, COMMON_OPTIONS, F32, largestHidden, type CommonOptions, type GuessCovariance, type StepInput } from "./estimator.ts";
 import { defineEstimator, type OptionTable } from "./options.ts";
 import { stack } from "../engine/inplace.ts";
-import { maskedLanczos, maskedTopK } from "./wperp/subspace.ts";
+import { LANCZOS_BASIS_FLOATS, maskedLanczos, maskedTopK } from "./wperp/subspace.ts";
 import { DEFAULT_OVERSAMPLE, DEFAULT_WARM_START_BYTES, WarmStarts } from "./wperp/warm-starts.ts";
 
 export interface OrthogonalGuessOptions extends CommonOptions {
@@ -73,6 +73,11 @@ export function rowSpaceBasis(input: StepInput, i: number, k: number): Tensor {
     }
   }
   return leadingColumns(matmul(jacobians, mul(vectors, tensor(inverse, [batch, 1, rows])), { transA: true }), Math.min(k, rows));
+}
+
+/** Heap bytes of `rowSpaceBasis` for a batch of `batch`, a layer of d units and a next layer of `out` rows: W̃, its Gram, eigh, V. */
+export function rowSpaceBytes(batch: number, d: number, out: number): number {
+  return F32 * batch * (4 * out * d + 3 * out * out);
 }
 
 /** y = V·z for K independent z ~ N(0, I): [K, B, d] from V [B, d, k]. */
@@ -174,8 +179,18 @@ export const orthogonalGuess = defineEstimator("wperp", ORTHOGONAL_GUESS_OPTIONS
     state: () => warmStarts.state(),
     restore: (saved, sizes) => warmStarts.restore(saved, sizes),
   };
-});
+}, (sizes, batch, { k, oversample, route }) =>
+  // Per hidden layer, freed after it: the scaled W and its Gram, the Lanczos bases (each example's
+  // reserved whole: (active + 1) × active floats, at worst d + 1 by d, in groups of at most
+  // LANCZOS_BASIS_FLOATS), LOBPCG's blocks and Rayleigh–Ritz on 3w; the thin route's row space instead. Every step may start cold.
+  largestHidden(sizes, (d, out) => {
+    if (out <= k) return rowSpaceBytes(batch, d, out);
+    const w = Math.min(d, k + oversample);
+    const lanczos = Math.min(batch * (d + 1) * d, Math.max(LANCZOS_BASIS_FLOATS, (d + 1) * d));
+    return F32 * (3 * out * d + d * d + lanczos + batch * d * (6 * w + 4) + 24 * batch * w * w + (route === "fast" ? 2 * batch * w * d : 0));
+  }) + F32 * batch * k * sizes.slice(1, -1).reduce((a, b) => a + b, 0),
+);
+
 
 /** The exact route's bases pass ‖A·u − λ·u‖ ≤ 1e-4·λ₁, computed in f32 (its resolution is ~1e-6). */
 const CERTIFIED_RESIDUAL = 1e-4;
-

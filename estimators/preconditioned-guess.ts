@@ -8,9 +8,9 @@
 import { svd, type SvdResult } from "../engine/linalg/decompositions.ts";
 import { matmul, mul, reshape } from "../engine/ops.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
-import { activationGuesses, COMMON_OPTIONS, guessOptions, identityCovariance, type CommonOptions, type StepInput } from "./estimator.ts";
+import { activationGuesses, COMMON_OPTIONS, F32, guessOptions, identityCovariance, largestHidden, type CommonOptions, type StepInput } from "./estimator.ts";
 import { defineEstimator, type OptionTable } from "./options.ts";
-import { maskedJacobians, projectorCovariance, rowSpaceBasis, subspaceGuess } from "./orthogonal-guess.ts";
+import { maskedJacobians, projectorCovariance, rowSpaceBasis, rowSpaceBytes, subspaceGuess } from "./orthogonal-guess.ts";
 import { stack } from "../engine/inplace.ts";
 
 export interface PreconditionedGuessOptions extends CommonOptions {
@@ -74,5 +74,12 @@ export const preconditioned = defineEstimator("wp", PRECONDITIONED_GUESS_OPTIONS
       return square(input, layer) ? identityCovariance(input, layer) : projectorCovariance(rowSpaceBasis(input, layer, input.model.sizes[layer + 2]));
     },
   };
-});
-
+}, (sizes, batch, { route }, threads) =>
+  largestHidden(sizes, (d, out) => {
+    if (route === "fast") return out >= d ? 0 : rowSpaceBytes(batch, d, out);
+    // The examples' W̃ [B, out, d] (and the broadcast W and mask it is made of), their factors U, Λ, V,
+    // a transposed copy, and each thread's f64 work.
+    const r = Math.min(out, d);
+    return F32 * batch * (4 * out * d + r * (out + d + 1)) + threads * 8 * (2 * out * d + r * r + out * out + d * d + 3 * (out + d));
+  }),
+);

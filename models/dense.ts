@@ -1,5 +1,6 @@
 // A dense (fully connected) layer: s = x·Wᵀ + b, W [out, in] in PyTorch's layout, b optional.
 // Initialised as PyTorch's nn.Linear: W and b ~ U(−1/√in, 1/√in) (kaiming-uniform with a = √5).
+import { tidy } from "../engine/arena.ts";
 import { add, matmul, scale, sub, sum } from "../engine/ops.ts";
 import type { Rng } from "../engine/rng.ts";
 import type { Tensor } from "../engine/tensor.ts";
@@ -13,9 +14,9 @@ export interface Dense extends Layer {
   b: Tensor | null;
 }
 
-/** U(−bound, bound) of the given shape from `r`. */
+/** U(−bound, bound) of the given shape from `r` (its draws freed: the heap keeps the parameters alone). */
 function uniform(r: Rng, shape: number[], bound: number): Tensor {
-  return sub(scale(r.uniform(shape), 2 * bound), bound);
+  return tidy(() => sub(scale(r.uniform(shape), 2 * bound), bound));
 }
 
 /** A dense layer in → out with PyTorch's default initialisation from `r` (the bias from `r.split(1)`). */

@@ -4,7 +4,7 @@
 // draw is a Philox substream fixed by (seed, epoch, step), so a resumed run repeats the same numbers.
 import { mark, release } from "../engine/arena.ts";
 import { allFinite, assign } from "../engine/inplace.ts";
-import { FwdgradError } from "../engine/errors.ts";
+import { FwdgradError, FwdgradFault } from "../engine/errors.ts";
 import { sum } from "../engine/ops.ts";
 import { rng, type Rng } from "../engine/rng.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
@@ -13,6 +13,7 @@ import { lossFor, type Loss, type LossId } from "../models/loss.ts";
 import { measureBasisFidelity, measureQuality, type LayerFidelity, type LayerMetrics } from "../estimators/metrics.ts";
 import type { Dataset, Split } from "../data/dataset.ts";
 import { argmaxRows, createMlp, forward, mlpSizes, type Mlp } from "../models/mlp.ts";
+import { checkWorkingSet } from "./memory.ts";
 import { adamW, type Optimizer, type OptimizerState } from "./optim.ts";
 
 export interface TrainConfig {
@@ -170,6 +171,7 @@ export class Trainer {
     this.estimator = this.method.estimator;
     const sizes = mlpSizes(data.features, config.width, config.depth, data.classes);
     this.method.checkModel(sizes);
+    checkWorkingSet(this.config, data);
     this.model = createMlp(sizes, { bias: config.bias, seed: config.seed });
     this.params = [...this.model.layers.map((l) => l.w), ...this.model.layers.flatMap((l) => (l.b ? [l.b] : []))];
     this.optimizer = adamW({ lr: config.lr, weightDecay: config.weightDecay ?? 0.01 });
@@ -339,14 +341,39 @@ export class Trainer {
 
   /**
    * Trains one epoch and evaluates. Returns null (and sets `stopped`) if a step's loss or gradient
-   * was not finite: the weights and optimiser state of the epoch's start are restored.
+   * was not finite: the weights and optimiser state of the epoch's start are restored. A step that
+   * throws (a FwdgradFault when memory or a thread fails) puts back the epoch's start too, weights,
+   * optimiser, step count and the estimator's cross-step state, and frees the epoch's heap, so
+   * calling `runEpoch()` again replays the epoch: the same bits as a run that never failed.
    */
   runEpoch(onStep?: (step: number, steps: number, loss: number) => void): EpochReport | null {
     if (this.stopped) return null;
     const started = performance.now();
-    // What an early stop puts back: the epoch's starting weights and optimiser (the estimator's warm
-    // starts are left as they are: a stopped run is not resumed).
-    const snapshot = { weights: this.params.map((p) => p.toArray()), optimizer: this.optimizer.state(), step: this.step };
+    const scope = mark();
+    let snapshot: EpochStart | null = null;
+    try {
+      snapshot = {
+        weights: this.params.map((p) => p.toArray()), optimizer: this.optimizer.state(), step: this.step, epoch: this.epoch,
+        estimator: this.estimator?.state?.() ?? null,
+      };
+      return this.trainEpoch(snapshot, started, onStep);
+    } catch (error) {
+      release(scope);
+      if (snapshot) this.putBack(snapshot);
+      throw hostFault(error);
+    }
+  }
+
+  /** Puts the epoch's start back: weights, optimiser, progress and the estimator's state. */
+  private putBack(snapshot: EpochStart): void {
+    this.assignWeights(snapshot.weights);
+    this.optimizer.restore(snapshot.optimizer);
+    if (snapshot.estimator) this.estimator!.restore!(snapshot.estimator, this.model.sizes);
+    this.step = snapshot.step;
+    this.epoch = snapshot.epoch;
+  }
+
+  private trainEpoch(snapshot: EpochStart, started: number, onStep?: (step: number, steps: number, loss: number) => void): EpochReport | null {
     const { features } = this.data;
     const order = this.order(this.epoch);
     const steps = Math.ceil(order.length / this.config.batch);
@@ -374,9 +401,7 @@ export class Trainer {
       release(scope);
       if (fault) {
         this.stopped = `${fault} at epoch ${this.epoch + 1}, step ${s + 1}; the weights of epoch ${this.epoch} are kept`;
-        this.assignWeights(snapshot.weights);
-        this.optimizer.restore(snapshot.optimizer);
-        this.step = snapshot.step;
+        this.putBack(snapshot);
         return null;
       }
       this.step++;
@@ -394,6 +419,21 @@ export class Trainer {
   weightsHash(): string {
     return hashArrays(this.params.map((p) => p.toArray()));
   }
+}
+
+/** What a failed epoch puts back (`runEpoch`). */
+interface EpochStart {
+  weights: Float32Array[];
+  optimizer: OptimizerState;
+  step: number;
+  epoch: number;
+  estimator: EstimatorState | null;
+}
+
+/** A host allocation that failed (a RangeError of an array buffer) as the memory fault it is; anything else as it was. */
+function hostFault(error: unknown): unknown {
+  if (!(error instanceof RangeError) || !/allocat|array buffer|typed array length|memory/i.test(error.message)) return error;
+  return new FwdgradFault("memory", `out of memory: the host could not allocate an array (${error.message})`);
 }
 
 /** FNV-1a over the bytes of several f32 arrays (`hashBytes` of their bytes). */

@@ -351,7 +351,7 @@ export interface MaskedLanczosOptions {
 }
 
 /** Floats of Lanczos bases reserved at once (1 GiB): examples beyond it run in a later group. */
-const LANCZOS_BASIS_FLOATS = 2 ** 28;
+export const LANCZOS_BASIS_FLOATS = 2 ** 28;
 
 /**
  * The top w Ritz vectors of every A_b = M_b·G·M_b, as rows [B, w, d], by Lanczos with full
