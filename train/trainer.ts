@@ -2,7 +2,7 @@
 // smaller), AdamW, evaluation on the full train and test sets after every epoch, an early stop on a
 // non-finite loss that keeps the last good weights, and checkpoints of the whole state. Every random
 // draw is a Philox substream fixed by (seed, epoch, step), so a resumed run repeats the same numbers.
-import { mark, release } from "../engine/arena.ts";
+import { heapBytes, mark, release } from "../engine/arena.ts";
 import { allFinite, assign } from "../engine/inplace.ts";
 import { FwdgradError, FwdgradFault } from "../engine/errors.ts";
 import { sum } from "../engine/ops.ts";
@@ -139,10 +139,15 @@ function checkConfig(c: TrainConfig): void {
  * while (trainer.epoch < 300) console.log(trainer.runEpoch());
  * ```
  */
+/** Replays of one epoch after worker-thread faults before the fault is the caller's. */
+const MAX_THREAD_RETRIES = 3;
+
 export class Trainer {
   readonly model: Mlp;
   readonly config: TrainConfig;
   readonly history: EpochReport[] = [];
+  /** The worker-thread faults this trainer survived, each by replaying its epoch on the threads left (the same numbers). */
+  readonly threadFaults: string[] = [];
   /** Epochs completed. */
   epoch = 0;
   /** Steps completed, over all epochs. */
@@ -344,19 +349,37 @@ export class Trainer {
    * was not finite: the weights and optimiser state of the epoch's start are restored. A step that
    * throws (a FwdgradFault when memory or a thread fails) puts back the epoch's start too, weights,
    * optimiser, step count and the estimator's cross-step state, and frees the epoch's heap, so
-   * calling `runEpoch()` again replays the epoch: the same bits as a run that never failed.
+   * calling `runEpoch()` again replays the epoch: the same bits as a run that never failed. A
+   * worker thread's fault is retried so, up to MAX_THREAD_RETRIES times an epoch, on the threads
+   * the engine has left (`threadFaults` records each); a memory fault is thrown to the caller.
    */
   runEpoch(onStep?: (step: number, steps: number, loss: number) => void): EpochReport | null {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return this.runEpochOnce(onStep);
+      } catch (error) {
+        if (!(error instanceof FwdgradFault && error.kind === "thread") || attempt >= MAX_THREAD_RETRIES) throw error;
+        this.threadFaults.push(`${error.message}; epoch ${this.epoch + 1} ran again from its start`);
+      }
+    }
+  }
+
+  private runEpochOnce(onStep?: (step: number, steps: number, loss: number) => void): EpochReport | null {
     if (this.stopped) return null;
     const started = performance.now();
     const scope = mark();
+    const baseline = heapBytes();
     let snapshot: EpochStart | null = null;
     try {
       snapshot = {
         weights: this.params.map((p) => p.toArray()), optimizer: this.optimizer.state(), step: this.step, epoch: this.epoch,
         estimator: this.estimator?.state?.() ?? null,
       };
-      return this.trainEpoch(snapshot, started, onStep);
+      const report = this.trainEpoch(snapshot, started, onStep);
+      // An epoch that kept nothing on the heap closes its scope: a scope left open would keep the
+      // heap's record of released spans from merging, one more entry every epoch of a long run.
+      if (heapBytes() === baseline) release(scope);
+      return report;
     } catch (error) {
       release(scope);
       if (snapshot) this.putBack(snapshot);

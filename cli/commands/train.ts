@@ -105,7 +105,9 @@ export const trainCommand: Command = {
     const started = performance.now();
     const stepsPerEpoch = Math.ceil(data.train.n / config.batch);
     while (trainer.epoch < config.epochs) {
+      const survived = trainer.threadFaults.length;
       const report = trainer.runEpoch();
+      for (const fault of trainer.threadFaults.slice(survived)) console.error(`fwdgrad: ${fault}`);
       if (!report) break;
       if (flags.json) console.log(JSON.stringify(report));
       else if (tty) process.stdout.write(`\r${progressLine(report, config.epochs, started, stepsPerEpoch)}`);
