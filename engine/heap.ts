@@ -67,7 +67,7 @@ export class Heap {
       }
       if (memory) break;
     }
-    if (!memory) throw new FwdgradFault("memory", `out of memory: the runtime cannot reserve a WebAssembly memory of ${mib(initialPages * PAGE)}`);
+    if (!memory) throw new FwdgradFault("memory", `out of memory: the runtime cannot reserve a WebAssembly memory of ${mib(initialPages * PAGE)} (under an address-space limit such as ulimit -v: 64-bit runtimes reserve about 10 GiB of addresses for each WebAssembly memory, whatever its size)`);
     this.memory = memory;
     this.limit = maximum * PAGE - HEAP_BASE;
     this.f32View = new Float32Array(this.memory.buffer);
