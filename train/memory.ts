@@ -4,7 +4,8 @@
 // method declares its step's term (estimators/index.ts methodWorkingSet, from each estimator's own
 // `workingSet` rule); tests/train/memory.test.ts holds every method's estimate against the measured peak.
 import { GEMM_SCRATCH_F32 } from "../kernels-as/shared.ts";
-import { engine, engineInfo } from "../engine/backend.ts";
+import { engineInfo } from "../engine/backend.ts";
+import { heapLimitBytes } from "../engine/arena.ts";
 import { FwdgradError } from "../engine/errors.ts";
 import { F32, keepsWarmStarts, methodOptions, methodWorkingSet, parameterCount } from "../estimators/index.ts";
 import { resolveOptions } from "../estimators/options.ts";
@@ -78,7 +79,7 @@ function engineThreads(): number {
 /** The engine heap's limit (heapLimitBytes), or 4 GiB less its base before `ready()`. */
 function engineLimit(): number {
   try {
-    return engine().heap.limit;
+    return heapLimitBytes();
   } catch {
     return 2 ** 32 - 2 ** 16;
   }

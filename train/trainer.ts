@@ -131,6 +131,9 @@ function checkConfig(c: TrainConfig): void {
   if (!Number.isFinite(c.lr) || c.lr <= 0) throw new FwdgradError(`train: lr must be a positive number, got ${c.lr}`);
 }
 
+/** Replays of one epoch after worker-thread faults before the fault is the caller's. */
+const MAX_THREAD_RETRIES = 3;
+
 /**
  * Trains an MLP on a data set with one method; `runEpoch()` trains and evaluates one epoch.
  * @example
@@ -139,9 +142,6 @@ function checkConfig(c: TrainConfig): void {
  * while (trainer.epoch < 300) console.log(trainer.runEpoch());
  * ```
  */
-/** Replays of one epoch after worker-thread faults before the fault is the caller's. */
-const MAX_THREAD_RETRIES = 3;
-
 export class Trainer {
   readonly model: Mlp;
   readonly config: TrainConfig;
