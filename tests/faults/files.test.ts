@@ -309,6 +309,17 @@ Matrix("an --out folder deleted mid-run: exit 1, naming the file that could not 
   }
 });
 
+if (existsSync("/dev/full")) {
+  Matrix("a full output stream (stdout on /dev/full): one line on stderr, exit 1, no stack trace", async () => {
+    await timedCase("stdout full", () => {
+      const result = spawnSync("bash", ["-c", `exec "$0" --import tsx cli/fwdgrad.ts "$@" > /dev/full`, process.execPath, ...TRAIN, "--epochs", "1"], { encoding: "utf8", timeout: 9_000 });
+      assert.is(result.status, 1, result.stderr);
+      assert.is(result.stderr.trim(), "fwdgrad: cannot write to standard output: no space left on the device (ENOSPC)");
+    });
+    counts.cases += 1;
+  });
+}
+
 Matrix.after(() => {
   console.log(`fault matrix (files): ${counts.cases} cases, the longest ${counts.longest} ms`);
 });
