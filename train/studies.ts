@@ -591,7 +591,9 @@ export function runOne(data: Dataset, config: TrainConfig, qualityEvery: number,
   const started = performance.now();
   measure();
   while (trainer.epoch < config.epochs) {
+    const survived = trainer.threadFaults.length;
     const report = trainer.runEpoch();
+    for (const fault of trainer.threadFaults.slice(survived)) log(`  ${label} w${config.width} s${config.seed}: ${fault}`);
     if (!report) break;
     if (qualityEvery > 0 && trainer.epoch % qualityEvery === 0) measure();
     if (trainer.epoch % Math.max(1, Math.floor(config.epochs / 10)) === 0 || trainer.epoch === config.epochs) {
