@@ -5,13 +5,13 @@
 // writes, durable and whole, are cli/files.ts's, and their faults are IoFaults (exit 1).
 import { execFileSync } from "node:child_process";
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, realpathSync, statSync, type Stats } from "node:fs";
-import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseBinarySplit, parseCsvSplit, parseDataFolderMeta, splitRows, type Dataset, type Split } from "../data/dataset.ts";
 import { generateMnist1d } from "../data/mnist1d.ts";
 import type { StudyFiles } from "../train/studies.ts";
 import { UsageError } from "./args.ts";
-import { errorCode, FolderInUse, IoFault, liveHolder, lockFolder, makeFolder, readWhole, reason, removeFile, writeDurable } from "./files.ts";
+import { errorCode, FolderInUse, IoFault, isLeftover, liveHolder, lockFolder, makeFolder, readWhole, reason, removeFile, writeDurable } from "./files.ts";
 
 /** Larger CSV text than this would not fit a JavaScript string with room to parse it; use the binary format. */
 const MAX_CSV_BYTES = 256 * 2 ** 20;
@@ -162,7 +162,7 @@ export function loadData(path: string | undefined, targets?: number): Dataset {
   }
   const where = `--data ${path}`;
   const stats = statIfPresent(path, where);
-  if (stats === null) throw new UsageError(`${where}: no such file or folder`);
+  if (stats === null) throw new UsageError(`${where}: no such file or folder${interruptedSwap(path)}`);
   if (stats.isDirectory()) {
     if (targets !== undefined) throw new UsageError(`--targets: data folders hold class labels; regression targets come from a CSV file`);
     return loadDataFolder(path);
@@ -172,6 +172,19 @@ export function loadData(path: string | undefined, targets?: number): Dataset {
   const text = new TextDecoder().decode(readBytes(path));
   const { split, features, classes } = parseCsvSplit(path, text, undefined, targets);
   return { ...splitRows(split, features, 0.8, path), features, classes, ...(targets === undefined ? {} : { targets }) };
+}
+
+/** A hint when a `fwdgrad data` run was killed while swapping this data folder in (cli/files.ts writeFolderAtomic). */
+function interruptedSwap(path: string): string {
+  const name = basename(resolve(path));
+  try {
+    const left = readdirSync(dirname(resolve(path))).filter((entry) => entry.startsWith(`.${name}.fwdgrad-`) && isLeftover(entry));
+    const previous = left.find((entry) => entry.includes(".fwdgrad-old-"));
+    if (left.length === 0) return "";
+    return ` (a \`fwdgrad data\` run was stopped while replacing it: run it again${previous ? `, or rename ${join(dirname(path), previous)}, the previous data set, back` : ""})`;
+  } catch {
+    return "";
+  }
 }
 
 /** A binary data folder: meta.json checked first, then each file's place and size, then the bytes. */
