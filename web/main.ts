@@ -149,7 +149,7 @@ const escapeHtml = (text: string) => text.replace(/[&<>]/g, (c) => (c === "&" ? 
 function drawExamples(signals: number[][], labels: number[], predicted: number[]): void {
   $("examples").innerHTML = signals.map((signal, i) => {
     const lo = Math.min(...signal), hi = Math.max(...signal);
-    const points = signal.map((v, j) => `${(j / (signal.length - 1)) * 140 + 5},${75 - ((v - lo) / (hi - lo || 1)) * 70}`).join(" ");
+    const points = signal.map((v, j) => `${(signal.length > 1 ? j / (signal.length - 1) : 0.5) * 140 + 5},${75 - ((v - lo) / (hi - lo || 1)) * 70}`).join(" ");
     const ok = labels[i] === predicted[i];
     return `<figure><svg width="150" height="80"><polyline points="${points}" fill="none" stroke="#1f77b4" stroke-width="1.5"/></svg><figcaption>${dataset.name === MNIST1D_NAME ? "digit" : "class"} ${labels[i]} → predicted <b style="color:${ok ? "#2a7" : "#c33"}">${predicted[i]}</b></figcaption></figure>`;
   }).join("");
@@ -199,14 +199,13 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
     draw();
   } else if (m.type === "error") {
     $("error").textContent = m.message;
-    running = false;
     if (loading) {
-      // The data stay as they were; the same file can be opened again once fixed.
+      // The file failed: the data, and any run on them, go on as they were; the same file can be opened again once fixed.
       loading = false;
       start.disabled = false;
       csvFile.value = "";
       showDataset();
-    }
+    } else running = false;
   }
 };
 
