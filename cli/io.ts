@@ -7,14 +7,12 @@ import { execFileSync } from "node:child_process";
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, realpathSync, statSync, type Stats } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseBinarySplit, parseCsvSplit, parseDataFolderMeta, splitRows, type Dataset, type Split } from "../data/dataset.ts";
+import { MAX_CSV_BYTES, parseBinarySplit, parseCsvSplit, parseDataFolderMeta, splitRows, type Dataset, type Split } from "../data/dataset.ts";
 import { generateMnist1d } from "../data/mnist1d.ts";
 import type { StudyFiles } from "../train/studies.ts";
 import { UsageError } from "./args.ts";
 import { errorCode, FolderInUse, IoFault, isLeftover, liveHolder, lockFolder, makeFolder, readWhole, reason, removeFile, writeDurable } from "./files.ts";
 
-/** Larger CSV text than this would not fit a JavaScript string with room to parse it; use the binary format. */
-const MAX_CSV_BYTES = 256 * 2 ** 20;
 /** A meta.json is a few lines; a large one is a wrong file. */
 const MAX_META_BYTES = 2 ** 20;
 /** Node reads at most 2 GiB into one buffer. */

@@ -11,7 +11,7 @@ import { argmaxRows, forward } from "../models/mlp.ts";
 import { rng } from "../engine/rng.ts";
 import { tensor } from "../engine/tensor.ts";
 import { generateMnist1d } from "../data/mnist1d.ts";
-import { parseCsvSplit, splitRows, type Dataset } from "../data/dataset.ts";
+import { MAX_CSV_BYTES, parseCsvSplit, splitRows, type Dataset } from "../data/dataset.ts";
 import { parseMethodSpec, sharedOptions, type MethodSpec } from "../estimators/index.ts";
 import { Trainer, type EpochReport, type TrainConfig } from "./trainer.ts";
 
@@ -65,8 +65,8 @@ export function workerScopeEndpoint(scope: { postMessage(m: unknown): void; addE
   };
 }
 
-/** Larger CSV text than this is refused before it is read, as the CLI's `--data` does (cli/io.ts). */
-export const MAX_CSV_BYTES = 256 * 2 ** 20;
+/** Larger CSV text than this is refused before it is read, as the CLI's `--data` does. */
+export { MAX_CSV_BYTES };
 /** The data set the service starts with, and that `mnist1d` goes back to. */
 export const MNIST1D_NAME = "MNIST-1D";
 
