@@ -51,24 +51,27 @@ const describe = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an a
  * ```
  */
 export function encodeSafetensors(tensors: ReadonlyArray<{ name: string; shape: readonly number[]; data: Float32Array }>, metadata: Record<string, string> = {}): Uint8Array {
-  // No prototype: a tensor named "__proto__" is an entry like any other.
-  const header: Record<string, unknown> = Object.create(null);
+  // The header written entry by entry, in the order given (an object would put integer-like names first).
+  const entries: string[] = [];
+  const seen = new Set<string>();
   const meta = Object.entries(metadata);
   if (meta.length > 0) {
     for (const [key, value] of meta) if (typeof value !== "string") fail(`metadata ${quote(key)} must be a string, got ${describe(value)}`);
-    header[METADATA] = Object.fromEntries(meta);
+    entries.push(`${JSON.stringify(METADATA)}:{${meta.map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value)}`).join(",")}}`);
   }
   let offset = 0;
   for (const { name, shape, data } of tensors) {
     if (typeof name !== "string" || name === METADATA) fail(`a tensor cannot be named ${describe(name)}`);
-    if (Object.hasOwn(header, name)) fail(`two tensors are named ${quote(name)}`);
-    if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`tensor ${quote(name)}: shape ${JSON.stringify(shape)} is not a list of sizes`);
+    if (seen.has(name)) fail(`two tensors are named ${quote(name)}`);
+    seen.add(name);
+    if (!(data instanceof Float32Array)) fail(`tensor ${quote(name)}: data must be a Float32Array, got ${describe(data)}`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`tensor ${quote(name)}: shape ${JSON.stringify(shape)} is not a list of sizes`);
     const count = shape.reduce((a, d) => a * d, 1);
     if (count !== data.length) fail(`tensor ${quote(name)}: shape ${JSON.stringify(shape)} holds ${count} values, the data ${data.length}`);
-    header[name] = { dtype: "F32", shape: [...shape], data_offsets: [offset, offset + 4 * count] };
+    entries.push(`${JSON.stringify(name)}:${JSON.stringify({ dtype: "F32", shape: [...shape], data_offsets: [offset, offset + 4 * count] })}`);
     offset += 4 * count;
   }
-  let json = JSON.stringify(header);
+  let json = `{${entries.join(",")}}`;
   json += " ".repeat((8 - ((new TextEncoder().encode(json).length) % 8)) % 8);
   const head = new TextEncoder().encode(json);
   const out = new Uint8Array(8 + head.length + offset);
@@ -119,12 +122,14 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsFile {
     fail("the header is not valid JSON");
   }
   if (header === null || typeof header !== "object" || Array.isArray(header)) fail("the header must be a JSON object");
-  const duplicate = duplicateKey(text);
+  const { duplicate, order } = scanKeys(text);
   if (duplicate !== null) fail(`the header names ${quote(duplicate)} twice`);
 
   const metadata: Record<string, string> = Object.create(null);
   const infos: Array<{ name: string; dtype: string; shape: number[]; count: number; begin: number; end: number }> = [];
-  for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
+  // In the header's order (an object's own keys put integer-like names first).
+  for (const name of order) {
+    const value = (header as Record<string, unknown>)[name];
     if (name === METADATA) {
       if (value === null || typeof value !== "object" || Array.isArray(value)) fail(`__metadata__ must be an object of strings, got ${describe(value)}`);
       for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
@@ -198,10 +203,12 @@ function half(h: number): number {
 }
 
 /**
- * The first key found twice in one object of a JSON text JSON.parse accepted (JSON.parse keeps the
- * last silently), or null. A scan of the text: strings skipped, a stack of each open object's keys.
+ * The top-level object's keys in the order of the text, and the first key found twice in any one
+ * object (JSON.parse keeps the last silently), or null, of a JSON text JSON.parse accepted. A scan
+ * of the text: strings skipped, a stack of each open object's keys.
  */
-function duplicateKey(text: string): string | null {
+function scanKeys(text: string): { duplicate: string | null; order: string[] } {
+  const order: string[] = [];
   const stack: Array<Set<string> | null> = [];
   let expectKey = false;
   for (let i = 0; i < text.length; i++) {
@@ -212,8 +219,9 @@ function duplicateKey(text: string): string | null {
       const keys = stack[stack.length - 1];
       if (expectKey && keys) {
         const key = JSON.parse(text.slice(i, j + 1)) as string;
-        if (keys.has(key)) return key;
+        if (keys.has(key)) return { duplicate: key, order };
         keys.add(key);
+        if (stack.length === 1) order.push(key);
         expectKey = false;
       }
       i = j;
@@ -228,5 +236,5 @@ function duplicateKey(text: string): string | null {
       expectKey = stack[stack.length - 1] != null;
     }
   }
-  return null;
+  return { duplicate: null, order };
 }
