@@ -6,7 +6,7 @@ export { dense, type Dense } from "./models/dense.ts";
 export { reluLayer, type Relu } from "./models/relu.ts";
 export { LAYER_KINDS, type LayerKindName } from "./models/index.ts";
 export { saveWeights, loadWeights, weightsOutputs, predict, type SaveWeightsOptions, type ModelOutputs, type Prediction } from "./models/weights.ts";
-export { encodeSafetensors, parseSafetensors, type SafetensorsEntry, type SafetensorsFile } from "./engine/safetensors.ts";
+export { encodeSafetensors, parseSafetensors, type SafetensorsEntry, type SafetensorsFile } from "./models/safetensors.ts";
 export type { Layer, LayerKind, LinearMapRules } from "./models/layer.ts";
 export { LOSSES, LOSS_IDS, lossFor, type Loss, type LossId, type Targets } from "./models/loss.ts";
 export { backprop, type BackpropResult, type Gradients } from "./models/gradient.ts";

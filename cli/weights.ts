@@ -3,7 +3,7 @@
 // bytes: a safetensors file starts with its header length, a u64 whose high bytes are 0, where a
 // checkpoint starts with JSON text. Every fault is a UsageError naming the flag and the file (exit 2).
 import { FwdgradError } from "../engine/errors.ts";
-import { parseSafetensors, type SafetensorsFile } from "../engine/safetensors.ts";
+import { parseSafetensors, type SafetensorsFile } from "../models/safetensors.ts";
 import type { Model } from "../models/sequential.ts";
 import { loadWeights, weightsOutputs, type ModelOutputs } from "../models/weights.ts";
 import { parseCheckpoint } from "../train/checkpoint.ts";

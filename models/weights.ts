@@ -10,7 +10,7 @@
 import { mark, release } from "../engine/arena.ts";
 import { FwdgradError, fmt } from "../engine/errors.ts";
 import { assign } from "../engine/inplace.ts";
-import { encodeSafetensors, parseSafetensors, type SafetensorsFile } from "../engine/safetensors.ts";
+import { encodeSafetensors, parseSafetensors, type SafetensorsFile } from "./safetensors.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
 import type { Dense } from "./dense.ts";
 import type { Layer } from "./layer.ts";

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { ready } from "../../engine/backend.ts";
-import { parseSafetensors } from "../../engine/safetensors.ts";
+import { parseSafetensors } from "../../models/safetensors.ts";
 import { createMlp } from "../../models/mlp.ts";
 import { loadWeights, predict, saveWeights } from "../../models/weights.ts";
 import { parseCheckpoint } from "../../train/checkpoint.ts";

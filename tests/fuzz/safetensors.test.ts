@@ -9,7 +9,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { ready } from "../../engine/backend.ts";
 import { FwdgradError } from "../../engine/errors.ts";
-import { encodeSafetensors, parseSafetensors, type SafetensorsFile } from "../../engine/safetensors.ts";
+import { encodeSafetensors, parseSafetensors, type SafetensorsFile } from "../../models/safetensors.ts";
 import { createMlp } from "../../models/mlp.ts";
 import { loadWeights, predict, saveWeights } from "../../models/weights.ts";
 

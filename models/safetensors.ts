@@ -5,7 +5,7 @@
 // after). This codec writes F32 only, with the header padded by spaces so the data starts at a
 // multiple of 8, and reads F32 (bit for bit) and F64, F16 and BF16 (converted to f32). Every check
 // runs before anything is built; a bad file gets one FwdgradError line naming what is wrong.
-import { FwdgradError } from "./errors.ts";
+import { FwdgradError } from "../engine/errors.ts";
 
 /** One named array of a safetensors file: its shape (row-major) and f32 values. */
 export interface SafetensorsEntry {
