@@ -54,6 +54,26 @@ export function checkOutFolder(flag: string, path: string): void {
 }
 
 /**
+ * Refuses, before any work, an output file that cannot be written: a folder at the path, or a
+ * parent that is missing, not a folder or not writable. The file itself is replaced whole
+ * (`writeDurable`).
+ */
+export function checkOutFile(flag: string, path: string): void {
+  const where = `${flag} ${path}`;
+  const stats = statIfPresent(path, where);
+  if (stats?.isDirectory()) throw new UsageError(`${where}: is a folder; give a file name`);
+  const parent = dirname(resolve(path));
+  const parentStats = statIfPresent(parent, where);
+  if (parentStats === null) throw new UsageError(`${where}: the folder ${parent} does not exist`);
+  if (!parentStats.isDirectory()) throw new UsageError(`${where}: ${parent} is not a folder`);
+  try {
+    accessSync(parent, constants.W_OK);
+  } catch (error) {
+    throw new UsageError(`${where}: cannot write into ${parent}: ${reason(error)}`);
+  }
+}
+
+/**
  * Creates the output folder (and its parents) after checking it can be one, and takes its lock for
  * this process (cli/files.ts): a second run on the folder is refused, and what a crashed run left
  * behind is removed. `data` marks a data folder, which is replaced as a whole (writeFolderAtomic).
