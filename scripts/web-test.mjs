@@ -170,6 +170,15 @@ async function csvChecks(context, url) {
   const captions = await page.locator("#examples figcaption").allTextContents();
   check("examples from the CSV test rows, by class", captions.length === 6 && captions.every((c) => /^class [0-3] → predicted [0-3]$/.test(c)), captions.join(" | "));
   await page.screenshot({ path: ".tmp/web-lab-csv.png", fullPage: true });
+  // The trained weights download as a safetensors file: 8-byte header length, JSON header, f32 data.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#downloads button >> text=wt")]);
+  const file = readFileSync(await download.path());
+  const headerBytes = Number(file.readBigUInt64LE(0));
+  const tensors = Object.entries(JSON.parse(file.subarray(8, 8 + headerBytes).toString("utf8"))).filter(([name]) => name !== "__metadata__");
+  const values = tensors.reduce((n, [, t]) => n + t.shape.reduce((a, b) => a * b, 1), 0);
+  // width 32, depth 2 on 8 features and 4 classes: 8·32 + 32·32 + 32·4 weights, and the biases if the model has them.
+  const weights = 8 * 32 + 32 * 32 + 32 * 4;
+  check("the trained weights download as <data>-<method>.safetensors", download.suggestedFilename() === "blobs-wt.safetensors" && tensors.every(([, t]) => t.dtype === "F32") && [weights, weights + 32 + 32 + 4].includes(values) && file.length === 8 + headerBytes + 4 * values, `${download.suggestedFilename()}: ${tensors.map(([n, t]) => `${n} [${t.shape}]`).join(", ")}`);
 
   // A malformed file: the parser's one line, the same as the CLI prints for it (after "fwdgrad: ").
   await page.setInputFiles("#csv-file", join(dir, "bad.csv"));

@@ -14,6 +14,7 @@ import { generateMnist1d } from "../data/mnist1d.ts";
 import { MAX_CSV_BYTES, parseCsvSplit, splitRows, type Dataset } from "../data/dataset.ts";
 import { parseMethodSpec, sharedOptions, type MethodSpec } from "../estimators/index.ts";
 import { Trainer, type EpochReport, type TrainConfig } from "./trainer.ts";
+import { saveWeights } from "../models/weights.ts";
 
 /** Settings of a training run started in a worker (batch defaults to 512, or the whole training set when it is smaller). */
 export type TrainingSettings = Omit<TrainConfig, "batch"> & { batch?: number; k?: number };
@@ -33,7 +34,8 @@ export type TrainingMessage =
   | { type: "compare"; settings: TrainingSettings; methods: string[] }
   | { type: "pause" } | { type: "resume" } | { type: "reset" }
   | { type: "csv"; name: string; csv: string | Blob }
-  | { type: "mnist1d" };
+  | { type: "mnist1d" }
+  | { type: "weights"; run: number };
 
 /** Events of a run carry its index in the started list and its label (the method entry; 0 and the method for `start`). */
 export type TrainingEvent =
@@ -43,6 +45,7 @@ export type TrainingEvent =
   | { type: "quality"; run: number; label: string; epoch: number; cosine: (number | null)[] }
   | { type: "examples"; run: number; label: string; signals: number[][]; labels: number[]; predicted: number[] }
   | { type: "done"; run: number; label: string; reason: string; weightsHash: string }
+  | { type: "weights"; run: number; label: string; epoch: number; bytes: Uint8Array }
   | { type: "error"; message: string };
 
 /** Methods one `compare` trains at most: each keeps a model and its optimiser's state. */
@@ -83,7 +86,7 @@ export function csvDataset(name: string, text: string): Dataset {
 }
 
 const EXAMPLES = 6;
-const MESSAGE_TYPES = ["start", "compare", "pause", "resume", "reset", "csv", "mnist1d"];
+const MESSAGE_TYPES = ["start", "compare", "pause", "resume", "reset", "csv", "mnist1d", "weights"];
 
 /** `message` as a TrainingMessage, or a FwdgradError saying what is wrong with it (one line). */
 function checkMessage(message: unknown): TrainingMessage {
@@ -110,6 +113,10 @@ function checkMessage(message: unknown): TrainingMessage {
     const { name, csv } = message as { name?: unknown; csv?: unknown };
     if (typeof name !== "string" || name === "" || name.length > 1000) throw new FwdgradError("training: csv needs name, the file's name (a string of 1 to 1000 characters)");
     if (typeof csv !== "string" && !(typeof Blob !== "undefined" && csv instanceof Blob)) throw new FwdgradError("training: csv needs csv, the file's text or a Blob (a File)");
+  }
+  if (type === "weights") {
+    const run = (message as { run?: unknown }).run;
+    if (!Number.isSafeInteger(run) || (run as number) < 0) throw new FwdgradError(`training: weights needs run, the index of a started run (an integer ≥ 0)`);
   }
   return message as TrainingMessage;
 }
@@ -238,6 +245,11 @@ export async function serveTraining(endpoint: TrainingEndpoint): Promise<void> {
       if (typeof csv === "string") return swap(name, csvDataset(name, csv));
       checkCsvSize(name, csv.size);
       return csv.text().then((text) => swap(name, csvDataset(name, text)));
+    } else if (message.type === "weights") {
+      // A run's model as it is now, in safetensors; finished runs keep theirs until reset or the next start.
+      const entry = current?.trainers[message.run];
+      if (!entry) throw new FwdgradError(`training: no run ${message.run} to save the weights of; start one first`);
+      post({ type: "weights", run: message.run, label: entry.label, epoch: entry.trainer.epoch, bytes: saveWeights(entry.trainer.model) });
     } else if (message.type === "mnist1d") {
       swap(MNIST1D_NAME, mnist1d);
     } else if (message.type === "start" || message.type === "compare") {

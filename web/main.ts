@@ -192,11 +192,23 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
     if (!run) return;
     run.done = true;
     run.progress += ` · ${m.reason}`;
+    const button = Object.assign(document.createElement("button"), { type: "button", textContent: `download ${m.label} weights (.safetensors)` });
+    button.onclick = () => send({ type: "weights", run: m.run });
+    $("downloads").append(button);
     if (runs.every((r) => r.done)) {
       running = false;
       pause.disabled = true;
     }
     draw();
+  } else if (m.type === "weights") {
+    // The file's name: the data set's and the method entry's, e.g. blobs-wperp-project-10.safetensors (a structured clone owns its ArrayBuffer).
+    const stem = (text: string) => text.replace(/\.(csv|txt)$/i, "").replace(/[^\w.-]+/g, "-");
+    const url = URL.createObjectURL(new Blob([m.bytes as Uint8Array<ArrayBuffer>], { type: "application/octet-stream" }));
+    const link = Object.assign(document.createElement("a"), { href: url, download: `${stem(dataset.name)}-${stem(m.label)}.safetensors` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
   } else if (m.type === "error") {
     $("error").textContent = m.message;
     if (loading) {
@@ -217,7 +229,7 @@ start.onclick = () => {
   }
   $("error").textContent = "";
   runs = read.methods.map((label) => ({ label, history: [], cosine: [], progress: `${label}: waiting for its first epoch`, done: false }));
-  for (const id of ["accuracy-plot", "loss-plot", "cosine-plot", "examples"]) $(id).textContent = "";
+  for (const id of ["accuracy-plot", "loss-plot", "cosine-plot", "examples", "downloads"]) $(id).textContent = "";
   draw();
   started = performance.now();
   running = true;
@@ -238,7 +250,7 @@ pause.onclick = () => {
 function clearRuns(): void {
   running = false;
   runs = [];
-  for (const id of ["accuracy-plot", "loss-plot", "cosine-plot", "examples", "progress", "error"]) $(id).textContent = "";
+  for (const id of ["accuracy-plot", "loss-plot", "cosine-plot", "examples", "progress", "error", "downloads"]) $(id).textContent = "";
   pause.disabled = true;
   pause.textContent = "Pause";
 }

@@ -2,8 +2,9 @@
 // never starts a second epoch loop, start→reset cycles leave the heap flat, and messages that are
 // not TrainingMessages are answered with an error event while the service keeps working; a CSV
 // file's rows replace MNIST-1D as the CLI reads them, and its parse error is the parser's line.
-import { heapBytes, parseCsvSplit, serveTraining, type TrainingEvent, type TrainingSettings } from "../../index.ts";
+import { heapBytes, loadWeights, parseCsvSplit, serveTraining, type Mlp, type TrainingEvent, type TrainingSettings } from "../../index.ts";
 import { checkCsvSize, MAX_CSV_BYTES } from "../../train/worker.ts";
+import { hashArrays } from "../../train/trainer.ts";
 import { assert, suite } from "../harness.ts";
 
 const Worker = suite("training service");
@@ -120,7 +121,7 @@ Worker("messages that are not TrainingMessages get an error event; the service k
     [42, /got number$/],
     ["start", /got string$/],
     [[{ type: "start" }], /got an array$/],
-    [{}, /^training: unknown message type undefined; known: start, compare, pause, resume, reset, csv, mnist1d$/],
+    [{}, /^training: unknown message type undefined; known: start, compare, pause, resume, reset, csv, mnist1d, weights$/],
     [{ type: "launch" }, /unknown message type "launch"/],
     [{ type: "csv", csv: "1,0" }, /^training: csv needs name, the file's name/],
     [{ type: "csv", name: "a.csv", csv: 42 }, /^training: csv needs csv, the file's text or a Blob/],
@@ -235,6 +236,24 @@ Worker("csv: a file's rows (text or a Blob) replace MNIST-1D, split 80/20; a bad
   service.send({ type: "mnist1d" });
   assert.equal(await service.next(is("dataset"), from), { type: "dataset", name: "MNIST-1D", train: 4000, test: 1000, features: 40, classes: 10 });
   assert.is(heapBytes(), baseline, "the run stopped and its tensors are free");
+});
+
+Worker("weights: a run's model as a safetensors file that loads back to the run's weights; none before a start", async () => {
+  const fresh = inMemoryService();
+  await fresh.next(is("ready"));
+  fresh.send({ type: "weights", run: 0 });
+  const refused = await fresh.next(is("error"));
+  assert.match((refused as { message: string }).message, /no run 0 to save the weights of; start one first/);
+  const from = fresh.events.length;
+  fresh.send({ type: "start", settings: SETTINGS });
+  const done = (await fresh.next(is("done"), from)) as Extract<TrainingEvent, { type: "done" }>;
+  fresh.send({ type: "weights", run: 0 });
+  const file = (await fresh.next(is("weights"), from)) as Extract<TrainingEvent, { type: "weights" }>;
+  assert.is(file.epoch, SETTINGS.epochs);
+  const model = loadWeights(file.bytes) as Mlp;
+  assert.is(hashArrays(model.layers.map((layer) => layer.w.toArray())), done.weightsHash, "the file holds the run's final weights");
+  fresh.send({ type: "reset" });
+  await fresh.settle();
 });
 
 Worker.run();
