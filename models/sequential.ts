@@ -44,7 +44,7 @@ const isLinear = (layer: Layer): layer is Linear => kindOf(layer).map !== undefi
  * @example
  * ```ts
  * const r = rng(0);
- * const model = sequential([dense(40, 64, r.split(0)), relu(), dense(64, 10, r.split(1))]);
+ * const model = sequential([dense(40, 64, r.split(0)), reluLayer(), dense(64, 10, r.split(1))]);
  * ```
  */
 export function sequential(layers: readonly Layer[]): Model {

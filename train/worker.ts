@@ -111,8 +111,11 @@ interface Run {
  * each `start` free the previous run's tensors.
  * @example
  * ```ts
- * // worker.ts (Web Worker)                 // Node: worker_threads
- * serveTraining(workerScopeEndpoint(self));   serveTraining({ postMessage: (m) => parentPort.postMessage(m), onMessage: (h) => parentPort.on("message", h) });
+ * // A Web Worker's script:
+ * serveTraining(workerScopeEndpoint(self));
+ * // A Node worker_threads script:
+ * import { parentPort } from "node:worker_threads";
+ * serveTraining({ postMessage: (m) => parentPort!.postMessage(m), onMessage: (h) => parentPort!.on("message", h) });
  * ```
  */
 export async function serveTraining(endpoint: TrainingEndpoint): Promise<void> {
