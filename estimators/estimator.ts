@@ -25,13 +25,17 @@ import { projectionCoefficients } from "./projection.ts";
  * site, so at site i an estimator's `guess` finds the trace and masks up to layer i.
  */
 export interface StepInput {
+  /** The model being trained. */
   model: Mlp;
   /** [B, sizes[0]] */
   x: Tensor;
+  /** Class labels [B] (empty for a regression batch, whose `targets` are given). */
   labels: Int32Array;
+  /** The forward pass so far: every layer's input and pre-activation. */
   trace: ForwardTrace;
   /** masks[i]: the derivative mask of the activation after site i (1[s_i > 0] for relu), [B, sizes[i + 1]], for every hidden layer i. */
   masks: Tensor[];
+  /** Where the estimator draws its guesses. */
   rng: Rng;
   /** Data set rows of the batch, when known: lets estimators keep per-example state across epochs. */
   indices?: Int32Array;
@@ -46,10 +50,13 @@ export interface StepInput {
  * or on the pre-activations ([K, B, out]); null where a layer has none.
  */
 export interface Seeds {
+  /** Per linear layer, tangents [K, out, in] on its weight, or null. */
   weights: (Tensor | null)[];
+  /** Per linear layer, tangents [K, B, out] injected at its output, or null. */
   activations: (Tensor | null)[];
 }
 
+/** What an estimator makes of one forward-mode pass: the gradient estimates. */
 export interface Estimate {
   /** Parameter gradient estimates, the K guesses combined (their mean, or the projection onto their span). */
   grads: Gradients;
@@ -73,10 +80,17 @@ export interface GuessCovariance {
  * repeats the uninterrupted one bit for bit.
  */
 export interface EstimatorState {
+  /** Named lists of exact numbers (counters, polynomial coefficients). */
   numbers: Record<string, number[]>;
+  /** Named f32 arrays (e.g. per-example warm starts). */
   arrays: Record<string, Float32Array>;
 }
 
+/**
+ * A forward-gradient estimator: what guesses it seeds at each layer for one forward-mode pass, and
+ * how it turns the directional derivatives along them into gradient estimates. Made by
+ * {@link createEstimator}; a training step is {@link estimateStep}.
+ */
 export interface Estimator {
   /** Its id in the registry (estimators/index.ts). */
   readonly id: string;

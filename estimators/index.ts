@@ -15,6 +15,11 @@ import { orthogonalGuessNs, type OrthogonalGuessNsOptions } from "./orthogonal-g
 import { preconditioned, type PreconditionedGuessOptions } from "./preconditioned-guess.ts";
 import { transposeGuess } from "./transpose-guess.ts";
 
+/**
+ * Options of {@link createEstimator}, the union of every estimator's: the number of guesses and how
+ * they combine, and the options of the orthogonal and preconditioned guesses. Each estimator reads
+ * its own (see {@link methodOptions}); {@link sharedOptions} lists those all of them take.
+ */
 export type EstimatorOptions = CommonOptions & OrthogonalGuessOptions & OrthogonalGuessNsOptions & PreconditionedGuessOptions;
 
 /** Every estimator id with its factory; `createEstimator(id, options)` looks ids up here. */
@@ -59,6 +64,7 @@ export function keepsWarmStarts(id: string): boolean {
 
 /** How a training step gets its gradient: estimated by an estimator, or exact. */
 export interface GradientMethod {
+  /** Its id: an estimator's, or "backprop" for the exact gradient. */
   readonly id: string;
   /** The estimator behind the method; null for the exact gradient (nothing to measure against it). */
   readonly estimator: Estimator | null;
@@ -179,8 +185,11 @@ export function methodWorkingSet(id: string, sizes: readonly number[], batch: nu
 export interface MethodSpec {
   /** The entry as written, e.g. "wperp:project:10". */
   label: string;
+  /** The method id, e.g. "wperp" or "backprop". */
   method: string;
+  /** How its guesses combine, when the entry says. */
   combine?: Combine;
+  /** Its number of guesses K, when the entry says. */
   guesses?: number;
 }
 

@@ -6,7 +6,9 @@ import type { Rng } from "../engine/rng.ts";
 import type { Tensor } from "../engine/tensor.ts";
 import type { Layer, LayerKind } from "./layer.ts";
 
+/** A fully connected layer y = x·wᵀ + b: its weights and bias. Built by {@link dense}. */
 export interface Dense extends Layer {
+  /** Always `"dense"`. */
   readonly kind: "dense";
   /** [out, in] */
   w: Tensor;

@@ -14,6 +14,7 @@ export type { ForwardTrace, Linear } from "./sequential.ts";
 /** An MLP: a sequential model of dense layers with ReLU between them. */
 export type Mlp = Model;
 
+/** Options of {@link createMlp}. */
 export interface MlpOptions {
   /** Biases on every layer. Default false (as the W̃⊥ paper trains). */
   bias?: boolean;

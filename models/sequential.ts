@@ -13,6 +13,10 @@ import type { Layer } from "./layer.ts";
 /** A layer linear in its input: the sites of a model (dense today). */
 export type Linear = Dense;
 
+/**
+ * A model as data: its layers in order and the sizes between them. Built by {@link sequential} or
+ * {@link createMlp}; run by {@link forward}, {@link runModel} and the estimators.
+ */
 export interface Model {
   /** Features at the input and after each linear layer. */
   sizes: readonly number[];

@@ -34,9 +34,13 @@ export interface WorkingSet {
 
 /** The sizes of a data set the estimate needs: its shape and, where known, its splits' rows. */
 export interface DataShape {
+  /** Features per row (the model's inputs). */
   features: number;
+  /** The model's outputs: classes, or regression targets. */
   classes: number;
+  /** The training split's row count `n`, where known. */
   train?: { n: number };
+  /** The test split's row count `n`, where known. */
   test?: { n: number };
 }
 

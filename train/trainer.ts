@@ -16,16 +16,25 @@ import { argmaxRows, createMlp, forward, mlpSizes, type Mlp } from "../models/ml
 import { checkWorkingSet } from "./memory.ts";
 import { adamW, type Optimizer, type OptimizerState } from "./optim.ts";
 
+/** A training run's configuration: the method, the MLP's shape and the schedule. */
 export interface TrainConfig {
   /** A gradient method's id (`METHOD_IDS`): an estimator, or "backprop" for the exact gradient. */
   method: string;
+  /** Units in each hidden layer, an integer ≥ 1. */
   width: number;
+  /** Linear layers (hidden layers + 1), an integer ≥ 1. */
   depth: number;
+  /** Biases on every layer. Default false. */
   bias?: boolean;
+  /** Epochs to train, an integer ≥ 0. */
   epochs: number;
+  /** Rows per step, at most the training split's. */
   batch: number;
+  /** AdamW's learning rate, > 0. */
   lr: number;
+  /** AdamW's decoupled weight decay. Default 0.01. */
   weightDecay?: number;
+  /** Seed of the initialisation, the batch order and the estimator's guesses, an integer ≥ 0. */
   seed: number;
   /** The loss (`LOSS_IDS`): "cross-entropy" (default) against class labels, or "mse" against a regression set's targets. */
   loss?: LossId;
@@ -61,25 +70,33 @@ export function normalizeConfig(config: TrainConfig): TrainConfig {
   return Object.keys(options).length > 0 ? { ...rest, options } : rest;
 }
 
+/** What {@link Trainer.runEpoch} reports for one epoch. */
 export interface EpochReport {
+  /** The epoch's number, from 1. */
   epoch: number;
+  /** Mean loss over the epoch's steps. */
   trainLoss: number;
   /** Accuracy on the train split; NaN (null in JSON) for a regression loss. */
   trainAcc: number;
   /** Accuracy on the test split; NaN (null in JSON) for a regression loss. */
   testAcc: number;
+  /** Wall-clock milliseconds the epoch's training took. */
   ms: number;
+  /** Mean loss on the test split after the epoch. */
   testLoss: number;
 }
 
 /** Which data set a run trained on: its sizes and a fingerprint of its bytes (`describeData`). */
 export interface DataIdentity {
+  /** Features per row. */
   features: number;
   /** The model's outputs: classes, or regression targets. */
   classes: number;
   /** Regression sets only: the number of target columns. */
   targets?: number;
+  /** Rows of the training split. */
   trainRows: number;
+  /** Rows of the test split. */
   testRows: number;
   /** FNV-1a (`hashBytes`) of the train and test features and labels. */
   fingerprint: string;
@@ -90,14 +107,21 @@ export interface DataIdentity {
  * moments, the estimator's cross-step state and progress.
  */
 export interface TrainerState {
+  /** The run's configuration (options folded into `options`). */
   config: TrainConfig;
+  /** The data set it trained on. */
   data: DataIdentity;
+  /** Epochs completed. */
   epoch: number;
+  /** Steps completed, over all epochs. */
   step: number;
+  /** Every parameter's values: the layers' weights, then their biases. */
   weights: Float32Array[];
+  /** AdamW's step count and moments. */
   optimizer: OptimizerState;
   /** The estimator's `state()`, or null where it keeps none (and for backprop). */
   estimator: EstimatorState | null;
+  /** Every epoch's report so far. */
   history: EpochReport[];
 }
 
@@ -143,8 +167,11 @@ const MAX_THREAD_RETRIES = 3;
  * ```
  */
 export class Trainer {
+  /** The MLP being trained (its tensors are updated in place). */
   readonly model: Mlp;
+  /** The configuration, options folded into `options`. */
   readonly config: TrainConfig;
+  /** Every completed epoch's report. */
   readonly history: EpochReport[] = [];
   /** The worker-thread faults this trainer survived, each by replaying its epoch on the threads left (the same numbers). */
   readonly threadFaults: string[] = [];
@@ -163,6 +190,12 @@ export class Trainer {
   /** The run's loss (`config.loss`, cross-entropy by default). */
   readonly loss: Loss;
 
+  /**
+   * A trainer for `config` on `data`, continuing from `resume` when given (a checkpoint's state).
+   * @throws {FwdgradError} when the config is invalid (a size not a positive integer, lr ≤ 0, batch
+   * larger than the training split, an unknown method or option, a loss that does not fit the data),
+   * the run would not fit in memory, or `resume` does not match this run's model, data or schedule.
+   */
   constructor(private readonly data: Dataset, config: TrainConfig, resume?: TrainerState) {
     checkConfig(config);
     if (config.batch > data.train.n) throw new FwdgradError(`train: batch ${config.batch} is larger than the training set (${data.train.n})`);
