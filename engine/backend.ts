@@ -12,6 +12,7 @@ import { kernelBytes, loadKernels, simdSupported } from "./wasm.ts";
 /** Which kernel set runs the hot loops. */
 export type KernelKind = "wasm" | "ts";
 
+/** What {@link engineInfo} reports: the kernel set, threads and memory in use. */
 export interface EngineInfo {
   /** True when WebAssembly SIMD is available here. */
   simd: boolean;
@@ -28,6 +29,7 @@ export interface EngineInfo {
   threadsNote: string | null;
 }
 
+/** Options of {@link ready}: which kernels and how many threads. */
 export interface ReadyOptions {
   /** The kernel set: "wasm" (default where SIMD exists) or "ts". */
   kernels?: KernelKind;

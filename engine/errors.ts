@@ -19,6 +19,10 @@ export type FaultKind = "memory" | "thread";
  * and the kernel). Nothing the call was to change has changed, so the call can be retried.
  */
 export class FwdgradFault extends FwdgradError {
+  /**
+   * @param kind What failed: `"memory"` or `"thread"`.
+   * @param message Names the resource and the operation.
+   */
   constructor(readonly kind: FaultKind, message: string) {
     super(message);
     this.name = "FwdgradFault";

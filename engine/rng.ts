@@ -13,7 +13,9 @@ const TWO_POW_32 = 2 ** 32;
 
 /** A serialisable stream position, for checkpoints: `Rng.fromState(r.state())` continues where `r` is. */
 export interface RngState {
+  /** The stream's key, two u32 words. */
   key: [number, number];
+  /** The 64-bit block counter as two u32 words, low first. */
   counter: [number, number];
 }
 
@@ -39,6 +41,10 @@ export class Rng {
     return new Rng(seed % TWO_POW_32, Math.floor(seed / TWO_POW_32));
   }
 
+  /**
+   * The stream at a saved position (`state()`).
+   * @throws {FwdgradError} when `state` is not `{ key: [u32, u32], counter: [u32, u32] }`.
+   */
   static fromState(state: RngState): Rng {
     const words = [...(state?.key ?? []), ...(state?.counter ?? [])];
     if (words.length !== 4 || words.some((w) => !Number.isInteger(w) || w < 0 || w >= TWO_POW_32)) {
@@ -47,6 +53,7 @@ export class Rng {
     return new Rng(words[0], words[1], words[2], words[3]);
   }
 
+  /** This stream's position, to continue from with {@link Rng.fromState}. */
   state(): RngState {
     return { key: [this.k0, this.k1], counter: [this.c0, this.c1] };
   }

@@ -10,7 +10,9 @@ export class Tensor {
   ptr: number;
   /** Allocation serial, checked against released arena scopes. */
   serial: number;
+  /** Dimensions, outermost first; `[]` for a scalar. */
   readonly shape: readonly number[];
+  /** Number of elements: the product of the shape. */
   readonly size: number;
   /** Tangents, shape [directions, ...shape]; null is a symbolic zero. Set only inside `jvp`. */
   dt: Tensor | null = null;
@@ -22,6 +24,7 @@ export class Tensor {
     this.size = sizeOf(shape);
   }
 
+  /** Number of dimensions: `shape.length`. */
   get rank(): number {
     return this.shape.length;
   }
@@ -33,6 +36,7 @@ export class Tensor {
     return engine().heap.f32().slice(start, start + this.size);
   }
 
+  /** A short description for messages, e.g. `Tensor[2, 3]`. */
   toString(): string {
     return `Tensor${fmt(this.shape)}`;
   }

@@ -45,9 +45,10 @@ if (!project) process.exit(1);
 app.validate(project);
 if (app.logger.hasErrors() || app.logger.hasWarnings()) process.exit(1);
 
-// Every export, and every member of an exported class, interface or type, needs a doc comment; the
-// fields of a constant's inferred type and of a signature's inline types do not (the constant's or
-// the function's comment describes them). Call signatures count as documented by their function's.
+// Every export, and every member of an exported class, interface or object type, needs a doc
+// comment; the fields of a constant's inferred type, of a signature's inline types, of a property's
+// inline type and of the variants of a union or intersection do not (the comment of the constant,
+// function, property or type describes them). Call signatures count as documented by their function's.
 const REQUIRED = ReflectionKind.Variable | ReflectionKind.Function | ReflectionKind.Class | ReflectionKind.Interface |
   ReflectionKind.TypeAlias | ReflectionKind.Property | ReflectionKind.Method | ReflectionKind.Accessor | ReflectionKind.Constructor;
 const INLINE = ReflectionKind.Variable | ReflectionKind.Function | ReflectionKind.SomeSignature | ReflectionKind.Parameter;
@@ -56,7 +57,10 @@ let documented = 0;
 for (const ref of project.getReflectionsByKind(REQUIRED)) {
   let inline = false;
   for (let r = ref.parent; r; r = r.parent) if (r.kindOf(INLINE) && !r.kindOf(ReflectionKind.Project)) inline = true;
-  if (inline || ref.flags.isExternal) continue;
+  const literal = ref.parent?.kindOf(ReflectionKind.TypeLiteral) ? ref.parent : null;
+  const objectType = literal && literal.parent?.kindOf(ReflectionKind.TypeAlias) && literal.parent.type?.type === "reflection" &&
+    literal.parent.type.declaration === literal;
+  if (inline || (literal && !objectType) || ref.flags.isExternal) continue;
   const signatures = ref.getNonIndexSignatures?.() ?? [];
   const commented = ref.hasComment() || signatures.some((s) => s.hasComment()) ||
     (ref.kindOf(ReflectionKind.Accessor) && (ref.getSignature?.hasComment() || ref.setSignature?.hasComment()));

@@ -14,21 +14,35 @@ import { generateMnist1d } from "../data/mnist1d.ts";
 import { parseMethodSpec, sharedOptions, type MethodSpec } from "../estimators/index.ts";
 import { Trainer, type EpochReport, type TrainConfig } from "./trainer.ts";
 
-/** Settings of a training run started in a worker (batch defaults to 512). */
+/**
+ * Settings of a training run started in a worker: a {@link TrainConfig} whose `batch` is optional
+ * (default 512), with `k`, the W̃⊥ rank, accepted at the top level too.
+ */
 export type TrainingSettings = Omit<TrainConfig, "batch"> & { batch?: number; k?: number };
 
 /**
  * `start` trains one method; `compare` trains several on the same data, initialisation and batches
  * (the settings' seed), one epoch of each in turn, as `fwdgrad compare` does: `methods` are entries
  * as `parseMethodSpec` reads them ("wt", "wperp:project:10"), overriding the settings' method,
- * guesses and combine.
+ * guesses and combine. `pause` stops between epochs, `resume` continues, `reset` ends the runs and
+ * frees their tensors.
  */
 export type TrainingMessage =
   | { type: "start"; settings: TrainingSettings }
   | { type: "compare"; settings: TrainingSettings; methods: string[] }
   | { type: "pause" } | { type: "resume" } | { type: "reset" };
 
-/** Events of a run carry its index in the started list and its label (the method entry; 0 and the method for `start`). */
+/**
+ * What the worker posts. Events of a run carry its index in the started list (`run`) and its label
+ * (the method entry; 0 and the method for `start`):
+ * - `ready`: the engine is loaded; its {@link EngineInfo} fields.
+ * - `epoch`: an epoch's {@link EpochReport}, the steps it took and the mean milliseconds per step.
+ * - `quality`: per linear layer, the cosine similarity of the estimate to the exact gradient (null
+ *   where not measured), every other epoch.
+ * - `examples`: a few test signals, their labels and the model's predictions.
+ * - `done`: the run ended (`reason`), with a hash of its final weights.
+ * - `error`: a bad message or settings, with the FwdgradError's message.
+ */
 export type TrainingEvent =
   | { type: "ready"; simd: boolean; kernels: string; threads: number; sharedMemory: boolean; threadsNote: string | null }
   | { type: "epoch"; run: number; label: string; report: EpochReport; steps: number; stepMs: number }
@@ -45,7 +59,9 @@ export const MAX_COMPARED = 8;
  * arrive as whatever was sent; anything that is not a `TrainingMessage` is answered with an `error`.
  */
 export interface TrainingEndpoint {
+  /** Sends an event to the owner. */
   postMessage(event: TrainingEvent): void;
+  /** Registers the handler for every message the owner sends. */
   onMessage(handler: (message: unknown) => void): void;
 }
 
