@@ -130,7 +130,7 @@ interface Run {
  * // A Web Worker's script:
  * serveTraining(workerScopeEndpoint(self));
  * // A Node worker_threads script:
- * import { parentPort } from "node:worker_threads";
+ * import { parentPort } from "worker_threads";
  * serveTraining({ postMessage: (m) => parentPort!.postMessage(m), onMessage: (h) => parentPort!.on("message", h) });
  * ```
  */
