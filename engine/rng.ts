@@ -99,6 +99,7 @@ export class Rng {
 
 /**
  * A seeded random stream, identical in every runtime.
+ * @throws {FwdgradError} when `seed` is not an integer in [0, 2^53).
  * @example
  * ```ts
  * const r = rng(42);

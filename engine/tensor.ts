@@ -92,6 +92,7 @@ export function view(t: Tensor, shape: readonly number[]): Tensor {
 
 /**
  * A tensor holding `data` (copied) with the given shape, row-major; the shape defaults to `[data.length]`.
+ * @throws {FwdgradError} when `data` is not a Float32Array or an array of numbers, the shape is not non-negative integers, holds another number of values than `data`, or the engine is not ready; a FwdgradFault (kind "memory") when the heap is full.
  * @example
  * ```ts
  * const x = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
@@ -116,7 +117,14 @@ export function tensor(data: Float32Array | readonly number[], shape?: readonly 
   return t;
 }
 
-/** A tensor of zeros. */
+/**
+ * A tensor of zeros.
+ * @throws {FwdgradError} when `shape` is not an array of non-negative integers (at most 2^30 elements), or the engine is not ready.
+ * @example
+ * ```ts
+ * zeros([2, 3]).toArray(); // six zeros
+ * ```
+ */
 export function zeros(shape: readonly number[]): Tensor {
   checkShape("zeros", shape);
   const t = empty(shape);

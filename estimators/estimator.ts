@@ -202,7 +202,10 @@ export interface Objective {
   targets: Targets;
 }
 
-/** The primal pass and the masks an estimator needs: for metrics and covariances before any step. */
+/**
+ * The primal pass and the masks an estimator needs: for metrics and covariances before any step.
+ * @throws {FwdgradError} when the labels (or `indices`) are not one per row of `x`, or `x` does not fit the model.
+ */
 export function prepareStep(model: Mlp, x: Tensor, labels: Int32Array, rng: Rng, indices?: Int32Array, objective?: Objective): StepInput {
   checkBatch(x, labels, indices, objective);
   const trace = forward(model, x);
@@ -210,7 +213,10 @@ export function prepareStep(model: Mlp, x: Tensor, labels: Int32Array, rng: Rng,
   return { model, x, labels, trace, masks, rng, indices, loss: objective?.loss, targets: objective?.targets };
 }
 
-/** A step's input whose primal values the step's own pass fills in (the training path: one pass, not two). */
+/**
+ * A step's input whose primal values the step's own pass fills in (the training path: one pass, not two).
+ * @throws {FwdgradError} when the labels (or `indices`) are not one per row of `x`.
+ */
 export function stepInput(model: Mlp, x: Tensor, labels: Int32Array, rng: Rng, indices?: Int32Array, objective?: Objective): StepInput {
   checkBatch(x, labels, indices, objective);
   return { model, x, labels, trace: { inputs: [], pre: [] }, masks: [], rng, indices, loss: objective?.loss, targets: objective?.targets };
@@ -222,6 +228,13 @@ export function stepInput(model: Mlp, x: Tensor, labels: Int32Array, rng: Rng, i
  * there, are injected into the pass. Gives each example's directional derivative of the mean loss
  * per guess, and the estimator's gradients; returns the mean loss too. An input from `prepareStep`
  * keeps its primal values (the pass recomputes the same ones).
+ * @throws {FwdgradError} when no guess reaches the output, or the input does not fit the model; a FwdgradFault when memory or a worker thread fails.
+ * @example
+ * ```ts
+ * const model = createMlp([4, 8, 3]);
+ * const input = stepInput(model, zeros([2, 4]), new Int32Array([0, 2]), rng(0));
+ * const { loss, grads } = estimateStep(createEstimator("forward-gradient"), input);
+ * ```
  */
 export function estimateStep(estimator: Estimator, input: StepInput): Estimate & { loss: number; jvp: Tensor } {
   const pass = stepPass(estimator, input);
