@@ -2,7 +2,18 @@
 // FwdgradFault for a machine failing under a correct call (memory that cannot be had, a worker
 // thread that died), which a caller may retry once the cause is gone.
 
-/** A caller mistake: wrong shapes, ranks or values. The message names the operation and what was expected. */
+/**
+ * A caller mistake: wrong shapes, ranks or values. The message names the operation and what was expected.
+ * Every function of the package checks its arguments before any work and throws this on a bad one.
+ * @example
+ * ```ts
+ * try {
+ *   matmul(zeros([2, 3]), zeros([2, 3]));
+ * } catch (e) {
+ *   if (e instanceof FwdgradError) console.log(e.message); // names matmul and both shapes
+ * }
+ * ```
+ */
 export class FwdgradError extends Error {
   constructor(message: string) {
     super(message);

@@ -61,6 +61,7 @@ export class Rng {
   /**
    * An independent stream derived from this one's key and `index` alone: the same index always gives
    * the same child, whatever has been drawn, so layers or workers can split without coordinating.
+   * @throws {FwdgradError} when `index` is not an integer in [0, 2^53).
    */
   split(index: number): Rng {
     if (!Number.isSafeInteger(index) || index < 0) {
@@ -70,12 +71,18 @@ export class Rng {
     return new Rng(w[0], w[1]);
   }
 
-  /** Uniform values in [0, 1) with 24 random bits each. */
+  /**
+   * Uniform values in [0, 1) with 24 random bits each, as a new tensor of `shape`; advances the stream.
+   * @throws {FwdgradError} when `shape` is not an array of non-negative integers, or the engine is not ready.
+   */
   uniform(shape: readonly number[]): Tensor {
     return this.draw("uniform", shape);
   }
 
-  /** Standard normal values (Box–Muller). */
+  /**
+   * Standard normal values (Box–Muller), as a new tensor of `shape`; advances the stream.
+   * @throws {FwdgradError} when `shape` is not an array of non-negative integers, or the engine is not ready.
+   */
   normal(shape: readonly number[]): Tensor {
     return this.draw("normal", shape);
   }

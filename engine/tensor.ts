@@ -17,6 +17,7 @@ export class Tensor {
   /** Tangents, shape [directions, ...shape]; null is a symbolic zero. Set only inside `jvp`. */
   dt: Tensor | null = null;
 
+  /** @internal Tensors come from {@link tensor}, {@link zeros}, the ops and the random streams. */
   constructor(ptr: number, serial: number, shape: readonly number[]) {
     this.ptr = ptr;
     this.serial = serial;
@@ -29,7 +30,10 @@ export class Tensor {
     return this.shape.length;
   }
 
-  /** A copy of the values, row-major. */
+  /**
+   * A copy of the values, row-major.
+   * @throws {FwdgradError} when the tensor was freed (its arena scope was released).
+   */
   toArray(): Float32Array {
     assertLive("toArray", this);
     const start = this.ptr >>> 2;

@@ -339,7 +339,10 @@ export class Trainer {
     }
   }
 
-  /** Mean loss and accuracy (NaN for a regression loss) on a split, in chunks (no tangents, scratch released). */
+  /**
+   * Mean loss and accuracy (NaN for a regression loss) on a split, in chunks (no tangents, scratch released).
+   * @throws {FwdgradError} when the split's rows do not have the model's features.
+   */
   evaluate(split: Split): { loss: number; acc: number } {
     const { features } = this.data;
     let lossSum = 0, correct = 0;
@@ -385,6 +388,9 @@ export class Trainer {
    * calling `runEpoch()` again replays the epoch: the same bits as a run that never failed. A
    * worker thread's fault is retried so, up to MAX_THREAD_RETRIES times an epoch, on the threads
    * the engine has left (`threadFaults` records each); a memory fault is thrown to the caller.
+   * `onStep` is called after every step with its number, the epoch's step count and its loss.
+   * @throws {FwdgradFault} when the heap is exhausted, or worker threads fail more than
+   * MAX_THREAD_RETRIES times in the epoch; the epoch's start is restored first, so it can be retried.
    */
   runEpoch(onStep?: (step: number, steps: number, loss: number) => void): EpochReport | null {
     for (let attempt = 0; ; attempt++) {
