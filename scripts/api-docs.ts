@@ -40,7 +40,7 @@ function sourceFiles(path: string): string[] {
   return path.endsWith(".ts") && !path.endsWith(".d.ts") ? [path] : [];
 }
 const ROOTS = [...new Set([...readFileSync("index.ts", "utf8").matchAll(/from\s+"\.\/([^/"]+)\//g)].map((m) => m[1]))];
-const SOURCES = ROOTS.filter((d) => existsSync(d)).flatMap(sourceFiles);
+const SOURCES = ["index.ts", ...ROOTS.filter((d) => existsSync(d)).flatMap(sourceFiles)];
 
 interface Described { file: string; kind: string; comment: string; doc: string; body: string }
 

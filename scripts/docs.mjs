@@ -31,6 +31,8 @@ const app = await Application.bootstrapWithPlugins({
   readme: "none",
   excludePrivate: true,
   excludeInternal: true,
+  // `@throws {FwdgradError} when …`: show the error class, which TypeDoc drops by default.
+  preservedTypeAnnotationTags: ["@throws"],
   sort: ["kind", "alphabetical"],
   // Undocumented names are found below (TypeDoc's own check also wants every field of an inferred
   // constant table such as PRIMS); types the exports mention but do not export are shown unlinked.
