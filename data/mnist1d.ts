@@ -29,7 +29,7 @@ export interface Mnist1dOptions {
   padding?: [number, number];
   /** The scale factor is 1 + scaleCoeff·(u − 0.5), u uniform in [0, 1). Default 0.4. */
   scaleCoeff?: number;
-  /** Translations (circular shifts) are drawn from [0, maxTranslation − 1). Default 48. */
+  /** Translations (circular shifts) are drawn from [0, maxTranslation − 1]. Default 48. */
   maxTranslation?: number;
   /** Standard deviation of the smoothed noise filling where the signal is zero. Default 0.25. */
   corrNoiseScale?: number;
@@ -55,7 +55,7 @@ export interface Mnist1dSplit {
 
 /** The data set {@link generateMnist1d} returns: both splits and their dimensions. */
 export interface Mnist1d {
-  /** The training split (the first `trainSplit` of the shuffled examples). */
+  /** The training split: round(numSamples·trainSplit) of the shuffled examples. */
   train: Mnist1dSplit;
   /** The test split (the rest). */
   test: Mnist1dSplit;

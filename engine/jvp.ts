@@ -112,7 +112,7 @@ function outputsOf(op: string, result: unknown): Tensor[] {
  * @example
  * ```ts
  * const [y, program] = linearize((v) => sum(mul(v, v)), [tensor([1, 2, 3])]);
- * const [dy] = applyLinear(program, [tensor([1, 0, 0], [1, 3])]); // [[2]]: one direction
+ * const [dy] = applyLinear(program, [tensor([1, 0, 0], [1, 3])]); // [2]: shape [1], one direction
  * ```
  */
 export function linearize<R extends Outputs>(f: (...args: Tensor[]) => R, primals: readonly Tensor[]): [R, LinearProgram] {

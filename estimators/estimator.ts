@@ -29,7 +29,7 @@ export interface StepInput {
   model: Mlp;
   /** [B, sizes[0]] */
   x: Tensor;
-  /** Class labels [B] (empty for a regression batch, whose `targets` are given). */
+  /** Class labels [B] (unused by a regression loss, which reads `targets`). */
   labels: Int32Array;
   /** The forward pass so far: every layer's input and pre-activation. */
   trace: ForwardTrace;

@@ -48,7 +48,7 @@ export function createMlp(sizes: readonly number[], options: MlpOptions = {}): M
  * Layer sizes of the MLPs the papers train: `features` → `width` × `depth` hidden layers → `classes`.
  * @example
  * ```ts
- * mlpSizes(40, 128, 3, 10); // [40, 128, 128, 10]
+ * mlpSizes(40, 128, 3, 10); // [40, 128, 128, 128, 10]
  * ```
  */
 export function mlpSizes(features: number, width: number, depth: number, classes: number): number[] {

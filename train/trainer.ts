@@ -22,7 +22,7 @@ export interface TrainConfig {
   method: string;
   /** Units in each hidden layer, an integer ≥ 1. */
   width: number;
-  /** Linear layers (hidden layers + 1), an integer ≥ 1. */
+  /** Hidden layers, an integer ≥ 1 (the MLP has depth + 1 linear layers: `mlpSizes`). */
   depth: number;
   /** Biases on every layer. Default false. */
   bias?: boolean;
@@ -74,13 +74,13 @@ export function normalizeConfig(config: TrainConfig): TrainConfig {
 export interface EpochReport {
   /** The epoch's number, from 1. */
   epoch: number;
-  /** Mean loss over the epoch's steps. */
+  /** Mean loss on the training split after the epoch. */
   trainLoss: number;
   /** Accuracy on the train split; NaN (null in JSON) for a regression loss. */
   trainAcc: number;
   /** Accuracy on the test split; NaN (null in JSON) for a regression loss. */
   testAcc: number;
-  /** Wall-clock milliseconds the epoch's training took. */
+  /** Wall-clock milliseconds the epoch took, its evaluation included. */
   ms: number;
   /** Mean loss on the test split after the epoch. */
   testLoss: number;
