@@ -5,6 +5,8 @@ export { sequential, parameters, runModel, siteMask, type Model, type SiteHook }
 export { dense, type Dense } from "./models/dense.ts";
 export { reluLayer, type Relu } from "./models/relu.ts";
 export { LAYER_KINDS, type LayerKindName } from "./models/index.ts";
+export { saveWeights, loadWeights, weightsOutputs, predict, type SaveWeightsOptions, type ModelOutputs, type Prediction } from "./models/weights.ts";
+export { encodeSafetensors, parseSafetensors, type SafetensorsEntry, type SafetensorsFile } from "./models/safetensors.ts";
 export type { Layer, LayerKind, LinearMapRules } from "./models/layer.ts";
 export { LOSSES, LOSS_IDS, lossFor, type Loss, type LossId, type Targets } from "./models/loss.ts";
 export { backprop, type BackpropResult, type Gradients } from "./models/gradient.ts";
@@ -20,7 +22,7 @@ export { basisFidelity, type BasisFidelity, type ExampleFidelity } from "./estim
 export { DEFAULT_WARM_START_BYTES, warmStartBytesFor } from "./estimators/wperp/warm-starts.ts";
 export { adamW, sgd, type Optimizer, type AdamWOptions } from "./train/optim.ts";
 export { trainingWorkingSet, checkWorkingSet, type WorkingSet, type DataShape } from "./train/memory.ts";
-export { Trainer, describeData, estimatorOptions, type TrainConfig, type EpochReport, type TrainerState, type DataIdentity } from "./train/trainer.ts";
+export { Trainer, describeData, estimatorOptions, modelFromState, type TrainConfig, type EpochReport, type TrainerState, type DataIdentity } from "./train/trainer.ts";
 export { serializeCheckpoint, encodeCheckpoint, fitsTextCheckpoint, parseCheckpoint } from "./train/checkpoint.ts";
 export { parseBinarySplit, parseCsvSplit, splitRows, type Dataset, type Split } from "./data/dataset.ts";
 export { serveTraining, workerScopeEndpoint, type TrainingEndpoint, type TrainingEvent, type TrainingMessage, type TrainingSettings } from "./train/worker.ts";

@@ -11,6 +11,8 @@ import { describeFlags, parseFlags, usage, UsageError, type Command } from "./ar
 import { compareCommand } from "./commands/compare.ts";
 import { dataCommand } from "./commands/data.ts";
 import { demoCommand } from "./commands/demo.ts";
+import { exportCommand } from "./commands/export.ts";
+import { predictCommand } from "./commands/predict.ts";
 import { qualityCommand } from "./commands/quality.ts";
 import { reproduceCommand } from "./commands/reproduce.ts";
 import { IoFault, reason, releaseLocks } from "./files.ts";
@@ -25,6 +27,8 @@ export const COMMANDS: Record<string, Command> = {
   train: trainCommand,
   data: dataCommand,
   quality: qualityCommand,
+  export: exportCommand,
+  predict: predictCommand,
 };
 
 function help(): string {

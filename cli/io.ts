@@ -5,16 +5,14 @@
 // writes, durable and whole, are cli/files.ts's, and their faults are IoFaults (exit 1).
 import { execFileSync } from "node:child_process";
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, realpathSync, statSync, type Stats } from "node:fs";
-import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseBinarySplit, parseCsvSplit, parseDataFolderMeta, splitRows, type Dataset, type Split } from "../data/dataset.ts";
+import { MAX_CSV_BYTES, parseBinarySplit, parseCsvSplit, parseDataFolderMeta, splitRows, type Dataset, type Split } from "../data/dataset.ts";
 import { generateMnist1d } from "../data/mnist1d.ts";
 import type { StudyFiles } from "../train/studies.ts";
 import { UsageError } from "./args.ts";
-import { errorCode, FolderInUse, IoFault, liveHolder, lockFolder, makeFolder, readWhole, reason, removeFile, writeDurable } from "./files.ts";
+import { errorCode, FolderInUse, IoFault, isLeftover, liveHolder, lockFolder, makeFolder, readWhole, reason, removeFile, writeDurable } from "./files.ts";
 
-/** Larger CSV text than this would not fit a JavaScript string with room to parse it; use the binary format. */
-const MAX_CSV_BYTES = 256 * 2 ** 20;
 /** A meta.json is a few lines; a large one is a wrong file. */
 const MAX_META_BYTES = 2 ** 20;
 /** Node reads at most 2 GiB into one buffer. */
@@ -53,6 +51,26 @@ export function checkOutFolder(flag: string, path: string): void {
   }
   const holder = liveHolder(target);
   if (holder) throw new UsageError(`${where} is in use by ${holder}; wait for it to end or give another folder`);
+}
+
+/**
+ * Refuses, before any work, an output file that cannot be written: a folder at the path, or a
+ * parent that is missing, not a folder or not writable. The file itself is replaced whole
+ * (`writeDurable`).
+ */
+export function checkOutFile(flag: string, path: string): void {
+  const where = `${flag} ${path}`;
+  const stats = statIfPresent(path, where);
+  if (stats?.isDirectory()) throw new UsageError(`${where}: is a folder; give a file name`);
+  const parent = dirname(resolve(path));
+  const parentStats = statIfPresent(parent, where);
+  if (parentStats === null) throw new UsageError(`${where}: the folder ${parent} does not exist`);
+  if (!parentStats.isDirectory()) throw new UsageError(`${where}: ${parent} is not a folder`);
+  try {
+    accessSync(parent, constants.W_OK);
+  } catch (error) {
+    throw new UsageError(`${where}: cannot write into ${parent}: ${reason(error)}`);
+  }
 }
 
 /**
@@ -162,7 +180,7 @@ export function loadData(path: string | undefined, targets?: number): Dataset {
   }
   const where = `--data ${path}`;
   const stats = statIfPresent(path, where);
-  if (stats === null) throw new UsageError(`${where}: no such file or folder`);
+  if (stats === null) throw new UsageError(`${where}: no such file or folder${interruptedSwap(path)}`);
   if (stats.isDirectory()) {
     if (targets !== undefined) throw new UsageError(`--targets: data folders hold class labels; regression targets come from a CSV file`);
     return loadDataFolder(path);
@@ -172,6 +190,19 @@ export function loadData(path: string | undefined, targets?: number): Dataset {
   const text = new TextDecoder().decode(readBytes(path));
   const { split, features, classes } = parseCsvSplit(path, text, undefined, targets);
   return { ...splitRows(split, features, 0.8, path), features, classes, ...(targets === undefined ? {} : { targets }) };
+}
+
+/** A hint when a `fwdgrad data` run was killed while swapping this data folder in (cli/files.ts writeFolderAtomic). */
+function interruptedSwap(path: string): string {
+  const name = basename(resolve(path));
+  try {
+    const left = readdirSync(dirname(resolve(path))).filter((entry) => entry.startsWith(`.${name}.fwdgrad-`) && isLeftover(entry));
+    const previous = left.find((entry) => entry.includes(".fwdgrad-old-"));
+    if (left.length === 0) return "";
+    return ` (a \`fwdgrad data\` run was stopped while replacing it: run it again${previous ? `, or rename ${join(dirname(path), previous)}, the previous data set, back` : ""})`;
+  } catch {
+    return "";
+  }
 }
 
 /** A binary data folder: meta.json checked first, then each file's place and size, then the bytes. */

@@ -51,6 +51,8 @@ function shown(value: unknown): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
+/** Larger CSV text than this is refused before it is read (the CLI's --data, the lab page): it would not fit a JavaScript string with room to parse it; use the binary format. */
+export const MAX_CSV_BYTES = 256 * 2 ** 20;
 /** Classes held in one byte; beyond, labels are 32-bit integers. */
 export const BYTE_CLASSES = 256;
 /** At most this many classes (an output layer of 2^24 units is far beyond any model here). */

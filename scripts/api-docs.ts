@@ -105,10 +105,11 @@ function examples(comment: string): string[] {
 }
 
 // Names the examples may use without defining them, as in the prose around them: an input batch x
-// with its labels, weights w and b, a model, an estimator and its step input, a matrix a or g, a trainer.
+// with its labels, weights w and b, a model, an estimator and its step input, a matrix a or g, a
+// trainer, a file's bytes.
 const FIXTURES: Record<string, string> = {
   x: "Tensor", w: "Tensor", b: "Tensor", a: "Tensor", g: "Tensor", dx: "Tensor", guesses: "Tensor", stackA: "Tensor", stackB: "Tensor",
-  labels: "Int32Array", model: "Mlp", estimator: "Estimator", input: "StepInput", trainer: "Trainer", loss: "(...args: Tensor[]) => Tensor",
+  labels: "Int32Array", model: "Mlp", estimator: "Estimator", input: "StepInput", trainer: "Trainer", bytes: "Uint8Array", loss: "(...args: Tensor[]) => Tensor",
 };
 
 // The names a block declares itself (`const`/`let` targets, destructuring included).

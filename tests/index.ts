@@ -26,3 +26,4 @@ import "./train/determinism.test.ts";
 import "./engine/thread-faults.test.ts";
 import "./engine/threads.test.ts";
 import "./models/gradient.test.ts";
+import "./models/weights.test.ts";

@@ -169,7 +169,7 @@ function binaryFloats(body: Uint8Array): { read: ArrayReader; left: () => number
 
 function parseConfig(v: unknown): TrainConfig {
   const c = object(v, "config");
-  only(c, "config", ["method", "width", "depth", "bias", "epochs", "batch", "lr", "weightDecay", "seed", "k", "guesses", "combine", "route", "options", "loss"]);
+  only(c, "config", ["method", "width", "depth", "bias", "epochs", "batch", "lr", "weightDecay", "seed", "k", "guesses", "combine", "route", "options", "loss", "init"]);
   const method = c.method;
   if (!isMethodId(method)) fail("config.method", `must be a gradient method (backprop or an estimator id), got ${describe(method)}`);
   const lr = finite(c.lr, "config.lr");
@@ -191,6 +191,10 @@ function parseConfig(v: unknown): TrainConfig {
     const decay = finite(c.weightDecay, "config.weightDecay");
     if (decay < 0) fail("config.weightDecay", `must be ≥ 0, got ${decay}`);
     config.weightDecay = decay;
+  }
+  if (c.init !== undefined) {
+    if (typeof c.init !== "string" || !HASH.test(c.init)) fail("config.init", `must be 16 hex digits, got ${describe(c.init)}`);
+    config.init = c.init;
   }
   if (c.k !== undefined) config.k = integer(c.k, "config.k", 1);
   if (c.guesses !== undefined) config.guesses = integer(c.guesses, "config.guesses", 1);

@@ -4,7 +4,7 @@
 // draw is a Philox substream fixed by (seed, epoch, step), so a resumed run repeats the same numbers.
 import { heapBytes, mark, release } from "../engine/arena.ts";
 import { allFinite, assign } from "../engine/inplace.ts";
-import { FwdgradError, FwdgradFault } from "../engine/errors.ts";
+import { FwdgradError, FwdgradFault, fmt } from "../engine/errors.ts";
 import { sum } from "../engine/ops.ts";
 import { rng, type Rng } from "../engine/rng.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
@@ -13,6 +13,7 @@ import { lossFor, type Loss, type LossId } from "../models/loss.ts";
 import { measureBasisFidelity, measureQuality, type LayerFidelity, type LayerMetrics } from "../estimators/metrics.ts";
 import type { Dataset, Split } from "../data/dataset.ts";
 import { argmaxRows, createMlp, forward, mlpSizes, type Mlp } from "../models/mlp.ts";
+import type { Model } from "../models/sequential.ts";
 import { checkWorkingSet } from "./memory.ts";
 import { adamW, type Optimizer, type OptimizerState } from "./optim.ts";
 
@@ -36,6 +37,12 @@ export interface TrainConfig {
   weightDecay?: number;
   /** Seed of the initialisation, the batch order and the estimator's guesses, an integer ≥ 0. */
   seed: number;
+  /**
+   * Set by `Trainer.startFrom`: the hash (`hashArrays`) of the weights the run started from instead
+   * of its seeded initialisation (`fwdgrad train --init`). A checkpoint keeps it, so a resumed run
+   * knows its weights need not lie within reach of the seeded initialisation.
+   */
+  init?: string;
   /** The loss (`LOSS_IDS`): "cross-entropy" (default) against class labels, or "mse" against a regression set's targets. */
   loss?: LossId;
   /** The estimator's options, by the names its table declares (`methodOptions(method)`); one it does not take is refused. */
@@ -241,7 +248,7 @@ export class Trainer {
     }
     // Weights no run of this configuration could reach from its initialisation (the parameters
     // still hold it) would overflow a later step's decompositions: refuse them here.
-    const reach = this.optimizer.reach?.(state.step);
+    const reach = this.config.init === undefined ? this.optimizer.reach?.(state.step) : undefined;
     if (reach) {
       this.params.forEach((p, i) => {
         const initial = p.toArray(), saved = state.weights[i];
@@ -267,6 +274,22 @@ export class Trainer {
     this.epoch = state.epoch;
     this.step = state.step;
     this.history.push(...state.history);
+  }
+
+  /**
+   * Starts the run from `model`'s weights instead of the seeded initialisation (before the first
+   * step only): the model must be this run's MLP (sizes and biases). Records their hash as
+   * `config.init`. Throws a FwdgradError naming both models otherwise.
+   */
+  startFrom(model: Model): void {
+    if (this.step > 0) throw new FwdgradError(`train: startFrom must come before the first step (the run is at step ${this.step})`);
+    const mine = this.model.layers.map((l) => `${fmt(l.w.shape)}${l.b ? "+b" : ""}`).join(" ");
+    const theirs = model.layers.map((l) => `${fmt(l.w.shape)}${l.b ? "+b" : ""}`).join(" ");
+    const same = mine === theirs && model.sequence.map((l) => l.kind).join() === this.model.sequence.map((l) => l.kind).join();
+    if (!same) throw new FwdgradError(`train: the initial model (sizes ${fmt(model.sizes)}${model.layers.some((l) => l.b) ? ", with biases" : ""}) is not this run's (sizes ${fmt(this.model.sizes)}${this.config.bias ? ", with biases" : ""})`);
+    const weights = [...model.layers.map((l) => l.w.toArray()), ...model.layers.flatMap((l) => (l.b ? [l.b.toArray()] : []))];
+    this.assignWeights(weights);
+    this.config.init = hashArrays(weights);
   }
 
   private assignWeights(weights: Float32Array[]): void {
@@ -490,6 +513,22 @@ interface EpochStart {
   step: number;
   epoch: number;
   estimator: EstimatorState | null;
+}
+
+/**
+ * The model a trainer state holds (a checkpoint's, `parseCheckpoint`): its MLP with the state's
+ * weights, for export (`saveWeights`) and prediction. Throws a FwdgradError when the weights do not
+ * fit the recorded architecture.
+ */
+export function modelFromState(state: TrainerState): Mlp {
+  const { config, data } = state;
+  const model = createMlp(mlpSizes(data.features, config.width, config.depth, data.classes), { bias: config.bias, seed: config.seed });
+  const params = [...model.layers.map((l) => l.w), ...model.layers.flatMap((l) => (l.b ? [l.b] : []))];
+  if (state.weights.length !== params.length || state.weights.some((w, i) => w.length !== params[i].size)) {
+    throw new FwdgradError(`checkpoint: its weights (${state.weights.length} arrays) do not fit its model (sizes ${fmt(model.sizes)}${config.bias ? ", with biases" : ""})`);
+  }
+  params.forEach((p, i) => assign(p, state.weights[i]));
+  return model;
 }
 
 /** A host allocation that failed (a RangeError of an array buffer) as the memory fault it is; anything else as it was. */

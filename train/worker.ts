@@ -11,12 +11,15 @@ import { argmaxRows, forward } from "../models/mlp.ts";
 import { rng } from "../engine/rng.ts";
 import { tensor } from "../engine/tensor.ts";
 import { generateMnist1d } from "../data/mnist1d.ts";
+import { MAX_CSV_BYTES, parseCsvSplit, splitRows, type Dataset } from "../data/dataset.ts";
 import { parseMethodSpec, sharedOptions, type MethodSpec } from "../estimators/index.ts";
 import { Trainer, type EpochReport, type TrainConfig } from "./trainer.ts";
+import { saveWeights } from "../models/weights.ts";
 
 /**
  * Settings of a training run started in a worker: a {@link TrainConfig} whose `batch` is optional
- * (default 512), with `k`, the W̃⊥ rank, accepted at the top level too.
+ * (default 512, or the whole training set when it is smaller), with `k`, the W̃⊥ rank, accepted at
+ * the top level too.
  */
 export type TrainingSettings = Omit<TrainConfig, "batch"> & { batch?: number; k?: number };
 
@@ -25,30 +28,43 @@ export type TrainingSettings = Omit<TrainConfig, "batch"> & { batch?: number; k?
  * (the settings' seed), one epoch of each in turn, as `fwdgrad compare` does: `methods` are entries
  * as `parseMethodSpec` reads them ("wt", "wperp:project:10"), overriding the settings' method,
  * guesses and combine. `pause` stops between epochs, `resume` continues, `reset` ends the runs and
- * frees their tensors.
+ * frees their tensors. `csv` replaces the data set with a CSV file's rows (text, or a Blob such as a
+ * File, read in the worker) as the CLI's `--data` reads them: features then the integer label on
+ * every row, an optional header, split 80/20 in file order, `name` naming it in errors; `mnist1d`
+ * goes back to MNIST-1D. Either stops the current run and is answered with a `dataset` event, or
+ * an `error` (the parser's one line) that leaves the data as it was. `weights` asks for run `run`'s
+ * current weights, answered with a `weights` event.
  */
 export type TrainingMessage =
   | { type: "start"; settings: TrainingSettings }
   | { type: "compare"; settings: TrainingSettings; methods: string[] }
-  | { type: "pause" } | { type: "resume" } | { type: "reset" };
+  | { type: "pause" } | { type: "resume" } | { type: "reset" }
+  | { type: "csv"; name: string; csv: string | Blob }
+  | { type: "mnist1d" }
+  | { type: "weights"; run: number };
 
 /**
  * What the worker posts. Events of a run carry its index in the started list (`run`) and its label
  * (the method entry; 0 and the method for `start`):
  * - `ready`: the engine is loaded; its {@link EngineInfo} fields.
+ * - `dataset`: the data set now in use (after `csv` or `mnist1d`): its name, train and test rows,
+ *   features and classes.
  * - `epoch`: an epoch's {@link EpochReport}, the steps it took and the mean milliseconds per step.
  * - `quality`: per linear layer, the cosine similarity of the estimate to the exact gradient (null
  *   where not measured), every other epoch.
  * - `examples`: a few test signals, their labels and the model's predictions.
  * - `done`: the run ended (`reason`), with a hash of its final weights.
+ * - `weights`: the answer to `weights`: the run's model as safetensors bytes (`saveWeights`) at `epoch`.
  * - `error`: a bad message or settings, with the FwdgradError's message.
  */
 export type TrainingEvent =
   | { type: "ready"; simd: boolean; kernels: string; threads: number; sharedMemory: boolean; threadsNote: string | null }
+  | { type: "dataset"; name: string; train: number; test: number; features: number; classes: number }
   | { type: "epoch"; run: number; label: string; report: EpochReport; steps: number; stepMs: number }
   | { type: "quality"; run: number; label: string; epoch: number; cosine: (number | null)[] }
   | { type: "examples"; run: number; label: string; signals: number[][]; labels: number[]; predicted: number[] }
   | { type: "done"; run: number; label: string; reason: string; weightsHash: string }
+  | { type: "weights"; run: number; label: string; epoch: number; bytes: Uint8Array }
   | { type: "error"; message: string };
 
 /** Methods one `compare` trains at most: each keeps a model and its optimiser's state. */
@@ -73,8 +89,25 @@ export function workerScopeEndpoint(scope: { postMessage(m: unknown): void; addE
   };
 }
 
+/** Larger CSV text than this is refused before it is read, as the CLI's `--data` does. */
+export { MAX_CSV_BYTES };
+/** The data set the service starts with, and that `mnist1d` goes back to. */
+export const MNIST1D_NAME = "MNIST-1D";
+
+/** Throws a one-line FwdgradError when a CSV file of `bytes` is too large to read. */
+export function checkCsvSize(name: string, bytes: number, unit = "bytes"): void {
+  if (bytes > MAX_CSV_BYTES) throw new FwdgradError(`${name}: ${bytes} ${unit} is too large for CSV (at most ${MAX_CSV_BYTES} bytes, 256 MiB)`);
+}
+
+/** A CSV file's rows as a data set, read as the CLI's `--data` reads one: parsed by `parseCsvSplit`, split 80/20 in file order. */
+export function csvDataset(name: string, text: string): Dataset {
+  checkCsvSize(name, text.length, "characters");
+  const { split, features, classes } = parseCsvSplit(name, text);
+  return { ...splitRows(split, features, 0.8, name), features, classes };
+}
+
 const EXAMPLES = 6;
-const MESSAGE_TYPES = ["start", "compare", "pause", "resume", "reset"];
+const MESSAGE_TYPES = ["start", "compare", "pause", "resume", "reset", "csv", "mnist1d", "weights"];
 
 /** `message` as a TrainingMessage, or a FwdgradError saying what is wrong with it (one line). */
 function checkMessage(message: unknown): TrainingMessage {
@@ -97,6 +130,15 @@ function checkMessage(message: unknown): TrainingMessage {
     const twice = methods.find((m, i) => methods.indexOf(m) !== i);
     if (twice !== undefined) throw new FwdgradError(`training: compare names ${JSON.stringify(twice)} twice`);
   }
+  if (type === "csv") {
+    const { name, csv } = message as { name?: unknown; csv?: unknown };
+    if (typeof name !== "string" || name === "" || name.length > 1000) throw new FwdgradError("training: csv needs name, the file's name (a string of 1 to 1000 characters)");
+    if (typeof csv !== "string" && !(typeof Blob !== "undefined" && csv instanceof Blob)) throw new FwdgradError("training: csv needs csv, the file's text or a Blob (a File)");
+  }
+  if (type === "weights") {
+    const run = (message as { run?: unknown }).run;
+    if (!Number.isSafeInteger(run) || (run as number) < 0) throw new FwdgradError(`training: weights needs run, the index of a started run (an integer ≥ 0)`);
+  }
   return message as TrainingMessage;
 }
 
@@ -108,6 +150,8 @@ function errorMessage(error: unknown): string {
 /** One started run: its trainers (one per compared method), the arena scope their tensors live in, and where the epoch loop is. */
 interface Run {
   trainers: Array<{ trainer: Trainer; label: string; over: boolean }>;
+  /** The data set it trains on. */
+  data: Dataset;
   /** The trainer whose epoch is next. */
   turn: number;
   settings: TrainingSettings;
@@ -139,13 +183,15 @@ export async function serveTraining(endpoint: TrainingEndpoint): Promise<void> {
   let handle = (message: unknown) => void queued.push(message);
   endpoint.onMessage((message) => handle(message));
   const info = await ready();
-  const data = generateMnist1d();
+  const mnist1d = generateMnist1d();
+  let data: Dataset = mnist1d;
   let current: Run | null = null;
   const post = endpoint.postMessage.bind(endpoint);
+  const announce = (name: string) => post({ type: "dataset", name, train: data.train.n, test: data.test.n, features: data.features, classes: data.classes });
 
-  const predict = (t: Trainer): number[] => {
+  const predict = (t: Trainer, data: Dataset, rows: number): number[] => {
     const scope = mark();
-    const x = tensor(data.test.x.subarray(0, EXAMPLES * data.features), [EXAMPLES, data.features]);
+    const x = tensor(data.test.x.subarray(0, rows * data.features), [rows, data.features]);
     const predicted = argmaxRows(forward(t.model, x).pre[t.model.layers.length - 1].toArray(), data.classes);
     release(scope);
     return Array.from(predicted);
@@ -164,7 +210,7 @@ export async function serveTraining(endpoint: TrainingEndpoint): Promise<void> {
   const loop = (run: Run): void => {
     run.scheduled = false;
     if (run !== current || run.paused || run.over) return;
-    const { settings } = run;
+    const { settings, data } = run;
     const index = run.turn;
     const { trainer, label } = run.trainers[index];
     const finish = (reason: string) => {
@@ -178,11 +224,12 @@ export async function serveTraining(endpoint: TrainingEndpoint): Promise<void> {
         const steps = Math.ceil(data.train.n / trainer.config.batch);
         post({ type: "epoch", run: index, label, report, steps: trainer.step, stepMs: report.ms / steps });
         if (trainer.epoch === 1 || trainer.epoch % 2 === 0) quality(trainer, settings, index, label);
+        const rows = Math.min(EXAMPLES, data.test.n);
         post({
           type: "examples", run: index, label,
-          signals: Array.from({ length: EXAMPLES }, (_, r) => Array.from(data.test.x.subarray(r * data.features, (r + 1) * data.features))),
-          labels: Array.from(data.test.y.subarray(0, EXAMPLES)),
-          predicted: predict(trainer),
+          signals: Array.from({ length: rows }, (_, r) => Array.from(data.test.x.subarray(r * data.features, (r + 1) * data.features))),
+          labels: Array.from(data.test.y.subarray(0, rows)),
+          predicted: predict(trainer, data, rows),
         });
         if (trainer.epoch >= settings.epochs) finish(`finished ${settings.epochs} epochs`);
       }
@@ -208,8 +255,28 @@ export async function serveTraining(endpoint: TrainingEndpoint): Promise<void> {
     current = null;
   };
 
-  const dispatch = (message: TrainingMessage): void => {
-    if (message.type === "start" || message.type === "compare") {
+  /** Trains on `loaded` from now on: the current run stops. */
+  const swap = (name: string, loaded: Dataset): void => {
+    stop();
+    data = loaded;
+    announce(name);
+  };
+
+  /** Handles one message; a Blob to read makes it return the promise of the read and parse. */
+  const dispatch = (message: TrainingMessage): Promise<void> | void => {
+    if (message.type === "csv") {
+      const { name, csv } = message;
+      if (typeof csv === "string") return swap(name, csvDataset(name, csv));
+      checkCsvSize(name, csv.size);
+      return csv.text().then((text) => swap(name, csvDataset(name, text)));
+    } else if (message.type === "weights") {
+      // A run's model as it is now, in safetensors; finished runs keep theirs until reset or the next start.
+      const entry = current?.trainers[message.run];
+      if (!entry) throw new FwdgradError(`training: no run ${message.run} to save the weights of; start one first`);
+      post({ type: "weights", run: message.run, label: entry.label, epoch: entry.trainer.epoch, bytes: saveWeights(entry.trainer.model) });
+    } else if (message.type === "mnist1d") {
+      swap(MNIST1D_NAME, mnist1d);
+    } else if (message.type === "start" || message.type === "compare") {
       stop();
       const settings = message.settings;
       const specs = message.type === "compare" ? message.methods.map(parseMethodSpec) : [{ label: String(settings.method), method: settings.method }];
@@ -223,7 +290,7 @@ export async function serveTraining(endpoint: TrainingEndpoint): Promise<void> {
           label: spec.label,
           over: false,
           trainer: new Trainer(data, {
-            ...settings, batch: settings.batch ?? 512, method: spec.method,
+            ...settings, batch: settings.batch ?? Math.min(512, data.train.n), method: spec.method,
             options: {
               ...optionsFor(spec.method),
               ...(spec.guesses !== undefined ? { guesses: spec.guesses } : {}),
@@ -235,7 +302,7 @@ export async function serveTraining(endpoint: TrainingEndpoint): Promise<void> {
         release(scope);
         throw error;
       }
-      current = { trainers, turn: 0, settings, scope, paused: false, scheduled: false, over: false };
+      current = { trainers, data, turn: 0, settings, scope, paused: false, scheduled: false, over: false };
       schedule(current);
     } else if (message.type === "pause") {
       if (current) current.paused = true;
@@ -249,13 +316,28 @@ export async function serveTraining(endpoint: TrainingEndpoint): Promise<void> {
     }
   };
 
-  handle = (message) => {
+  // Messages are handled as they come, in order: while a file is read, the ones after it wait.
+  let reading = false;
+  const waiting: unknown[] = [];
+  const fail = (error: unknown) => post({ type: "error", message: errorMessage(error) });
+  const handleNow = (message: unknown): void => {
     try {
-      dispatch(checkMessage(message));
+      const read = dispatch(checkMessage(message));
+      if (!read) return;
+      reading = true;
+      read.catch(fail).finally(() => {
+        reading = false;
+        while (waiting.length && !reading) handleNow(waiting.shift());
+      });
     } catch (error) {
-      post({ type: "error", message: errorMessage(error) });
+      fail(error);
     }
   };
+  handle = (message) => {
+    if (reading) waiting.push(message);
+    else handleNow(message);
+  };
   post({ type: "ready", simd: info.simd, kernels: info.kernels, threads: info.threads, sharedMemory: info.sharedMemory, threadsNote: info.threadsNote });
+  announce(MNIST1D_NAME);
   for (const message of queued.splice(0)) handle(message);
 }

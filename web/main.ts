@@ -1,15 +1,19 @@
 // The lab page: reads and checks the settings, trains one method or several side by side (same data,
-// initialisation and batches, one epoch of each in turn) in a worker, and draws what it reports.
+// initialisation and batches, one epoch of each in turn) in a worker, and draws what it reports. The
+// data are MNIST-1D or a CSV file the user opens (or drops on the page), parsed in the worker as the
+// CLI parses `--data`.
 import { COMBINES, createMethod, ESTIMATORS, isEstimatorId, METHOD_IDS, parseMethodSpec, sharedOptions, type Combine } from "../estimators/index.ts";
 import { describeDefault, describeRange, type OptionSpec } from "../estimators/options.ts";
-import { MAX_COMPARED } from "../train/worker.ts";
+import { checkCsvSize, MAX_COMPARED, MNIST1D_NAME } from "../train/worker.ts";
 import { hiddenLayerMean } from "../estimators/metrics.ts";
 import { mlpSizes } from "../models/mlp.ts";
 import { lineChart, type Series } from "../plot/svg.ts";
 import type { FromWorker, Settings, ToWorker } from "./protocol.ts";
 
-/** MNIST-1D's shape, which the worker trains on. */
-const FEATURES = 40, CLASSES = 10;
+/** The data set the worker trains on, as its last `dataset` event described it (MNIST-1D until then). */
+let dataset = { name: MNIST1D_NAME, train: 4000, test: 1000, features: 40, classes: 10 };
+/** A CSV file is being read and parsed in the worker. */
+let loading = false;
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const worker = new Worker("worker.js", { type: "module" });
 const send = (message: ToWorker) => worker.postMessage(message);
@@ -81,6 +85,7 @@ let running = false;
 
 function readSettings(): { settings: Settings; methods: string[] } | string {
   const num = (id: string) => Number($<HTMLInputElement>(id).value);
+  const batchText = $<HTMLInputElement>("batch").value.trim();
   const entries = methods.value.split(",").map((m) => m.trim());
   if (entries.some((m) => m === "")) return "methods: give one or more method entries separated by commas (e.g. wt,wperp:project:10,backprop)";
   const twice = entries.find((m, i) => entries.indexOf(m) !== i);
@@ -91,11 +96,15 @@ function readSettings(): { settings: Settings; methods: string[] } | string {
   const s = {
     method: entries[0].split(":")[0], width: num("width"), depth: num("depth"), guesses: num("guesses"), combine: combine.value as Combine,
     lr: num("lr"), seed: num("seed"), epochs: num("epochs"), options,
+    ...(batchText === "" ? {} : { batch: Number(batchText) }),
   } satisfies Settings;
   for (const key of ["width", "depth", "epochs", "guesses"] as const) {
     if (!Number.isInteger(s[key]) || s[key] < 1) return `${key} must be a whole number of at least 1 (got ${$<HTMLInputElement>(key).value || "nothing"})`;
   }
   if (!Number.isInteger(s.seed) || s.seed < 0) return `seed must be a whole number ≥ 0`;
+  if (s.batch !== undefined && !(Number.isInteger(s.batch) && s.batch >= 1 && s.batch <= dataset.train)) {
+    return `batch must be a whole number from 1 to the ${dataset.train} training rows of ${dataset.name} (got ${batchText}); empty takes 512, or all of them when fewer`;
+  }
   if (!(s.lr > 0) || !Number.isFinite(s.lr)) return `the learning rate must be a positive number`;
   // Each method judges its options and the model (e.g. k within every hidden width).
   try {
@@ -103,7 +112,7 @@ function readSettings(): { settings: Settings; methods: string[] } | string {
     const optionsFor = sharedOptions(specs.map((spec) => spec.method), options);
     for (const spec of specs) {
       const common = isEstimatorId(spec.method) ? { guesses: spec.guesses ?? s.guesses, combine: spec.combine ?? s.combine } : {};
-      createMethod(spec.method, { ...optionsFor(spec.method), ...common }).checkModel(mlpSizes(FEATURES, s.width, s.depth, CLASSES));
+      createMethod(spec.method, { ...optionsFor(spec.method), ...common }).checkModel(mlpSizes(dataset.features, s.width, s.depth, dataset.classes));
     }
   } catch (error) {
     return (error as Error).message;
@@ -140,9 +149,9 @@ const escapeHtml = (text: string) => text.replace(/[&<>]/g, (c) => (c === "&" ? 
 function drawExamples(signals: number[][], labels: number[], predicted: number[]): void {
   $("examples").innerHTML = signals.map((signal, i) => {
     const lo = Math.min(...signal), hi = Math.max(...signal);
-    const points = signal.map((v, j) => `${(j / (signal.length - 1)) * 140 + 5},${75 - ((v - lo) / (hi - lo || 1)) * 70}`).join(" ");
+    const points = signal.map((v, j) => `${(signal.length > 1 ? j / (signal.length - 1) : 0.5) * 140 + 5},${75 - ((v - lo) / (hi - lo || 1)) * 70}`).join(" ");
     const ok = labels[i] === predicted[i];
-    return `<figure><svg width="150" height="80"><polyline points="${points}" fill="none" stroke="#1f77b4" stroke-width="1.5"/></svg><figcaption>digit ${labels[i]} → predicted <b style="color:${ok ? "#2a7" : "#c33"}">${predicted[i]}</b></figcaption></figure>`;
+    return `<figure><svg width="150" height="80"><polyline points="${points}" fill="none" stroke="#1f77b4" stroke-width="1.5"/></svg><figcaption>${dataset.name === MNIST1D_NAME ? "digit" : "class"} ${labels[i]} → predicted <b style="color:${ok ? "#2a7" : "#c33"}">${predicted[i]}</b></figcaption></figure>`;
   }).join("");
 }
 
@@ -156,6 +165,16 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
     const threads = `${m.threads} ${m.threads === 1 ? "thread" : "threads"}`;
     $("status").textContent = `${kernels} · ${threads} · ${isolation}${m.threadsNote ? ` (${m.threadsNote})` : ""}.`;
     start.disabled = false;
+    csvFile.disabled = false;
+  } else if (m.type === "dataset") {
+    // The worker stopped any run to swap the data.
+    dataset = { name: m.name, train: m.train, test: m.test, features: m.features, classes: m.classes };
+    if (loading) clearRuns();
+    loading = false;
+    start.disabled = false;
+    useMnist.disabled = m.name === MNIST1D_NAME;
+    if (m.name === MNIST1D_NAME) csvFile.value = "";
+    showDataset();
   } else if (m.type === "epoch") {
     const run = runs[m.run];
     if (!run) return;
@@ -173,14 +192,32 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
     if (!run) return;
     run.done = true;
     run.progress += ` · ${m.reason}`;
+    const button = Object.assign(document.createElement("button"), { type: "button", textContent: `download ${m.label} weights (.safetensors)` });
+    button.onclick = () => send({ type: "weights", run: m.run });
+    $("downloads").append(button);
     if (runs.every((r) => r.done)) {
       running = false;
       pause.disabled = true;
     }
     draw();
+  } else if (m.type === "weights") {
+    // The file's name: the data set's and the method entry's, e.g. blobs-wperp-project-10.safetensors (a structured clone owns its ArrayBuffer).
+    const stem = (text: string) => text.replace(/\.(csv|txt)$/i, "").replace(/[^\w.-]+/g, "-");
+    const url = URL.createObjectURL(new Blob([m.bytes as Uint8Array<ArrayBuffer>], { type: "application/octet-stream" }));
+    const link = Object.assign(document.createElement("a"), { href: url, download: `${stem(dataset.name)}-${stem(m.label)}.safetensors` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
   } else if (m.type === "error") {
     $("error").textContent = m.message;
-    running = false;
+    if (loading) {
+      // The file failed: the data, and any run on them, go on as they were; the same file can be opened again once fixed.
+      loading = false;
+      start.disabled = false;
+      csvFile.value = "";
+      showDataset();
+    } else running = false;
   }
 };
 
@@ -192,7 +229,7 @@ start.onclick = () => {
   }
   $("error").textContent = "";
   runs = read.methods.map((label) => ({ label, history: [], cosine: [], progress: `${label}: waiting for its first epoch`, done: false }));
-  for (const id of ["accuracy-plot", "loss-plot", "cosine-plot", "examples"]) $(id).textContent = "";
+  for (const id of ["accuracy-plot", "loss-plot", "cosine-plot", "examples", "downloads"]) $(id).textContent = "";
   draw();
   started = performance.now();
   running = true;
@@ -209,10 +246,59 @@ pause.onclick = () => {
   pause.textContent = resuming ? "Pause" : "Resume";
 };
 
-reset.onclick = () => {
-  send({ type: "reset" });
+/** Forgets the runs shown: their plots, progress and errors. */
+function clearRuns(): void {
   running = false;
   runs = [];
-  for (const id of ["accuracy-plot", "loss-plot", "cosine-plot", "examples", "progress", "error"]) $(id).textContent = "";
+  for (const id of ["accuracy-plot", "loss-plot", "cosine-plot", "examples", "progress", "error", "downloads"]) $(id).textContent = "";
   pause.disabled = true;
+  pause.textContent = "Pause";
+}
+
+reset.onclick = () => {
+  send({ type: "reset" });
+  clearRuns();
 };
+
+// Your own data: a CSV file (features, then the label, per row; a first row without numbers is a
+// header), opened or dropped on the page, read and parsed in the worker.
+const csvFile = $<HTMLInputElement>("csv-file"), useMnist = $<HTMLButtonElement>("use-mnist1d");
+
+function showDataset(): void {
+  const d = dataset;
+  $("dataset").textContent = `${d.name}: ${d.train} training + ${d.test} test rows, ${d.features} features, ${d.classes} classes`;
+}
+showDataset();
+
+/** Sends `file` to the worker, unless it is too large to read (said at once, as the CLI does). */
+function openCsv(file: File): void {
+  try {
+    checkCsvSize(file.name, file.size);
+  } catch (error) {
+    $("error").textContent = (error as Error).message;
+    csvFile.value = "";
+    return;
+  }
+  $("error").textContent = "";
+  loading = true;
+  start.disabled = true;
+  $("dataset").textContent = `reading ${file.name} (${file.size} bytes) in the worker…`;
+  send({ type: "csv", name: file.name, csv: file });
+}
+
+csvFile.onchange = () => {
+  const file = csvFile.files?.[0];
+  if (file) openCsv(file);
+};
+useMnist.onclick = () => {
+  $("error").textContent = "";
+  clearRuns();
+  send({ type: "mnist1d" });
+};
+// A file dropped anywhere on the page opens like one chosen with the button.
+document.addEventListener("dragover", (e) => e.preventDefault());
+document.addEventListener("drop", (e) => {
+  e.preventDefault();
+  const file = e.dataTransfer?.files[0];
+  if (file && !csvFile.disabled) openCsv(file);
+});

@@ -10,6 +10,9 @@ import { requireFlag, UsageError, type Command } from "../args.ts";
 import { readyFor, THREADS_FLAG } from "../engine.ts";
 import { checkOutFolder, loadData, makeOutFolder, readInputFile } from "../io.ts";
 import { removeFile, writeDurable } from "../files.ts";
+import { readSafetensors } from "../weights.ts";
+import { loadWeights, weightsOutputs, type ModelOutputs } from "../../models/weights.ts";
+import type { Model } from "../../models/sequential.ts";
 import { checkMethodFits, checkMethods, checkModelSize, estimatorOptionsHelp, LOSS_FLAGS, lossFromFlags, OPTION_FLAG, optionsFromFlags, TRAINING_FLAGS, WIDTH_FLAG } from "../runs.ts";
 
 /** One line redrawn in place on a terminal: epoch, loss, accuracy, step time and ETA. */
@@ -24,6 +27,27 @@ function progressLine(report: { epoch: number; trainLoss: number; trainAcc: numb
     ? `test loss ${report.testLoss.toFixed(4)}`
     : `train ${(report.trainAcc * 100).toFixed(1)}%  test ${(report.testAcc * 100).toFixed(1)}%`;
   return `${bar} epoch ${report.epoch}/${epochs}  loss ${report.trainLoss.toFixed(4)}  ${scores}  ${(report.ms / stepsPerEpoch).toFixed(1)} ms/step  ETA ${Math.round(eta)} s`;
+}
+
+/** The MLP of an --init file, and the width, depth and bias a run needs to be it. */
+function initModel(path: string) {
+  const file = readSafetensors("--init", path);
+  let model: Model, outputs: ModelOutputs;
+  try {
+    model = loadWeights(file);
+    outputs = weightsOutputs(file);
+  } catch (error) {
+    if (error instanceof FwdgradError) throw new UsageError(`--init ${path}: ${error.message}`);
+    throw error;
+  }
+  const hidden = model.sizes.slice(1, -1);
+  const kinds = model.sequence.map((l) => l.kind).join(",");
+  const mlp = model.layers.map((_, i) => (i === 0 ? "dense" : "relu,dense")).join(",");
+  const biases = new Set(model.layers.map((l) => l.b !== null));
+  if (hidden.length === 0 || hidden.some((d) => d !== hidden[0]) || kinds !== mlp || biases.size > 1) {
+    throw new UsageError(`--init ${path}: not an MLP train makes (equal hidden widths, ReLU between, biases on all layers or none): layers ${kinds}, sizes [${model.sizes.join(", ")}]`);
+  }
+  return { model, outputs, width: hidden[0], depth: hidden.length, bias: biases.has(true) };
 }
 
 /** The flags `train --resume` accepts: everything else is fixed by the checkpoint (the thread count never changes the numbers). */
@@ -50,6 +74,7 @@ export const trainCommand: Command = {
     json: { kind: "boolean", help: "one JSON line per epoch, and a final line with weightsHash" },
     out: { kind: "string", value: "dir", help: "folder for checkpoint.json (checkpoint.bin where the state is too large for JSON text) and history.json, written every epoch" },
     resume: { kind: "string", value: "file", help: "continue from a checkpoint.json or checkpoint.bin" },
+    init: { kind: "string", value: "file", help: "start from a .safetensors file's weights (export's); its MLP must match the run (--width and --depth default to its)" },
     data: { kind: "string", value: "path", help: "a data folder (binary format with meta.json) or a CSV file; default MNIST-1D" },
     threads: THREADS_FLAG,
   },
@@ -58,6 +83,15 @@ export const trainCommand: Command = {
     await readyFor(flags);
     let config: TrainConfig;
     let resume;
+    let init: ReturnType<typeof initModel> | undefined;
+    if (typeof flags.init === "string") {
+      if (typeof flags.resume === "string") throw new UsageError("--init and --resume do not go together: a resumed run continues from its checkpoint's weights");
+      init = initModel(flags.init);
+      for (const [name, value] of [["width", init.width], ["depth", init.depth]] as const) {
+        if (!given.has(name)) flags[name] = value;
+        else if (flags[name] !== value) throw new UsageError(`--${name} ${flags[name]} contradicts --init ${flags.init} (an MLP of ${name} ${value}: sizes [${init.model.sizes.join(", ")}])`);
+      }
+    }
     if (typeof flags.resume === "string") {
       const path = flags.resume;
       const bytes = readInputFile("--resume", path, "give the checkpoint.json or checkpoint.bin inside an --out folder");
@@ -88,6 +122,7 @@ export const trainCommand: Command = {
       config = {
         method: flags.method as string, width: flags.width as number, depth: flags.depth as number, epochs: flags.epochs as number,
         batch: flags.batch as number, lr: flags.lr as number, seed: flags.seed as number,
+        ...(init?.bias ? { bias: true } : {}),
         ...(loss ? { loss } : {}),
         ...(Object.keys(options).length ? { options: options as EstimatorOptions } : {}),
       };
@@ -97,9 +132,18 @@ export const trainCommand: Command = {
     // A resumed regression run reads its targets as it was trained: the checkpoint's data identity says how many.
     const targets = resume ? resume.data.targets : lossFromFlags(flags).targets;
     const data = loadData(flags.data as string | undefined, targets);
+    if (init) {
+      const sizes = init.model.sizes, inputs = sizes[0], outputs = sizes[sizes.length - 1];
+      const regression = data.targets !== undefined;
+      if (inputs !== data.features || outputs !== data.classes) {
+        throw new UsageError(`--init ${flags.init}: the model takes ${inputs} inputs and gives ${outputs} outputs (sizes [${sizes.join(", ")}]), the data has ${data.features} features and ${data.classes} ${regression ? "targets" : "classes"}`);
+      }
+      if (init.outputs !== (regression ? "targets" : "classes")) throw new UsageError(`--init ${flags.init}: a model of ${init.outputs === "targets" ? "regression targets" : "classes"}, the run's data holds ${regression ? "regression targets" : "class labels"}`);
+    }
     checkModelSize(data, config.width, config.depth);
     checkMethodFits(config, data);
     const trainer = new Trainer(data, config, resume);
+    if (init) trainer.startFrom(init.model);
     if (out !== undefined) makeOutFolder("--out", out);
     const tty = !flags.json && Boolean(process.stdout.isTTY);
     const started = performance.now();

@@ -190,7 +190,7 @@ Matrix("a data folder replaced under a crash between its two renames is absent, 
       assert.not.ok(existsSync(set), "no half-replaced folder is visible");
       const refused = await cli("train", "--method", "wt", "--width", "8", "--epochs", "1", "--data", set);
       assert.is(refused.code, 2, refused.err);
-      assert.match(refused.err, /no such file or folder/);
+      assert.match(refused.err, /no such file or folder \(a `fwdgrad data` run was stopped while replacing it: run it again, or rename .*\.set\.fwdgrad-old-\d+-\d+, the previous data set, back\)/);
       const again = await cli("data", "mnist1d", "--samples", "100", "--seed", "7", "--out", set);
       assert.is(again.code, 0, again.err);
       assert.match(again.err, /removed 2 temporary files/, again.err);

@@ -1,7 +1,10 @@
 // The training service (`serveTraining`) through an in-memory endpoint, no worker needed: resume
 // never starts a second epoch loop, start→reset cycles leave the heap flat, and messages that are
-// not TrainingMessages are answered with an error event while the service keeps working.
-import { heapBytes, serveTraining, type TrainingEvent, type TrainingSettings } from "../../index.ts";
+// not TrainingMessages are answered with an error event while the service keeps working; a CSV
+// file's rows replace MNIST-1D as the CLI reads them, and its parse error is the parser's line.
+import { heapBytes, loadWeights, parseCsvSplit, serveTraining, type Mlp, type TrainingEvent, type TrainingSettings } from "../../index.ts";
+import { checkCsvSize, MAX_CSV_BYTES } from "../../train/worker.ts";
+import { hashArrays } from "../../train/trainer.ts";
 import { assert, suite } from "../harness.ts";
 
 const Worker = suite("training service");
@@ -118,8 +121,11 @@ Worker("messages that are not TrainingMessages get an error event; the service k
     [42, /got number$/],
     ["start", /got string$/],
     [[{ type: "start" }], /got an array$/],
-    [{}, /^training: unknown message type undefined; known: start, compare, pause, resume, reset$/],
+    [{}, /^training: unknown message type undefined; known: start, compare, pause, resume, reset, csv, mnist1d, weights$/],
     [{ type: "launch" }, /unknown message type "launch"/],
+    [{ type: "csv", csv: "1,0" }, /^training: csv needs name, the file's name/],
+    [{ type: "csv", name: "a.csv", csv: 42 }, /^training: csv needs csv, the file's text or a Blob/],
+    [{ type: "csv", name: "a.csv", csv: "a,b\n" }, /^a.csv: no data rows after the header on line 1$/],
     [{ type: 7 }, /unknown message type 7/],
     [{ type: "start" }, /^training: start needs settings \(an object\), got undefined$/],
     [{ type: "start", settings: null }, /got null$/],
@@ -178,6 +184,76 @@ Worker("compare trains each method in turn on the same data, initialisation and 
   assert.ok(events.filter(is("quality")).every((e) => e.run !== 2), "no quality for backprop");
   service.send({ type: "reset" });
   assert.is(heapBytes(), baseline, "reset frees every compared run");
+});
+
+Worker("csv: a file's rows (text or a Blob) replace MNIST-1D, split 80/20; a bad file keeps the data and says what the CLI says", async () => {
+  service.send({ type: "reset" });
+  const baseline = heapBytes();
+  // 3 classes in 2 features, 20 rows after a header: 16 train, 4 test.
+  const rows = Array.from({ length: 20 }, (_, i) => `${i % 3},${(i * 7) % 5},${i % 3}`);
+  const text = `x,y,label\n${rows.join("\n")}\n`;
+  let from = service.events.length;
+  service.send({ type: "csv", name: "tiny.csv", csv: text });
+  assert.equal(await service.next(is("dataset"), from), { type: "dataset", name: "tiny.csv", train: 16, test: 4, features: 2, classes: 3 });
+  // A Blob is read in the service; a start sent meanwhile waits for it, and trains on its rows (batch: the 16 when fewer than 512).
+  from = service.events.length;
+  service.send({ type: "csv", name: "blob.csv", csv: new Blob([text.replace("x,y,label\n", "")]) });
+  service.send({ type: "start", settings: SETTINGS });
+  assert.equal(await service.next(is("dataset"), from), { type: "dataset", name: "blob.csv", train: 16, test: 4, features: 2, classes: 3 });
+  await service.next(is("done"), from);
+  const examples = service.events.slice(from).filter(is("examples")).at(-1)!;
+  assert.equal(examples.signals.map((s) => s.length), [2, 2, 2, 2], "the 4 test rows, 2 features each");
+  assert.equal(service.events.slice(from).filter(is("epoch")).map((e) => e.steps), [1, 2, 3], "one step per epoch");
+  // A malformed file: the parser's error; the data stay.
+  const bad = `x,y,label\n1,2,0\n1,oops,1\n`;
+  let expected = "";
+  try {
+    parseCsvSplit("bad.csv", bad);
+  } catch (error) {
+    expected = (error as Error).message;
+  }
+  assert.is(expected, 'bad.csv: line 3, column 2 is "oops", not a finite float32 number');
+  for (const csv of [bad, new Blob([bad])]) {
+    from = service.events.length;
+    service.send({ type: "csv", name: "bad.csv", csv });
+    assert.is((await service.next(is("error"), from) as { message: string }).message, expected);
+  }
+  from = service.events.length;
+  service.send({ type: "csv", name: "one.csv", csv: "1,0\n" });
+  assert.match((await service.next(is("error"), from) as { message: string }).message, "one.csv: 1 data row cannot be split 80/20");
+  from = service.events.length;
+  service.send({ type: "csv", csv: text });
+  assert.match((await service.next(is("error"), from) as { message: string }).message, "training: csv needs name");
+  assert.throws(() => checkCsvSize("huge.csv", MAX_CSV_BYTES + 1), (e: Error) => e.message === "huge.csv: 268435457 bytes is too large for CSV (at most 268435456 bytes, 256 MiB)");
+  checkCsvSize("fits.csv", MAX_CSV_BYTES);
+  from = service.events.length;
+  service.send({ type: "start", settings: { ...SETTINGS, epochs: 1 } });
+  await service.next(is("done"), from);
+  assert.is(service.events.slice(from).filter(is("examples"))[0].signals[0].length, 2, "still blob.csv");
+  // Back to MNIST-1D; swapping the data frees the run's tensors.
+  from = service.events.length;
+  service.send({ type: "start", settings: { ...SETTINGS, epochs: 100 } });
+  service.send({ type: "mnist1d" });
+  assert.equal(await service.next(is("dataset"), from), { type: "dataset", name: "MNIST-1D", train: 4000, test: 1000, features: 40, classes: 10 });
+  assert.is(heapBytes(), baseline, "the run stopped and its tensors are free");
+});
+
+Worker("weights: a run's model as a safetensors file that loads back to the run's weights; none before a start", async () => {
+  const fresh = inMemoryService();
+  await fresh.next(is("ready"));
+  fresh.send({ type: "weights", run: 0 });
+  const refused = await fresh.next(is("error"));
+  assert.match((refused as { message: string }).message, /no run 0 to save the weights of; start one first/);
+  const from = fresh.events.length;
+  fresh.send({ type: "start", settings: SETTINGS });
+  const done = (await fresh.next(is("done"), from)) as Extract<TrainingEvent, { type: "done" }>;
+  fresh.send({ type: "weights", run: 0 });
+  const file = (await fresh.next(is("weights"), from)) as Extract<TrainingEvent, { type: "weights" }>;
+  assert.is(file.epoch, SETTINGS.epochs);
+  const model = loadWeights(file.bytes) as Mlp;
+  assert.is(hashArrays(model.layers.map((layer) => layer.w.toArray())), done.weightsHash, "the file holds the run's final weights");
+  fresh.send({ type: "reset" });
+  await fresh.settle();
 });
 
 Worker.run();
