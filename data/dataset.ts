@@ -8,6 +8,7 @@ import { FwdgradError } from "../engine/errors.ts";
 /** Class labels: bytes for up to 256 classes, 32-bit integers beyond. */
 export type Labels = Uint8Array | Int32Array;
 
+/** One split of a data set: its rows, and their class labels or regression targets. */
 export interface Split {
   /** Row-major [n, features]. */
   x: Float32Array;
@@ -15,12 +16,17 @@ export interface Split {
   y: Labels;
   /** Regression targets, row-major [n, targets]; absent for labels. */
   t?: Float32Array;
+  /** Number of rows. */
   n: number;
 }
 
+/** A data set to train on: a training and a test split and their dimensions. */
 export interface Dataset {
+  /** The rows the model trains on. */
   train: Split;
+  /** The rows it is evaluated on. */
   test: Split;
+  /** Features per row (the model's inputs). */
   features: number;
   /** The model's outputs: the number of classes, or of regression targets. */
   classes: number;
@@ -79,6 +85,14 @@ export function checkSplit(name: string, split: Split, features: number, classes
  * One split from the binary format: x bytes (f32 LE, [n, features]) and y bytes (u8 [n], or i32 LE
  * [n] when `labelBytes` is 4, for more than 256 classes). `name` names the x file in errors, `yName`
  * the y file.
+ * @throws {FwdgradError} when `features` or `classes` is not a positive integer, the byte counts do
+ * not match (x not a whole number of f32 rows, y not one label per row), a feature is not finite or a
+ * label is outside [0, classes); the message names the file.
+ * @example
+ * ```ts
+ * const x = new Uint8Array(new Float32Array([0.5, -1, 2, 0]).buffer);
+ * const split = parseBinarySplit("x.bin", x, new Uint8Array([1, 0]), 2, 2); // split.n === 2
+ * ```
  */
 export function parseBinarySplit(name: string, xBytes: Uint8Array, yBytes: Uint8Array, features: number, classes: number, yName = name, labelBytes: 1 | 4 = 1): Split {
   if (!Number.isSafeInteger(features) || features < 1) throw new FwdgradError(`${name}: features must be a positive integer, got ${shown(features)}`);
@@ -107,6 +121,14 @@ export function parseBinarySplit(name: string, xBytes: Uint8Array, yBytes: Uint8
  * regression targets (then `classes` is ignored and the result's classes equal targets). Blank lines
  * and lines starting with # are skipped; a first row with no number in it is a header. Errors name
  * the file and the physical line and column, counted from 1.
+ * Returns the split with the number of features and of classes (or targets) found.
+ * @throws {FwdgradError} when a row has the wrong number of cells, a cell is not a decimal number,
+ * a label is not an integer in [0, classes), or there are no rows; the message names line and column.
+ * @example
+ * ```ts
+ * const { split, features, classes } = parseCsvSplit("train.csv", "x1,x2,label\n0.5,1,0\n2,-1,1\n");
+ * // split.n === 2, features === 2, classes === 2
+ * ```
  */
 export function parseCsvSplit(name: string, text: string, classes?: number, targets?: number): { split: Split; features: number; classes: number } {
   if (targets !== undefined) {
@@ -172,7 +194,11 @@ export function parseCsvSplit(name: string, text: string, classes?: number, targ
   return { split: { x, y, n }, features, classes: found };
 }
 
-/** Splits one set of rows into train and test: the first ⌊n·trainFraction⌋ rows train. `name` names the source in errors. */
+/**
+ * Splits one set of rows into train and test: the first ⌊n·trainFraction⌋ rows train. `name` names
+ * the source in errors.
+ * @throws {FwdgradError} when `trainFraction` is not in (0, 1) or either part would be empty.
+ */
 export function splitRows(all: Split, features: number, trainFraction: number, name = "splitRows"): { train: Split; test: Split } {
   if (!(trainFraction > 0 && trainFraction < 1)) throw new FwdgradError(`${name}: trainFraction must be in (0, 1), got ${trainFraction}`);
   const nTrain = Math.floor(all.n * trainFraction);

@@ -19,31 +19,49 @@ const TEMPLATES = [
   [5, 4, 3.5, 3.5, 4, 5, 5, 5, 5, 4.7, 4.3, 5],
 ];
 
+/** Options of {@link generateMnist1d}: the recipe's parameters, each defaulting to the published set's. */
 export interface Mnist1dOptions {
+  /** Examples in all, a multiple of 10 (a tenth per digit). Default 5000. */
   numSamples?: number;
+  /** The fraction of examples in the training split, in (0, 1). Default 0.8. */
   trainSplit?: number;
+  /** [min, max] zeros padded after the 12-point template, drawn per example. Default [36, 60]. */
   padding?: [number, number];
+  /** The scale factor is 1 + scaleCoeff·(u − 0.5), u uniform in [0, 1). Default 0.4. */
   scaleCoeff?: number;
+  /** Translations (circular shifts) are drawn from [0, maxTranslation − 1]. Default 48. */
   maxTranslation?: number;
+  /** Standard deviation of the smoothed noise filling where the signal is zero. Default 0.25. */
   corrNoiseScale?: number;
+  /** Standard deviation of the iid noise added everywhere. Default 0.02. */
   iidNoiseScale?: number;
+  /** The shear subtracts c·ramp with c = shearScale·(u − 0.5). Default 0.75. */
   shearScale?: number;
+  /** Features per example after resampling. Default 40. */
   finalSeqLength?: number;
+  /** Seed of numpy's legacy MT19937 stream, an integer in [0, 2^32). Default 42. */
   seed?: number;
 }
 
+/** One split of MNIST-1D: its examples and their digit labels. */
 export interface Mnist1dSplit {
   /** Row-major [n, features]. */
   x: Float32Array;
   /** Labels 0..9. */
   y: Uint8Array;
+  /** Number of examples (rows). */
   n: number;
 }
 
+/** The data set {@link generateMnist1d} returns: both splits and their dimensions. */
 export interface Mnist1d {
+  /** The training split: round(numSamples·trainSplit) of the shuffled examples. */
   train: Mnist1dSplit;
+  /** The test split (the rest). */
   test: Mnist1dSplit;
+  /** Features per example (`finalSeqLength`, 40 by default). */
   features: number;
+  /** Number of classes: 10. */
   classes: number;
 }
 
@@ -168,6 +186,8 @@ function checkOptions(o: Required<Mnist1dOptions>): void {
 /**
  * Generates MNIST-1D. With no options this is the published data set (seed 42): 4000 training and
  * 1000 test examples of 40 features, standardised with one global mean and standard deviation.
+ * @throws {FwdgradError} when an option is out of range (numSamples not a positive multiple of 10,
+ * trainSplit outside (0, 1), padding not [min, max] integers, a negative scale, a seed outside [0, 2^32)).
  * @example
  * ```ts
  * const { train, test } = generateMnist1d();            // train.x: Float32Array [4000·40]

@@ -3,7 +3,16 @@ import { engine } from "./backend.ts";
 import type { Mark } from "./heap.ts";
 import { Tensor } from "./tensor.ts";
 
-/** The current arena position; pass it to `release` to free everything allocated after it. */
+/**
+ * The current arena position; pass it to `release` to free everything allocated after it.
+ * @throws {FwdgradError} when the engine is not ready.
+ * @example
+ * ```ts
+ * const m = mark();
+ * const scratch = zeros([1024]);
+ * release(m); // scratch is freed; using it now throws
+ * ```
+ */
 export function mark(): Mark {
   return engine().heap.mark();
 }
@@ -12,6 +21,7 @@ export function mark(): Mark {
  * Frees every tensor allocated since `m`. Using one of them afterwards throws a FwdgradError, as does
  * releasing anything but a live mark from `mark()`: one already released, or taken inside a scope
  * released since. Releasing an outer mark after inner ones is fine.
+ * @throws {FwdgradError} when `m` is not a live mark.
  */
 export function release(m: Mark): void {
   engine().heap.release(m);
@@ -60,6 +70,7 @@ function collect(value: unknown, into: Tensor[]): void {
 /**
  * Runs `fn` in an arena scope and keeps only the tensors it returns (found in arrays and plain
  * objects): they are moved down to the scope's start, everything else is freed (also when fn throws).
+ * @throws whatever `fn` throws, after freeing the scope.
  * @example
  * ```ts
  * const loss = tidy(() => mean(softmaxCrossEntropy(matmul(x, w), labels))); // intermediates freed

@@ -12,6 +12,7 @@ import { kernelBytes, loadKernels, simdSupported } from "./wasm.ts";
 /** Which kernel set runs the hot loops. */
 export type KernelKind = "wasm" | "ts";
 
+/** What {@link engineInfo} reports: the kernel set, threads and memory in use. */
 export interface EngineInfo {
   /** True when WebAssembly SIMD is available here. */
   simd: boolean;
@@ -28,6 +29,7 @@ export interface EngineInfo {
   threadsNote: string | null;
 }
 
+/** Options of {@link ready}: which kernels and how many threads. */
 export interface ReadyOptions {
   /** The kernel set: "wasm" (default where SIMD exists) or "ts". */
   kernels?: KernelKind;
@@ -118,6 +120,8 @@ function stopThreads(b: Backend): void {
  * `threadsNote` says why. Any thread count gives the same bits. A worker that traps, dies or stalls
  * ends its call with a FwdgradFault (the call can be retried) and is retired: the engine goes on with
  * the threads left, `threadsNote` says which failed, and a later `ready({ threads })` starts fresh ones.
+ * Every other function of the engine throws a FwdgradError until the returned promise resolves.
+ * @throws {FwdgradError} when `threads` is not an integer from 1 to 64, or `kernels` is not "wasm" or "ts".
  * @example
  * ```ts
  * import { ready, tensor, matmul } from "fwdgrad";
@@ -145,7 +149,15 @@ function info(b: Backend): EngineInfo {
   return { simd: b.wasm !== null, kernels: b.kind, threads: (b.pool?.size ?? 0) + 1, sharedMemory: b.heap.shared, threadsNote: b.threadsNote };
 }
 
-/** The engine's current settings (after `ready()`). */
+/**
+ * The engine's current settings (after `ready()`).
+ * @throws {FwdgradError} when the engine is not ready.
+ * @example
+ * ```ts
+ * await ready();
+ * const { kernels, threads } = engineInfo();
+ * ```
+ */
 export function engineInfo(): EngineInfo {
   return info(engine());
 }
@@ -158,7 +170,14 @@ export function shutdown(): void {
   if (backend) stopThreads(backend);
 }
 
-/** Switches between the WebAssembly kernels and their TypeScript twins (both give the same bits). */
+/**
+ * Switches between the WebAssembly kernels and their TypeScript twins (both give the same bits).
+ * @throws {FwdgradError} when `kind` is not "wasm" or "ts", "wasm" is asked for where SIMD is missing, or the engine is not ready.
+ * @example
+ * ```ts
+ * useKernels("ts"); // the same bits, more slowly: for checking the kernels
+ * ```
+ */
 export function useKernels(kind: KernelKind): void {
   const b = engine();
   if (kind === "wasm" && !b.wasm) throw new FwdgradError("useKernels: WebAssembly SIMD kernels are not available in this runtime");

@@ -2,7 +2,18 @@
 // FwdgradFault for a machine failing under a correct call (memory that cannot be had, a worker
 // thread that died), which a caller may retry once the cause is gone.
 
-/** A caller mistake: wrong shapes, ranks or values. The message names the operation and what was expected. */
+/**
+ * A caller mistake: wrong shapes, ranks or values. The message names the operation and what was expected.
+ * Every function of the package checks its arguments before any work and throws this on a bad one.
+ * @example
+ * ```ts
+ * try {
+ *   matmul(zeros([2, 3]), zeros([2, 3]));
+ * } catch (e) {
+ *   if (e instanceof FwdgradError) console.log(e.message); // names matmul and both shapes
+ * }
+ * ```
+ */
 export class FwdgradError extends Error {
   constructor(message: string) {
     super(message);
@@ -19,6 +30,10 @@ export type FaultKind = "memory" | "thread";
  * and the kernel). Nothing the call was to change has changed, so the call can be retried.
  */
 export class FwdgradFault extends FwdgradError {
+  /**
+   * @param kind What failed: `"memory"` or `"thread"`.
+   * @param message Names the resource and the operation.
+   */
   constructor(readonly kind: FaultKind, message: string) {
     super(message);
     this.name = "FwdgradFault";

@@ -25,7 +25,9 @@ const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(bytes < 2 ** 20 ? 2 
 
 /** A point in the arena to release back to. */
 export interface Mark {
+  /** The arena's top (byte address) when the mark was taken. */
   readonly top: number;
+  /** The allocation serial then: tensors allocated later are freed by a release to this mark. */
   readonly serial: number;
 }
 

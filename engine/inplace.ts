@@ -15,6 +15,7 @@ function plain(op: string, ...tensors: Tensor[]): void {
 
 /**
  * [n, ...shape] from n tensors of one shape (e.g. K guesses of [B, d] into [K, B, d]).
+ * @throws {FwdgradError} when `parts` is empty, the shapes differ, or a part carries tangents (inside jvp) or is released.
  * @example
  * ```ts
  * stack([tensor([1, 2], [2]), tensor([3, 4], [2])]).toArray(); // [1, 2, 3, 4], shape [2, 2]
@@ -33,7 +34,10 @@ export function stack(parts: readonly Tensor[]): Tensor {
   return out;
 }
 
-/** Writes `src`'s values into `dst` from flat element `offset` on (e.g. one chunk's rows of a result). */
+/**
+ * Writes `src`'s values into `dst` from flat element `offset` on (e.g. one chunk's rows of a result).
+ * @throws {FwdgradError} when `src` does not fit in `dst` from `offset`, or a tensor carries tangents or is released.
+ */
 export function assignAt(dst: Tensor, src: Tensor, offset: number): void {
   plain("assignAt", dst, src);
   if (!Number.isInteger(offset) || offset < 0 || offset + src.size > dst.size) {
@@ -42,14 +46,29 @@ export function assignAt(dst: Tensor, src: Tensor, offset: number): void {
   engine().heap.f32().copyWithin((dst.ptr >>> 2) + offset, src.ptr >>> 2, (src.ptr >>> 2) + src.size);
 }
 
-/** Overwrites `dst`'s values with `values` (same count): restoring weights from a checkpoint or snapshot. */
+/**
+ * Overwrites `dst`'s values with `values` (same count): restoring weights from a checkpoint or snapshot.
+ * @throws {FwdgradError} when `values` does not hold `dst.size` values, or `dst` carries tangents or is released.
+ * @example
+ * ```ts
+ * const w = zeros([2]);
+ * assign(w, new Float32Array([1, 2])); // w holds [1, 2]
+ * ```
+ */
 export function assign(dst: Tensor, values: Float32Array): void {
   plain("assign", dst);
   if (values.length !== dst.size) throw new FwdgradError(`assign: ${values.length} values for ${dst} (${dst.size} values)`);
   engine().heap.f32().set(values, dst.ptr >>> 2);
 }
 
-/** 1 where s > 0, else 0 (relu's subgradient choice at 0), as a new tensor of s's shape. */
+/**
+ * 1 where s > 0, else 0 (relu's subgradient choice at 0), as a new tensor of s's shape.
+ * @throws {FwdgradError} when `s` carries tangents (inside jvp) or is released.
+ * @example
+ * ```ts
+ * positiveMask(tensor([-1, 0, 2])).toArray(); // [0, 0, 1]
+ * ```
+ */
 export function positiveMask(s: Tensor): Tensor {
   plain("positiveMask", s);
   const { heap, k } = engine();
@@ -59,7 +78,10 @@ export function positiveMask(s: Tensor): Tensor {
   return out;
 }
 
-/** True when every value of `t` is finite, read in place (no copy on the training path). */
+/**
+ * True when every value of `t` is finite, read in place (no copy on the training path).
+ * @throws {FwdgradError} when `t` is released.
+ */
 export function allFinite(t: Tensor): boolean {
   assertLive("allFinite", t);
   const f = engine().heap.f32();

@@ -82,6 +82,7 @@ function text(names: Names, sections: string[]): string {
  * the primal program, marking with `*` each value that carries a tangent, and the tangent program the
  * jvp ran, injected tangents included. Without: the primal program, f's linearization (JAX's
  * linearize) and its transpose (the reverse pass `vjp` and `grad` run).
+ * @throws {FwdgradError} when `f` is not a function, or as `jvp` and `linearize` do for bad primals or tangents.
  * @example
  * ```ts
  * console.log(inspect((x, w) => sum(relu(matmul(x, w))), [x, w]));

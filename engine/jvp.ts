@@ -18,6 +18,7 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * `[D, ...primal.shape]` for D directions at once; then every output tangent has a leading D axis too.
  * Returns `[outputs, outputTangents]` in the structure `f` returned (one tensor or an array).
  * Tensors that `f` closes over count as constants. Nested `jvp` is not supported.
+ * @throws {FwdgradError} when `f` is not a function, primals and tangents differ in number, a tangent's shape is neither its primal's nor [D, ...primal.shape] (or the D differ), a primal already carries a tangent (nested jvp), the call is inside linearize, vjp or grad, or a primal is a released tensor.
  * @example
  * ```ts
  * const x = tensor([1, 2, 3]);
@@ -106,6 +107,13 @@ function outputsOf(op: string, result: unknown): Tensor[] {
  * Runs `f(...primals)` once and records its linear tangent program (JAX's `linearize`): the outputs,
  * and the program, whose tangents have zero directions while recording so that nothing but shapes is
  * computed. Use `applyLinear` to push tangents through it and `transposeLinear` to pull cotangents back.
+ * Returns `[outputs, program]`.
+ * @throws {FwdgradError} when called inside another linearize, vjp or grad, or a primal is a released tensor.
+ * @example
+ * ```ts
+ * const [y, program] = linearize((v) => sum(mul(v, v)), [tensor([1, 2, 3])]);
+ * const [dy] = applyLinear(program, [tensor([1, 0, 0], [1, 3])]); // [2]: shape [1], one direction
+ * ```
  */
 export function linearize<R extends Outputs>(f: (...args: Tensor[]) => R, primals: readonly Tensor[]): [R, LinearProgram] {
   checkPrimals("linearize", f, primals);
@@ -142,6 +150,8 @@ function accumulate(into: Map<Tensor, Tensor>, variable: Tensor, ct: Tensor | nu
  * Transposes a linear program: from cotangents of its outputs ([D, ...outShape] each, null for zero),
  * the cotangents of its inputs (null where none reaches an input), and of any intermediate tangent
  * listed in `wanted` (e.g. a layer's pre-activation tangent, for per-example activation gradients).
+ * Returns `{ inputs, wanted }`: the cotangents of the program's inputs and of the `wanted` variables.
+ * @throws {FwdgradError} when the cotangents are not one per output, or a cotangent's shape is not [D, ...output shape].
  */
 export function transposeLinear(
   program: LinearProgram,
@@ -166,7 +176,11 @@ export function transposeLinear(
   return { inputs: program.inputs.map((x) => cts.get(x) ?? null), wanted: wanted.map((w) => found.get(w) ?? cts.get(w) ?? null) };
 }
 
-/** Pushes tangents ([D, ...primal.shape] each, or null) through a recorded linear program. */
+/**
+ * Pushes tangents ([D, ...primal.shape] each, or null) through a recorded linear program.
+ * Returns one tangent per output of the program (null for a symbolic zero).
+ * @throws {FwdgradError} when the tangents are not one per input of the program, or a shape does not match.
+ */
 export function applyLinear(program: LinearProgram, tangents: readonly (Tensor | null)[]): (Tensor | null)[] {
   if (tangents.length !== program.inputs.length) {
     throw new FwdgradError(`linear program: ${tangents.length} tangents for ${program.inputs.length} inputs`);
@@ -188,6 +202,7 @@ export function applyLinear(program: LinearProgram, tangents: readonly (Tensor |
  * Reverse mode (JAX's `vjp`): `[outputs, pullback]`, where `pullback(cotangents)` takes one cotangent
  * per output (its shape, or null for zero) and returns the cotangent of every primal (zeros where f
  * does not depend on it). Derived by transposing f's linearization.
+ * @throws {FwdgradError} as `linearize` does; the pullback throws when the cotangents are not one per output or a cotangent's shape is not its output's.
  * @example
  * ```ts
  * const [y, pullback] = vjp((a, b) => sum(mul(a, b)), [tensor([1, 2]), tensor([3, 4])]);
@@ -217,6 +232,8 @@ export function vjp<R extends Outputs>(f: (...args: Tensor[]) => R, primals: rea
 /**
  * The gradient of a scalar-valued f (one value, any shape of size 1), by reverse mode: with respect to
  * argument `argnums` (default 0), or each of several when it is an array (as JAX's `grad`).
+ * Returns a function of the primals returning the gradient (one tensor), or an array of them when `argnums` is an array.
+ * @throws {FwdgradError} (from the returned function) when an argnum is out of range or `f` does not return a single value.
  * @example
  * ```ts
  * const dx = grad((x) => sum(mul(x, x)))(tensor([1, 2, 3])) as Tensor; // [2, 4, 6]
@@ -240,6 +257,7 @@ export function grad(f: (...args: Tensor[]) => Tensor, options: { argnums?: numb
 /**
  * Inside `jvp`: `x`, whose tangent gains `tangent` ([D, ...x.shape], D the pass's directions), so an
  * estimator can add its guesses at a point of one forward-mode pass. The value is `x` itself.
+ * @throws {FwdgradError} when `tangent` is not [D, ...x.shape] or carries a tangent itself, its D differs from the pass's, the call is under linearize, vjp or grad, or a tensor is released.
  * @example
  * ```ts
  * jvp((w) => sum(inject(matmul(x, w), guesses)), [w], [null]); // the guesses alone drive the tangent
@@ -263,6 +281,7 @@ export function inject(x: Tensor, tangent: Tensor): Tensor {
 
 /**
  * `x`'s value without its tangent (JAX's `stop_gradient`): a constant to every derivative after it.
+ * @throws {FwdgradError} when `x` is a released tensor.
  * @example
  * ```ts
  * jvp((v) => mul(v, stopGradient(v)), [x], [dx]); // tangent x·dx, not 2x·dx
@@ -276,6 +295,7 @@ export function stopGradient(x: Tensor): Tensor {
 /**
  * Under `linearize`: the program variable that holds `x`'s tangent (null when x does not depend on
  * the inputs), to name in `transposeLinear`'s `wanted` for the cotangent at that point of f.
+ * @throws {FwdgradError} when called outside `linearize`, or `x` is a released tensor.
  * @example
  * ```ts
  * let site: Tensor | null = null;

@@ -18,7 +18,14 @@ function asTensor(op: string, x: Tensor | number): Tensor {
   return x;
 }
 
-/** The shape both inputs broadcast to under NumPy's rules, or a FwdgradError naming both shapes. */
+/**
+ * The shape both inputs broadcast to under NumPy's rules, or a FwdgradError naming both shapes.
+ * @throws {FwdgradError} when the shapes do not broadcast (the message names `op` and both shapes).
+ * @example
+ * ```ts
+ * broadcastShapes("add", [3, 1], [4]); // [3, 4]
+ * ```
+ */
 export function broadcastShapes(op: string, a: readonly number[], b: readonly number[]): number[] {
   const rank = Math.max(a.length, b.length);
   const out: number[] = [];
@@ -35,6 +42,7 @@ export function broadcastShapes(op: string, a: readonly number[], b: readonly nu
 
 /**
  * `x` repeated along size-1 or missing leading axes to `shape` (NumPy broadcasting).
+ * @throws {FwdgradError} when `x` does not broadcast to `shape`, or is a released tensor (its arena scope was released).
  * @example
  * ```ts
  * broadcast(tensor([1, 2], [2]), [3, 2]).toArray(); // [1, 2, 1, 2, 1, 2]
@@ -63,44 +71,78 @@ function binary(op: "add" | "sub" | "mul" | "div", a: Tensor | number, b: Tensor
   return apply(op, [broadcast(ta, shape), broadcast(tb, shape)], {});
 }
 
-/** a + b elementwise, with NumPy broadcasting; a number counts as a scalar tensor. */
+/**
+ * a + b elementwise, with NumPy broadcasting; a number counts as a scalar tensor.
+ * @throws {FwdgradError} when the shapes do not broadcast, or an input is a released tensor (its arena scope was released).
+ * @example
+ * ```ts
+ * add(tensor([1, 2, 3]), 1).toArray(); // [2, 3, 4]
+ * ```
+ */
 export const add = (a: Tensor | number, b: Tensor | number): Tensor => binary("add", a, b);
-/** a − b elementwise, with NumPy broadcasting. */
+/**
+ * a − b elementwise, with NumPy broadcasting.
+ * @throws {FwdgradError} when the shapes do not broadcast, or an input is a released tensor (its arena scope was released).
+ */
 export const sub = (a: Tensor | number, b: Tensor | number): Tensor => binary("sub", a, b);
-/** a · b elementwise, with NumPy broadcasting. */
+/**
+ * a · b elementwise, with NumPy broadcasting.
+ * @throws {FwdgradError} when the shapes do not broadcast, or an input is a released tensor (its arena scope was released).
+ */
 export function mul(a: Tensor | number, b: Tensor | number): Tensor {
   if (typeof b === "number" && typeof a !== "number") return scale(a, b);
   if (typeof a === "number" && typeof b !== "number") return scale(b, a);
   return binary("mul", a, b);
 }
-/** a / b elementwise, with NumPy broadcasting. */
+/**
+ * a / b elementwise, with NumPy broadcasting.
+ * @throws {FwdgradError} when the shapes do not broadcast, or an input is a released tensor (its arena scope was released).
+ */
 export const div = (a: Tensor | number, b: Tensor | number): Tensor => binary("div", a, b);
 
-/** x · c for a finite number c. */
+/**
+ * x · c for a finite number c.
+ * @throws {FwdgradError} when `c` is not finite, or `x` is a released tensor (its arena scope was released).
+ */
 export function scale(x: Tensor, c: number): Tensor {
   assertLive("scale", x);
   if (typeof c !== "number" || !Number.isFinite(c)) throw new FwdgradError(`scale: factor must be a finite number, got ${String(c)}`);
   return apply("scale", [x], { c });
 }
 
-/** −x. */
+/**
+ * −x.
+ * @throws {FwdgradError} when `x` is a released tensor (its arena scope was released).
+ */
 export function neg(x: Tensor): Tensor {
   return apply("neg", [x], {});
 }
-/** e^x, computed by the engine's own bit-reproducible expf. */
+/**
+ * e^x, computed by the engine's own bit-reproducible expf.
+ * @throws {FwdgradError} when `x` is a released tensor (its arena scope was released).
+ */
 export function exp(x: Tensor): Tensor {
   return apply("exp", [x], {});
 }
-/** Natural logarithm (−∞ at 0, NaN below), by the engine's own logf. */
+/**
+ * Natural logarithm (−∞ at 0, NaN below), by the engine's own logf.
+ * @throws {FwdgradError} when `x` is a released tensor (its arena scope was released).
+ */
 export function log(x: Tensor): Tensor {
   return apply("log", [x], {});
 }
-/** max(x, 0); its tangent is 0 at x = 0. */
+/**
+ * max(x, 0); its tangent is 0 at x = 0.
+ * @throws {FwdgradError} when `x` is a released tensor (its arena scope was released).
+ */
 export function relu(x: Tensor): Tensor {
   return apply("relu", [x], {});
 }
 
-/** Swaps the last two axes (rank ≥ 2). */
+/**
+ * Swaps the last two axes (rank ≥ 2).
+ * @throws {FwdgradError} when `x` has rank below 2, or is a released tensor (its arena scope was released).
+ */
 export function transpose(x: Tensor): Tensor {
   assertLive("transpose", x);
   if (x.rank < 2) throw new FwdgradError(`transpose: needs rank ≥ 2, got shape ${fmt(x.shape)}`);
@@ -110,6 +152,7 @@ export function transpose(x: Tensor): Tensor {
 /**
  * Matrix product op(a)·op(b), where op transposes when `transA`/`transB` is set (no copy is made).
  * Operands are matrices or stacks [batch, rows, cols]; a matrix is shared across a stack.
+ * @throws {FwdgradError} when an operand is not a matrix or stack, the inner dimensions or the stack sizes differ, or an operand is a released tensor (its arena scope was released).
  * @example
  * ```ts
  * matmul(x, w, { transB: true });      // x·wᵀ: x [n, in], w [out, in] -> [n, out]
@@ -134,7 +177,14 @@ export function matmul(a: Tensor, b: Tensor, options: { transA?: boolean; transB
   return apply("matmul", [a, b], attrs);
 }
 
-/** The same values under another shape of the same size; one entry may be −1 (inferred). */
+/**
+ * The same values under another shape of the same size; one entry may be −1 (inferred).
+ * @throws {FwdgradError} when `shape` holds another number of values, has more than one −1, or `x` is a released tensor (its arena scope was released).
+ * @example
+ * ```ts
+ * reshape(tensor([1, 2, 3, 4, 5, 6]), [2, -1]).shape; // [2, 3]
+ * ```
+ */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   assertLive("reshape", x);
   const holes = shape.filter((d) => d === -1).length;
@@ -167,12 +217,23 @@ function reduce(op: "sum" | "max", x: Tensor, axis: number | undefined, options:
   return apply(op, [x], { axis: a, keepdims: options.keepdims ?? false });
 }
 
-/** Sum over `axis` (negative counts from the end), or over everything when omitted. */
+/**
+ * Sum over `axis` (negative counts from the end), or over everything when omitted.
+ * `keepdims` keeps the reduced axis with size 1.
+ * @throws {FwdgradError} when `axis` is out of range, or `x` is a released tensor (its arena scope was released).
+ * @example
+ * ```ts
+ * sum(tensor([1, 2, 3, 4], [2, 2]), 0).toArray(); // [4, 6]
+ * ```
+ */
 export function sum(x: Tensor, axis?: number, options: ReduceOptions = {}): Tensor {
   return reduce("sum", x, axis, options);
 }
 
-/** Mean over `axis`, or over everything when omitted. */
+/**
+ * Mean over `axis`, or over everything when omitted.
+ * @throws {FwdgradError} when `axis` is out of range, or `x` is a released tensor (its arena scope was released).
+ */
 export function mean(x: Tensor, axis?: number, options: ReduceOptions = {}): Tensor {
   assertLive("mean", x);
   const count = axis === undefined ? x.size : x.shape[normAxis("mean", x, axis)];
@@ -180,13 +241,23 @@ export function mean(x: Tensor, axis?: number, options: ReduceOptions = {}): Ten
   return scale(sum(x, axis, options), 1 / count);
 }
 
-/** Maximum over `axis`, or over everything when omitted; the tangent follows the first maximal element. */
+/**
+ * Maximum over `axis`, or over everything when omitted; the tangent follows the first maximal element.
+ * @throws {FwdgradError} when `axis` is out of range or empty, or `x` is a released tensor (its arena scope was released).
+ */
 export function max(x: Tensor, axis?: number, options: ReduceOptions = {}): Tensor {
   if (axis === undefined && x instanceof Tensor && x.size === 0) throw new FwdgradError("max: the tensor is empty");
   return reduce("max", x, axis, options);
 }
 
-/** Rows `indices` of x (along axis 0): shape [indices.length, ...x.shape.slice(1)]. */
+/**
+ * Rows `indices` of x (along axis 0): shape [indices.length, ...x.shape.slice(1)].
+ * @throws {FwdgradError} when `x` is a scalar, an index is not an integer in [0, x.shape[0]), or `x` is a released tensor (its arena scope was released).
+ * @example
+ * ```ts
+ * gatherRows(tensor([1, 2, 3, 4, 5, 6], [3, 2]), [2, 0]).toArray(); // [5, 6, 1, 2]
+ * ```
+ */
 export function gatherRows(x: Tensor, indices: Int32Array | readonly number[]): Tensor {
   assertLive("gatherRows", x);
   if (x.rank < 1) throw new FwdgradError(`gatherRows: needs rank ≥ 1, got shape ${fmt(x.shape)}`);
@@ -197,6 +268,11 @@ export function gatherRows(x: Tensor, indices: Int32Array | readonly number[]): 
 /**
  * Per-example softmax cross-entropy: loss[r] = log Σ_c e^{z[r,c]} − z[r, labels[r]], shape [rows].
  * Fused, so its value and tangent stay accurate where a composite would overflow.
+ * @throws {FwdgradError} when `logits` is not [rows, classes ≥ 1], the labels are not one per row, a label is not an integer in [0, classes), or `logits` is a released tensor (its arena scope was released).
+ * @example
+ * ```ts
+ * softmaxCrossEntropy(tensor([2, 0, 0, 1], [2, 2]), [0, 1]); // shape [2]
+ * ```
  */
 export function softmaxCrossEntropy(logits: Tensor, labels: Int32Array | readonly number[]): Tensor {
   assertLive("softmaxCrossEntropy", logits);

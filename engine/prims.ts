@@ -535,6 +535,7 @@ export const PRIMS = {
   },
 } satisfies { [N in keyof PrimAttrs]: N extends LinearPrimName ? LinearPrim<PrimAttrs[N]> : Prim<PrimAttrs[N]> };
 
+/** The name of a primitive operation: a key of {@link PRIMS}. */
 export type PrimName = keyof PrimAttrs;
 export type AttrsOf<N extends PrimName> = PrimAttrs[N];
 

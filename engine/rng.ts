@@ -13,7 +13,9 @@ const TWO_POW_32 = 2 ** 32;
 
 /** A serialisable stream position, for checkpoints: `Rng.fromState(r.state())` continues where `r` is. */
 export interface RngState {
+  /** The stream's key, two u32 words. */
   key: [number, number];
+  /** The 64-bit block counter as two u32 words, low first. */
   counter: [number, number];
 }
 
@@ -39,6 +41,10 @@ export class Rng {
     return new Rng(seed % TWO_POW_32, Math.floor(seed / TWO_POW_32));
   }
 
+  /**
+   * The stream at a saved position (`state()`).
+   * @throws {FwdgradError} when `state` is not `{ key: [u32, u32], counter: [u32, u32] }`.
+   */
   static fromState(state: RngState): Rng {
     const words = [...(state?.key ?? []), ...(state?.counter ?? [])];
     if (words.length !== 4 || words.some((w) => !Number.isInteger(w) || w < 0 || w >= TWO_POW_32)) {
@@ -47,6 +53,7 @@ export class Rng {
     return new Rng(words[0], words[1], words[2], words[3]);
   }
 
+  /** This stream's position, to continue from with {@link Rng.fromState}. */
   state(): RngState {
     return { key: [this.k0, this.k1], counter: [this.c0, this.c1] };
   }
@@ -54,6 +61,7 @@ export class Rng {
   /**
    * An independent stream derived from this one's key and `index` alone: the same index always gives
    * the same child, whatever has been drawn, so layers or workers can split without coordinating.
+   * @throws {FwdgradError} when `index` is not an integer in [0, 2^53).
    */
   split(index: number): Rng {
     if (!Number.isSafeInteger(index) || index < 0) {
@@ -63,12 +71,18 @@ export class Rng {
     return new Rng(w[0], w[1]);
   }
 
-  /** Uniform values in [0, 1) with 24 random bits each. */
+  /**
+   * Uniform values in [0, 1) with 24 random bits each, as a new tensor of `shape`; advances the stream.
+   * @throws {FwdgradError} when `shape` is not an array of non-negative integers, or the engine is not ready.
+   */
   uniform(shape: readonly number[]): Tensor {
     return this.draw("uniform", shape);
   }
 
-  /** Standard normal values (Box–Muller). */
+  /**
+   * Standard normal values (Box–Muller), as a new tensor of `shape`; advances the stream.
+   * @throws {FwdgradError} when `shape` is not an array of non-negative integers, or the engine is not ready.
+   */
   normal(shape: readonly number[]): Tensor {
     return this.draw("normal", shape);
   }
@@ -92,6 +106,7 @@ export class Rng {
 
 /**
  * A seeded random stream, identical in every runtime.
+ * @throws {FwdgradError} when `seed` is not an integer in [0, 2^53).
  * @example
  * ```ts
  * const r = rng(42);

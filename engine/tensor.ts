@@ -10,11 +10,14 @@ export class Tensor {
   ptr: number;
   /** Allocation serial, checked against released arena scopes. */
   serial: number;
+  /** Dimensions, outermost first; `[]` for a scalar. */
   readonly shape: readonly number[];
+  /** Number of elements: the product of the shape. */
   readonly size: number;
   /** Tangents, shape [directions, ...shape]; null is a symbolic zero. Set only inside `jvp`. */
   dt: Tensor | null = null;
 
+  /** @internal Tensors come from {@link tensor}, {@link zeros}, the ops and the random streams. */
   constructor(ptr: number, serial: number, shape: readonly number[]) {
     this.ptr = ptr;
     this.serial = serial;
@@ -22,17 +25,22 @@ export class Tensor {
     this.size = sizeOf(shape);
   }
 
+  /** Number of dimensions: `shape.length`. */
   get rank(): number {
     return this.shape.length;
   }
 
-  /** A copy of the values, row-major. */
+  /**
+   * A copy of the values, row-major.
+   * @throws {FwdgradError} when the tensor was freed (its arena scope was released).
+   */
   toArray(): Float32Array {
     assertLive("toArray", this);
     const start = this.ptr >>> 2;
     return engine().heap.f32().slice(start, start + this.size);
   }
 
+  /** A short description for messages, e.g. `Tensor[2, 3]`. */
   toString(): string {
     return `Tensor${fmt(this.shape)}`;
   }
@@ -88,6 +96,7 @@ export function view(t: Tensor, shape: readonly number[]): Tensor {
 
 /**
  * A tensor holding `data` (copied) with the given shape, row-major; the shape defaults to `[data.length]`.
+ * @throws {FwdgradError} when `data` is not a Float32Array or an array of numbers, the shape is not non-negative integers, holds another number of values than `data`, or the engine is not ready; a FwdgradFault (kind "memory") when the heap is full.
  * @example
  * ```ts
  * const x = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
@@ -112,7 +121,14 @@ export function tensor(data: Float32Array | readonly number[], shape?: readonly 
   return t;
 }
 
-/** A tensor of zeros. */
+/**
+ * A tensor of zeros.
+ * @throws {FwdgradError} when `shape` is not an array of non-negative integers (at most 2^30 elements), or the engine is not ready.
+ * @example
+ * ```ts
+ * zeros([2, 3]).toArray(); // six zeros
+ * ```
+ */
 export function zeros(shape: readonly number[]): Tensor {
   checkShape("zeros", shape);
   const t = empty(shape);

@@ -14,9 +14,13 @@ import { kernelBytes } from "./wasm.ts";
 
 /** A started worker, as the host exposes it. */
 export interface HostWorker {
+  /** Sends a message to the worker (structured clone; shared memory stays shared). */
   postMessage(message: unknown): void;
+  /** Registers the listener for every message the worker posts. */
   onMessage(listener: (message: unknown) => void): void;
+  /** Registers the listener for the worker's uncaught errors. */
   onError(listener: (error: unknown) => void): void;
+  /** Stops the worker. */
   terminate(): void;
   /** Lets the process exit while this worker lives (where the runtime can); called once it is ready. */
   unref?(): void;

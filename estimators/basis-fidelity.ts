@@ -9,6 +9,7 @@ import type { Tensor } from "../engine/tensor.ts";
 
 /** One example's measures; null where W̃_b = 0 (no active unit, or the active columns are zero). */
 export interface ExampleFidelity {
+  /** The example's row in the batch. */
   example: number;
   /** ‖W̃_b V̂‖²_F / Σ_{i≤min(k,r)} σ_i²: 1 when V̂ spans a top-k subspace, robust to σ_k ≈ σ_{k+1}. */
   energyRatio: number | null;
@@ -20,12 +21,17 @@ export interface ExampleFidelity {
   rank: number;
 }
 
+/** What {@link basisFidelity} returns: per-example measures and their summaries. */
 export interface BasisFidelity {
+  /** One entry per compared example, in the order given. */
   examples: ExampleFidelity[];
   /** Mean and minimum over the examples with a non-null measure; null when there are none. */
   energyRatio: number | null;
+  /** The minimum energy ratio over those examples. */
   energyRatioMin: number | null;
+  /** The mean subspace agreement over those examples. */
   subspaceAgreement: number | null;
+  /** The minimum subspace agreement over those examples. */
   subspaceAgreementMin: number | null;
   /** The largest orthonormality defect over the examples. */
   orthonormalityDefect: number;
@@ -38,6 +44,8 @@ export interface BasisFidelity {
  * `next`) the energy denominator sums the r non-zero σ² and the agreement divides by r; with
  * W̃_b = 0 (all units inactive) both are null; a V̂ that is not orthonormal can report an energy ratio
  * above 1, which `orthonormalityDefect` makes visible. Columns of V̂ that are exactly zero are allowed.
+ * @throws {FwdgradError} when the shapes are not next [out, d], masks [B, d], basis [B, d, k] with
+ * matching d and B, an input is not finite, or a listed example is not a row of the batch.
  * @example
  * ```ts
  * const f = basisFidelity(model.layers[1].w, input.masks[0], estimator.covariance(input, 0)!.basis()!);

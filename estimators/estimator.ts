@@ -25,13 +25,17 @@ import { projectionCoefficients } from "./projection.ts";
  * site, so at site i an estimator's `guess` finds the trace and masks up to layer i.
  */
 export interface StepInput {
+  /** The model being trained. */
   model: Mlp;
   /** [B, sizes[0]] */
   x: Tensor;
+  /** Class labels [B] (unused by a regression loss, which reads `targets`). */
   labels: Int32Array;
+  /** The forward pass so far: every layer's input and pre-activation. */
   trace: ForwardTrace;
   /** masks[i]: the derivative mask of the activation after site i (1[s_i > 0] for relu), [B, sizes[i + 1]], for every hidden layer i. */
   masks: Tensor[];
+  /** Where the estimator draws its guesses. */
   rng: Rng;
   /** Data set rows of the batch, when known: lets estimators keep per-example state across epochs. */
   indices?: Int32Array;
@@ -46,10 +50,13 @@ export interface StepInput {
  * or on the pre-activations ([K, B, out]); null where a layer has none.
  */
 export interface Seeds {
+  /** Per linear layer, tangents [K, out, in] on its weight, or null. */
   weights: (Tensor | null)[];
+  /** Per linear layer, tangents [K, B, out] injected at its output, or null. */
   activations: (Tensor | null)[];
 }
 
+/** What an estimator makes of one forward-mode pass: the gradient estimates. */
 export interface Estimate {
   /** Parameter gradient estimates, the K guesses combined (their mean, or the projection onto their span). */
   grads: Gradients;
@@ -73,10 +80,17 @@ export interface GuessCovariance {
  * repeats the uninterrupted one bit for bit.
  */
 export interface EstimatorState {
+  /** Named lists of exact numbers (counters, polynomial coefficients). */
   numbers: Record<string, number[]>;
+  /** Named f32 arrays (e.g. per-example warm starts). */
   arrays: Record<string, Float32Array>;
 }
 
+/**
+ * A forward-gradient estimator: what guesses it seeds at each layer for one forward-mode pass, and
+ * how it turns the directional derivatives along them into gradient estimates. Made by
+ * {@link createEstimator}; a training step is {@link estimateStep}.
+ */
 export interface Estimator {
   /** Its id in the registry (estimators/index.ts). */
   readonly id: string;
@@ -188,7 +202,10 @@ export interface Objective {
   targets: Targets;
 }
 
-/** The primal pass and the masks an estimator needs: for metrics and covariances before any step. */
+/**
+ * The primal pass and the masks an estimator needs: for metrics and covariances before any step.
+ * @throws {FwdgradError} when the labels (or `indices`) are not one per row of `x`, or `x` does not fit the model.
+ */
 export function prepareStep(model: Mlp, x: Tensor, labels: Int32Array, rng: Rng, indices?: Int32Array, objective?: Objective): StepInput {
   checkBatch(x, labels, indices, objective);
   const trace = forward(model, x);
@@ -196,7 +213,10 @@ export function prepareStep(model: Mlp, x: Tensor, labels: Int32Array, rng: Rng,
   return { model, x, labels, trace, masks, rng, indices, loss: objective?.loss, targets: objective?.targets };
 }
 
-/** A step's input whose primal values the step's own pass fills in (the training path: one pass, not two). */
+/**
+ * A step's input whose primal values the step's own pass fills in (the training path: one pass, not two).
+ * @throws {FwdgradError} when the labels (or `indices`) are not one per row of `x`.
+ */
 export function stepInput(model: Mlp, x: Tensor, labels: Int32Array, rng: Rng, indices?: Int32Array, objective?: Objective): StepInput {
   checkBatch(x, labels, indices, objective);
   return { model, x, labels, trace: { inputs: [], pre: [] }, masks: [], rng, indices, loss: objective?.loss, targets: objective?.targets };
@@ -208,6 +228,13 @@ export function stepInput(model: Mlp, x: Tensor, labels: Int32Array, rng: Rng, i
  * there, are injected into the pass. Gives each example's directional derivative of the mean loss
  * per guess, and the estimator's gradients; returns the mean loss too. An input from `prepareStep`
  * keeps its primal values (the pass recomputes the same ones).
+ * @throws {FwdgradError} when no guess reaches the output, or the input does not fit the model; a FwdgradFault when memory or a worker thread fails.
+ * @example
+ * ```ts
+ * const model = createMlp([4, 8, 3]);
+ * const input = stepInput(model, zeros([2, 4]), new Int32Array([0, 2]), rng(0));
+ * const { loss, grads } = estimateStep(createEstimator("forward-gradient"), input);
+ * ```
  */
 export function estimateStep(estimator: Estimator, input: StepInput): Estimate & { loss: number; jvp: Tensor } {
   const pass = stepPass(estimator, input);

@@ -15,6 +15,11 @@ import { orthogonalGuessNs, type OrthogonalGuessNsOptions } from "./orthogonal-g
 import { preconditioned, type PreconditionedGuessOptions } from "./preconditioned-guess.ts";
 import { transposeGuess } from "./transpose-guess.ts";
 
+/**
+ * Options of {@link createEstimator}, the union of every estimator's: the number of guesses and how
+ * they combine, and the options of the orthogonal and preconditioned guesses. Each estimator reads
+ * its own (see {@link methodOptions}); {@link sharedOptions} lists those all of them take.
+ */
 export type EstimatorOptions = CommonOptions & OrthogonalGuessOptions & OrthogonalGuessNsOptions & PreconditionedGuessOptions;
 
 /** Every estimator id with its factory; `createEstimator(id, options)` looks ids up here. */
@@ -38,6 +43,7 @@ export function isEstimatorId(id: string): id is EstimatorId {
 
 /**
  * The estimator with this id, configured by `options` (guesses, k, route, …).
+ * @throws {FwdgradError} when `id` is not a key of {@link ESTIMATORS} (the message lists them), or an option is unknown to the estimator or out of range.
  * @example
  * ```ts
  * const estimator = createEstimator("wperp", { k: 10, guesses: 4 });
@@ -52,13 +58,20 @@ export function createEstimator(id: string, options: EstimatorOptions = {}): Est
 /** Methods whose estimator keeps per-example warm starts between visits, bounded by `warmStartBytes`. */
 const WARM_STARTED: ReadonlySet<string> = new Set<EstimatorId>(["wperp"]);
 
-/** Whether method `id` keeps per-example warm starts (so `warmStartBytes` bounds its memory). */
+/**
+ * Whether method `id` keeps per-example warm starts (so `warmStartBytes` bounds its memory).
+ * @example
+ * ```ts
+ * keepsWarmStarts("wperp"); // true: per-example warm starts
+ * ```
+ */
 export function keepsWarmStarts(id: string): boolean {
   return WARM_STARTED.has(id);
 }
 
 /** How a training step gets its gradient: estimated by an estimator, or exact. */
 export interface GradientMethod {
+  /** Its id: an estimator's, or "backprop" for the exact gradient. */
   readonly id: string;
   /** The estimator behind the method; null for the exact gradient (nothing to measure against it). */
   readonly estimator: Estimator | null;
@@ -74,6 +87,7 @@ export interface GradientMethod {
 /**
  * The option table of a gradient method (estimators/options.ts): each estimator's own; the exact
  * gradient takes none. A FwdgradError for an unknown id.
+ * @throws {FwdgradError} when `id` is not a method id.
  * @example
  * ```ts
  * Object.keys(methodOptions("wperp")); // ["guesses", "combine", "k", "route", "oversample", "tol", "exactTol", "maxIter", "warmStartBytes"]
@@ -87,6 +101,7 @@ export function methodOptions(id: string): OptionTable {
 /**
  * Options given once for several methods side by side (the CLI's compare, the lab page): each method
  * gets those its table declares. An option no method declares is refused, naming the methods.
+ * @throws {FwdgradError} when a method is unknown, or an option is declared by none of `methods`; the returned function throws for a method not listed.
  * @example
  * ```ts
  * const forMethod = sharedOptions(["wt", "wperp"], { k: 4 }); // forMethod("wt") = {}, forMethod("wperp") = { k: 4 }
@@ -138,13 +153,21 @@ const METHODS: Record<string, (options: EstimatorOptions) => GradientMethod> = O
 /** The ids `createMethod` takes, in the order menus and help list them. */
 export const METHOD_IDS: readonly string[] = Object.freeze(Object.keys(METHODS));
 
-/** Whether `id` names a gradient method (backprop or an estimator). */
+/**
+ * Whether `id` names a gradient method (backprop or an estimator).
+ * @example
+ * ```ts
+ * isMethodId("wperp"); // true
+ * isMethodId("toString"); // false
+ * ```
+ */
 export function isMethodId(id: unknown): id is string {
   return typeof id === "string" && Object.hasOwn(METHODS, id);
 }
 
 /**
  * The gradient method with this id, its estimator configured by `options`.
+ * @throws {FwdgradError} when `id` is not in {@link METHOD_IDS}, or an option is unknown to the method or out of range.
  * @example
  * ```ts
  * const { loss, grads } = createMethod("wt").step(model, x, labels, rng(1));
@@ -160,6 +183,7 @@ export function createMethod(id: string, options: EstimatorOptions = {}): Gradie
  * model of layer sizes `sizes` and `batch` rows on `threads` threads: the gradients, the pass's
  * primal values and tangents (`stepPassBytes`) and the estimator's own scratch (its factory's
  * `workingSet`); for backprop, the forward trace and its transposed pass.
+ * @throws {FwdgradError} when `id` is not a method id or an option is refused by its table.
  * @example
  * ```ts
  * methodWorkingSet("wt", mlpSizes(40, 128, 3, 10), 512, { guesses: 4 }); // about 13 MB
@@ -179,8 +203,11 @@ export function methodWorkingSet(id: string, sizes: readonly number[], batch: nu
 export interface MethodSpec {
   /** The entry as written, e.g. "wperp:project:10". */
   label: string;
+  /** The method id, e.g. "wperp" or "backprop". */
   method: string;
+  /** How its guesses combine, when the entry says. */
   combine?: Combine;
+  /** Its number of guesses K, when the entry says. */
   guesses?: number;
 }
 
@@ -188,6 +215,8 @@ export interface MethodSpec {
 /**
  * Parses "id[:mean|:project][:K]" (the options in either order), as `fwdgrad compare --methods`
  * and the lab page take them; throws a FwdgradError naming the entry and the part at fault.
+ * @throws {FwdgradError} when the id is unknown, a part is not an expected option (a combine, a
+ * guess count up to MAX_GUESSES), or the method draws no guesses and so takes no options.
  * @example
  * ```ts
  * parseMethodSpec("wperp:project:10"); // { label: "wperp:project:10", method: "wperp", combine: "project", guesses: 10 }

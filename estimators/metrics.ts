@@ -13,15 +13,28 @@ import type { Mlp } from "../models/mlp.ts";
 import { basisFidelity } from "./basis-fidelity.ts";
 import { estimateStep, identityCovariance, prepareStep, type Estimator, type GuessCovariance, type Objective } from "./estimator.ts";
 
+/**
+ * One linear layer's gradient-quality metrics, from {@link measureQuality}: the activation-space
+ * figures are null where the estimator does not guess in activation space at that layer.
+ */
 export interface LayerMetrics {
+  /** The linear layer's index. */
   layer: number;
+  /** Mean over the examples (with g_b ≠ 0) of cos(ĝ_b, g_b), the per-example activation gradients. */
   cosine: number | null;
+  /** cos(Ĝ_W, G_W) of the batch's weight gradient, mean over the draws. */
   cosineWeights: number;
+  /** ‖b‖, b = mean over examples of E ĝ_b − g_b (eq. 17). */
   bias: number | null;
+  /** ‖mean (ĝ − g)^∘2 − b^∘2‖ (eq. 18). */
   variance: number | null;
+  /** ‖Cov − I‖_F per example, divided by the layer width (an RMS-like entry). */
   covRms: number | null;
+  /** ‖Cov_b − I‖_F, mean over the examples. */
   covFrobenius: number | null;
+  /** Mean over examples of ‖V_bV_bᵀg_b‖/‖g_b‖: how much of the true gradient the guess subspace holds. */
   overlap: number | null;
+  /** The mean of that ratio squared. */
   overlapSquared: number | null;
   /** Where the bias comes from: "covariance" (eq. 17, exact) or "draws" (the mean estimate over the draws). */
   biasFrom: "covariance" | "draws" | null;
@@ -169,11 +182,15 @@ function overlapOf(basis: Tensor | null, gi: Tensor, g: Float32Array, batch: num
 
 /** Per linear layer, how well the estimator's guess basis captures the exact top-k subspace (`basisFidelity`). */
 export interface LayerFidelity {
+  /** The linear layer's index. */
   layer: number;
   /** Mean and minimum over the sampled examples; null where the layer has no basis (or every W̃_b = 0). */
   energyRatio: number | null;
+  /** The minimum energy ratio over the sampled examples. */
   energyRatioMin: number | null;
+  /** Mean subspace agreement over the sampled examples (see {@link ExampleFidelity}). */
   subspaceAgreement: number | null;
+  /** The minimum subspace agreement over the sampled examples. */
   subspaceAgreementMin: number | null;
   /** The largest max|V̂ᵀV̂ − I| over the sampled examples: an energy ratio above 1 is only meaningful beside it. */
   orthonormalityDefect: number | null;

@@ -6,7 +6,9 @@ import type { Rng } from "../engine/rng.ts";
 import type { Tensor } from "../engine/tensor.ts";
 import type { Layer, LayerKind } from "./layer.ts";
 
+/** A fully connected layer y = x·wᵀ + b: its weights and bias. Built by {@link dense}. */
 export interface Dense extends Layer {
+  /** Always `"dense"`. */
   readonly kind: "dense";
   /** [out, in] */
   w: Tensor;
@@ -19,7 +21,13 @@ function uniform(r: Rng, shape: number[], bound: number): Tensor {
   return tidy(() => sub(scale(r.uniform(shape), 2 * bound), bound));
 }
 
-/** A dense layer in → out with PyTorch's default initialisation from `r` (the bias from `r.split(1)`). */
+/**
+ * A dense layer in → out with PyTorch's default initialisation from `r` (the bias from `r.split(1)`).
+ * @example
+ * ```ts
+ * const layer = dense(40, 64, rng(0), { bias: true }); // w [64, 40], b [64]
+ * ```
+ */
 export function dense(inputs: number, outputs: number, r: Rng, options: { bias?: boolean } = {}): Dense {
   const bound = 1 / Math.sqrt(inputs);
   return { kind: "dense", w: uniform(r, [outputs, inputs], bound), b: options.bias ? uniform(r.split(1), [outputs], bound) : null };

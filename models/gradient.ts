@@ -8,6 +8,7 @@ import { empty, tensor, view, zeros, type Tensor } from "../engine/tensor.ts";
 import { LOSSES, type Loss, type Targets } from "./loss.ts";
 import { parameters, runModel, type ForwardTrace, type Model } from "./sequential.ts";
 
+/** The gradients of a loss with respect to a model's parameters, one entry per linear layer. */
 export interface Gradients {
   /** Per linear layer: ∂L/∂W_i [out, in]. */
   w: Tensor[];
@@ -15,11 +16,15 @@ export interface Gradients {
   b: (Tensor | null)[];
 }
 
+/** What {@link backprop} returns. */
 export interface BackpropResult {
+  /** The mean loss over the batch. */
   loss: number;
+  /** The forward pass: every layer's input and pre-activation, for the estimators. */
   trace: ForwardTrace;
   /** Per linear layer: g_i = ∂L/∂s_i, [batch, out]; L is the mean loss, so each row carries 1/batch. */
   activationGrads: Tensor[];
+  /** ∂L/∂W and ∂L/∂b of every linear layer. */
   grads: Gradients;
 }
 

@@ -9,6 +9,7 @@ export const LAYER_KINDS = {
   relu: RELU,
 } satisfies Record<string, LayerKind<never>>;
 
+/** The name of a layer kind: a key of {@link LAYER_KINDS} (`"dense"` or `"relu"`). */
 export type LayerKindName = keyof typeof LAYER_KINDS;
 
 /** The record of `layer`'s kind (a FwdgradError-free lookup: models are built by this package's constructors). */

@@ -7,6 +7,7 @@ import type { Tensor } from "../engine/tensor.ts";
 
 /** A layer as data: its kind's name, and for parameterised kinds their tensors. */
 export interface Layer {
+  /** The kind's name, a key of {@link LAYER_KINDS}. */
   readonly kind: string;
 }
 

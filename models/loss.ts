@@ -7,7 +7,12 @@ import { Tensor } from "../engine/tensor.ts";
 /** Class labels (integers in [0, classes)), or regression targets [B, out]. */
 export type Targets = Int32Array | Tensor;
 
+/**
+ * A loss: the per-example loss of a model's outputs against targets, written in engine ops so that
+ * every mode of differentiation sees it. The built-in ones are in {@link LOSSES}.
+ */
 export interface Loss {
+  /** Its id in {@link LOSSES}. */
   readonly id: LossId;
   /** Whether the targets are class labels (else a tensor of the outputs' shape). */
   readonly labels: boolean;
@@ -40,11 +45,20 @@ const meanSquaredError: Loss = {
 
 /** The losses by id: what `train --loss` and the trainer take. */
 export const LOSSES = { "cross-entropy": crossEntropy, mse: meanSquaredError } satisfies Record<string, Loss>;
+/** The id of a built-in loss: softmax cross-entropy against class labels, or mean squared error. */
 export type LossId = "cross-entropy" | "mse";
 /** The loss ids, in the order menus list them. */
 export const LOSS_IDS: readonly LossId[] = Object.freeze(["cross-entropy", "mse"]);
 
-/** The loss with this id, or a FwdgradError naming the known ones. */
+/**
+ * The loss with this id.
+ * @throws {FwdgradError} when `id` is not a key of {@link LOSSES} (the message names the known ones).
+ * @example
+ * ```ts
+ * const z = tensor([2, 0, 0, 1], [2, 2]);
+ * lossFor("cross-entropy").perExample(z, new Int32Array([0, 1])); // [2]
+ * ```
+ */
 export function lossFor(id: string): Loss {
   if (!Object.hasOwn(LOSSES, id)) throw new FwdgradError(`unknown loss ${JSON.stringify(String(id))}; known: ${LOSS_IDS.join(", ")}`);
   return LOSSES[id as LossId];

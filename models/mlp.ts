@@ -14,6 +14,7 @@ export type { ForwardTrace, Linear } from "./sequential.ts";
 /** An MLP: a sequential model of dense layers with ReLU between them. */
 export type Mlp = Model;
 
+/** Options of {@link createMlp}. */
 export interface MlpOptions {
   /** Biases on every layer. Default false (as the W̃⊥ paper trains). */
   bias?: boolean;
@@ -24,6 +25,7 @@ export interface MlpOptions {
 /**
  * An MLP with layer sizes `sizes` (input first), ReLU between layers, PyTorch's default
  * initialisation: weights and biases U(−1/√fan_in, 1/√fan_in) (kaiming-uniform with a = √5).
+ * @throws {FwdgradError} when `sizes` is not at least two positive integers.
  * @example
  * ```ts
  * const model = createMlp([40, 128, 128, 128, 10], { seed: 1 });
@@ -42,12 +44,24 @@ export function createMlp(sizes: readonly number[], options: MlpOptions = {}): M
   return sequential(layers);
 }
 
-/** Layer sizes of the MLPs the papers train: `features` → `width` × `depth` hidden layers → `classes`. */
+/**
+ * Layer sizes of the MLPs the papers train: `features` → `width` × `depth` hidden layers → `classes`.
+ * @example
+ * ```ts
+ * mlpSizes(40, 128, 3, 10); // [40, 128, 128, 128, 10]
+ * ```
+ */
 export function mlpSizes(features: number, width: number, depth: number, classes: number): number[] {
   return [features, ...new Array<number>(depth).fill(width), classes];
 }
 
-/** Each row's index of its largest value, the first on ties: the predicted classes of logits [rows, classes]. */
+/**
+ * Each row's index of its largest value, the first on ties: the predicted classes of logits [rows, classes].
+ * @example
+ * ```ts
+ * argmaxRows(new Float32Array([0.1, 0.9, 0.7, 0.3]), 2); // Int32Array [1, 0]
+ * ```
+ */
 export function argmaxRows(values: Float32Array, classes: number): Int32Array {
   const rows = values.length / classes;
   const best = new Int32Array(rows);
@@ -57,7 +71,15 @@ export function argmaxRows(values: Float32Array, classes: number): Int32Array {
   return best;
 }
 
-/** Runs the model on x [batch, sizes[0]], keeping every linear layer's input and output. */
+/**
+ * Runs the model on x [batch, sizes[0]], keeping every linear layer's input and output.
+ * @throws {FwdgradError} when `x` is not [batch, sizes[0]] or is released.
+ * @example
+ * ```ts
+ * const model = createMlp([4, 8, 3]);
+ * const trace = forward(model, zeros([2, 4]));
+ * ```
+ */
 export function forward(model: Model, x: Tensor): ForwardTrace {
   return runModel(model, x);
 }

@@ -3,7 +3,9 @@ import { positiveMask } from "../engine/inplace.ts";
 import { relu as reluOp } from "../engine/ops.ts";
 import type { Layer, LayerKind } from "./layer.ts";
 
+/** A ReLU activation layer (no parameters). Built by {@link reluLayer}. */
 export interface Relu extends Layer {
+  /** Always `"relu"`. */
   readonly kind: "relu";
 }
 

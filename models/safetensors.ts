@@ -9,13 +9,17 @@ import { FwdgradError } from "../engine/errors.ts";
 
 /** One named array of a safetensors file: its shape (row-major) and f32 values. */
 export interface SafetensorsEntry {
+  /** Dimensions, outermost first. */
   shape: number[];
+  /** The values, row-major, converted to f32 where the file holds another float dtype. */
   data: Float32Array;
 }
 
 /** A parsed safetensors file: its tensors in header order, and its `__metadata__` (empty when absent). */
 export interface SafetensorsFile {
+  /** The tensors by name, in the header's order. */
   tensors: Map<string, SafetensorsEntry>;
+  /** The header's `__metadata__` string entries; empty when absent. */
   metadata: Record<string, string>;
 }
 

@@ -13,6 +13,10 @@ import type { Layer } from "./layer.ts";
 /** A layer linear in its input: the sites of a model (dense today). */
 export type Linear = Dense;
 
+/**
+ * A model as data: its layers in order and the sizes between them. Built by {@link sequential} or
+ * {@link createMlp}; run by {@link forward}, {@link runModel} and the estimators.
+ */
 export interface Model {
   /** Features at the input and after each linear layer. */
   sizes: readonly number[];
@@ -41,10 +45,11 @@ const isLinear = (layer: Layer): layer is Linear => kindOf(layer).map !== undefi
 /**
  * A model running `layers` in order; each must be one of the registered kinds (models/index.ts), the
  * first linear layer's input size sets the model's, and the last layer must be linear (the output).
+ * @throws {FwdgradError} when `layers` is empty, holds a layer of an unknown kind, the sizes of consecutive linear layers do not chain, or the last layer is not linear.
  * @example
  * ```ts
  * const r = rng(0);
- * const model = sequential([dense(40, 64, r.split(0)), relu(), dense(64, 10, r.split(1))]);
+ * const model = sequential([dense(40, 64, r.split(0)), reluLayer(), dense(64, 10, r.split(1))]);
  * ```
  */
 export function sequential(layers: readonly Layer[]): Model {
@@ -67,7 +72,13 @@ export function sequential(layers: readonly Layer[]): Model {
   return { sizes, layers: linear, sequence: layers.slice() };
 }
 
-/** The model's parameters, flat, in order: each linear layer's (weight, then bias if any). */
+/**
+ * The model's parameters, flat, in order: each linear layer's (weight, then bias if any).
+ * @example
+ * ```ts
+ * parameters(createMlp([4, 8, 3], { bias: true })).length; // 4: w₀, b₀, w₁, b₁
+ * ```
+ */
 export function parameters(model: Model): Tensor[] {
   return model.layers.flatMap((layer) => kindOf(layer).params(layer));
 }
@@ -80,6 +91,7 @@ export type LayerScope = <R>(fn: () => R) => R;
  * model's own), calling `atSite` at every linear layer's output. Each linear layer and the layers up
  * to the next run inside `scope` when given, so a caller can free what a layer leaves behind.
  * Returns the trace of every site.
+ * @throws {FwdgradError} when `x` is not [batch, sizes[0]], or `params` do not match the model's.
  */
 export function runModel(model: Model, x: Tensor, params: readonly Tensor[] = parameters(model), atSite?: SiteHook, scope?: LayerScope): ForwardTrace {
   if (x.rank !== 2 || x.shape[1] !== model.sizes[0]) {
@@ -140,7 +152,10 @@ export function activationAfter(model: Model, site: number): Layer | null {
   return null;
 }
 
-/** The derivative mask of the activation after linear layer `site` at its pre-activation s. */
+/**
+ * The derivative mask of the activation after linear layer `site` at its pre-activation s.
+ * @throws {FwdgradError} when linear layer `site` is not followed by an activation with a 0/1 derivative mask (relu).
+ */
 export function siteMask(model: Model, site: number, s: Tensor): Tensor {
   const activation = activationAfter(model, site);
   if (!activation) throw new FwdgradError(`model: linear layer ${site} is not followed by an activation with a derivative mask (relu)`);

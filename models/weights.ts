@@ -23,6 +23,7 @@ export const FWDGRAD_VERSION = "0.1.0";
 /** What a model's outputs are: logits of classes (prediction takes their softmax) or regression targets. */
 export type ModelOutputs = "classes" | "targets";
 
+/** Options of {@link saveWeights}: what the outputs are, and extra metadata. */
 export interface SaveWeightsOptions {
   /** What the outputs are (default "classes"), written as fwdgrad.outputs for `fwdgrad predict`. */
   outputs?: ModelOutputs;
@@ -192,7 +193,8 @@ export interface Prediction {
  * have the model's features.
  * @example
  * ```ts
- * const { labels, probabilities } = predict(model, tensor(rows, [n, 40]));
+ * const rows = new Float32Array(2 * model.sizes[0]); // two examples, row-major
+ * const { labels, probabilities } = predict(model, rows);
  * ```
  */
 export function predict(model: Model, x: Tensor | Float32Array, options: { outputs?: ModelOutputs } = {}): Prediction {

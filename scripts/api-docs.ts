@@ -1,49 +1,159 @@
-// Generates docs/api.md: every export of the package root with the first paragraph of its TSDoc,
-// found in the source file that declares it. `--check` compares instead of writing (a test runs it),
-// so the reference cannot drift from the exports.
-import { readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+// Generates docs/api.md: every export of the package root (values and types) with the first
+// paragraph of its TSDoc, found in the source file that declares it. `--check` compares instead of
+// writing (`npm test`'s "docs" run), so the index cannot drift from the exports, and also:
+// - lists every export without a doc comment, and fails on any;
+// - type-checks the examples: each ```ts block of an `@example` in an export's doc comment (or in a
+//   doc comment inside an exported class) becomes .tmp/doc-examples/<name>-<n>.ts, importing the
+//   exports it names from "fwdgrad" (the repo's index.ts), compiled by `tsc --noEmit`;
+// - runs TypeDoc's pass (scripts/docs.mjs --check): members of exported interfaces, classes and
+//   types need doc comments too, and {@link}s must resolve. The HTML reference is `npm run docs`.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import * as fwdgrad from "../index.ts";
 
-const SOURCES = ["engine", "engine/linalg", "models", "estimators", "estimators/wperp", "data", "train"].flatMap((dir) =>
-  readdirSync(dir).filter((f) => f.endsWith(".ts")).map((f) => join(dir, f)));
+// The names index.ts exports, following `export * from` and reading `type` markers.
+function exportedNames(file: string, types = new Set<string>()): Set<string> {
+  const text = readFileSync(file, "utf8");
+  const all = new Set<string>();
+  for (const m of text.matchAll(/export\s+(type\s+)?\{([^}]*)\}\s*from/g)) {
+    for (const raw of m[2].split(",")) {
+      const item = raw.replace(/\/\/.*$/gm, "").trim();
+      if (!item) continue;
+      const isType = Boolean(m[1]) || item.startsWith("type ");
+      const name = item.replace(/^type\s+/, "").split(/\s+as\s+/).pop()!.trim();
+      all.add(name);
+      if (isType) types.add(name);
+    }
+  }
+  for (const m of text.matchAll(/export\s+\*\s+from\s+"([^"]+)"/g)) {
+    for (const name of exportedNames(join(dirname(file), m[1]), types)) all.add(name);
+  }
+  return all;
+}
 
-function describe(name: string): { file: string; kind: string; doc: string } | null {
+// Every .ts file of the folders index.ts re-exports from (generated code aside).
+function sourceFiles(path: string): string[] {
+  if (statSync(path).isDirectory()) {
+    return readdirSync(path).filter((e) => e !== "generated").flatMap((e) => sourceFiles(join(path, e)));
+  }
+  return path.endsWith(".ts") && !path.endsWith(".d.ts") ? [path] : [];
+}
+const ROOTS = [...new Set([...readFileSync("index.ts", "utf8").matchAll(/from\s+"\.\/([^/"]+)\//g)].map((m) => m[1]))];
+const SOURCES = ["index.ts", ...ROOTS.filter((d) => existsSync(d)).flatMap(sourceFiles)];
+
+interface Described { file: string; kind: string; comment: string; doc: string; body: string }
+
+const commentText = (raw: string) => raw.split("\n").map((l) => l.replace(/^\s*\* ?/, "")).join("\n");
+
+function describe(name: string): Described | null {
   for (const file of SOURCES) {
     const text = readFileSync(file, "utf8");
-    const declaration = new RegExp(`(/\\*\\*((?:(?!\\*/)[\\s\\S])*)\\*/\\s*)?export (?:async )?(function|const|class|interface|type) ${name}\\b`);
+    const declaration = new RegExp(
+      `(/\\*\\*((?:(?!\\*/)[\\s\\S])*)\\*/\\s*)?export (?:declare )?(?:abstract )?(?:async )?(function|const|let|class|interface|type|enum) ${name}\\b`);
     const match = declaration.exec(text);
     if (!match) continue;
-    const doc = (match[2] ?? "")
-      .split("\n")
-      .map((l) => l.replace(/^\s*\* ?/, "").trim())
-      .join("\n")
-      .split(/\n\s*\n|\n@/)[0]
-      .replace(/\s+/g, " ")
-      .trim();
-    return { file, kind: match[3], doc };
+    const comment = commentText(match[2] ?? "");
+    const doc = comment.split(/\n\s*\n|\n\s*@/)[0].replace(/\s+/g, " ").trim();
+    // A class's body, for the examples in its members' comments.
+    let body = "";
+    if (match[3] === "class") {
+      const start = match.index + match[0].length;
+      const end = text.indexOf("\n}", start);
+      body = text.slice(start, end < 0 ? undefined : end);
+    }
+    return { file, kind: match[3], comment, doc, body };
   }
   return null;
 }
 
-const names = Object.keys(fwdgrad).sort((a, b) => a.localeCompare(b));
+const values = new Set(Object.keys(fwdgrad));
+const typeMarked = new Set<string>();
+const declared = exportedNames("index.ts", typeMarked);
+const names = [...new Set([...values, ...declared])].sort((a, b) => a.localeCompare(b));
+const described = new Map(names.map((n) => [n, describe(n)]));
+
 const lines = [
   "# fwdgrad API reference",
   "",
-  "Generated by `npx tsx scripts/api-docs.ts` from the exports of the package root and their TSDoc;",
-  "a test fails when it is out of date. Types and options are in the `.d.ts` files of `dist/`.",
+  "Generated by `npx tsx scripts/api-docs.ts` from the exports of the package root (values and types)",
+  "and their TSDoc; a test fails when it is out of date. The full reference, with signatures, members",
+  "and examples, is HTML generated by TypeDoc: `npm run docs` writes docs-html/, which the lab page",
+  "serves at /api/index.html (`npm run web`).",
   "",
   "| export | kind | defined in | summary |",
   "| --- | --- | --- | --- |",
 ];
 const missing: string[] = [];
 for (const name of names) {
-  const d = describe(name);
+  const d = described.get(name);
   if (!d) missing.push(name);
-  lines.push(`| \`${name}\` | ${d?.kind ?? "?"} | ${d ? `\`${d.file}\`` : "?"} | ${d?.doc || "—"} |`);
+  const summary = (d?.doc || "—").replaceAll("|", "\\|");
+  lines.push(`| \`${name}\` | ${d?.kind ?? "?"} | ${d ? `\`${d.file}\`` : "?"} | ${summary} |`);
 }
 const text = `${lines.join("\n")}\n`;
 if (missing.length) console.error(`api-docs: no declaration found for ${missing.join(", ")}`);
+
+// Each ```ts block of an @example: the comment's text from @example to the next tag.
+function examples(comment: string): string[] {
+  const blocks: string[] = [];
+  for (const section of comment.split(/\n(?=\s*@)/)) {
+    if (!/^\s*@example\b/.test(section)) continue;
+    for (const m of section.matchAll(/```(?:ts|typescript)\n([\s\S]*?)```/g)) blocks.push(m[1]);
+  }
+  return blocks;
+}
+
+// Names the examples may use without defining them, as in the prose around them: an input batch x
+// with its labels, weights w and b, a model, an estimator and its step input, a matrix a or g, a
+// trainer, a file's bytes.
+const FIXTURES: Record<string, string> = {
+  x: "Tensor", w: "Tensor", b: "Tensor", a: "Tensor", g: "Tensor", dx: "Tensor", guesses: "Tensor", stackA: "Tensor", stackB: "Tensor",
+  labels: "Int32Array", model: "Mlp", estimator: "Estimator", input: "StepInput", trainer: "Trainer", bytes: "Uint8Array", loss: "(...args: Tensor[]) => Tensor",
+};
+
+// The names a block declares itself (`const`/`let` targets, destructuring included).
+const declaredIn = (code: string) =>
+  new Set([...code.matchAll(/\b(?:const|let|var)\s+([^=;]+?)\s*(?::[^=;]*)?=/g)].flatMap((m) => m[1].match(/[A-Za-z_$][\w$]*/g) ?? []));
+
+function checkExamples(): { count: number; ok: boolean } {
+  const dir = ".tmp/doc-examples";
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  let count = 0;
+  for (const name of names) {
+    const d = described.get(name);
+    if (!d) continue;
+    const comments = [d.comment, ...[...d.body.matchAll(/\/\*\*((?:(?!\*\/)[\s\S])*)\*\//g)].map((m) => commentText(m[1]))];
+    for (const code of comments.flatMap(examples)) {
+      count++;
+      // Imports the exports it names, unless it imports them itself.
+      const mentions = (n: string) => new RegExp(`(?<![.\\w$])${n}\\b`).test(code);
+      const own = declaredIn(code);
+      const fixtures = Object.keys(FIXTURES).filter((n) => mentions(n) && !own.has(n));
+      const fixtureTypes = fixtures.flatMap((n) => FIXTURES[n].match(/\b[A-Z]\w*/g) ?? []).filter((n) => declared.has(n));
+      const used = new Set(/from\s+"fwdgrad"/.test(code) ? [] : names.filter(mentions));
+      for (const t of fixtureTypes) used.add(t);
+      const imports = [...used].map((n) => (values.has(n) ? n : `type ${n}`));
+      const header = [
+        `// ${d.file}: ${name}`,
+        ...(imports.length ? [`import { ${imports.join(", ")} } from "fwdgrad";`] : []),
+        ...fixtures.map((n) => `declare const ${n}: ${FIXTURES[n]};`),
+        "export {};",
+      ].join("\n");
+      writeFileSync(join(dir, `${name}-${count}.ts`), `${header}\n${code}`);
+    }
+  }
+  writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({
+    extends: "../../tsconfig.json",
+    compilerOptions: { noUnusedLocals: false, paths: { fwdgrad: ["../../index.ts"] } },
+    include: ["*.ts"],
+  }, null, 2));
+  const tsc = spawnSync(process.execPath, ["node_modules/typescript/bin/tsc", "--noEmit", "-p", join(dir, "tsconfig.json")], { encoding: "utf8" });
+  if (tsc.status !== 0) process.stdout.write(tsc.stdout + tsc.stderr);
+  return { count, ok: tsc.status === 0 };
+}
+
 if (process.argv.includes("--check")) {
   let current = "";
   try {
@@ -51,13 +161,23 @@ if (process.argv.includes("--check")) {
   } catch {
     // a missing file is out of date too
   }
-  const fresh = current === text;
-  console.log(`${fresh ? "ok  " : "FAIL"} docs/api.md matches the exports (${names.length} exports)`);
-  const undocumented = names.filter((n) => !describe(n)?.doc);
-  console.log(`${undocumented.length ? "FAIL" : "ok  "} every export has a TSDoc summary${undocumented.length ? `: missing for ${undocumented.join(", ")}` : ""}`);
-  const passed = Number(fresh) + Number(undocumented.length === 0);
-  console.log(`\n  Total:     2\n  Passed:    ${passed}\n`);
-  process.exit(passed === 2 ? 0 : 1);
+  const results: boolean[] = [];
+  const report = (ok: boolean, line: string) => {
+    results.push(ok);
+    console.log(`${ok ? "ok  " : "FAIL"} ${line}`);
+  };
+  report(current === text, `docs/api.md matches the exports (${values.size} values, ${names.length - values.size} types)`);
+  const undocumented = names.filter((n) => !described.get(n)?.doc);
+  report(undocumented.length === 0,
+    `${names.length - undocumented.length} of ${names.length} exports have a doc comment${undocumented.length ? `; undocumented: ${undocumented.join(", ")}` : ""}`);
+  const ex = checkExamples();
+  report(ex.ok && ex.count > 0, `${ex.count} doc-comment examples type-check (.tmp/doc-examples/)`);
+  const typedoc = spawnSync(process.execPath, ["scripts/docs.mjs", "--check"], { encoding: "utf8" });
+  process.stdout.write(`${(typedoc.stdout + typedoc.stderr).trimEnd().replace(/^(?!ok  |FAIL)/gm, "     ")}\n`);
+  report(typedoc.status === 0, "TypeDoc: members documented, links resolve");
+  const passed = results.filter(Boolean).length;
+  console.log(`\n  Total:     ${results.length}\n  Passed:    ${passed}\n`);
+  process.exit(passed === results.length ? 0 : 1);
 }
 writeFileSync("docs/api.md.tmp", text);
 renameSync("docs/api.md.tmp", "docs/api.md");

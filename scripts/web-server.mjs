@@ -5,7 +5,9 @@ import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
 import { extname, join, resolve, sep } from "node:path";
 
-const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8" };
+const TYPES = {
+  ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml",
+};
 /** Cross-origin isolation, without which browsers give no SharedArrayBuffer and the engine one thread. */
 export const ISOLATION_HEADERS = { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" };
 // Longer request targets than any file of the page could need are refused before decoding.
@@ -13,7 +15,8 @@ const MAX_TARGET = 2048;
 
 /**
  * The file under `root` that a request target names, or the status to answer instead. Only
- * `/segment/segment…` with non-empty, decodable segments is accepted; `/` is index.html.
+ * `/segment/segment…` with non-empty, decodable segments is accepted; `/` and `/api/` are
+ * index.html.
  */
 export function resolveTarget(root, target) {
   if (typeof target !== "string" || !target.startsWith("/")) return { status: 400 };
@@ -25,7 +28,7 @@ export function resolveTarget(root, target) {
   } catch {
     return { status: 400 };
   }
-  if (path === "/") path = "/index.html";
+  if (path.endsWith("/")) path += "index.html";
   const segments = path.slice(1).split("/");
   if (segments.includes("..")) return { status: 403 };
   // Empty segments (`//`, `/a//b`), `.`, NUL and backslashes (a separator on Windows) name no file of ours.

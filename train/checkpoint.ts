@@ -51,7 +51,13 @@ function headerOrder(state: TrainerState): Float32Array[] {
   return [...state.weights, ...state.optimizer.buffers, ...(state.estimator ? Object.values(state.estimator.arrays) : [])];
 }
 
-/** Whether `state` fits the text form (base64 takes 4 characters per 3 bytes). */
+/**
+ * Whether `state` fits the text form (base64 takes 4 characters per 3 bytes).
+ * @example
+ * ```ts
+ * const text = fitsTextCheckpoint(trainer.state()) ? serializeCheckpoint(trainer.state()) : null;
+ * ```
+ */
 export function fitsTextCheckpoint(state: TrainerState): boolean {
   return headerOrder(state).reduce((n, a) => n + 4 * Math.ceil(a.byteLength / 3), 0) <= MAX_TEXT;
 }
@@ -59,6 +65,13 @@ export function fitsTextCheckpoint(state: TrainerState): boolean {
 /**
  * A checkpoint as JSON text (the text form); `parseCheckpoint` reads it back. A state too large for
  * one string (`fitsTextCheckpoint`) is refused: write the binary form, `encodeCheckpoint`.
+ * @throws {FwdgradError} when the state is too large for one string.
+ * @example
+ * ```ts
+ * const trainer = new Trainer(generateMnist1d({ numSamples: 100 }), { method: "wt", width: 8, depth: 2, epochs: 1, batch: 10, lr: 1e-3, seed: 0 });
+ * trainer.runEpoch();
+ * const resumed = new Trainer(generateMnist1d({ numSamples: 100 }), trainer.config, parseCheckpoint(serializeCheckpoint(trainer.state())));
+ * ```
  */
 export function serializeCheckpoint(state: TrainerState): string {
   if (!fitsTextCheckpoint(state)) {
@@ -72,6 +85,13 @@ export function serializeCheckpoint(state: TrainerState): string {
  * A checkpoint in the binary form, as chunks to write one after another (the arrays are not copied):
  * a JSON header line, then every array's f32 bytes, little-endian as in WebAssembly memory.
  * `parseCheckpoint` reads the joined bytes back.
+ * @example
+ * ```ts
+ * const chunks = encodeCheckpoint(trainer.state()); // write them to a file one after another
+ * const joined = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+ * chunks.reduce((at, c) => (joined.set(c, at), at + c.length), 0);
+ * const state = parseCheckpoint(joined);
+ * ```
  */
 export function encodeCheckpoint(state: TrainerState): Uint8Array[] {
   const header = new TextEncoder().encode(`${JSON.stringify(checkpointFields(state, BINARY_VERSION, (a) => a.length))}\n`);
@@ -265,6 +285,7 @@ const MAX_HEADER_BYTES = 2 ** 26;
  * The trainer state in a checkpoint, for `new Trainer(data, config, state)`: the text form
  * (`serializeCheckpoint`) as a string or its bytes, or the binary form (`encodeCheckpoint`) as
  * bytes. Throws a FwdgradError naming the first field at fault; nothing is built from a bad file.
+ * @throws {FwdgradError} when the input is neither form, or a field is missing, of the wrong type or inconsistent.
  */
 export function parseCheckpoint(input: string | Uint8Array): TrainerState {
   if (typeof input !== "string") {

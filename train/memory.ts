@@ -34,15 +34,20 @@ export interface WorkingSet {
 
 /** The sizes of a data set the estimate needs: its shape and, where known, its splits' rows. */
 export interface DataShape {
+  /** Features per row (the model's inputs). */
   features: number;
+  /** The model's outputs: classes, or regression targets. */
   classes: number;
+  /** The training split's row count `n`, where known. */
   train?: { n: number };
+  /** The test split's row count `n`, where known. */
   test?: { n: number };
 }
 
 /**
  * The memory a training run with `config` on `data` needs, on `threads` threads (default: the
  * engine's, else 1), before anything is allocated.
+ * @throws {FwdgradError} when the config names an unknown method or option.
  * @example
  * ```ts
  * trainingWorkingSet({ method: "wt", width: 11000, depth: 3, epochs: 1, batch: 512, lr: 1e-4, seed: 0 }, { features: 40, classes: 10 }).bytes; // ≈ 2.4e9: fits the 4 GiB heap
@@ -102,6 +107,7 @@ function largestFitting(from: number, fits: (value: number) => boolean): number 
  * Refuses, with a FwdgradError before any work, a run whose heap estimate (`trainingWorkingSet`)
  * passes the engine's limit (`limit`, default `heapLimitBytes()`): the message names the bytes
  * needed, the limit, and the largest width, batch, guesses or depth that would fit.
+ * @throws {FwdgradError} when the run would not fit in `limit` bytes, or the config names an unknown method or option.
  */
 export function checkWorkingSet(config: TrainConfig, data: DataShape, limit = engineLimit(), threads = engineThreads()): WorkingSet {
   const need = trainingWorkingSet(config, data, threads);

@@ -5,19 +5,31 @@ import { FwdgradError } from "../engine/errors.ts";
 import { adamWUpdate, sgdUpdate } from "../engine/inplace.ts";
 import type { Tensor } from "../engine/tensor.ts";
 
+/** Options of {@link adamW}: PyTorch's names and defaults, except lr. */
 export interface AdamWOptions {
+  /** Learning rate. Default 1e-4. */
   lr?: number;
+  /** [β₁, β₂], the moments' decay rates, each in [0, 1). Default [0.9, 0.999]. */
   betas?: [number, number];
+  /** Added to √v̂ in the denominator. Default 1e-8. */
   eps?: number;
+  /** Decoupled weight decay λ. Default 0.01. */
   weightDecay?: number;
 }
 
+/** An optimiser that updates parameters in place from their gradients; {@link adamW} or {@link sgd}. */
 export interface Optimizer {
-  /** Applies one update: params[i] ← params[i] − step(grads[i]). */
+  /**
+   * Applies one update: params[i] ← params[i] − step(grads[i]).
+   * @throws {FwdgradError} when params and grads differ in count or a pair in size.
+   */
   step(params: Tensor[], grads: Tensor[]): void;
   /** The optimiser's state as plain arrays, for checkpoints. */
   state(): OptimizerState;
-  /** Continues from a saved state (same parameter shapes). */
+  /**
+   * Continues from a saved state (same parameter shapes).
+   * @throws {FwdgradError} when the state is malformed or inconsistent with the options.
+   */
   restore(state: OptimizerState): void;
   /**
    * How far `steps` updates can move a parameter, whatever the gradients: |p| ≤ scale·|p₀| + shift
@@ -58,6 +70,13 @@ function checkPairs(op: string, params: Tensor[], grads: Tensor[]): void {
  * AdamW (Loshchilov & Hutter 2019) exactly as torch.optim.AdamW: decoupled weight decay
  * p ← p·(1 − lr·λ), then m, v moments, bias corrections 1 − βᵗ, p ← p − lr·m̂/(√v̂ + eps).
  * Defaults are PyTorch's except lr, which defaults to the W̃⊥ paper's 1e-4.
+ * @throws {FwdgradError} when an option is negative or not finite, or a beta is not below 1.
+ * @example
+ * ```ts
+ * const w = tensor([1, 2, 3]);
+ * const opt = adamW({ lr: 1e-3 });
+ * opt.step([w], [tensor([0.5, 0.5, 0.5])]); // w moves against the gradient, in place
+ * ```
  */
 export function adamW(options: AdamWOptions = {}): Optimizer {
   const lr = options.lr ?? 1e-4;
@@ -139,7 +158,16 @@ export function adamW(options: AdamWOptions = {}): Optimizer {
   };
 }
 
-/** Plain SGD as torch.optim.SGD without momentum: p ← p − lr·(g + λ·p). */
+/**
+ * Plain SGD as torch.optim.SGD without momentum: p ← p − lr·(g + λ·p). lr defaults to 1e-2,
+ * weightDecay to 0.
+ * @throws {FwdgradError} when lr is negative or not finite.
+ * @example
+ * ```ts
+ * const w = tensor([1, 2, 3]);
+ * sgd({ lr: 0.1 }).step([w], [tensor([1, 1, 1])]); // w = [0.9, 1.9, 2.9]
+ * ```
+ */
 export function sgd(options: { lr?: number; weightDecay?: number } = {}): Optimizer {
   const lr = options.lr ?? 1e-2;
   const weightDecay = options.weightDecay ?? 0;

@@ -17,16 +17,25 @@ import type { Model } from "../models/sequential.ts";
 import { checkWorkingSet } from "./memory.ts";
 import { adamW, type Optimizer, type OptimizerState } from "./optim.ts";
 
+/** A training run's configuration: the method, the MLP's shape and the schedule. */
 export interface TrainConfig {
   /** A gradient method's id (`METHOD_IDS`): an estimator, or "backprop" for the exact gradient. */
   method: string;
+  /** Units in each hidden layer, an integer ≥ 1. */
   width: number;
+  /** Hidden layers, an integer ≥ 1 (the MLP has depth + 1 linear layers: `mlpSizes`). */
   depth: number;
+  /** Biases on every layer. Default false. */
   bias?: boolean;
+  /** Epochs to train, an integer ≥ 0. */
   epochs: number;
+  /** Rows per step, at most the training split's. */
   batch: number;
+  /** AdamW's learning rate, > 0. */
   lr: number;
+  /** AdamW's decoupled weight decay. Default 0.01. */
   weightDecay?: number;
+  /** Seed of the initialisation, the batch order and the estimator's guesses, an integer ≥ 0. */
   seed: number;
   /**
    * Set by `Trainer.startFrom`: the hash (`hashArrays`) of the weights the run started from instead
@@ -68,25 +77,33 @@ export function normalizeConfig(config: TrainConfig): TrainConfig {
   return Object.keys(options).length > 0 ? { ...rest, options } : rest;
 }
 
+/** What {@link Trainer.runEpoch} reports for one epoch. */
 export interface EpochReport {
+  /** The epoch's number, from 1. */
   epoch: number;
+  /** Mean loss on the training split after the epoch. */
   trainLoss: number;
   /** Accuracy on the train split; NaN (null in JSON) for a regression loss. */
   trainAcc: number;
   /** Accuracy on the test split; NaN (null in JSON) for a regression loss. */
   testAcc: number;
+  /** Wall-clock milliseconds the epoch took, its evaluation included. */
   ms: number;
+  /** Mean loss on the test split after the epoch. */
   testLoss: number;
 }
 
 /** Which data set a run trained on: its sizes and a fingerprint of its bytes (`describeData`). */
 export interface DataIdentity {
+  /** Features per row. */
   features: number;
   /** The model's outputs: classes, or regression targets. */
   classes: number;
   /** Regression sets only: the number of target columns. */
   targets?: number;
+  /** Rows of the training split. */
   trainRows: number;
+  /** Rows of the test split. */
   testRows: number;
   /** FNV-1a (`hashBytes`) of the train and test features and labels. */
   fingerprint: string;
@@ -97,14 +114,21 @@ export interface DataIdentity {
  * moments, the estimator's cross-step state and progress.
  */
 export interface TrainerState {
+  /** The run's configuration (options folded into `options`). */
   config: TrainConfig;
+  /** The data set it trained on. */
   data: DataIdentity;
+  /** Epochs completed. */
   epoch: number;
+  /** Steps completed, over all epochs. */
   step: number;
+  /** Every parameter's values: the layers' weights, then their biases. */
   weights: Float32Array[];
+  /** AdamW's step count and moments. */
   optimizer: OptimizerState;
   /** The estimator's `state()`, or null where it keeps none (and for backprop). */
   estimator: EstimatorState | null;
+  /** Every epoch's report so far. */
   history: EpochReport[];
 }
 
@@ -150,8 +174,11 @@ const MAX_THREAD_RETRIES = 3;
  * ```
  */
 export class Trainer {
+  /** The MLP being trained (its tensors are updated in place). */
   readonly model: Mlp;
+  /** The configuration, options folded into `options`. */
   readonly config: TrainConfig;
+  /** Every completed epoch's report. */
   readonly history: EpochReport[] = [];
   /** The worker-thread faults this trainer survived, each by replaying its epoch on the threads left (the same numbers). */
   readonly threadFaults: string[] = [];
@@ -170,6 +197,12 @@ export class Trainer {
   /** The run's loss (`config.loss`, cross-entropy by default). */
   readonly loss: Loss;
 
+  /**
+   * A trainer for `config` on `data`, continuing from `resume` when given (a checkpoint's state).
+   * @throws {FwdgradError} when the config is invalid (a size not a positive integer, lr ≤ 0, batch
+   * larger than the training split, an unknown method or option, a loss that does not fit the data),
+   * the run would not fit in memory, or `resume` does not match this run's model, data or schedule.
+   */
   constructor(private readonly data: Dataset, config: TrainConfig, resume?: TrainerState) {
     checkConfig(config);
     if (config.batch > data.train.n) throw new FwdgradError(`train: batch ${config.batch} is larger than the training set (${data.train.n})`);
@@ -329,7 +362,10 @@ export class Trainer {
     }
   }
 
-  /** Mean loss and accuracy (NaN for a regression loss) on a split, in chunks (no tangents, scratch released). */
+  /**
+   * Mean loss and accuracy (NaN for a regression loss) on a split, in chunks (no tangents, scratch released).
+   * @throws {FwdgradError} when the split's rows do not have the model's features.
+   */
   evaluate(split: Split): { loss: number; acc: number } {
     const { features } = this.data;
     let lossSum = 0, correct = 0;
@@ -375,6 +411,9 @@ export class Trainer {
    * calling `runEpoch()` again replays the epoch: the same bits as a run that never failed. A
    * worker thread's fault is retried so, up to MAX_THREAD_RETRIES times an epoch, on the threads
    * the engine has left (`threadFaults` records each); a memory fault is thrown to the caller.
+   * `onStep` is called after every step with its number, the epoch's step count and its loss.
+   * @throws {FwdgradFault} when the heap is exhausted, or worker threads fail more than
+   * MAX_THREAD_RETRIES times in the epoch; the epoch's start is restored first, so it can be retried.
    */
   runEpoch(onStep?: (step: number, steps: number, loss: number) => void): EpochReport | null {
     for (let attempt = 0; ; attempt++) {

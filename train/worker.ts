@@ -16,18 +16,24 @@ import { parseMethodSpec, sharedOptions, type MethodSpec } from "../estimators/i
 import { Trainer, type EpochReport, type TrainConfig } from "./trainer.ts";
 import { saveWeights } from "../models/weights.ts";
 
-/** Settings of a training run started in a worker (batch defaults to 512, or the whole training set when it is smaller). */
+/**
+ * Settings of a training run started in a worker: a {@link TrainConfig} whose `batch` is optional
+ * (default 512, or the whole training set when it is smaller), with `k`, the W̃⊥ rank, accepted at
+ * the top level too.
+ */
 export type TrainingSettings = Omit<TrainConfig, "batch"> & { batch?: number; k?: number };
 
 /**
  * `start` trains one method; `compare` trains several on the same data, initialisation and batches
  * (the settings' seed), one epoch of each in turn, as `fwdgrad compare` does: `methods` are entries
  * as `parseMethodSpec` reads them ("wt", "wperp:project:10"), overriding the settings' method,
- * guesses and combine. `csv` replaces the data set with a CSV file's rows (text, or a Blob such as a
+ * guesses and combine. `pause` stops between epochs, `resume` continues, `reset` ends the runs and
+ * frees their tensors. `csv` replaces the data set with a CSV file's rows (text, or a Blob such as a
  * File, read in the worker) as the CLI's `--data` reads them: features then the integer label on
  * every row, an optional header, split 80/20 in file order, `name` naming it in errors; `mnist1d`
  * goes back to MNIST-1D. Either stops the current run and is answered with a `dataset` event, or
- * an `error` (the parser's one line) that leaves the data as it was.
+ * an `error` (the parser's one line) that leaves the data as it was. `weights` asks for run `run`'s
+ * current weights, answered with a `weights` event.
  */
 export type TrainingMessage =
   | { type: "start"; settings: TrainingSettings }
@@ -37,7 +43,20 @@ export type TrainingMessage =
   | { type: "mnist1d" }
   | { type: "weights"; run: number };
 
-/** Events of a run carry its index in the started list and its label (the method entry; 0 and the method for `start`). */
+/**
+ * What the worker posts. Events of a run carry its index in the started list (`run`) and its label
+ * (the method entry; 0 and the method for `start`):
+ * - `ready`: the engine is loaded; its {@link EngineInfo} fields.
+ * - `dataset`: the data set now in use (after `csv` or `mnist1d`): its name, train and test rows,
+ *   features and classes.
+ * - `epoch`: an epoch's {@link EpochReport}, the steps it took and the mean milliseconds per step.
+ * - `quality`: per linear layer, the cosine similarity of the estimate to the exact gradient (null
+ *   where not measured), every other epoch.
+ * - `examples`: a few test signals, their labels and the model's predictions.
+ * - `done`: the run ended (`reason`), with a hash of its final weights.
+ * - `weights`: the answer to `weights`: the run's model as safetensors bytes (`saveWeights`) at `epoch`.
+ * - `error`: a bad message or settings, with the FwdgradError's message.
+ */
 export type TrainingEvent =
   | { type: "ready"; simd: boolean; kernels: string; threads: number; sharedMemory: boolean; threadsNote: string | null }
   | { type: "dataset"; name: string; train: number; test: number; features: number; classes: number }
@@ -56,7 +75,9 @@ export const MAX_COMPARED = 8;
  * arrive as whatever was sent; anything that is not a `TrainingMessage` is answered with an `error`.
  */
 export interface TrainingEndpoint {
+  /** Sends an event to the owner. */
   postMessage(event: TrainingEvent): void;
+  /** Registers the handler for every message the owner sends. */
   onMessage(handler: (message: unknown) => void): void;
 }
 
@@ -150,8 +171,11 @@ interface Run {
  * each `start` free the previous run's tensors.
  * @example
  * ```ts
- * // worker.ts (Web Worker)                 // Node: worker_threads
- * serveTraining(workerScopeEndpoint(self));   serveTraining({ postMessage: (m) => parentPort.postMessage(m), onMessage: (h) => parentPort.on("message", h) });
+ * // A Web Worker's script:
+ * serveTraining(workerScopeEndpoint(self));
+ * // A Node worker_threads script:
+ * import { parentPort } from "worker_threads";
+ * serveTraining({ postMessage: (m) => parentPort!.postMessage(m), onMessage: (h) => parentPort!.on("message", h) });
  * ```
  */
 export async function serveTraining(endpoint: TrainingEndpoint): Promise<void> {

@@ -13,8 +13,11 @@ const DEFAULT_MAX_ITER = 75;
 
 /** Result of `svd`: a = u·diag(s)·vᵀ, s descending and non-negative. */
 export interface SvdResult {
+  /** Left singular vectors as columns, [m, r] ([m, m] with `full`, [m, k] for top-k); stacked for a stack. */
   u: Tensor;
+  /** Singular values, descending, [r] (or [k]). */
   s: Tensor;
+  /** Right singular vectors as columns, [n, r] ([n, n] with `full`, [n, k] for top-k). */
   v: Tensor;
   /** QR sweeps (full) or subspace iterations (top-k) used. */
   iterations: number;
@@ -22,11 +25,15 @@ export interface SvdResult {
 
 /** Result of `eigh`: a·vectors[:, j] = values[j]·vectors[:, j], values descending. */
 export interface EighResult {
+  /** Eigenvalues, descending, [n] (or [k]); stacked for a stack. */
   values: Tensor;
+  /** Eigenvectors as columns, [n, n] (or [n, k]). */
   vectors: Tensor;
+  /** QL sweeps (full) or subspace iterations (top-k) used. */
   iterations: number;
 }
 
+/** Options of {@link svd} and {@link eigh} for computing only the leading k triplets or pairs. */
 export interface TopKOptions {
   /** Only the leading k triplets/pairs: Lanczos for svd, block subspace iteration for eigh and warm starts. */
   k?: number;
@@ -114,6 +121,9 @@ function withScratch<R>(count: number, fn: (ptr: number) => R): R {
  * Thin by default (u m×r, v n×r, r = min(m, n)); `full` gives square u and v; `k` computes only the
  * leading k triplets, by Lanczos bidiagonalisation (default) or by block subspace iteration
  * (`method: "subspace"`, implied by `warmStart`), much faster than the full SVD for k ≪ min(m, n).
+ * @throws {FwdgradError} when `a` is not a matrix or stack of matrices, `k` is not in [1, min(m, n)],
+ * options conflict (`full` with `k`, `warmStart` with Lanczos, top-k on a stack), or the iteration
+ * does not converge within `maxIter`.
  * @example
  * ```ts
  * const { u, s, v } = svd(a);          // Householder bidiagonalisation + Golub–Kahan QR, f64 inside
@@ -160,6 +170,8 @@ export function svd(a: Tensor, options: TopKOptions & { full?: boolean; maxIter?
  * such as Gram matrices, these are the largest in magnitude too). The full decomposition reads the
  * lower triangle (a[i][j], i ≥ j), top-k the whole matrix; a matrix with |a[i][j] − a[j][i]| above
  * 1e-5·max|a| is refused, naming the worst pair (f32 rounding of Gram products stays far below).
+ * @throws {FwdgradError} when `a` is not a square matrix or stack of them, is not symmetric, `k` is
+ * not in [1, n], or the iteration does not converge within `maxIter`.
  * @example
  * ```ts
  * const { values, vectors } = eigh(matmul(w, w, { transA: true }), { k: 10 });
@@ -184,6 +196,8 @@ export function eigh(a: Tensor, options: TopKOptions & { maxIter?: number } = {}
 
 /**
  * Householder QR: a = q·r, q m×r with orthonormal columns, r r×n upper triangular, r = min(m, n).
+ * Returns `{ q, r }` (stacked for a stack of matrices).
+ * @throws {FwdgradError} when `a` is not a matrix or a stack of matrices.
  * @example
  * ```ts
  * const { q } = qr(rng(0).normal([512, 20])); // an orthonormal basis of 20 random directions
@@ -396,7 +410,9 @@ export const NEWTON_SCHULZ_PRESETS = {
   muon: [3.4445, -4.775, 2.0315],
 } as const;
 
+/** Options of {@link newtonSchulz}: the polynomial (a preset or coefficients) and iteration counts. */
 export interface NewtonSchulzOptions {
+  /** A named polynomial of {@link NEWTON_SCHULZ_PRESETS}; default "cubic" unless `coeffs` is given. */
   preset?: keyof typeof NEWTON_SCHULZ_PRESETS;
   /** Odd polynomial coefficients [c1, c3, c5, c7] (up to degree 7), instead of a preset. */
   coeffs?: readonly number[];
@@ -445,6 +461,8 @@ function spectralNorms(a: Tensor, batch: number, m: number, n: number, iters: nu
  * spectral norm (power iteration), x ← c1·x + c3·x(xᵀx) + c5·x(xᵀx)² + c7·x(xᵀx)³, `steps` times.
  * Each singular value σ of the normalised input becomes p(p(…p(σ))). Built from matmul, scale and
  * add, so tangents pass through the polynomial (the normalising factor is treated as a constant).
+ * @throws {FwdgradError} when `a` is not a matrix or stack, both or neither-valid `preset` and
+ * `coeffs` are given, or the coefficients are not 1 to 4 finite numbers.
  * @example
  * ```ts
  * newtonSchulz(g, { preset: "muon", steps: 5 });          // Muon's orthogonalised update
