@@ -179,7 +179,8 @@ export function writeDurable(path: string, bytes: Uint8Array | string | readonly
     try {
       step("rename", temp, () => renameSync(temp, path));
     } catch (error) {
-      throw new IoFault(path, "replace", error, "; the previous file is kept");
+      // (With the folder gone there is no previous file to keep.)
+      throw new IoFault(path, "replace", error, errorCode(error) === "ENOENT" ? "" : "; the previous file is kept");
     }
   } catch (error) {
     removeQuietly(temp);
