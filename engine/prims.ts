@@ -287,8 +287,10 @@ interface PrimAttrs {
   inject: {};
 }
 
+type PrimTable = { [N in keyof PrimAttrs]: N extends LinearPrimName ? LinearPrim<PrimAttrs[N]> : Prim<PrimAttrs[N]> };
+
 /** The primitive table: each differentiable op's value, tangent (JVP), linear and transpose rules. */
-export const PRIMS = {
+export const PRIMS: PrimTable = {
   add: {
     value: ([x, y]) => elementwise("add_f32", x, y),
     tangent: (_, [dx, dy]) => plus(dx, dy),
@@ -533,7 +535,7 @@ export const PRIMS = {
     value: ([x]) => view(x, x.shape),
     tangent: (_, [dx, dy]) => plus(dx, dy),
   },
-} satisfies { [N in keyof PrimAttrs]: N extends LinearPrimName ? LinearPrim<PrimAttrs[N]> : Prim<PrimAttrs[N]> };
+};
 
 export type PrimName = keyof PrimAttrs;
 export type AttrsOf<N extends PrimName> = PrimAttrs[N];

@@ -3,7 +3,7 @@
 // the repository, and there imports "fwdgrad" and trains a few steps in Node, Deno, Bun and headless
 // Chromium (an import map to the installed dist/index.js); all four must print the same weights hash.
 // A TypeScript consumer with lib ["es2022"] (no DOM) compiles against the installed types under
-// moduleResolution "bundler" and "node16". uvu-style totals for scripts/test-all.mjs; without a
+// moduleResolution "bundler" and "node16", and `deno publish --dry-run` passes (JSR). uvu-style totals for scripts/test-all.mjs; without a
 // browser the Chromium run is left out and a `skipped:` line says so.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -134,6 +134,14 @@ for (const resolution of ["bundler", "node16"]) {
   const r = run(process.execPath, [join(repo, "node_modules/typescript/bin/tsc"), "-p", config]);
   check(`tsc --noEmit: a consumer with lib ["es2022"], moduleResolution ${resolution}`, r.status === 0, r.out.trim().split("\n").slice(0, 5).join(" | "));
 }
+
+// JSR: the TypeScript sources publish as they are, with no slow types, at the npm version.
+const jsr = JSON.parse(readFileSync("jsr.json", "utf8"));
+const npmVersion = JSON.parse(readFileSync("package.json", "utf8")).version;
+const dry = run(join(repo, "node_modules/.bin/deno"), ["publish", "--dry-run", "--allow-dirty"], { env: { ...process.env, NO_COLOR: "1" } });
+const published = dry.out.match(/^\s+file:\/\/\//gm)?.length ?? 0;
+check("deno publish --dry-run (jsr.json) passes with no warnings", dry.status === 0 && /Success Dry run complete/.test(dry.out) && !/^warning/m.test(dry.out) && jsr.version === npmVersion,
+  `${published} files, jsr.json ${jsr.version}, package.json ${npmVersion}${dry.status ? `; ${dry.out.trim().split("\n").filter((l) => /^(error|warning)/.test(l)).slice(0, 3).join(" | ")}` : ""}`);
 
 rmSync(folder, { recursive: true, force: true });
 console.log(`\n  Total:     ${results.length}\n  Passed:    ${results.filter(Boolean).length}`);

@@ -48,7 +48,7 @@ export interface DataShape {
  * trainingWorkingSet({ method: "wt", width: 11000, depth: 3, epochs: 1, batch: 512, lr: 1e-4, seed: 0 }, { features: 40, classes: 10 }).bytes; // ≈ 2.4e9: fits the 4 GiB heap
  * ```
  */
-export function trainingWorkingSet(config: TrainConfig, data: DataShape, threads = engineThreads()): WorkingSet {
+export function trainingWorkingSet(config: TrainConfig, data: DataShape, threads: number = engineThreads()): WorkingSet {
   const sizes = mlpSizes(data.features, config.width, config.depth, data.classes);
   const options = estimatorOptions(config);
   const count = parameterCount(sizes);
@@ -103,7 +103,7 @@ function largestFitting(from: number, fits: (value: number) => boolean): number 
  * passes the engine's limit (`limit`, default `heapLimitBytes()`): the message names the bytes
  * needed, the limit, and the largest width, batch, guesses or depth that would fit.
  */
-export function checkWorkingSet(config: TrainConfig, data: DataShape, limit = engineLimit(), threads = engineThreads()): WorkingSet {
+export function checkWorkingSet(config: TrainConfig, data: DataShape, limit: number = engineLimit(), threads: number = engineThreads()): WorkingSet {
   const need = trainingWorkingSet(config, data, threads);
   if (need.bytes <= limit) return need;
   const fits = (change: Partial<TrainConfig> & { guesses?: number }) => {
