@@ -287,10 +287,8 @@ interface PrimAttrs {
   inject: {};
 }
 
-type PrimTable = { [N in keyof PrimAttrs]: N extends LinearPrimName ? LinearPrim<PrimAttrs[N]> : Prim<PrimAttrs[N]> };
-
 /** The primitive table: each differentiable op's value, tangent (JVP), linear and transpose rules. */
-export const PRIMS: PrimTable = {
+export const PRIMS: { [N in keyof PrimAttrs]: N extends LinearPrimName ? LinearPrim<PrimAttrs[N]> : Prim<PrimAttrs[N]> } = {
   add: {
     value: ([x, y]) => elementwise("add_f32", x, y),
     tangent: (_, [dx, dy]) => plus(dx, dy),
