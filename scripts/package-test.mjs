@@ -21,7 +21,7 @@ const check = (name, ok, detail = "") => {
 };
 const run = (cmd, args, options = {}) => {
   const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 16 << 20, timeout: 60_000, ...options });
-  return { ...r, out: `${r.stdout ?? ""}${r.stderr ?? ""}`.replace(/^npm warn Unknown user config "nodedir".*\n/gm, "") };
+  return { ...r, out: `${r.stdout ?? ""}${r.stderr ?? ""}`.replace(/\x1b\[[0-9;]*m/g, "").replace(/^npm warn Unknown user config "nodedir".*\n/gm, "") };
 };
 
 // Pack what is built (npm run build or test-all built it); --ignore-scripts skips prepack's rebuild.
