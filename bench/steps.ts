@@ -1,7 +1,7 @@
 // Training-step cases: one step of an estimator (primal pass, guesses, one forward-mode pass,
 // estimate, AdamW) on the W̃⊥ paper's MLP (40 → 512 × 3 → 10, batch 512, MNIST-1D), against the
 // exact baseline's step (backprop + AdamW) of the same library in the same run.
-import { adamW, backprop, createEstimator, createMlp, estimateStep, generateMnist1d, mark, release, rng, stepInput, tensor, type EstimatorOptions } from "../index.ts";
+import { adamW, backprop, createEstimator, createMlp, estimateStep, generateMnist1d, mark, release, rng, stepInput, tensor, type EstimatorId, type EstimatorOptions } from "../index.ts";
 import type { Case, Peer } from "./case.ts";
 
 const WIDTH = 512;
@@ -10,7 +10,7 @@ const BATCH = 512;
 /** Full batches of MNIST-1D's 4000 training rows: steps cycle through them as an epoch does. */
 const BATCHES = 7;
 
-function stepCase(id: string, options: EstimatorOptions = {}, label = id, cycles = 1): Case {
+function stepCase(id: EstimatorId, options: EstimatorOptions = {}, label: string = id, cycles = 1): Case {
   return {
     name: `step ${label} width ${WIDTH} batch ${BATCH}`,
     kind: "step",

@@ -2,7 +2,7 @@
 // runtime has SIMD, and the worker threads that share the kernels' work when the runtime can run
 // them (engine/threads.ts). `ready()` is the only async step; everything after it is synchronous.
 import { FwdgradError } from "./errors.ts";
-import { Heap } from "./heap.ts";
+import { Heap, type WasmMemory } from "./heap.ts";
 import type { Kernels } from "./kernel-abi.ts";
 import { createRefKernels } from "./kernels-ref/index.ts";
 import { threadedKernels } from "./parallel.ts";
@@ -38,7 +38,7 @@ export interface ReadyOptions {
 }
 
 export interface Backend {
-  memory: WebAssembly.Memory;
+  memory: WasmMemory;
   heap: Heap;
   k: Kernels;
   ref: Kernels;

@@ -31,13 +31,19 @@ export interface Mark {
   readonly serial: number;
 }
 
+/** A WebAssembly.Memory, by the members the engine uses: the published types then need no DOM lib. */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(delta: number): number;
+}
+
 /** `view` while it still covers the memory's buffer, else a new one (growth detaches old buffers). */
-function current<T extends { buffer: ArrayBufferLike }>(view: T, memory: WebAssembly.Memory, Kind: new (buffer: ArrayBuffer) => T): T {
+function current<T extends { buffer: ArrayBufferLike }>(view: T, memory: WasmMemory, Kind: new (buffer: ArrayBuffer) => T): T {
   return view.buffer === memory.buffer ? view : new Kind(memory.buffer);
 }
 
 export class Heap {
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   private topPtr = HEAP_BASE;
   private highWater = HEAP_BASE;
   private nextSerial = 1;

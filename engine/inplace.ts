@@ -9,7 +9,7 @@ import { assertLive, empty, type Tensor } from "./tensor.ts";
 function plain(op: string, ...tensors: Tensor[]): void {
   for (const t of tensors) {
     assertLive(op, t);
-    if (t.dt) throw new FwdgradError(`${op}: ${t} carries tangents, which ${op} has no rule for (use it outside jvp)`);
+    if (t.dt) throw new FwdgradError(`${op}: Tensor${fmt(t.shape)} carries tangents, which ${op} has no rule for (use it outside jvp)`);
   }
 }
 
@@ -41,7 +41,7 @@ export function stack(parts: readonly Tensor[]): Tensor {
 export function assignAt(dst: Tensor, src: Tensor, offset: number): void {
   plain("assignAt", dst, src);
   if (!Number.isInteger(offset) || offset < 0 || offset + src.size > dst.size) {
-    throw new FwdgradError(`assignAt: ${src.size} values at offset ${offset} do not fit in ${dst} (${dst.size} values)`);
+    throw new FwdgradError(`assignAt: ${src.size} values at offset ${offset} do not fit in Tensor${fmt(dst.shape)} (${dst.size} values)`);
   }
   engine().heap.f32().copyWithin((dst.ptr >>> 2) + offset, src.ptr >>> 2, (src.ptr >>> 2) + src.size);
 }
@@ -57,7 +57,7 @@ export function assignAt(dst: Tensor, src: Tensor, offset: number): void {
  */
 export function assign(dst: Tensor, values: Float32Array): void {
   plain("assign", dst);
-  if (values.length !== dst.size) throw new FwdgradError(`assign: ${values.length} values for ${dst} (${dst.size} values)`);
+  if (values.length !== dst.size) throw new FwdgradError(`assign: ${values.length} values for Tensor${fmt(dst.shape)} (${dst.size} values)`);
   engine().heap.f32().set(values, dst.ptr >>> 2);
 }
 
@@ -110,7 +110,7 @@ export interface AdamWStep {
 export function adamWUpdate(param: Tensor, grad: Tensor, m: Float32Array, v: Float32Array, c: AdamWStep): void {
   plain("adamWUpdate", param, grad);
   if (grad.size !== param.size || m.length !== param.size || v.length !== param.size) {
-    throw new FwdgradError(`adamWUpdate: ${param} with a gradient of ${grad.size} and moments of ${m.length}, ${v.length} values`);
+    throw new FwdgradError(`adamWUpdate: Tensor${fmt(param.shape)} with a gradient of ${grad.size} and moments of ${m.length}, ${v.length} values`);
   }
   const f = engine().heap.f32();
   const at = param.ptr >>> 2, gAt = grad.ptr >>> 2;
@@ -128,7 +128,7 @@ export function adamWUpdate(param: Tensor, grad: Tensor, m: Float32Array, v: Flo
 /** One SGD update of `param` in place: p ← p − lr·(g + λ·p), as torch.optim.SGD without momentum. */
 export function sgdUpdate(param: Tensor, grad: Tensor, lr: number, weightDecay: number): void {
   plain("sgdUpdate", param, grad);
-  if (grad.size !== param.size) throw new FwdgradError(`sgdUpdate: ${param} with a gradient of ${grad.size} values`);
+  if (grad.size !== param.size) throw new FwdgradError(`sgdUpdate: Tensor${fmt(param.shape)} with a gradient of ${grad.size} values`);
   const f = engine().heap.f32();
   const at = param.ptr >>> 2, gAt = grad.ptr >>> 2;
   for (let j = 0; j < param.size; j++) f[at + j] = f[at + j] - lr * (f[gAt + j] + weightDecay * f[at + j]);

@@ -288,7 +288,7 @@ interface PrimAttrs {
 }
 
 /** The primitive table: each differentiable op's value, tangent (JVP), linear and transpose rules. */
-export const PRIMS = {
+export const PRIMS: { [N in keyof PrimAttrs]: N extends LinearPrimName ? LinearPrim<PrimAttrs[N]> : Prim<PrimAttrs[N]> } = {
   add: {
     value: ([x, y]) => elementwise("add_f32", x, y),
     tangent: (_, [dx, dy]) => plus(dx, dy),
@@ -533,7 +533,7 @@ export const PRIMS = {
     value: ([x]) => view(x, x.shape),
     tangent: (_, [dx, dy]) => plus(dx, dy),
   },
-} satisfies { [N in keyof PrimAttrs]: N extends LinearPrimName ? LinearPrim<PrimAttrs[N]> : Prim<PrimAttrs[N]> };
+};
 
 /** The name of a primitive operation: a key of {@link PRIMS}. */
 export type PrimName = keyof PrimAttrs;

@@ -40,10 +40,29 @@ export class Tensor {
     return engine().heap.f32().slice(start, start + this.size);
   }
 
-  /** A short description for messages, e.g. `Tensor[2, 3]`. */
+  /**
+   * The shape and the first values, as NumPy prints: `Tensor([2, 3]) [[1, 2, 3], [4, 5, 6]]`, `…`
+   * past 6 values on an axis; a tensor whose scope was released says so instead of throwing.
+   */
   toString(): string {
-    return `Tensor${fmt(this.shape)}`;
+    const head = `Tensor(${fmt(this.shape)})`;
+    if (!engine().heap.isLive(this.serial)) return `${head} (released)`;
+    return `${head} ${printValues(engine().heap.f32(), this.ptr >>> 2, this.shape, 0)}`;
   }
+}
+
+const PRINT_EDGE = 6;
+const printNumber = (v: number): string => (Math.abs(v) >= 1e6 ? v.toExponential() : String(v));
+function printValues(f32: Float32Array, start: number, shape: readonly number[], axis: number): string {
+  if (axis === shape.length) return printNumber(Number(f32[start].toPrecision(6)));
+  const n = shape[axis], stride = sizeOf(shape.slice(axis + 1)), shown = Math.min(n, PRINT_EDGE);
+  const items = Array.from({ length: shown }, (_, i) => printValues(f32, start + i * stride, shape, axis + 1));
+  return `[${items.join(", ")}${n > shown ? ", …" : ""}]`;
+}
+// console.log and util.inspect print the same in Node and Bun (Node's symbol) and Deno (its own);
+// defined off the class so the published types and JSR see no computed symbol members.
+for (const key of [Symbol.for("nodejs.util.inspect.custom"), Symbol.for("Deno.customInspect")]) {
+  Object.defineProperty(Tensor.prototype, key, { value(this: Tensor) { return this.toString(); } });
 }
 
 export function sizeOf(shape: readonly number[]): number {

@@ -11,6 +11,7 @@
 import { FwdgradError, FwdgradFault } from "./errors.ts";
 import { KERNELS, type KernelName } from "./kernel-abi.ts";
 import { kernelBytes } from "./wasm.ts";
+import type { WasmMemory } from "./heap.ts";
 
 /** A started worker, as the host exposes it. */
 export interface HostWorker {
@@ -240,7 +241,7 @@ export class ThreadPool {
    * Starts `count` workers, each instantiating the kernels (the shared-memory build) on `memory`,
    * and waits until all are ready; if one fails, stops the others and throws.
    */
-  static async start(host: ThreadHost, count: number, memory: WebAssembly.Memory): Promise<ThreadPool> {
+  static async start(host: ThreadHost, count: number, memory: WasmMemory): Promise<ThreadPool> {
     const pool = new ThreadPool();
     const init = { bytes: kernelBytes(true), memory, names: KERNELS.map((k) => k.name) };
     const started = Array.from({ length: count }, () => {

@@ -5,6 +5,7 @@ import { decodeBase64 } from "./base64.ts";
 import { FwdgradError } from "./errors.ts";
 import { KERNELS_WASM_BASE64, KERNELS_WASM_SHARED_BASE64 } from "./generated/kernels-wasm.ts";
 import { KERNELS, type Kernels } from "./kernel-abi.ts";
+import type { WasmMemory } from "./heap.ts";
 
 // (module (func (result v128) (v128.const i32x4 0 0 0 0))): validates only where SIMD is supported.
 const SIMD_PROBE = new Uint8Array([
@@ -34,11 +35,11 @@ export function kernelBytes(shared: boolean): Uint8Array<ArrayBuffer> {
  * exactly the kernels engine/kernel-abi.ts declares, each with the declared number of parameters
  * (the build checks their names and types).
  */
-export async function loadKernels(memory: WebAssembly.Memory, shared: boolean): Promise<Kernels | null> {
+export async function loadKernels(memory: WasmMemory, shared: boolean): Promise<Kernels | null> {
   if (!simdSupported()) return null;
   let module = compiled.get(shared);
   if (!module) compiled.set(shared, (module = WebAssembly.compile(kernelBytes(shared))));
-  const instance = await WebAssembly.instantiate(await module, { env: { memory } });
+  const instance = await WebAssembly.instantiate(await module, { env: { memory: memory as WebAssembly.Memory } });
   const exports = instance.exports as Record<string, unknown>;
   for (const { name, params } of KERNELS) {
     const fn = exports[name];

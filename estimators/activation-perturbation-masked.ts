@@ -2,9 +2,9 @@
 // (the true gradient is 0 elsewhere), so Cov = M and the estimate stays unbiased.
 import { mul, sum } from "../engine/ops.ts";
 import { activationGuesses, COMMON_OPTIONS, guessOptions, isotropicGuess } from "./estimator.ts";
-import { defineEstimator } from "./options.ts";
+import { defineEstimator, type EstimatorFactory } from "./options.ts";
 
-export const activationPerturbationMasked = defineEstimator("activation-perturbation-masked", COMMON_OPTIONS, (options) => {
+export const activationPerturbationMasked: EstimatorFactory<typeof COMMON_OPTIONS> = defineEstimator("activation-perturbation-masked", COMMON_OPTIONS, (options) => {
   const common = guessOptions(options);
   const { guesses } = common;
   return {

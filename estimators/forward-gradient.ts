@@ -5,10 +5,10 @@ import { FwdgradError } from "../engine/errors.ts";
 import type { Tensor } from "../engine/tensor.ts";
 import { kindOf } from "../models/index.ts";
 import { COMMON_OPTIONS, F32, guessOptions, isotropicGuess, parameterCount, seedsOf, type StepInput } from "./estimator.ts";
-import { defineEstimator } from "./options.ts";
+import { defineEstimator, type EstimatorFactory } from "./options.ts";
 
 /** Beside the shared pass, its step holds K weight tangents of every hidden layer and their combination. */
-export const forwardGradient = defineEstimator("forward-gradient", COMMON_OPTIONS, (options) => {
+export const forwardGradient: EstimatorFactory<typeof COMMON_OPTIONS> = defineEstimator("forward-gradient", COMMON_OPTIONS, (options) => {
   const common = guessOptions(options);
   const { guesses } = common;
   const isOutput = (input: StepInput, i: number) => i === input.model.layers.length - 1;

@@ -49,7 +49,8 @@ export function isEstimatorId(id: string): id is EstimatorId {
  * const estimator = createEstimator("wperp", { k: 10, guesses: 4 });
  * ```
  */
-export function createEstimator(id: string, options: EstimatorOptions = {}): Estimator {
+export function createEstimator(id: EstimatorId, options: EstimatorOptions = {}): Estimator {
+  // Typed callers cannot pass a misspelt id; untyped ones (JavaScript, parsed input) get the same error.
   if (typeof id !== "string" || !isEstimatorId(id)) throw new FwdgradError(`unknown estimator ${JSON.stringify(String(id))}; known: ${Object.keys(ESTIMATORS).join(", ")}`);
   const factory: (o: EstimatorOptions) => Estimator = ESTIMATORS[id];
   return factory(options);
@@ -147,7 +148,7 @@ const METHODS: Record<string, (options: EstimatorOptions) => GradientMethod> = O
     resolveOptions("backprop", {}, options);
     return exactGradient;
   },
-  ...Object.fromEntries(Object.keys(ESTIMATORS).map((id) => [id, (options: EstimatorOptions) => estimated(createEstimator(id, options))])),
+  ...Object.fromEntries((Object.keys(ESTIMATORS) as EstimatorId[]).map((id) => [id, (options: EstimatorOptions) => estimated(createEstimator(id, options))])),
 });
 
 /** The ids `createMethod` takes, in the order menus and help list them. */

@@ -11,7 +11,7 @@ import { assignAt } from "../engine/inplace.ts";
 import { gatherRows, matmul, mul, reshape, sum } from "../engine/ops.ts";
 import { empty, type Tensor } from "../engine/tensor.ts";
 import { activationGuesses, guessOptions, checkRank, COMMON_OPTIONS, F32, largestHidden, type CommonOptions, type EstimatorState, type GuessCovariance, type StepInput } from "./estimator.ts";
-import { defineEstimator, type OptionTable } from "./options.ts";
+import { defineEstimator, type EstimatorFactory, type OptionTable } from "./options.ts";
 import { fitFor, NS_STEPS, type NewtonSchulzFit } from "./newton-schulz-coefficients.ts";
 import { maskedJacobians } from "./orthogonal-guess.ts";
 
@@ -35,7 +35,7 @@ export const ORTHOGONAL_GUESS_NS_OPTIONS = {
   powerIters: { kind: "int", default: 20, min: 1, doc: "power iterations for each example's spectral norm" },
 } as const satisfies OptionTable;
 
-export const orthogonalGuessNs = defineEstimator("wperp-ns", ORTHOGONAL_GUESS_NS_OPTIONS, (options) => {
+export const orthogonalGuessNs: EstimatorFactory<typeof ORTHOGONAL_GUESS_NS_OPTIONS> = defineEstimator("wperp-ns", ORTHOGONAL_GUESS_NS_OPTIONS, (options) => {
   const common = guessOptions(options);
   const { guesses } = common;
   const { k, refresh, powerIters } = options;

@@ -9,7 +9,7 @@ import { gatherRows, matmul, max, mul, neg, reshape, scale } from "../engine/ops
 import { leadingColumns, tensor, type Tensor } from "../engine/tensor.ts";
 import { tidy } from "../engine/arena.ts";
 import { activationGuesses, guessOptions, checkRank, COMMON_OPTIONS, F32, largestHidden, type CommonOptions, type GuessCovariance, type StepInput } from "./estimator.ts";
-import { defineEstimator, type OptionTable } from "./options.ts";
+import { defineEstimator, type EstimatorFactory, type OptionTable } from "./options.ts";
 import { stack } from "../engine/inplace.ts";
 import { LANCZOS_BASIS_FLOATS, maskedLanczos, maskedTopK } from "./wperp/subspace.ts";
 import { DEFAULT_OVERSAMPLE, DEFAULT_WARM_START_BYTES, WarmStarts } from "./wperp/warm-starts.ts";
@@ -110,13 +110,13 @@ export const ORTHOGONAL_GUESS_OPTIONS = {
   tol: { kind: "number", default: 5e-2, min: 0, max: 1, openMin: true, openMax: true, doc: "fast route: residual test ‖A·u − λ·u‖ ≤ tol·λ₁ for the k leading Ritz pairs of each example" },
   exactTol: { kind: "number", default: 3e-6, min: 0, max: 1, openMin: true, openMax: true, doc: "exact route: Lanczos's test on its residual estimates |β·s| ≤ exactTol·θ₁" },
   maxIter: {
-    kind: "int", default: (o) => (o.route === "exact" ? 1000 : 100), defaultDoc: "100 (fast route), 1000 (exact)", min: 1,
+    kind: "int", default: (o: Readonly<Record<string, number | string>>): number => (o.route === "exact" ? 1000 : 100), defaultDoc: "100 (fast route), 1000 (exact)", min: 1,
     doc: "LOBPCG step cap; past it the step throws",
   },
   warmStartBytes: { kind: "int", default: DEFAULT_WARM_START_BYTES, defaultDoc: "268435456 (256 MiB)", min: 0, doc: "fast route: bytes of per-example starts kept between visits; examples beyond start cold" },
 } as const satisfies OptionTable;
 
-export const orthogonalGuess = defineEstimator("wperp", ORTHOGONAL_GUESS_OPTIONS, (options) => {
+export const orthogonalGuess: EstimatorFactory<typeof ORTHOGONAL_GUESS_OPTIONS> = defineEstimator("wperp", ORTHOGONAL_GUESS_OPTIONS, (options) => {
   const common = guessOptions(options);
   const { guesses } = common;
   const { k, route, oversample, tol, exactTol, maxIter } = options;

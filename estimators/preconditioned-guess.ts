@@ -9,7 +9,7 @@ import { svd, type SvdResult } from "../engine/linalg/decompositions.ts";
 import { matmul, mul, reshape } from "../engine/ops.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
 import { activationGuesses, COMMON_OPTIONS, F32, guessOptions, identityCovariance, largestHidden, type CommonOptions, type StepInput } from "./estimator.ts";
-import { defineEstimator, type OptionTable } from "./options.ts";
+import { defineEstimator, type EstimatorFactory, type OptionTable } from "./options.ts";
 import { maskedJacobians, projectorCovariance, rowSpaceBasis, rowSpaceBytes, subspaceGuess } from "./orthogonal-guess.ts";
 import { stack } from "../engine/inplace.ts";
 
@@ -49,7 +49,7 @@ export const PRECONDITIONED_GUESS_OPTIONS = {
   route: { kind: "choice", choices: ["fast", "exact"], default: "exact", doc: "exact: an SVD of every example's W̃, as defined; fast: the same distribution in closed form" },
 } as const satisfies OptionTable;
 
-export const preconditioned = defineEstimator("wp", PRECONDITIONED_GUESS_OPTIONS, (options) => {
+export const preconditioned: EstimatorFactory<typeof PRECONDITIONED_GUESS_OPTIONS> = defineEstimator("wp", PRECONDITIONED_GUESS_OPTIONS, (options) => {
   const common = guessOptions(options);
   const { guesses } = common;
   const { sigma, route } = options;

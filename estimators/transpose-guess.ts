@@ -6,9 +6,9 @@ import { matmul, mul, reshape, sum } from "../engine/ops.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
 import { kindOf } from "../models/index.ts";
 import { activationGuesses, COMMON_OPTIONS, guessOptions, type StepInput } from "./estimator.ts";
-import { defineEstimator } from "./options.ts";
+import { defineEstimator, type EstimatorFactory } from "./options.ts";
 
-export const transposeGuess = defineEstimator("wt", COMMON_OPTIONS, (options) => {
+export const transposeGuess: EstimatorFactory<typeof COMMON_OPTIONS> = defineEstimator("wt", COMMON_OPTIONS, (options) => {
   const common = guessOptions(options);
   const { guesses } = common;
   const guess = (input: StepInput, i: number): Tensor => {

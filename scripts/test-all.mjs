@@ -6,6 +6,7 @@
 // finish. K counts the runs, or parts of a run (the examples' browser page), that printed a
 // `skipped:` line because there is no browser (scripts/find-browser.mjs); under CI=true each of
 // those is a failure instead, so CI keeps running the browser tests.
+// `package` installs the packed tarball outside the repository (scripts/package-test.mjs).
 // `node scripts/test-all.mjs <names...>` runs only the named runs; `cli`, `fuzz` and `faults` name their group.
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
@@ -31,6 +32,8 @@ const RUNS = [
   ...nodeOnly("fuzz"),
   ...nodeOnly("faults"),
   { name: "examples", cmd: process.execPath, args: ["scripts/run-examples.mjs"] },
+  // The packed tarball installed into an empty folder: Node, Deno, Bun, Chromium and a tsc consumer.
+  { name: "package", cmd: process.execPath, args: ["scripts/package-test.mjs"] },
   { name: "web", cmd: process.execPath, args: ["scripts/web-test.mjs"] },
 ];
 const GROUPS = ["cli", "fuzz", "faults"];

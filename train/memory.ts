@@ -53,7 +53,7 @@ export interface DataShape {
  * trainingWorkingSet({ method: "wt", width: 11000, depth: 3, epochs: 1, batch: 512, lr: 1e-4, seed: 0 }, { features: 40, classes: 10 }).bytes; // ≈ 2.4e9: fits the 4 GiB heap
  * ```
  */
-export function trainingWorkingSet(config: TrainConfig, data: DataShape, threads = engineThreads()): WorkingSet {
+export function trainingWorkingSet(config: TrainConfig, data: DataShape, threads: number = engineThreads()): WorkingSet {
   const sizes = mlpSizes(data.features, config.width, config.depth, data.classes);
   const options = estimatorOptions(config);
   const count = parameterCount(sizes);
@@ -109,7 +109,7 @@ function largestFitting(from: number, fits: (value: number) => boolean): number 
  * needed, the limit, and the largest width, batch, guesses or depth that would fit.
  * @throws {FwdgradError} when the run would not fit in `limit` bytes, or the config names an unknown method or option.
  */
-export function checkWorkingSet(config: TrainConfig, data: DataShape, limit = engineLimit(), threads = engineThreads()): WorkingSet {
+export function checkWorkingSet(config: TrainConfig, data: DataShape, limit: number = engineLimit(), threads: number = engineThreads()): WorkingSet {
   const need = trainingWorkingSet(config, data, threads);
   if (need.bytes <= limit) return need;
   const fits = (change: Partial<TrainConfig> & { guesses?: number }) => {

@@ -174,6 +174,7 @@ function measureStage(model: Mlp, data: Dataset, settings: QualityWidthSettings,
     resetHeapPeak();
     let layers: LayerMetrics[];
     try {
+      if (!isEstimatorId(spec.method)) throw new FwdgradError(`quality: ${spec.method} draws no guesses, so it has no estimate to measure`);
       const estimator = createEstimator(spec.method, { ...estimatorOptions(configFrom(settings, spec, width, seed)), ...QUALITY_WIDTH_OPTIONS[spec.method] });
       layers = measureQuality(model, x, labels, estimator, { draws: settings.draws, rng: rng(seed).split(1) });
     } catch (error) {

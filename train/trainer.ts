@@ -8,7 +8,7 @@ import { FwdgradError, FwdgradFault, fmt } from "../engine/errors.ts";
 import { sum } from "../engine/ops.ts";
 import { rng, type Rng } from "../engine/rng.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
-import { createEstimator, createMethod, optionsTakenBy, type Combine, type Estimator, type EstimatorOptions, type EstimatorState, type GradientMethod, type Objective } from "../estimators/index.ts";
+import { createEstimator, createMethod, isEstimatorId, optionsTakenBy, type Combine, type Estimator, type EstimatorOptions, type EstimatorState, type GradientMethod, type Objective } from "../estimators/index.ts";
 import { lossFor, type Loss, type LossId } from "../models/loss.ts";
 import { measureBasisFidelity, measureQuality, type LayerFidelity, type LayerMetrics } from "../estimators/metrics.ts";
 import type { Dataset, Split } from "../data/dataset.ts";
@@ -332,7 +332,7 @@ export class Trainer {
    * warm starts. Null for the exact gradient.
    */
   probeQuality(options: { rows?: number; draws: number; rng: Rng }): LayerMetrics[] | null {
-    if (!this.estimator) return null;
+    if (!this.estimator || !isEstimatorId(this.config.method)) return null;
     const scope = mark();
     const { x, labels, objective } = this.probeBatch(options.rows);
     const probe = createEstimator(this.config.method, estimatorOptions(this.config));

@@ -82,7 +82,7 @@ export interface TrainingEndpoint {
 }
 
 /** The endpoint of a Web Worker scope (`self` in browsers, Deno and Bun workers). */
-export function workerScopeEndpoint(scope: { postMessage(m: unknown): void; addEventListener(type: "message", l: (e: MessageEvent) => void): void }): TrainingEndpoint {
+export function workerScopeEndpoint(scope: { postMessage(m: unknown): void; addEventListener(type: "message", l: (e: { data: unknown }) => void): void }): TrainingEndpoint {
   return {
     postMessage: (event) => scope.postMessage(event),
     onMessage: (handler) => scope.addEventListener("message", (e) => handler(e.data)),

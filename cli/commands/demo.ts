@@ -77,6 +77,7 @@ export const demoCommand: Command = {
       const cosine: Record<string, number> = {};
       for (const label of ALIGNED) {
         const { method, guesses, combine } = parseMethodSpec(label);
+        if (!isEstimatorId(method)) throw new Error(`demo: ${label} is not an estimator`);
         const estimator = createEstimator(method, { guesses, combine });
         cosine[label] = hiddenLayerMean(measureQuality(warm.model, x, labels, estimator, { draws: flags.draws as number, rng: rng(seed).split(1) }).map((l) => l.cosine)) ?? NaN;
       }

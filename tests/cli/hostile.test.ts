@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { FwdgradError } from "../../engine/errors.ts";
-import { createEstimator } from "../../estimators/index.ts";
+import { createEstimator, type EstimatorId } from "../../estimators/index.ts";
 import { assertRefused, fwdgrad } from "./run-cli.ts";
 
 const Hostile = suite("hostile input");
@@ -42,7 +42,7 @@ Hostile("method, command, experiment and flag names from Object.prototype are un
 Hostile("the library registry: createEstimator refuses Object.prototype keys with a FwdgradError", () => {
   for (const name of ["toString", "__proto__", "constructor", "hasOwnProperty", "isPrototypeOf"]) {
     try {
-      createEstimator(name);
+      createEstimator(name as EstimatorId);
       assert.unreachable(`createEstimator("${name}") returned`);
     } catch (error) {
       assert.instance(error, FwdgradError, `createEstimator("${name}"): ${String(error)}`);

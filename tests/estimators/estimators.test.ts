@@ -4,7 +4,7 @@
 // Jacobian columns; metrics equal hand computations; bad options are rejected.
 import {
   add, backprop, stepInput, methodOptions, createEstimator, createMethod, keepsWarmStarts, createMlp, ESTIMATORS, estimateStep, isMethodId, jvp, mark, measureQuality, METHOD_IDS, prepareStep, release, rng, tensor,
-  heapPeakBytes, matmul, mul, newtonSchulz, qr, relu, resetHeapPeak, type Mlp, type Tensor,
+  heapPeakBytes, matmul, mul, newtonSchulz, qr, relu, resetHeapPeak, type EstimatorId, type Mlp, type Tensor,
 } from "../../index.ts";
 import { fitFor, NS_FITS, NS_STEPS } from "../../estimators/newton-schulz-coefficients.ts";
 import { maskedJacobians } from "../../estimators/orthogonal-guess.ts";
@@ -31,7 +31,7 @@ function cos(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** Mean weight-gradient estimate over `draws` steps of K guesses each, and the per-draw variance. */
-function meanEstimate(id: string, model: Mlp, x: Tensor, labels: Int32Array, draws: number, guesses: number, seed = 100) {
+function meanEstimate(id: EstimatorId, model: Mlp, x: Tensor, labels: Int32Array, draws: number, guesses: number, seed = 100) {
   const estimator = createEstimator(id, { guesses });
   const sums = model.layers.map((l) => new Float64Array(l.w.size));
   const squares = model.layers.map((l) => new Float64Array(l.w.size));
@@ -67,7 +67,7 @@ Estimators("backprop equals forward-mode Jacobian columns of the mean loss", () 
 
 Estimators("unbiased estimators average to the true gradient at the predicted rate", () => {
   const { model, x, labels, truth } = setup();
-  for (const id of ["forward-gradient", "activation-perturbation", "activation-perturbation-masked"]) {
+  for (const id of ["forward-gradient", "activation-perturbation", "activation-perturbation-masked"] as const) {
     const draws = 400;
     const { mean: average, totalVariance } = meanEstimate(id, model, x, labels, draws, 16);
     truth.grads.w.forEach((t, i) => {
@@ -85,7 +85,7 @@ Estimators("unbiased estimators average to the true gradient at the predicted ra
 });
 
 /** Empirical covariance of one example's guesses for hidden layer `layer`, from K guesses. */
-function empiricalCovariance(id: string, model: Mlp, x: Tensor, labels: Int32Array, layer: number, example: number, guesses: number): Float64Array {
+function empiricalCovariance(id: EstimatorId, model: Mlp, x: Tensor, labels: Int32Array, layer: number, example: number, guesses: number): Float64Array {
   const estimator = createEstimator(id, { guesses, ...("k" in methodOptions(id) ? { k: 3 } : {}) });
   const input = prepareStep(model, x, labels, rng(9));
   const y = estimator.seed(input).activations[layer]!.toArray();
@@ -378,6 +378,8 @@ Estimators("a step with K guesses keeps, per hidden layer, only its guesses and 
 
 Estimators("bad options are rejected", () => {
   const { model, x, labels } = setup();
+  // A misspelt id is a compile error (npm run typecheck fails if this line compiles) and a FwdgradError at run time.
+  // @ts-expect-error "nope" is not an EstimatorId
   assertFwdgradError(() => createEstimator("nope"), /unknown estimator "nope"; known: forward-gradient/);
   assertFwdgradError(() => createEstimator("wperp", { k: 0 }), /wperp: k must be an integer ≥ 1, got 0/);
   assertFwdgradError(() => createEstimator("wt", { guesses: 0 }), /wt: guesses must be an integer ≥ 1, got 0/);

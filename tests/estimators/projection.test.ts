@@ -79,7 +79,7 @@ Projection("W̃⊥ with K = Σ k + classes is the exact projection onto each lay
 
 Projection("one guess: the projection points along the one-guess estimate, scaled per example by 1/‖y_b‖² over all layers", () => {
   const { model, x, labels } = setup();
-  for (const id of ["wt", "activation-perturbation", "wperp"]) {
+  for (const id of ["wt", "activation-perturbation", "wperp"] as const) {
     const input = prepareStep(model, x, labels, rng(44));
     const options = id === "wperp" ? { k: 2, route: "exact" as const } : {};
     const seeds = createEstimator(id, options).seed(input);
