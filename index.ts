@@ -25,4 +25,4 @@ export { trainingWorkingSet, checkWorkingSet, type WorkingSet, type DataShape } 
 export { Trainer, describeData, estimatorOptions, modelFromState, type TrainConfig, type EpochReport, type TrainerState, type DataIdentity } from "./train/trainer.ts";
 export { serializeCheckpoint, encodeCheckpoint, fitsTextCheckpoint, parseCheckpoint } from "./train/checkpoint.ts";
 export { parseBinarySplit, parseCsvSplit, splitRows, type Dataset, type Split } from "./data/dataset.ts";
-export { serveTraining, workerScopeEndpoint, type TrainingEndpoint, type TrainingEvent, type TrainingMessage, type TrainingSettings } from "./train/worker.ts";
+export { serveTraining, workerScopeEndpoint, type CsvFile, type TrainingEndpoint, type TrainingEvent, type TrainingMessage, type TrainingSettings } from "./train/worker.ts";

@@ -24,6 +24,17 @@ import { saveWeights } from "../models/weights.ts";
 export type TrainingSettings = Omit<TrainConfig, "batch"> & { batch?: number; k?: number };
 
 /**
+ * A file's contents as the worker reads them: what a Blob or a File offers (its size in bytes and
+ * its text), declared here so that the package's types need no DOM lib.
+ */
+export interface CsvFile {
+  /** Bytes in the file, checked against MAX_CSV_BYTES before it is read. */
+  readonly size: number;
+  /** The whole file as text (UTF-8). */
+  text(): Promise<string>;
+}
+
+/**
  * `start` trains one method; `compare` trains several on the same data, initialisation and batches
  * (the settings' seed), one epoch of each in turn, as `fwdgrad compare` does: `methods` are entries
  * as `parseMethodSpec` reads them ("wt", "wperp:project:10"), overriding the settings' method,
@@ -39,7 +50,7 @@ export type TrainingMessage =
   | { type: "start"; settings: TrainingSettings }
   | { type: "compare"; settings: TrainingSettings; methods: string[] }
   | { type: "pause" } | { type: "resume" } | { type: "reset" }
-  | { type: "csv"; name: string; csv: string | Blob }
+  | { type: "csv"; name: string; csv: string | CsvFile }
   | { type: "mnist1d" }
   | { type: "weights"; run: number };
 
@@ -133,7 +144,8 @@ function checkMessage(message: unknown): TrainingMessage {
   if (type === "csv") {
     const { name, csv } = message as { name?: unknown; csv?: unknown };
     if (typeof name !== "string" || name === "" || name.length > 1000) throw new FwdgradError("training: csv needs name, the file's name (a string of 1 to 1000 characters)");
-    if (typeof csv !== "string" && !(typeof Blob !== "undefined" && csv instanceof Blob)) throw new FwdgradError("training: csv needs csv, the file's text or a Blob (a File)");
+    const file = csv as Partial<CsvFile> | null;
+    if (typeof csv !== "string" && !(typeof file === "object" && file !== null && typeof file.size === "number" && typeof file.text === "function")) throw new FwdgradError("training: csv needs csv, the file's text or a Blob (a File)");
   }
   if (type === "weights") {
     const run = (message as { run?: unknown }).run;
