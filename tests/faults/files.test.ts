@@ -7,7 +7,7 @@
 // faults go through cli/files.ts's seam (in this process, or through FWDGRAD_TEST_FAULTS in a
 // spawned CLI for the crash cases); no case may run past 10 s (watchdog.ts enforces it).
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "uvu";
@@ -296,7 +296,9 @@ Matrix("an --out folder deleted mid-run: exit 1, naming the file that could not 
       child.stderr.on("data", (chunk) => (err += chunk));
       const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
       for (let i = 0; i < 200 && !existsSync(join(out, "checkpoint.json")); i++) await new Promise((resolve) => setTimeout(resolve, 25));
-      rmSync(out, { recursive: true, force: true });
+      // Gone at once: a recursive remove races with the run's next write into the folder (ENOTEMPTY),
+      // where a rename takes the whole folder away in one step.
+      renameSync(out, `${out}-gone`);
       const code = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve("still running"), 8000))]);
       if (code === "still running") child.kill("SIGKILL");
       assert.is(code, 1, err);
