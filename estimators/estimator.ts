@@ -120,6 +120,12 @@ export interface Estimator {
    * state that does not fit them, or is otherwise bad, throws a FwdgradError and changes nothing.
    */
   restore?(state: EstimatorState, sizes: readonly number[]): void;
+  /**
+   * A cheap point to come back to, where `state()` would copy much (W̃⊥'s warm starts): returns a
+   * function that puts the cross-step state back as it is now (the trainer's put-back after a
+   * failed epoch). Where absent, `state()` and `restore()` serve.
+   */
+  statePoint?(): () => void;
 }
 
 /**

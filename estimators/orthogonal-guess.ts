@@ -178,6 +178,7 @@ export const orthogonalGuess: EstimatorFactory<typeof ORTHOGONAL_GUESS_OPTIONS> 
     checkModel: (sizes) => checkRank("wperp", k, sizes),
     state: () => warmStarts.state(),
     restore: (saved, sizes) => warmStarts.restore(saved, sizes),
+    statePoint: () => warmStarts.statePoint(),
   };
 }, (sizes, batch, { k, oversample, route }) =>
   // Per hidden layer, freed after it: the scaled W and its Gram, the Lanczos bases (each example's

@@ -2,7 +2,7 @@
 // smaller), AdamW, evaluation on the full train and test sets after every epoch, an early stop on a
 // non-finite loss that keeps the last good weights, and checkpoints of the whole state. Every random
 // draw is a Philox substream fixed by (seed, epoch, step), so a resumed run repeats the same numbers.
-import { heapBytes, mark, release } from "../engine/arena.ts";
+import { mark, release, tidy } from "../engine/arena.ts";
 import { allFinite, assign } from "../engine/inplace.ts";
 import { FwdgradError, FwdgradFault, fmt } from "../engine/errors.ts";
 import { sum } from "../engine/ops.ts";
@@ -283,9 +283,8 @@ export class Trainer {
    */
   startFrom(model: Model): void {
     if (this.step > 0) throw new FwdgradError(`train: startFrom must come before the first step (the run is at step ${this.step})`);
-    const mine = this.model.layers.map((l) => `${fmt(l.w.shape)}${l.b ? "+b" : ""}`).join(" ");
-    const theirs = model.layers.map((l) => `${fmt(l.w.shape)}${l.b ? "+b" : ""}`).join(" ");
-    const same = mine === theirs && model.sequence.map((l) => l.kind).join() === this.model.sequence.map((l) => l.kind).join();
+    const layout = (m: Model) => `${m.layers.map((l) => `${fmt(l.w.shape)}${l.b ? "+b" : ""}`).join(" ")} ${m.sequence.map((l) => l.kind).join()}`;
+    const same = layout(model) === layout(this.model);
     if (!same) throw new FwdgradError(`train: the initial model (sizes ${fmt(model.sizes)}${model.layers.some((l) => l.b) ? ", with biases" : ""}) is not this run's (sizes ${fmt(this.model.sizes)}${this.config.bias ? ", with biases" : ""})`);
     const weights = [...model.layers.map((l) => l.w.toArray()), ...model.layers.flatMap((l) => (l.b ? [l.b.toArray()] : []))];
     this.assignWeights(weights);
@@ -350,7 +349,7 @@ export class Trainer {
   probeBasisFidelity(options: { rows?: number; examples?: number; rng: Rng }): LayerFidelity[] | null {
     const estimator = this.estimator;
     if (!estimator) return null;
-    const saved = estimator.state?.();
+    const putBack = this.estimatorPoint();
     const scope = mark();
     try {
       const { x, labels, objective } = this.probeBatch(options.rows);
@@ -358,8 +357,16 @@ export class Trainer {
       return measureBasisFidelity(this.model, x, labels, estimator, { examples: options.examples, rng: options.rng, indices, objective });
     } finally {
       release(scope);
-      if (saved) estimator.restore!(saved, this.model.sizes);
+      putBack?.();
     }
+  }
+
+  /** The way back to the estimator's cross-step state as it is now (null where it keeps none). */
+  private estimatorPoint(): (() => void) | null {
+    const estimator = this.estimator;
+    if (estimator?.statePoint) return estimator.statePoint();
+    const saved = estimator?.state?.();
+    return saved ? () => estimator!.restore!(saved, this.model.sizes) : null;
   }
 
   /**
@@ -370,8 +377,7 @@ export class Trainer {
     const { features } = this.data;
     let lossSum = 0, correct = 0;
     const chunk = 1000;
-    for (let from = 0; from < split.n; from += chunk) {
-      const scope = mark();
+    for (let from = 0; from < split.n; from += chunk) tidy(() => {
       const rows = Math.min(chunk, split.n - from);
       const x = tensor(split.x.subarray(from * features, (from + rows) * features), [rows, features]);
       const { labels, objective } = this.targetsOf(split, Int32Array.from({ length: rows }, (_, r) => from + r));
@@ -383,17 +389,14 @@ export class Trainer {
           if (predicted === labels[r]) correct++;
         });
       }
-      release(scope);
-    }
+    });
     return { loss: lossSum / split.n, acc: this.loss.labels ? correct / split.n : NaN };
   }
 
   /** The epoch's order of the training examples: Fisher–Yates driven by the epoch's Philox stream. */
   private order(epoch: number): Int32Array {
     const n = this.data.train.n;
-    const scope = mark();
-    const u = rng(this.config.seed).split(0).split(epoch).uniform([n]).toArray();
-    release(scope);
+    const u = tidy(() => rng(this.config.seed).split(0).split(epoch).uniform([n]).toArray());
     const order = new Int32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
     for (let i = n - 1; i > 0; i--) {
@@ -429,22 +432,15 @@ export class Trainer {
   private runEpochOnce(onStep?: (step: number, steps: number, loss: number) => void): EpochReport | null {
     if (this.stopped) return null;
     const started = performance.now();
-    const scope = mark();
-    const baseline = heapBytes();
-    let snapshot: EpochStart | null = null;
+    const snapshot: EpochStart = {
+      weights: this.params.map((p) => p.toArray()), optimizer: this.optimizer.state(), step: this.step, epoch: this.epoch,
+      estimator: this.estimatorPoint(),
+    };
     try {
-      snapshot = {
-        weights: this.params.map((p) => p.toArray()), optimizer: this.optimizer.state(), step: this.step, epoch: this.epoch,
-        estimator: this.estimator?.state?.() ?? null,
-      };
-      const report = this.trainEpoch(snapshot, started, onStep);
-      // An epoch that kept nothing on the heap closes its scope: a scope left open would keep the
-      // heap's record of released spans from merging, one more entry every epoch of a long run.
-      if (heapBytes() === baseline) release(scope);
-      return report;
+      return this.trainEpoch(snapshot, started, onStep);
     } catch (error) {
-      release(scope);
-      if (snapshot) this.putBack(snapshot);
+      // Each step's and evaluation chunk's scope is freed as the error leaves it (tidy).
+      this.putBack(snapshot);
       throw hostFault(error);
     }
   }
@@ -453,37 +449,40 @@ export class Trainer {
   private putBack(snapshot: EpochStart): void {
     this.assignWeights(snapshot.weights);
     this.optimizer.restore(snapshot.optimizer);
-    if (snapshot.estimator) this.estimator!.restore!(snapshot.estimator, this.model.sizes);
+    snapshot.estimator?.();
     this.step = snapshot.step;
     this.epoch = snapshot.epoch;
   }
 
-  private trainEpoch(snapshot: EpochStart, started: number, onStep?: (step: number, steps: number, loss: number) => void): EpochReport | null {
+  /**
+   * One step on the training rows `rows`, in its own arena scope: the update, or why it was not
+   * made (a non-finite loss, gradient or updated weights).
+   */
+  private trainStep(rows: Int32Array): { loss: number; fault: string | null } {
     const { features } = this.data;
+    const xs = new Float32Array(rows.length * features);
+    rows.forEach((row, r) => xs.set(this.data.train.x.subarray(row * features, (row + 1) * features), r * features));
+    const x = tensor(xs, [rows.length, features]);
+    const { labels, objective } = this.targetsOf(this.data.train, rows);
+    const { loss, grads } = this.method.step(this.model, x, labels, rng(this.config.seed).split(1).split(this.step), Int32Array.from(rows), objective);
+    const update = [...grads.w, ...grads.b.filter((b): b is Tensor => b !== null)];
+    if (!Number.isFinite(loss)) return { loss, fault: `non-finite loss (${loss})` };
+    this.optimizer.step(this.params, update);
+    // One scan per step: a non-finite gradient makes the updated weights non-finite too, and so
+    // can a huge learning rate with a finite one (the next step would then fail inside a
+    // decomposition instead of here). The gradients are read only to name the cause.
+    const badWeight = this.params.findIndex((p) => !allFinite(p));
+    if (badWeight < 0) return { loss, fault: null };
+    const badGradient = update.findIndex((g) => !allFinite(g));
+    return { loss, fault: badGradient >= 0 ? `a non-finite gradient (parameter ${badGradient})` : `non-finite weights after the update (parameter ${badWeight})` };
+  }
+
+  private trainEpoch(snapshot: EpochStart, started: number, onStep?: (step: number, steps: number, loss: number) => void): EpochReport | null {
     const order = this.order(this.epoch);
     const steps = Math.ceil(order.length / this.config.batch);
     for (let s = 0; s < steps; s++) {
-      const scope = mark();
       const rows = order.subarray(s * this.config.batch, Math.min(order.length, (s + 1) * this.config.batch));
-      const xs = new Float32Array(rows.length * features);
-      rows.forEach((row, r) => xs.set(this.data.train.x.subarray(row * features, (row + 1) * features), r * features));
-      const x = tensor(xs, [rows.length, features]);
-      const { labels, objective } = this.targetsOf(this.data.train, rows);
-      const { loss, grads } = this.method.step(this.model, x, labels, rng(this.config.seed).split(1).split(this.step), Int32Array.from(rows), objective);
-      const update = [...grads.w, ...grads.b.filter((b): b is Tensor => b !== null)];
-      let fault = Number.isFinite(loss) ? null : `non-finite loss (${loss})`;
-      if (!fault) {
-        this.optimizer.step(this.params, update);
-        // One scan per step: a non-finite gradient makes the updated weights non-finite too, and so
-        // can a huge learning rate with a finite one (the next step would then fail inside a
-        // decomposition instead of here). The gradients are read only to name the cause.
-        const badWeight = this.params.findIndex((p) => !allFinite(p));
-        if (badWeight >= 0) {
-          const badGradient = update.findIndex((g) => !allFinite(g));
-          fault = badGradient >= 0 ? `a non-finite gradient (parameter ${badGradient})` : `non-finite weights after the update (parameter ${badWeight})`;
-        }
-      }
-      release(scope);
+      const { loss, fault } = tidy(() => this.trainStep(rows));
       if (fault) {
         this.stopped = `${fault} at epoch ${this.epoch + 1}, step ${s + 1}; the weights of epoch ${this.epoch} are kept`;
         this.putBack(snapshot);
@@ -512,7 +511,8 @@ interface EpochStart {
   optimizer: OptimizerState;
   step: number;
   epoch: number;
-  estimator: EstimatorState | null;
+  /** The way back to the estimator's cross-step state (`estimatorPoint`). */
+  estimator: (() => void) | null;
 }
 
 /**

@@ -138,6 +138,23 @@ export class WarmStarts {
   }
 
   /**
+   * A point to come back to, without copying a block: starts and blocks are replaced on update,
+   * never written in place, so keeping the maps' entries is enough.
+   */
+  statePoint(): () => void {
+    const gramStarts = new Map(this.gramStarts);
+    const bases = [...this.bases].map(([layer, cache]) => [layer, new Map(cache)] as const);
+    const bytes = this.bytes;
+    return () => {
+      this.gramStarts.clear();
+      this.bases.clear();
+      for (const [layer, start] of gramStarts) this.gramStarts.set(layer, start);
+      for (const [layer, cache] of bases) this.bases.set(layer, new Map(cache));
+      this.bytes = bytes;
+    };
+  }
+
+  /**
    * Replaces everything with a saved `state()`, after checking all of it against a model of layer
    * sizes `sizes`: only hidden layers whose next layer is wider than k keep starts (narrower ones
    * take the thin route), each of the shapes this model's steps would have made.
