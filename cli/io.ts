@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, realpathSync, statSync, type Stats } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { MAX_CSV_BYTES, parseBinarySplit, parseCsvSplit, parseDataFolderMeta, splitRows, type Dataset, type Split } from "../data/dataset.ts";
+import { datasetFromCsv, MAX_CSV_BYTES, parseBinarySplit, parseDataFolderMeta, type Dataset, type Split } from "../data/dataset.ts";
 import { generateMnist1d } from "../data/mnist1d.ts";
 import type { StudyFiles } from "../train/studies.ts";
 import { UsageError } from "./args.ts";
@@ -188,8 +188,7 @@ export function loadData(path: string | undefined, targets?: number): Dataset {
   if (!stats.isFile()) throw new UsageError(`${where}: not a regular file or a folder`);
   if (stats.size > MAX_CSV_BYTES) throw new UsageError(`${where}: ${stats.size} bytes is too large for CSV (at most ${MAX_CSV_BYTES}); use a binary data folder`);
   const text = new TextDecoder().decode(readBytes(path));
-  const { split, features, classes } = parseCsvSplit(path, text, undefined, targets);
-  return { ...splitRows(split, features, 0.8, path), features, classes, ...(targets === undefined ? {} : { targets }) };
+  return datasetFromCsv(path, text, targets);
 }
 
 /** A hint when a `fwdgrad data` run was killed while swapping this data folder in (cli/files.ts writeFolderAtomic). */

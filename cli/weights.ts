@@ -15,7 +15,7 @@ import { readInputFile } from "./io.ts";
 export const isSafetensors = (bytes: Uint8Array) => bytes.length >= 8 && bytes[4] === 0 && bytes[5] === 0 && bytes[6] === 0 && bytes[7] === 0;
 
 /** Runs `read`, its FwdgradError a UsageError naming `flag path`. */
-function judged<T>(flag: string, path: string, read: () => T): T {
+export function judged<T>(flag: string, path: string, read: () => T): T {
   try {
     return read();
   } catch (error) {

@@ -216,6 +216,16 @@ export function splitRows(all: Split, features: number, trainFraction: number, n
   return { train: part(0, nTrain), test: part(nTrain, all.n) };
 }
 
+/**
+ * A CSV file's rows as a data set, as the CLI's `--data` and the lab page read one: parsed by
+ * `parseCsvSplit` (its last `targets` columns regression targets when given), split 80/20 in file order.
+ * @throws {FwdgradError} as `parseCsvSplit` and `splitRows` do, naming the file.
+ */
+export function datasetFromCsv(name: string, text: string, targets?: number): Dataset {
+  const { split, features, classes } = parseCsvSplit(name, text, undefined, targets);
+  return { ...splitRows(split, features, 0.8, name), features, classes, ...(targets === undefined ? {} : { targets }) };
+}
+
 /** The files of one split in a data folder, relative to it, and optionally its row count. */
 export interface SplitFiles {
   x: string;

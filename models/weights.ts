@@ -16,6 +16,7 @@ import type { Dense } from "./dense.ts";
 import type { Layer } from "./layer.ts";
 import { reluLayer } from "./relu.ts";
 import { runModel, sequential, type Model } from "./sequential.ts";
+import { argmaxRows } from "./mlp.ts";
 
 /** The version written as fwdgrad.version (package.json's; tests/cli/weights.test.ts checks they agree). */
 export const FWDGRAD_VERSION = "0.1.0";
@@ -223,15 +224,14 @@ export function predict(model: Model, x: Tensor | Float32Array, options: { outpu
     }
   }
   if (regression) return { labels, probabilities, columns };
+  labels.set(argmaxRows(probabilities, columns));
+  // Softmax in place, shifted by each row's largest logit (the predicted class's).
+  const e = new Float64Array(columns);
   for (let r = 0; r < n; r++) {
     const row = probabilities.subarray(r * columns, (r + 1) * columns);
-    let best = 0;
-    for (let c = 1; c < columns; c++) if (row[c] > row[best]) best = c;
-    labels[r] = best;
-    const top = row[best];
+    const top = row[labels[r]];
     let total = 0;
-    const e = Array.from(row, (z) => Math.exp(z - top));
-    for (const v of e) total += v;
+    for (let c = 0; c < columns; c++) total += e[c] = Math.exp(row[c] - top);
     for (let c = 0; c < columns; c++) row[c] = e[c] / total;
   }
   return { labels, probabilities, columns };

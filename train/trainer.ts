@@ -14,7 +14,7 @@ import { measureBasisFidelity, measureQuality, type LayerFidelity, type LayerMet
 import type { Dataset, Split } from "../data/dataset.ts";
 import { argmaxRows, createMlp, forward, mlpSizes, type Mlp } from "../models/mlp.ts";
 import type { Model } from "../models/sequential.ts";
-import { checkWorkingSet } from "./memory.ts";
+import { checkWorkingSet, EVALUATION_ROWS } from "./memory.ts";
 import { adamW, type Optimizer, type OptimizerState } from "./optim.ts";
 
 /** A training run's configuration: the method, the MLP's shape and the schedule. */
@@ -376,9 +376,8 @@ export class Trainer {
   evaluate(split: Split): { loss: number; acc: number } {
     const { features } = this.data;
     let lossSum = 0, correct = 0;
-    const chunk = 1000;
-    for (let from = 0; from < split.n; from += chunk) tidy(() => {
-      const rows = Math.min(chunk, split.n - from);
+    for (let from = 0; from < split.n; from += EVALUATION_ROWS) tidy(() => {
+      const rows = Math.min(EVALUATION_ROWS, split.n - from);
       const x = tensor(split.x.subarray(from * features, (from + rows) * features), [rows, features]);
       const { labels, objective } = this.targetsOf(split, Int32Array.from({ length: rows }, (_, r) => from + r));
       const pre = forward(this.model, x).pre;

@@ -11,7 +11,7 @@ import { argmaxRows, forward } from "../models/mlp.ts";
 import { rng } from "../engine/rng.ts";
 import { tensor } from "../engine/tensor.ts";
 import { generateMnist1d } from "../data/mnist1d.ts";
-import { MAX_CSV_BYTES, parseCsvSplit, splitRows, type Dataset } from "../data/dataset.ts";
+import { datasetFromCsv, MAX_CSV_BYTES, type Dataset } from "../data/dataset.ts";
 import { parseMethodSpec, sharedOptions, type MethodSpec } from "../estimators/index.ts";
 import { Trainer, type EpochReport, type TrainConfig } from "./trainer.ts";
 import { saveWeights } from "../models/weights.ts";
@@ -113,8 +113,7 @@ export function checkCsvSize(name: string, bytes: number, unit = "bytes"): void 
 /** A CSV file's rows as a data set, read as the CLI's `--data` reads one: parsed by `parseCsvSplit`, split 80/20 in file order. */
 export function csvDataset(name: string, text: string): Dataset {
   checkCsvSize(name, text.length, "characters");
-  const { split, features, classes } = parseCsvSplit(name, text);
-  return { ...splitRows(split, features, 0.8, name), features, classes };
+  return datasetFromCsv(name, text);
 }
 
 const EXAMPLES = 6;

@@ -2,12 +2,11 @@
 // architecture in its metadata), written durably. Nothing else of the checkpoint is kept.
 import { saveWeights } from "../../models/weights.ts";
 import { modelFromState } from "../../train/trainer.ts";
-import { requireFlag, UsageError, type Command } from "../args.ts";
+import { requireFlag, type Command } from "../args.ts";
 import { writeDurable } from "../files.ts";
 import { readyFor } from "../engine.ts";
 import { checkOutFile } from "../io.ts";
-import { outputsOf, readCheckpoint } from "../weights.ts";
-import { FwdgradError } from "../../engine/errors.ts";
+import { judged, outputsOf, readCheckpoint } from "../weights.ts";
 
 export const exportCommand: Command = {
   summary: "write a checkpoint's weights as a safetensors file (for predict, train --init, PyTorch)",
@@ -29,15 +28,10 @@ export const exportCommand: Command = {
     checkOutFile("--out", out);
     await readyFor({ threads: 1 });
     const state = readCheckpoint("--checkpoint", path);
-    let bytes: Uint8Array;
-    try {
-      bytes = saveWeights(modelFromState(state), { outputs: outputsOf(state) });
-    } catch (error) {
-      if (error instanceof FwdgradError) throw new UsageError(`--checkpoint ${path}: ${error.message}`);
-      throw error;
-    }
+    const model = judged("--checkpoint", path, () => modelFromState(state));
+    const bytes = judged("--checkpoint", path, () => saveWeights(model, { outputs: outputsOf(state) }));
     writeDurable(out, bytes);
     const weights = state.weights.reduce((n, w) => n + w.length, 0);
-    console.log(`${out}: ${weights} weights of an MLP [${[state.data.features, ...new Array<number>(state.config.depth).fill(state.config.width), state.data.classes].join(", ")}], ${bytes.length} bytes (epoch ${state.epoch} of ${state.config.method})`);
+    console.log(`${out}: ${weights} weights of an MLP [${model.sizes.join(", ")}], ${bytes.length} bytes (epoch ${state.epoch} of ${state.config.method})`);
   },
 };

@@ -2,17 +2,15 @@
 // or one JSON line per epoch, a checkpoint and history in --out every epoch, and --resume to continue
 // bit for bit. A training run that stopped early exits 1.
 import { join } from "node:path";
-import { FwdgradError } from "../../engine/errors.ts";
 import { COMBINES, MAX_GUESSES, METHOD_IDS, type EstimatorOptions } from "../../estimators/index.ts";
-import { encodeCheckpoint, fitsTextCheckpoint, parseCheckpoint, serializeCheckpoint } from "../../train/checkpoint.ts";
+import { encodeCheckpoint, fitsTextCheckpoint, serializeCheckpoint } from "../../train/checkpoint.ts";
 import { estimatorOptions, Trainer, type TrainConfig } from "../../train/trainer.ts";
 import { requireFlag, UsageError, type Command } from "../args.ts";
 import { readyFor, THREADS_FLAG } from "../engine.ts";
-import { checkOutFolder, loadData, makeOutFolder, readInputFile } from "../io.ts";
+import { checkOutFolder, loadData, makeOutFolder } from "../io.ts";
 import { removeFile, writeDurable } from "../files.ts";
-import { readSafetensors } from "../weights.ts";
-import { loadWeights, weightsOutputs, type ModelOutputs } from "../../models/weights.ts";
-import type { Model } from "../../models/sequential.ts";
+import { judged, readCheckpoint, readSafetensors } from "../weights.ts";
+import { loadWeights, weightsOutputs } from "../../models/weights.ts";
 import { checkMethodFits, checkMethods, checkModelSize, estimatorOptionsHelp, LOSS_FLAGS, lossFromFlags, OPTION_FLAG, optionsFromFlags, TRAINING_FLAGS, WIDTH_FLAG } from "../runs.ts";
 
 /** One line redrawn in place on a terminal: epoch, loss, accuracy, step time and ETA. */
@@ -32,14 +30,7 @@ function progressLine(report: { epoch: number; trainLoss: number; trainAcc: numb
 /** The MLP of an --init file, and the width, depth and bias a run needs to be it. */
 function initModel(path: string) {
   const file = readSafetensors("--init", path);
-  let model: Model, outputs: ModelOutputs;
-  try {
-    model = loadWeights(file);
-    outputs = weightsOutputs(file);
-  } catch (error) {
-    if (error instanceof FwdgradError) throw new UsageError(`--init ${path}: ${error.message}`);
-    throw error;
-  }
+  const { model, outputs } = judged("--init", path, () => ({ model: loadWeights(file), outputs: weightsOutputs(file) }));
   const hidden = model.sizes.slice(1, -1);
   const kinds = model.sequence.map((l) => l.kind).join(",");
   const mlp = model.layers.map((_, i) => (i === 0 ? "dense" : "relu,dense")).join(",");
@@ -94,13 +85,7 @@ export const trainCommand: Command = {
     }
     if (typeof flags.resume === "string") {
       const path = flags.resume;
-      const bytes = readInputFile("--resume", path, "give the checkpoint.json or checkpoint.bin inside an --out folder");
-      try {
-        resume = parseCheckpoint(bytes);
-      } catch (error) {
-        if (error instanceof FwdgradError) throw new UsageError(`--resume ${path}: ${error.message}`);
-        throw error;
-      }
+      resume = readCheckpoint("--resume", path);
       // The checkpoint fixes the run: a flag that would change it is refused, not ignored. Its
       // estimator options are in one place (config.options), as the named flags set them.
       const saved = { ...estimatorOptions(resume.config), ...resume.config } as unknown as Record<string, unknown>;
