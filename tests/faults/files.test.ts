@@ -78,6 +78,8 @@ interface Site {
   data?: boolean;
 }
 
+/** A background run's epochs: far more than a case needs, few enough to end on its own within minutes. */
+const BOUNDED_EPOCHS = "3000";
 const TRAIN = ["train", "--method", "wt", "--width", "8", "--depth", "1", "--batch", "500", "--threads", "1"];
 const SITES: Site[] = [
   { name: "train checkpoint.json", setup: (d) => [...TRAIN, "--epochs", "1", "--out", d], run: (d) => ["train", "--resume", join(d, "checkpoint.json"), "--epochs", "2", "--out", d], file: "checkpoint.json" },
@@ -208,7 +210,9 @@ Matrix("two writers on one folder: the second is refused with the first's name, 
   const dir = mkdtempSync(join(tmpdir(), "fwdgrad-two-"));
   try {
     await timedCase("two writers", async () => {
-      const first = spawn(process.execPath, ["--import", "tsx", "cli/fwdgrad.ts", ...TRAIN, "--epochs", "100000", "--out", dir], { stdio: "ignore" });
+      // Long enough to outlast the case, short enough (a minute or two) that a runner killed by the
+      // watchdog leaves no run behind for long.
+      const first = spawn(process.execPath, ["--import", "tsx", "cli/fwdgrad.ts", ...TRAIN, "--epochs", BOUNDED_EPOCHS, "--out", dir], { stdio: "ignore" });
       const exited = new Promise((resolve) => first.on("exit", resolve));
       try {
         const lock = join(dir, LOCK_NAME);
@@ -291,7 +295,7 @@ Matrix("an --out folder deleted mid-run: exit 1, naming the file that could not 
   try {
     await timedCase("deleted --out", async () => {
       const out = join(dir, "run");
-      const child = spawn(process.execPath, ["--import", "tsx", "cli/fwdgrad.ts", ...TRAIN, "--epochs", "100000", "--out", out], { stdio: ["ignore", "ignore", "pipe"] });
+      const child = spawn(process.execPath, ["--import", "tsx", "cli/fwdgrad.ts", ...TRAIN, "--epochs", BOUNDED_EPOCHS, "--out", out], { stdio: ["ignore", "ignore", "pipe"] });
       let err = "";
       child.stderr.on("data", (chunk) => (err += chunk));
       const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
