@@ -48,6 +48,14 @@ export const KERNEL_ABI = {
       ],
       result: "void",
     },
+    gemm_drawn_scratch_f32: { params: [], result: "i32" },
+    gemm_drawn_f32: {
+      params: [
+        "outPtr: usize", "aPtr: usize", "packPtr: usize", "batch: i32", "m: i32", "k: i32", "n: i32", "aStride: i32", "transA: bool",
+        "dist: i32", "k0: u32", "k1: u32", "c0: u32", "c1: u32", "colFrom: i32", "colTo: i32",
+      ],
+      result: "void",
+    },
     transpose_f32: { params: ["outPtr: usize", "xPtr: usize", "batch: i32", "rows: i32", "cols: i32"], result: "void" },
     gemv_f32: { params: ["yPtr: usize", "aPtr: usize", "xPtr: usize", "m: i32", "n: i32", "trans: bool"], result: "void" },
     rowdots_f32: { params: ["outPtr: usize", "aPtr: usize", "cPtr: usize", "batch: i32", "m: i32", "n: i32", "k: i32"], result: "void" },
@@ -72,6 +80,7 @@ export const KERNEL_ABI = {
     },
     philox_uniform_f32: { params: ["outPtr: usize", "n: i32", "k0: u32", "k1: u32", "c0: u32", "c1: u32"], result: "void" },
     philox_normal_f32: { params: ["outPtr: usize", "n: i32", "k0: u32", "k1: u32", "c0: u32", "c1: u32"], result: "void" },
+    philox_sign_f32: { params: ["outPtr: usize", "n: i32", "k0: u32", "k1: u32", "c0: u32", "c1: u32"], result: "void" },
   },
   svd: {
     svd_scratch_f64: { params: ["m: i32", "n: i32", "full: bool"], result: "i32" },

@@ -1,5 +1,5 @@
 // The kernels split across threads. Each split gives every thread a disjoint part of the output
-// (elementwise by ranges, gemm by batches or by row panels of C, batched decompositions by
+// (elementwise by ranges, gemm by batches or by row panels of C, a drawn gemm by columns, batched decompositions by
 // examples), and each output element is computed by the same instructions in the same order as in
 // a one-thread call, so the bits do not depend on the thread count. A call too small to repay a
 // worker's wake-up, or a kernel without a split, runs on the calling thread.
@@ -145,8 +145,24 @@ const SPLITTERS: Partial<Record<KernelName, Splitter>> = {
   },
   // (out, n, k0, k1, c0, c1): Philox blocks of 4 values; a part starting at value i starts at
   // block i / 4, that is at the 64-bit counter (c1, c0) + i / 4.
-  philox_uniform_f32: philoxSplit,
-  philox_normal_f32: philoxSplit,
+  philox_uniform_f32: philoxSplit(4),
+  philox_normal_f32: philoxSplit(4),
+  philox_sign_f32: philoxSplit(128),
+  // (out, a, pack, batch, m, k, n, aStride, transA, dist, k0, k1, c0, c1, colFrom, colTo): by columns
+  // of every product, so that each thread draws only its own rows of V.
+  gemm_drawn_f32(args, threads, k, minPartWork) {
+    const [, , , batch, m, depth, , , , , , , , , colFrom, colTo] = args;
+    const cols = colTo - colFrom;
+    const parts = partCount(batch * m * Math.max(depth, 1) * cols + 16 * batch * depth * cols, Math.ceil(cols / 8), threads, minPartWork);
+    if (parts < 2) return null;
+    const ranges = splitRange(cols, parts, 8).map(([from, to]) => {
+      const part = args.slice();
+      part[14] = colFrom + from;
+      part[15] = colFrom + to;
+      return part;
+    });
+    return { parts: ranges, scratchArg: 2, scratchBytes: k.gemm_drawn_scratch_f32() * 4 };
+  },
 
   // (u, s, v, a, work, batch, m, n, full, maxIter)
   svd_f32(args, threads, k, minPartWork) {
@@ -183,16 +199,22 @@ const SPLITTERS: Partial<Record<KernelName, Splitter>> = {
   },
 };
 
-function philoxSplit(args: readonly number[], threads: number, _k: Kernels, minPartWork: number): Plan | null {
-  const [, n, , , c0, c1] = args;
-  // A Box–Muller pair costs a log, a sqrt and a sine: ~16 multiply-adds per value.
-  const parts = partCount(16 * n, Math.ceil(n / 4), threads, minPartWork);
-  if (parts < 2) return null;
-  return {
-    parts: splitRange(n, parts, 4).map(([from, to]) => {
-      const low = c0 + from / 4;
-      return [args[0] + from * 4, to - from, args[2], args[3], low >>> 0, (c1 + (low >= 2 ** 32 ? 1 : 0)) >>> 0];
-    }),
+/**
+ * (out, n, k0, k1, c0, c1), `perBlock` values to a Philox block: a part starting at value i (a
+ * multiple of perBlock) starts at block i / perBlock, that is at the 64-bit counter (c1, c0) + i / perBlock.
+ */
+function philoxSplit(perBlock: number): Splitter {
+  return (args, threads, _k, minPartWork) => {
+    const [, n, , , c0, c1] = args;
+    // A Box–Muller pair costs a log, a sqrt and a sine: ~16 multiply-adds per value.
+    const parts = partCount(16 * n, Math.ceil(n / perBlock), threads, minPartWork);
+    if (parts < 2) return null;
+    return {
+      parts: splitRange(n, parts, perBlock).map(([from, to]) => {
+        const low = c0 + from / perBlock;
+        return [args[0] + from * 4, to - from, args[2], args[3], low >>> 0, (c1 + (low >= 2 ** 32 ? 1 : 0)) >>> 0];
+      }),
+    };
   };
 }
 

@@ -33,12 +33,12 @@ export function expf32(x: f32): f32 {
 
 // log: x = 2^k·m with m ∈ [√2/2, √2), f = m − 1, s = f/(2 + f),
 // log(1 + f) = f − f²/2 + s(f²/2 + R(s²)) (FreeBSD e_logf.c, the Lg1..Lg4 minimax fit).
-const LG1: f32 = 0.66666662693;
-const LG2: f32 = 0.40000972152;
-const LG3: f32 = 0.28498786688;
-const LG4: f32 = 0.24279078841;
-const LN2_HI: f32 = 0.69313812256;
-const LN2_LO: f32 = 9.0580006145e-6;
+export const LG1: f32 = 0.66666662693;
+export const LG2: f32 = 0.40000972152;
+export const LG3: f32 = 0.28498786688;
+export const LG4: f32 = 0.24279078841;
+export const LN2_HI: f32 = 0.69313812256;
+export const LN2_LO: f32 = 9.0580006145e-6;
 const TWO_POW_25: f32 = 33554432;
 
 // @ts-ignore: decorator
@@ -71,16 +71,16 @@ export function logf32(x: f32): f32 {
 
 // sin and cos of 2π·t for t ∈ [0, 1): t is split exactly into a quadrant and a fraction, the
 // fraction folded to [0, π/4], and Taylor polynomials (error < 2e-9 there) evaluated by Horner.
-const HALF_PI: f32 = 1.5707963268;
-const S3: f32 = -0.16666667;
-const S5: f32 = 0.008333334;
-const S7: f32 = -0.0001984127;
-const S9: f32 = 0.0000027557319;
-const C2: f32 = -0.5;
-const C4: f32 = 0.041666668;
-const C6: f32 = -0.0013888889;
-const C8: f32 = 0.0000248015873;
-const C10: f32 = -0.00000027557319;
+export const HALF_PI: f32 = 1.5707963268;
+export const S3: f32 = -0.16666667;
+export const S5: f32 = 0.008333334;
+export const S7: f32 = -0.0001984127;
+export const S9: f32 = 0.0000027557319;
+export const C2: f32 = -0.5;
+export const C4: f32 = 0.041666668;
+export const C6: f32 = -0.0013888889;
+export const C8: f32 = 0.0000248015873;
+export const C10: f32 = -0.00000027557319;
 
 // @ts-ignore: decorator
 @inline

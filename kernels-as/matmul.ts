@@ -6,6 +6,7 @@
 // sum Σ_p a[i,p]·b[p,j] with a rounding after each multiply and each add (no FMA), in increasing p,
 // across KC blocks too (a block continues from the stored partial sums), so the TS twin gives the
 // same bits. The epilogue (scale, bias, ReLU) runs on each finished block while it is still in cache.
+import { fillDraw } from "./draws";
 import { GEMM_SCRATCH_F32, KC, MC, MR, NC, NR } from "./shared";
 
 /** Scratch floats gemm_f32 needs at packPtr: a packed A block, a packed B block and one edge tile. */
@@ -97,6 +98,41 @@ function micro(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, resume: bool
 }
 
 /**
+ * out[i0 .. i0+mc rows, j0 .. j0+nc cols] (row stride ldc bytes) += op(A) rows · the packed B block
+ * (from 0 when not `resume`): packs each MC-row block of A, then the micro-kernel over the panels.
+ */
+// @ts-ignore: decorator
+@inline
+function multiplyBlock(
+  aPack: usize, bPack: usize, tile: usize, a: usize, transA: bool, m: i32, k: i32,
+  out: usize, ldc: usize, n: i32, p0: i32, kc: i32, j0: i32, nc: i32, rowFrom: i32, rowTo: i32, resume: bool,
+): void {
+  for (let i0 = rowFrom; i0 < rowTo; i0 += MC) {
+    const mc = min(MC, rowTo - i0);
+    packA(aPack, a, transA, m, k, i0, mc, p0, kc);
+    for (let jp = 0; jp < nc; jp += NR) {
+      const cols = min(NR, nc - jp);
+      const bp = bPack + ((<usize>jp * <usize>kc) << 2);
+      for (let ip = 0; ip < mc; ip += MR) {
+        const rows = min(MR, mc - ip);
+        const ap = aPack + ((<usize>ip * <usize>kc) << 2);
+        const c = at(out, i0 + ip, n, j0 + jp);
+        if (rows == MR && cols == NR) {
+          micro(ap, bp, kc, c, ldc, resume);
+          continue;
+        }
+        // Edge: run the full micro-kernel on a private tile, copy the valid part.
+        if (resume) {
+          for (let r = 0; r < rows; r++) memory.copy(tile + ((<usize>r * NR) << 2), c + <usize>r * ldc, <usize>cols << 2);
+        }
+        micro(ap, bp, kc, tile, NR << 2, resume);
+        for (let r = 0; r < rows; r++) memory.copy(c + <usize>r * ldc, tile + ((<usize>r * NR) << 2), <usize>cols << 2);
+      }
+    }
+  }
+}
+
+/**
  * out[b] = op(A[b]) · op(B[b]) for b < batch, with op(A) m×k and op(B) k×n. A[b] starts at
  * aPtr + b·aStride elements (aStride 0 shares one A), likewise B; out[b] is m×n, contiguous.
  * transA: A is stored k×m; transB: B is stored n×k. packPtr: GEMM_SCRATCH_F32 floats of
@@ -123,31 +159,67 @@ export function gemm_f32(
       }
       for (let p0 = 0; p0 < k; p0 += KC) {
         const kc = min(KC, k - p0);
-        const resume = p0 > 0;
         packB(bPack, b, transB, k, n, p0, kc, j0, nc);
-        for (let i0 = rowFrom; i0 < rowTo; i0 += MC) {
-          const mc = min(MC, rowTo - i0);
-          packA(aPack, a, transA, m, k, i0, mc, p0, kc);
-          for (let jp = 0; jp < nc; jp += NR) {
-            const cols = min(NR, nc - jp);
-            const bp = bPack + ((<usize>jp * <usize>kc) << 2);
-            for (let ip = 0; ip < mc; ip += MR) {
-              const rows = min(MR, mc - ip);
-              const ap = aPack + ((<usize>ip * <usize>kc) << 2);
-              const c = at(out, i0 + ip, n, j0 + jp);
-              if (rows == MR && cols == NR) {
-                micro(ap, bp, kc, c, ldc, resume);
-                continue;
-              }
-              // Edge: run the full micro-kernel on a private tile, copy the valid part.
-              if (resume) {
-                for (let r = 0; r < rows; r++) memory.copy(tile + ((<usize>r * NR) << 2), c + <usize>r * ldc, <usize>cols << 2);
-              }
-              micro(ap, bp, kc, tile, NR << 2, resume);
-              for (let r = 0; r < rows; r++) memory.copy(c + <usize>r * ldc, tile + ((<usize>r * NR) << 2), <usize>cols << 2);
-            }
-          }
-        }
+        multiplyBlock(aPack, bPack, tile, a, transA, m, k, out, ldc, n, p0, kc, j0, nc, rowFrom, rowTo, p0 > 0);
+      }
+    }
+  }
+}
+
+/** Scratch floats gemm_drawn_f32 needs at packPtr: gemm_f32's, and one row of a drawn block. */
+export function gemm_drawn_scratch_f32(): i32 {
+  return GEMM_SCRATCH_F32 + KC;
+}
+
+/**
+ * Packs V[j0 .. j0+nc, p0 .. p0+kc]ᵀ as packB does for a B stored n×k (transposed), where V is n×k
+ * row-major and its element (j, p) is element base + j·k + p of the random stream: each row's run is
+ * drawn into `row`, then spread into its panel column.
+ */
+function packDrawn(dst: usize, row: usize, base: i32, k: i32, p0: i32, kc: i32, j0: i32, nc: i32, dist: i32, k0: u32, k1: u32, c0: u32, c1: u32): void {
+  for (let jp = 0; jp < nc; jp += NR) {
+    const cols = min(NR, nc - jp);
+    for (let c = 0; c < NR; c++) {
+      const column = dst + (<usize>c << 2);
+      if (c >= cols) {
+        for (let p = 0; p < kc; p++) store<f32>(column + ((<usize>p * NR) << 2), 0);
+        continue;
+      }
+      fillDraw(row, base + (j0 + jp + c) * k + p0, kc, dist, k0, k1, c0, c1);
+      for (let p = 0; p < kc; p++) store<f32>(column + ((<usize>p * NR) << 2), load<f32>(row + (<usize>p << 2)));
+    }
+    dst += (<usize>kc * NR) << 2;
+  }
+}
+
+/**
+ * out[b] = op(A[b]) · V[b]ᵀ for b < batch, where V[b] (n×k) is never stored: its element (j, p) is
+ * element b·n·k + j·k + p of the random stream (dist: 0 normal, 1 sign; key (k0, k1), first block
+ * (c0, c1); see draws.ts), drawn into the packed panels as the product needs them. The same bits as
+ * gemm_f32 with transB over the drawn V. A as in gemm_f32; out[b] is m×n, and only columns
+ * colFrom .. colTo are written, so threads split V itself (each draws only its rows of V).
+ */
+export function gemm_drawn_f32(
+  outPtr: usize, aPtr: usize, packPtr: usize, batch: i32, m: i32, k: i32, n: i32, aStride: i32, transA: bool,
+  dist: i32, k0: u32, k1: u32, c0: u32, c1: u32, colFrom: i32, colTo: i32,
+): void {
+  const aPack = packPtr;
+  const bPack = packPtr + ((<usize>(MC * KC)) << 2);
+  const tile = bPack + ((<usize>(KC * NC)) << 2);
+  const row = tile + ((<usize>(MR * NR)) << 2);
+  const ldc = <usize>n << 2;
+  for (let bi = 0; bi < batch; bi++) {
+    const a = aPtr + ((<usize>bi * <usize>aStride) << 2);
+    const out = outPtr + ((<usize>bi * <usize>m * <usize>n) << 2);
+    for (let j0 = colFrom; j0 < colTo; j0 += NC) {
+      const nc = min(NC, colTo - j0);
+      if (k == 0) {
+        for (let i = 0; i < m; i++) memory.fill(at(out, i, n, j0), 0, <usize>nc << 2);
+      }
+      for (let p0 = 0; p0 < k; p0 += KC) {
+        const kc = min(KC, k - p0);
+        packDrawn(bPack, row, bi * n * k, k, p0, kc, j0, nc, dist, k0, k1, c0, c1);
+        multiplyBlock(aPack, bPack, tile, a, transA, m, k, out, ldc, n, p0, kc, j0, nc, 0, m, p0 > 0);
       }
     }
   }

@@ -1,14 +1,14 @@
 // Counter-based random numbers: Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as
 // 1, 2, 3", SC 2011). Block b of the stream under key (k0, k1) is philox(counter = (b_lo, b_hi, 0, 0)).
-// A call fills n values from consecutive blocks starting at block (c0, c1); each block yields four
-// outputs. engine/kernels-ref/random.ts computes the same stream in TypeScript, bit for bit.
-import { logf32, turn } from "./math";
+// A call fills n values from consecutive blocks starting at block (c0, c1): four uniform or normal
+// values a block, or 128 signs. The values come from draws.ts, eight blocks at a time in SIMD lanes;
+// engine/kernels-ref/random.ts computes the same stream in TypeScript, bit for bit.
+import { DIST_NORMAL, DIST_SIGN, fillDraw, NORMAL_GROUP, storeGroup, uniformGroup } from "./draws";
 
 const M0: u32 = 0xd2511f53;
 const M1: u32 = 0xcd9e8d57;
 const W0: u32 = 0x9e3779b9;
 const W1: u32 = 0xbb67ae85;
-const TWO_POW_M24: f32 = 5.9604645e-8;
 
 let x0: u32 = 0, x1: u32 = 0, x2: u32 = 0, x3: u32 = 0;
 
@@ -37,29 +37,11 @@ export function philox_block_u32(outPtr: usize, k0: u32, k1: u32, c0: u32, c1: u
   store<u32>(outPtr, x0); store<u32>(outPtr, x1, 4); store<u32>(outPtr, x2, 8); store<u32>(outPtr, x3, 12);
 }
 
-// @ts-ignore: decorator
-@inline
-function block(k0: u32, k1: u32, c0: u32, c1: u32, b: u32): void {
-  const lo = c0 + b;
-  x0 = lo; x1 = c1 + <u32>(lo < c0); x2 = 0; x3 = 0;
-  philox(k0, k1);
-}
-
-// @ts-ignore: decorator
-@inline
-function unit(x: u32): f32 {
-  return <f32>(x >>> 8) * TWO_POW_M24;
-}
-
-/** n uniform values in [0, 1): the top 24 bits of each word times 2^-24. */
+/** n uniform values in [0, 1): the top 24 bits of each word times 2^-24, four blocks per step. */
 export function philox_uniform_f32(outPtr: usize, n: i32, k0: u32, k1: u32, c0: u32, c1: u32): void {
-  for (let i = 0; i < n; i += 4) {
-    block(k0, k1, c0, c1, <u32>(i >> 2));
-    const o = outPtr + (<usize>i << 2);
-    store<f32>(o, unit(x0));
-    if (i + 1 < n) store<f32>(o, unit(x1), 4);
-    if (i + 2 < n) store<f32>(o, unit(x2), 8);
-    if (i + 3 < n) store<f32>(o, unit(x3), 12);
+  for (let g = 0; g < n; g += NORMAL_GROUP) {
+    uniformGroup(k0, k1, c0, c1, <u32>(g >> 2));
+    storeGroup(outPtr + (<usize>g << 2), 0, min(NORMAL_GROUP, n - g));
   }
 }
 
@@ -68,18 +50,10 @@ export function philox_uniform_f32(outPtr: usize, n: i32, k0: u32, k1: u32, c0: 
  * u1 = (top24 + 1)·2^-24 ∈ (0, 1], u2 ∈ [0, 1), r = √(−2 ln u1), outputs r·cos 2πu2, r·sin 2πu2.
  */
 export function philox_normal_f32(outPtr: usize, n: i32, k0: u32, k1: u32, c0: u32, c1: u32): void {
-  for (let i = 0; i < n; i += 4) {
-    block(k0, k1, c0, c1, <u32>(i >> 2));
-    const o = outPtr + (<usize>i << 2);
-    const r0 = Mathf.sqrt(-2 * logf32(<f32>((x0 >>> 8) + 1) * TWO_POW_M24));
-    const t0 = unit(x1);
-    store<f32>(o, r0 * turn(t0, false));
-    if (i + 1 < n) store<f32>(o, r0 * turn(t0, true), 4);
-    if (i + 2 < n) {
-      const r1 = Mathf.sqrt(-2 * logf32(<f32>((x2 >>> 8) + 1) * TWO_POW_M24));
-      const t1 = unit(x3);
-      store<f32>(o, r1 * turn(t1, false), 8);
-      if (i + 3 < n) store<f32>(o, r1 * turn(t1, true), 12);
-    }
-  }
+  fillDraw(outPtr, 0, n, DIST_NORMAL, k0, k1, c0, c1);
+}
+
+/** n Rademacher values ±1 (E[v] = 0, E[v²] = 1): 128 per block, bit e mod 32 of word (e/32) mod 4; set gives −1. */
+export function philox_sign_f32(outPtr: usize, n: i32, k0: u32, k1: u32, c0: u32, c1: u32): void {
+  fillDraw(outPtr, 0, n, DIST_SIGN, k0, k1, c0, c1);
 }

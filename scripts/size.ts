@@ -13,7 +13,9 @@ import * as fwdgrad from "../index.ts";
 // 3500 until reverse mode by transposition (issue 25: linear and transpose rules in the primitive
 // table, linearize/vjp/grad, the inspector) and the f64 symmetric eigensolver moved in from estimators/.
 // 3800 until threads under fault (issue 29: bounded waits, retiring a failed worker, the fault seam).
-const ENGINE_BUDGET = 3850;
+// 3850 until tangents drawn where they are used (issue 26: the streams' one element-wise twin
+// engine/kernels-ref/draws.ts, the drawn-operand product and its split, drawn tensors).
+const ENGINE_BUDGET = 4100;
 const FOLDERS = ["engine", "kernels-as", "models", "estimators", "data", "train", "platform", "cli", "web", "plot", "bench", "scripts", "tests"];
 
 function sourceLines(path: string): number {

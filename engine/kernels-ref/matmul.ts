@@ -1,7 +1,8 @@
 // Twin of kernels-as/matmul.ts: the same products without the packing and blocking. Each output
 // element is the sequential sum Σ_p a[i,p]·b[p,j] in increasing p, rounded to f32 after each
 // multiply and each add, as the kernel's micro-kernel does across its KC blocks; booleans arrive as 0/1.
-import { GEMM_SCRATCH_F32 } from "../../kernels-as/shared.ts";
+import { GEMM_SCRATCH_F32, KC } from "../../kernels-as/shared.ts";
+import { fillDraw } from "./draws.ts";
 import type { Heap } from "../heap.ts";
 import { twins } from "../kernel-abi.ts";
 
@@ -28,6 +29,27 @@ export function createMatmulRef(heap: Heap) {
               const bv = transB ? mem[b + j * k + p] : mem[b + p * n + j];
               s = fr(s + fr(av * bv));
             }
+            mem[out + i * n + j] = s;
+          }
+        }
+      }
+    },
+    gemm_drawn_scratch_f32(): number {
+      return GEMM_SCRATCH_F32 + KC;
+    },
+    gemm_drawn_f32(
+      outPtr: number, aPtr: number, packPtr: number, batch: number, m: number, k: number, n: number, aStride: number, transA: number,
+      dist: number, k0: number, k1: number, c0: number, c1: number, colFrom: number, colTo: number,
+    ): void {
+      const mem = heap.f32();
+      const v = new Float32Array(k);
+      for (let bi = 0; bi < batch; bi++) {
+        const a = (aPtr >>> 2) + bi * aStride, out = (outPtr >>> 2) + bi * m * n;
+        for (let j = colFrom; j < colTo; j++) {
+          fillDraw(v, 0, bi * n * k + j * k, k, dist, k0, k1, c0, c1);
+          for (let i = 0; i < m; i++) {
+            let s = 0;
+            for (let p = 0; p < k; p++) s = fr(s + fr((transA ? mem[a + p * m + i] : mem[a + i * k + p]) * v[p]));
             mem[out + i * n + j] = s;
           }
         }

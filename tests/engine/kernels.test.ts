@@ -169,6 +169,36 @@ KernelsSuite("gemm_f32: batches and shared operands", () => {
   }
 });
 
+KernelsSuite("gemm_drawn_f32: against its twin, and against gemm_f32 over the same draws stored", () => {
+  const heap = engine().heap;
+  compare("gemm_drawn scratch size", [], (k) => k.gemm_drawn_scratch_f32());
+  const pack = put(new Float32Array(engine().ref.gemm_drawn_scratch_f32()));
+  const shapes: number[][] = SIZES.map((s) => [1, s, s, s]);
+  shapes.push([1, 5, 17, 3], [2, 17, 4, 65], [3, 65, 3, 17], [1, 9, 1, 64], [1, 64, 300, 530], [2, 3, 0, 5], [1, 4, 257, 9]);
+  for (const [batch, m, kk, n] of shapes) {
+    const r = inputs(batch + m * 7 + kk * 13 + n);
+    const a = put(r.uniform(m * kk));
+    for (const [dist, draw] of [[0, "philox_normal_f32"], [1, "philox_sign_f32"]] as const) {
+      for (const transA of [0, 1]) {
+        const mark = heap.mark();
+        const keys = [0x1234567, 89, 0xfffffff0, 2] as const;
+        const label = `gemm_drawn batch=${batch} ${m}x${kk}x${n} dist=${dist} transA=${transA}`;
+        compare(label, batch * m * n, (k, out) => k.gemm_drawn_f32(out, a, pack, batch, m, kk, n, 0, transA, dist, ...keys, 0, n));
+        // The same product with V drawn into memory first: the fused kernel changes no bit.
+        const v = put(new Float32Array(batch * n * kk));
+        engine().wasm![draw](v, batch * n * kk, ...keys);
+        const plain = put(new Float32Array(batch * m * n)), fused = put(new Float32Array(batch * m * n));
+        const gemmPack = put(new Float32Array(engine().ref.gemm_scratch_f32()));
+        engine().wasm!.gemm_f32(plain, a, v, gemmPack, batch, m, kk, n, 0, n * kk, transA, 1, 0, m);
+        engine().wasm!.gemm_drawn_f32(fused, a, pack, batch, m, kk, n, 0, transA, dist, ...keys, 0, n);
+        const f = heap.f32();
+        assertSameBits(f.slice(fused >>> 2, (fused >>> 2) + batch * m * n), f.slice(plain >>> 2, (plain >>> 2) + batch * m * n), `${label}: fused vs stored`);
+        heap.release(mark);
+      }
+    }
+  }
+});
+
 KernelsSuite("gemv_f32, plain and transposed", () => {
   for (const [m, n] of [[1, 1], [3, 5], [4, 4], [17, 64], [65, 3], [64, 65], [5, 17]]) {
     const r = inputs(m * 31 + n);
@@ -256,8 +286,11 @@ KernelsSuite("philox kernels", () => {
     for (const [k0, k1, c0, c1] of [[0, 0, 0, 0], [123, 0xffffffff, 0xfffffffe, 7]]) {
       compare(`uniform n=${n}`, n, (k, out) => k.philox_uniform_f32(out, n, k0, k1, c0, c1));
       compare(`normal n=${n}`, n, (k, out) => k.philox_normal_f32(out, n, k0, k1, c0, c1));
+      compare(`sign n=${n}`, n, (k, out) => k.philox_sign_f32(out, n, k0, k1, c0, c1));
     }
   }
+  // Past 512 signs (four blocks a call) and across a 2^32 block-counter wrap mid-call.
+  for (const n of [129, 513, 1031]) compare(`sign n=${n} wrapping`, n, (k, out) => k.philox_sign_f32(out, n, 9, 8, 0xfffffffe, 3));
   compare("block", 4, (k, out) => k.philox_block_u32(out, 0xa4093822, 0x299f31d0, 0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344));
 });
 
