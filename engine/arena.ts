@@ -91,7 +91,8 @@ export function tidy<R>(fn: () => R): R {
   // Allocations made in the scope, by address; tensors sharing one (views) move together.
   const groups = new Map<number, Tensor[]>();
   for (const t of kept) {
-    if (t.serial < start.serial) continue;
+    // Deferred tensors are made again where read: nothing of theirs needs keeping.
+    if (t.deferred || t.serial < start.serial) continue;
     const group = groups.get(t.serial);
     if (group) group.push(t);
     else groups.set(t.serial, [t]);

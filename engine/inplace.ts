@@ -112,24 +112,42 @@ export function adamWUpdate(param: Tensor, grad: Tensor, m: Float32Array, v: Flo
   if (grad.size !== param.size || m.length !== param.size || v.length !== param.size) {
     throw new FwdgradError(`adamWUpdate: Tensor${fmt(param.shape)} with a gradient of ${grad.size} and moments of ${m.length}, ${v.length} values`);
   }
-  const f = engine().heap.f32();
-  const at = param.ptr >>> 2, gAt = grad.ptr >>> 2;
   const { beta1, beta2, eps, decay, stepSize, rootCorrection2 } = c;
-  for (let j = 0; j < param.size; j++) {
-    const g = f[gAt + j];
-    const decayed = f[at + j] * decay;
-    m[j] = beta1 * m[j] + (1 - beta1) * g;
-    v[j] = beta2 * v[j] + (1 - beta2) * g * g;
-    const denominator = Math.sqrt(v[j]) / rootCorrection2 + eps;
-    f[at + j] = decayed - (stepSize * m[j]) / denominator;
-  }
+  readingValues(grad, (gAt) => {
+    const f = engine().heap.f32();
+    const at = param.ptr >>> 2;
+    for (let j = 0; j < param.size; j++) {
+      const g = f[gAt + j];
+      const decayed = f[at + j] * decay;
+      m[j] = beta1 * m[j] + (1 - beta1) * g;
+      v[j] = beta2 * v[j] + (1 - beta2) * g * g;
+      const denominator = Math.sqrt(v[j]) / rootCorrection2 + eps;
+      f[at + j] = decayed - (stepSize * m[j]) / denominator;
+    }
+  });
 }
 
 /** One SGD update of `param` in place: p ← p − lr·(g + λ·p), as torch.optim.SGD without momentum. */
 export function sgdUpdate(param: Tensor, grad: Tensor, lr: number, weightDecay: number): void {
   plain("sgdUpdate", param, grad);
   if (grad.size !== param.size) throw new FwdgradError(`sgdUpdate: Tensor${fmt(param.shape)} with a gradient of ${grad.size} values`);
-  const f = engine().heap.f32();
-  const at = param.ptr >>> 2, gAt = grad.ptr >>> 2;
-  for (let j = 0; j < param.size; j++) f[at + j] = f[at + j] - lr * (f[gAt + j] + weightDecay * f[at + j]);
+  readingValues(grad, (gAt) => {
+    const f = engine().heap.f32();
+    const at = param.ptr >>> 2;
+    for (let j = 0; j < param.size; j++) f[at + j] = f[at + j] - lr * (f[gAt + j] + weightDecay * f[at + j]);
+  });
+}
+
+/**
+ * Runs `fn` on the f32 index of `t`'s values. A deferred tensor (a forward gradient's drawn update)
+ * is made for the call and freed after it, so an optimiser holds one layer's gradient at a time.
+ */
+function readingValues(t: Tensor, fn: (at: number) => void): void {
+  const heap = engine().heap;
+  const start = heap.mark();
+  try {
+    fn(t.ptr >>> 2);
+  } finally {
+    heap.release(start);
+  }
 }

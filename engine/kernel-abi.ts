@@ -81,6 +81,14 @@ export const KERNEL_ABI = {
     philox_uniform_f32: { params: ["outPtr: usize", "n: i32", "k0: u32", "k1: u32", "c0: u32", "c1: u32"], result: "void" },
     philox_normal_f32: { params: ["outPtr: usize", "n: i32", "k0: u32", "k1: u32", "c0: u32", "c1: u32"], result: "void" },
     philox_sign_f32: { params: ["outPtr: usize", "n: i32", "k0: u32", "k1: u32", "c0: u32", "c1: u32"], result: "void" },
+    drawn_combination_scratch_f32: { params: [], result: "i32" },
+    drawn_combination_f32: {
+      params: [
+        "outPtr: usize", "workPtr: usize", "coefPtr: usize", "count: i32", "size: i32", "from: i32", "to: i32", "scale: f32",
+        "dist: i32", "k0: u32", "k1: u32", "c0: u32", "c1: u32",
+      ],
+      result: "void",
+    },
   },
   svd: {
     svd_scratch_f64: { params: ["m: i32", "n: i32", "full: bool"], result: "i32" },

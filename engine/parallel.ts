@@ -148,6 +148,19 @@ const SPLITTERS: Partial<Record<KernelName, Splitter>> = {
   philox_uniform_f32: philoxSplit(4),
   philox_normal_f32: philoxSplit(4),
   philox_sign_f32: philoxSplit(128),
+  // (out, work, coef, count, size, from, to, scale, dist, k0, k1, c0, c1): by ranges of [from, to).
+  drawn_combination_f32(args, threads, k, minPartWork) {
+    const [, , , count, , from, to] = args;
+    const parts = partCount(16 * count * (to - from), Math.ceil((to - from) / 4), threads, minPartWork);
+    if (parts < 2) return null;
+    const ranges = splitRange(to - from, parts, 4).map(([a, b]) => {
+      const part = args.slice();
+      part[5] = from + a;
+      part[6] = from + b;
+      return part;
+    });
+    return { parts: ranges, scratchArg: 1, scratchBytes: k.drawn_combination_scratch_f32() * 4 };
+  },
   // (out, a, pack, batch, m, k, n, aStride, transA, dist, k0, k1, c0, c1, colFrom, colTo): by columns
   // of every product, so that each thread draws only its own rows of V.
   gemm_drawn_f32(args, threads, k, minPartWork) {

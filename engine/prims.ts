@@ -10,7 +10,7 @@
 // decides whether tangents are computed.
 import { engine } from "./backend.ts";
 import { FwdgradError } from "./errors.ts";
-import { gemm, type GemmOperand } from "./gemm.ts";
+import { gemm, gemmDrawn, type GemmOperand } from "./gemm.ts";
 import type { Kernels } from "./kernel-abi.ts";
 import { assertLive, empty, sizeOf, Tensor, view } from "./tensor.ts";
 
@@ -145,6 +145,13 @@ function directedProduct(dx: Tensor, other: Tensor, aSide: boolean, attrs: { tra
   if (directions === 0) return dout;
   const step = sizeOf(unbatched(dx));
   const plane = g.batch * g.m * g.n;
+  // A·Vᵀ with drawn tangents V (a forward gradient's weight directions): V is drawn panel by panel
+  // inside the product, never stored.
+  const draw = dx.deferred?.draw;
+  if (draw && !aSide && attrs.transB && g.batch === 1) {
+    gemmDrawn(dout.ptr, operand(other, 0, attrs.transA), draw, directions, g.m, g.k, g.n);
+    return dout;
+  }
   const [dxStride, otherStride] = aSide ? [g.aStride, g.bStride] : [g.bStride, g.aStride];
   const call = (outPtr: number, dxPtr: number, count: number, rows: number, movingStride: number, sharedStride: number) => {
     const moving = { ptr: dxPtr, stride: movingStride, trans: aSide ? attrs.transA : attrs.transB };

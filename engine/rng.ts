@@ -5,7 +5,7 @@
 import { engine } from "./backend.ts";
 import { FwdgradError } from "./errors.ts";
 import { philoxBlock } from "./kernels-ref/random.ts";
-import { checkShape, empty, sizeOf, Tensor } from "./tensor.ts";
+import { checkShape, deferred, empty, sizeOf, type Draw, Tensor } from "./tensor.ts";
 
 // Counter word 3 of key-derivation blocks; sample blocks keep it 0, so the two never collide.
 const SPLIT_TAG = 0x5eed5eed;
@@ -87,13 +87,46 @@ export class Rng {
     return this.draw("normal", shape);
   }
 
-  private draw(kind: "uniform" | "normal", shape: readonly number[]): Tensor {
+  /**
+   * Rademacher values ±1, each with probability ½ (mean 0, variance 1), as a new tensor of `shape`; advances the stream.
+   * @throws {FwdgradError} when `shape` is not an array of non-negative integers, or the engine is not ready.
+   */
+  rademacher(shape: readonly number[]): Tensor {
+    return this.draw("rademacher", shape);
+  }
+
+  /**
+   * The next draws of `shape` from `distribution` as a deferred tensor: nothing is drawn now. A product
+   * with it (matmul with the draw as its transposed right operand) draws its panels as it needs them;
+   * any other reader makes the values in its own scope. The same values as `normal` or `rademacher`
+   * at this position, bit for bit; advances the stream as they would.
+   * @throws {FwdgradError} when `shape` is not an array of non-negative integers, or the distribution is unknown.
+   * @example
+   * ```ts
+   * const v = rng(0).drawn([8, 784, 1024], "rademacher"); // 25 MB of tangents, none stored
+   * ```
+   */
+  drawn(shape: readonly number[], distribution: Draw["distribution"] = "normal"): Tensor {
+    checkShape("rng.drawn", shape);
+    if (distribution !== "normal" && distribution !== "rademacher") {
+      throw new FwdgradError(`rng.drawn: distribution must be "normal" or "rademacher", got ${String(distribution)}`);
+    }
+    const n = sizeOf(shape);
+    const draw: Draw = { distribution, key: [this.k0, this.k1], counter: [this.c0, this.c1] };
+    const kernel = distribution === "normal" ? "philox_normal_f32" : "philox_sign_f32";
+    const [k0, k1, c0, c1] = [this.k0, this.k1, this.c0, this.c1];
+    this.advance(blocksFor(distribution, n));
+    return deferred(shape, { draw, fill: (into) => engine().k[kernel](into.ptr, n, k0, k1, c0, c1) });
+  }
+
+  private draw(kind: "uniform" | Draw["distribution"], shape: readonly number[]): Tensor {
     checkShape(`rng.${kind}`, shape);
     const n = sizeOf(shape);
     const out = empty(shape);
     const k = engine().k;
-    (kind === "uniform" ? k.philox_uniform_f32 : k.philox_normal_f32)(out.ptr, n, this.k0, this.k1, this.c0, this.c1);
-    this.advance(Math.ceil(n / 4));
+    const kernel = kind === "uniform" ? k.philox_uniform_f32 : kind === "normal" ? k.philox_normal_f32 : k.philox_sign_f32;
+    kernel(out.ptr, n, this.k0, this.k1, this.c0, this.c1);
+    this.advance(blocksFor(kind, n));
     return out;
   }
 
@@ -102,6 +135,42 @@ export class Rng {
     this.c0 = lo % TWO_POW_32;
     this.c1 = (this.c1 + Math.floor(lo / TWO_POW_32)) >>> 0;
   }
+}
+
+/**
+ * scale·Σ_k c[k]·V[k] for a drawn tensor V of shape [K, ...S] (`Rng.drawn`), deferred like V: when
+ * read, the kernel draws V again chunk by chunk and combines it, never holding more than a chunk of
+ * V. The bits of matmul([1, K]·[K, |S|]) then scale over V drawn and stored. A forward gradient's
+ * update Σ_k c_k·V_k, one layer at a time.
+ * @throws {FwdgradError} when V is not a drawn tensor of rank ≥ 1 with one coefficient per leading entry.
+ */
+export function combineDraws(v: Tensor, coefficients: Float32Array, scale: number): Tensor {
+  const draw = v.deferred?.draw;
+  if (!draw || v.rank < 1) throw new FwdgradError("combineDraws: expected a drawn tensor (Rng.drawn) of rank ≥ 1");
+  const [count, ...shape] = v.shape;
+  if (coefficients.length !== count) throw new FwdgradError(`combineDraws: ${coefficients.length} coefficients for ${count} draws`);
+  const size = sizeOf(shape);
+  const c = coefficients.slice();
+  const dist = draw.distribution === "normal" ? 0 : 1;
+  return deferred(shape, {
+    fill(into) {
+      const { heap, k } = engine();
+      const start = heap.mark();
+      try {
+        const coefPtr = heap.alloc(count * 4).ptr;
+        heap.f32().set(c, coefPtr >>> 2);
+        const work = heap.alloc(k.drawn_combination_scratch_f32() * 4).ptr;
+        k.drawn_combination_f32(into.ptr, work, coefPtr, count, size, 0, size, scale, dist, ...draw.key, ...draw.counter);
+      } finally {
+        heap.release(start);
+      }
+    },
+  });
+}
+
+/** Philox blocks that n values take: four uniform or normal values a block, 128 signs. */
+function blocksFor(kind: "uniform" | Draw["distribution"], n: number): number {
+  return Math.ceil(n / (kind === "rademacher" ? 128 : 4));
 }
 
 /**

@@ -1,15 +1,34 @@
 // Tensors: f32, row-major, `{ptr, shape}` into the engine's memory. A tensor's data never changes
 // after it is written (reshape shares it), so views are safe. `dt` carries forward-mode tangents:
 // a tensor of shape [D, ...shape], one row per tangent direction, or null for a zero tangent.
+// A deferred tensor (`deferred`) has no storage until it is read: its values are made then, in the
+// scope of the reader, and made again if that scope is gone. A forward-gradient step's weight
+// tangents are such tensors: drawn from their Philox counter where a product uses them, never stored.
 import { engine } from "./backend.ts";
 import { FwdgradError, fmt } from "./errors.ts";
 
+/** A place in a Philox stream (engine/rng.ts): element e of the draw is stream element e. */
+export interface Draw {
+  /** "normal": N(0, 1) by Box–Muller; "rademacher": ±1 with probability ½ each. */
+  readonly distribution: "normal" | "rademacher";
+  /** The stream's key and first block counter, two u32 words each. */
+  readonly key: readonly [number, number];
+  readonly counter: readonly [number, number];
+}
+
+/** How a deferred tensor's values are made: `fill(into)` writes them into a stored tensor of its shape; `draw`, when they are a stream's. */
+export interface Deferred {
+  readonly draw?: Draw;
+  fill(into: Tensor): void;
+}
+
 /** An f32 row-major tensor in the engine's memory: `{ptr, shape}`, with `toArray()` for a copy of its values. */
 export class Tensor {
-  /** Byte address of the first element in the engine's memory. */
-  ptr: number;
-  /** Allocation serial, checked against released arena scopes. */
+  private address: number;
+  /** Allocation serial, checked against released arena scopes; −1 for a deferred tensor not yet made. */
   serial: number;
+  /** Where the values come from when the tensor is deferred (made when read); null for a stored tensor. */
+  readonly deferred: Deferred | null;
   /** Dimensions, outermost first; `[]` for a scalar. */
   readonly shape: readonly number[];
   /** Number of elements: the product of the shape. */
@@ -18,11 +37,27 @@ export class Tensor {
   dt: Tensor | null = null;
 
   /** @internal Tensors come from {@link tensor}, {@link zeros}, the ops and the random streams. */
-  constructor(ptr: number, serial: number, shape: readonly number[]) {
-    this.ptr = ptr;
+  constructor(ptr: number, serial: number, shape: readonly number[], deferred: Deferred | null = null) {
+    this.address = ptr;
     this.serial = serial;
     this.shape = Object.freeze(shape.slice());
     this.size = sizeOf(shape);
+    this.deferred = deferred;
+  }
+
+  /** Byte address of the first element in the engine's memory (a deferred tensor's values are made here first). */
+  get ptr(): number {
+    if (this.deferred !== null && (this.serial < 0 || !engine().heap.isLive(this.serial))) {
+      const { ptr, serial } = engine().heap.alloc(this.size * 4);
+      this.deferred.fill(new Tensor(ptr, serial, this.shape));
+      this.address = ptr;
+      this.serial = serial;
+    }
+    return this.address;
+  }
+
+  set ptr(address: number) {
+    this.address = address;
   }
 
   /** Number of dimensions: `shape.length`. */
@@ -46,8 +81,9 @@ export class Tensor {
    */
   toString(): string {
     const head = `Tensor(${fmt(this.shape)})`;
-    if (!engine().heap.isLive(this.serial)) return `${head} (released)`;
-    return `${head} ${printValues(engine().heap.f32(), this.ptr >>> 2, this.shape, 0)}`;
+    if (!this.deferred && !engine().heap.isLive(this.serial)) return `${head} (released)`;
+    const start = this.ptr >>> 2;
+    return `${head} ${printValues(engine().heap.f32(), start, this.shape, 0)}`;
   }
 }
 
@@ -85,7 +121,8 @@ export function checkShape(op: string, shape: readonly number[]): void {
 /** Throws unless `t` is a tensor whose memory is still allocated. */
 export function assertLive(op: string, t: unknown): asserts t is Tensor {
   if (!(t instanceof Tensor)) throw new FwdgradError(`${op}: expected a Tensor, got ${describe(t)}`);
-  if (!engine().heap.isLive(t.serial)) {
+  // A deferred tensor is never gone: its values are made again where they are read.
+  if (!t.deferred && !engine().heap.isLive(t.serial)) {
     throw new FwdgradError(`${op}: tensor ${fmt(t.shape)} was freed when its arena scope was released`);
   }
 }
@@ -108,9 +145,19 @@ export function empty(shape: readonly number[]): Tensor {
   return new Tensor(ptr, serial, shape);
 }
 
-/** A tensor sharing `t`'s data under another shape of the same size. */
+/** A tensor sharing `t`'s data under another shape of the same size (a deferred tensor stays deferred). */
 export function view(t: Tensor, shape: readonly number[]): Tensor {
+  if (t.deferred) return new Tensor(0, -1, shape, t.deferred);
   return new Tensor(t.ptr, t.serial, shape);
+}
+
+/**
+ * A tensor of `shape` whose values `how.fill` writes when it is first read, in the reader's arena
+ * scope, and again whenever that scope has been released: nothing is stored until a reader needs it.
+ */
+export function deferred(shape: readonly number[], how: Deferred): Tensor {
+  checkShape("deferred", shape);
+  return new Tensor(0, -1, shape, how);
 }
 
 /**

@@ -9,7 +9,7 @@ import { FwdgradError } from "../engine/errors.ts";
 import { inspect } from "../engine/inspect.ts";
 import { inject, jvp, stopGradient } from "../engine/jvp.ts";
 import { matmul, mul, reshape, scale, sum } from "../engine/ops.ts";
-import type { Rng } from "../engine/rng.ts";
+import { combineDraws, type Rng } from "../engine/rng.ts";
 import type { Tensor } from "../engine/tensor.ts";
 import type { Gradients } from "../models/gradient.ts";
 import { kindOf } from "../models/index.ts";
@@ -167,6 +167,13 @@ export function parameterCount(sizes: readonly number[]): number {
   return n;
 }
 
+/** Weights of the largest layer of a model of layer sizes `sizes`. */
+export function largestLayer(sizes: readonly number[]): number {
+  let most = 0;
+  for (let i = 0; i + 1 < sizes.length; i++) most = Math.max(most, sizes[i] * sizes[i + 1]);
+  return most;
+}
+
 /** The most any hidden layer i (width d, next layer out wide) needs of `bytes(d, out, i)`, 0 without hidden layers. */
 export function largestHidden(sizes: readonly number[], bytes: (d: number, out: number, layer: number) => number): number {
   let most = 0;
@@ -280,18 +287,26 @@ function stepPass(estimator: Estimator, input: StepInput) {
   // What a site adds to the step's state, kept when its layer's scope closes (with K guesses each
   // partial sum of the tangent pass is K·B·width floats; only the tangent passed on outlives its layer).
   let kept: unknown[] = [];
+  // A prepared input is kept whole for whoever prepared it (metrics read its caches after steps);
+  // the training path's own input frees each layer's leftovers as the pass goes.
+  const prepared = input.trace.pre.length > 0;
   const atSite = (i: number, s: Tensor, h: Tensor): Tensor => {
     input.trace.inputs[i] ??= stopGradient(h);
     input.trace.pre[i] ??= stopGradient(s);
     if (i < last) input.masks[i] ??= siteMask(model, i, input.trace.pre[i]);
     const y = estimator.guess(input, i);
     seeds.activations[i] = y;
-    kept = [input.trace.inputs[i], input.trace.pre[i], input.masks[i] ?? null, y];
-    return y ? inject(s, y) : s;
+    if (y || prepared) {
+      kept = [input.trace.inputs[i], input.trace.pre[i], input.masks[i] ?? null, y];
+      return y ? inject(s, y) : s;
+    }
+    // No guess here (weight perturbation): the estimate needs nothing of this site, so nothing of it
+    // outlives its layer, and the step's memory stays flat in depth.
+    delete input.trace.inputs[i];
+    delete input.trace.pre[i];
+    delete input.masks[i];
+    return s;
   };
-  // A prepared input is kept whole for whoever prepared it (metrics read its caches after steps);
-  // the training path's own input frees each layer's leftovers as the pass goes.
-  const prepared = input.trace.pre.length > 0;
   const scope = <R>(fn: () => R): R => {
     kept = [];
     return tidy(() => ({ result: fn(), kept })).result;
@@ -333,7 +348,11 @@ export function activationEstimate(input: StepInput, seeds: Seeds, jvpPerGuess: 
       // Σ_k (Σ_b c_{k,b})·V_k
       const [, out, inp] = v.shape;
       total ??= sum(coefficients, 1);
-      grads.w.push(combined(reshape(matmul(reshape(total, [1, K]), reshape(v, [K, out * inp])), [out, inp])));
+      // Over drawn tangents the update is deferred like them: drawn again when the optimiser reads
+      // it, one layer at a time, so no step holds every layer's tangents or updates at once.
+      grads.w.push(v.deferred?.draw
+        ? combineDraws(v, total.toArray(), combine === "project" ? 1 : 1 / K)
+        : combined(reshape(matmul(reshape(total, [1, K]), reshape(v, [K, out * inp])), [out, inp])));
       if (layer.b) throw new FwdgradError(`estimate: layer ${i} has a bias, which weight perturbation does not estimate`);
       grads.b.push(null);
       activationGrads.push(null);

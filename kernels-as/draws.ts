@@ -142,8 +142,11 @@ let C: v128 = i32x4(0, 0, 0, 0), S: v128 = i32x4(0, 0, 0, 0);
 @inline
 function polar4(r: v128, t: v128): void {
   const x4 = f32x4.mul(t, f32x4.splat(4));
-  const q = i32x4.trunc_sat_f32x4_s(f32x4.floor(x4));
-  const f = f32x4.sub(x4, f32x4.convert_i32x4_s(q));
+  const quadrant = f32x4.floor(x4);
+  const f = f32x4.sub(x4, quadrant);
+  // The quadrant (0..3) as an integer: 2^23 + q holds q in its low mantissa bits (cheaper than a
+  // saturating conversion).
+  const q = v128.and(f32x4.add(quadrant, f32x4.splat(8388608)), i32x4.splat(3));
   const swap = f32x4.gt(f, f32x4.splat(0.5));
   const a = f32x4.mul(v128.bitselect(f32x4.sub(f32x4.splat(1), f), f, swap), f32x4.splat(HALF_PI));
   const sp = sinPoly4(a), cp = cosPoly4(a);

@@ -5,6 +5,9 @@
 // engine/kernels-ref/random.ts computes the same stream in TypeScript, bit for bit.
 import { DIST_NORMAL, DIST_SIGN, fillDraw, NORMAL_GROUP, storeGroup, uniformGroup } from "./draws";
 
+/** Values per chunk of drawn_combination_f32: small enough to stay in L1 beside its output. */
+const COMBINATION_CHUNK: i32 = 1024;
+
 const M0: u32 = 0xd2511f53;
 const M1: u32 = 0xcd9e8d57;
 const W0: u32 = 0x9e3779b9;
@@ -56,4 +59,44 @@ export function philox_normal_f32(outPtr: usize, n: i32, k0: u32, k1: u32, c0: u
 /** n Rademacher values ±1 (E[v] = 0, E[v²] = 1): 128 per block, bit e mod 32 of word (e/32) mod 4; set gives −1. */
 export function philox_sign_f32(outPtr: usize, n: i32, k0: u32, k1: u32, c0: u32, c1: u32): void {
   fillDraw(outPtr, 0, n, DIST_SIGN, k0, k1, c0, c1);
+}
+
+/** Scratch floats drawn_combination_f32 needs at workPtr: one chunk of draws. */
+export function drawn_combination_scratch_f32(): i32 {
+  return COMBINATION_CHUNK;
+}
+
+/**
+ * out[i] = scale · Σ_k coef[k]·V_k[i] for i in [from, to), where V_k[i] is element k·size + i of the
+ * stream (dist: 0 normal, 1 sign; see draws.ts) and the sum runs in k order from 0, rounded after each
+ * multiply and add: the bits of gemm_f32 on [1, count]·[count, size] then scale_f32, without storing V.
+ * A forward gradient's update Σ_k c_k·V_k, drawn again rather than kept.
+ */
+export function drawn_combination_f32(
+  outPtr: usize, workPtr: usize, coefPtr: usize, count: i32, size: i32, from: i32, to: i32, scale: f32,
+  dist: i32, k0: u32, k1: u32, c0: u32, c1: u32,
+): void {
+  for (let i0 = from; i0 < to; i0 += COMBINATION_CHUNK) {
+    const len = min(COMBINATION_CHUNK, to - i0);
+    const out = outPtr + (<usize>i0 << 2);
+    memory.fill(out, 0, <usize>len << 2);
+    for (let k = 0; k < count; k++) {
+      fillDraw(workPtr, k * size + i0, len, dist, k0, k1, c0, c1);
+      const c = f32x4.splat(load<f32>(coefPtr + (<usize>k << 2)));
+      let i = 0;
+      for (; i + 4 <= len; i += 4) {
+        const o = out + (<usize>i << 2);
+        v128.store(o, f32x4.add(v128.load(o), f32x4.mul(c, v128.load(workPtr + (<usize>i << 2)))));
+      }
+      const cs = load<f32>(coefPtr + (<usize>k << 2));
+      for (; i < len; i++) {
+        const o = out + (<usize>i << 2);
+        store<f32>(o, load<f32>(o) + cs * load<f32>(workPtr + (<usize>i << 2)));
+      }
+    }
+    const s = f32x4.splat(scale);
+    let i = 0;
+    for (; i + 4 <= len; i += 4) v128.store(out + (<usize>i << 2), f32x4.mul(v128.load(out + (<usize>i << 2)), s));
+    for (; i < len; i++) store<f32>(out + (<usize>i << 2), load<f32>(out + (<usize>i << 2)) * scale);
+  }
 }

@@ -12,6 +12,10 @@ export function philoxBlock(k0: number, k1: number, c0: number, c1: number, c2: 
   return x;
 }
 
+const fr = Math.fround;
+/** drawn_combination_f32's chunk (kernels-as/random.ts): the scratch it asks for. */
+const COMBINATION_CHUNK = 1024;
+
 export function createRandomRef(heap: Heap) {
   return twins("random", {
     philox_block_u32(outPtr: number, k0: number, k1: number, c0: number, c1: number, c2: number, c3: number): void {
@@ -26,6 +30,23 @@ export function createRandomRef(heap: Heap) {
     },
     philox_normal_f32(outPtr: number, n: number, k0: number, k1: number, c0: number, c1: number): void {
       fillDraw(heap.f32(), outPtr >>> 2, 0, n, DIST_NORMAL, k0, k1, c0, c1);
+    },
+    drawn_combination_scratch_f32(): number {
+      return COMBINATION_CHUNK;
+    },
+    drawn_combination_f32(
+      outPtr: number, workPtr: number, coefPtr: number, count: number, size: number, from: number, to: number, scale: number,
+      dist: number, k0: number, k1: number, c0: number, c1: number,
+    ): void {
+      const m = heap.f32(), out = outPtr >>> 2, coef = coefPtr >>> 2;
+      const v = new Float32Array(to - from);
+      m.fill(0, out + from, out + to);
+      for (let k = 0; k < count; k++) {
+        fillDraw(v, 0, k * size + from, to - from, dist, k0, k1, c0, c1);
+        for (let i = from; i < to; i++) m[out + i] = fr(m[out + i] + fr(m[coef + k] * v[i - from]));
+      }
+      const s = fr(scale);
+      for (let i = from; i < to; i++) m[out + i] = fr(m[out + i] * s);
     },
     philox_sign_f32(outPtr: number, n: number, k0: number, k1: number, c0: number, c1: number): void {
       fillDraw(heap.f32(), outPtr >>> 2, 0, n, DIST_SIGN, k0, k1, c0, c1);

@@ -199,6 +199,32 @@ KernelsSuite("gemm_drawn_f32: against its twin, and against gemm_f32 over the sa
   }
 });
 
+KernelsSuite("drawn_combination_f32: against its twin, and against gemm_f32 then scale_f32 over the draws stored", () => {
+  const heap = engine().heap;
+  compare("drawn_combination scratch size", [], (k) => k.drawn_combination_scratch_f32());
+  const work = put(new Float32Array(engine().ref.drawn_combination_scratch_f32()));
+  for (const count of [1, 3]) {
+    for (const size of [...SIZES, 1031, 2500]) {
+      for (const [dist, draw] of [[0, "philox_normal_f32"], [1, "philox_sign_f32"]] as const) {
+        const mark = heap.mark();
+        const keys = [77, 0xabcdef01, 0xfffffffa, 0] as const;
+        const coef = put(inputs(count + size).uniform(count, -2, 2));
+        const label = `combination count=${count} size=${size} dist=${dist}`;
+        compare(label, size, (k, out) => k.drawn_combination_f32(out, work, coef, count, size, 0, size, 1 / 3, dist, ...keys));
+        const v = put(new Float32Array(count * size));
+        engine().wasm![draw](v, count * size, ...keys);
+        const product = put(new Float32Array(size)), stored = put(new Float32Array(size)), fused = put(new Float32Array(size));
+        engine().wasm!.gemm_f32(product, coef, v, put(new Float32Array(engine().ref.gemm_scratch_f32())), 1, 1, count, size, 0, 0, 0, 0, 0, 1);
+        engine().wasm!.scale_f32(stored, product, 1 / 3, size);
+        engine().wasm!.drawn_combination_f32(fused, work, coef, count, size, 0, size, 1 / 3, dist, ...keys);
+        const f = heap.f32();
+        assertSameBits(f.slice(fused >>> 2, (fused >>> 2) + size), f.slice(stored >>> 2, (stored >>> 2) + size), `${label}: fused vs stored`);
+        heap.release(mark);
+      }
+    }
+  }
+});
+
 KernelsSuite("gemv_f32, plain and transposed", () => {
   for (const [m, n] of [[1, 1], [3, 5], [4, 4], [17, 64], [65, 3], [64, 65], [5, 17]]) {
     const r = inputs(m * 31 + n);

@@ -42,7 +42,7 @@ Options("resolution: defaults, rule defaults, refusals and ranges", () => {
 
 Options("quality and training make the same estimator from the same table: wp's route defaults to exact everywhere", () => {
   assert.is(resolveOptions("wp", methodOptions("wp"), {}).route, "exact");
-  assertFwdgradError(() => createEstimator("forward-gradient", { route: "fast" }), /^forward-gradient takes no option "route"; its options: guesses, combine$/);
+  assertFwdgradError(() => createEstimator("forward-gradient", { route: "fast" }), /^forward-gradient takes no option "route"; its options: guesses, combine, tangents, output$/);
 });
 
 Options("options shared by methods side by side: each takes its own, one that none takes is refused", () => {
