@@ -77,13 +77,24 @@ function collect(value: unknown, into: Tensor[]): void {
  * ```
  */
 export function tidy<R>(fn: () => R): R {
+  return tidyFrom(null, fn).result;
+}
+
+/**
+ * `tidy` whose scope starts at `start` (a live mark taken before earlier allocations that may die
+ * with this scope), or here when null. Returns the result and a mark just below the kept tensors:
+ * passed as the next call's start, it lets a pass over layers free each layer's output as soon as the
+ * next layer has made its own, so its memory stays flat in depth.
+ * @internal
+ */
+export function tidyFrom<R>(start: Mark | null, fn: () => R): { result: R; start: Mark } {
   const heap = engine().heap;
-  const start = heap.mark();
+  const from = start ?? heap.mark();
   let result: R;
   try {
     result = fn();
   } catch (error) {
-    heap.release(start);
+    heap.release(from);
     throw error;
   }
   const kept: Tensor[] = [];
@@ -92,13 +103,14 @@ export function tidy<R>(fn: () => R): R {
   const groups = new Map<number, Tensor[]>();
   for (const t of kept) {
     // Deferred tensors are made again where read: nothing of theirs needs keeping.
-    if (t.deferred || t.serial < start.serial) continue;
+    if (t.deferred || t.serial < from.serial) continue;
     const group = groups.get(t.serial);
     if (group) group.push(t);
     else groups.set(t.serial, [t]);
   }
   const moves = [...groups.values()].sort((a, b) => a[0].ptr - b[0].ptr);
-  heap.release(start);
+  heap.release(from);
+  const below = heap.mark();
   for (const group of moves) {
     const bytes = Math.max(...group.map((t) => t.size * 4));
     const { ptr, serial } = heap.alloc(bytes);
@@ -111,5 +123,5 @@ export function tidy<R>(fn: () => R): R {
       t.serial = serial;
     }
   }
-  return result;
+  return { result, start: below };
 }

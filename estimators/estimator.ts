@@ -4,7 +4,8 @@
 // values there, injected into the pass (engine `inject`). The pass gives each example's directional
 // derivative of the mean loss per guess, and the estimator turns those into gradient estimates. The
 // step knows neither the model's architecture nor which estimator it holds.
-import { tidy } from "../engine/arena.ts";
+import { tidy, tidyFrom } from "../engine/arena.ts";
+import type { Mark } from "../engine/heap.ts";
 import { FwdgradError } from "../engine/errors.ts";
 import { inspect } from "../engine/inspect.ts";
 import { inject, jvp, stopGradient } from "../engine/jvp.ts";
@@ -307,9 +308,14 @@ function stepPass(estimator: Estimator, input: StepInput) {
     delete input.masks[i];
     return s;
   };
+  // A layer that keeps nothing (weight perturbation) lets the next layer's scope reach back over its
+  // output, which dies once the next output is made: the pass then holds O(1) layers.
+  let rollFrom: Mark | null = null;
   const scope = <R>(fn: () => R): R => {
     kept = [];
-    return tidy(() => ({ result: fn(), kept })).result;
+    const { result, start } = tidyFrom(rollFrom, () => ({ result: fn(), kept }));
+    rollFrom = result.kept.length === 0 ? start : null;
+    return result.result;
   };
   const perExample = (...params: Tensor[]) => {
     const trace = runModel(model, x, params, atSite, prepared ? undefined : scope);
