@@ -11,6 +11,7 @@ import "./engine/masked.test.ts";
 import "./engine/eigh64.test.ts";
 import "./engine/inplace.test.ts";
 import "./engine/print.test.ts";
+import "./engine/drawn.test.ts";
 import "./data/mnist1d.test.ts";
 import "./estimators/estimators.test.ts";
 import "./estimators/wperp/subspace.test.ts";

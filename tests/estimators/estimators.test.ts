@@ -4,7 +4,7 @@
 // Jacobian columns; metrics equal hand computations; bad options are rejected.
 import {
   add, backprop, stepInput, methodOptions, createEstimator, createMethod, keepsWarmStarts, createMlp, ESTIMATORS, estimateStep, isMethodId, jvp, mark, measureQuality, METHOD_IDS, prepareStep, release, rng, tensor,
-  heapPeakBytes, matmul, mul, newtonSchulz, qr, relu, resetHeapPeak, type EstimatorId, type Mlp, type Tensor,
+  heapBytes, heapPeakBytes, matmul, mul, newtonSchulz, qr, relu, resetHeapPeak, sgd, type EstimatorId, type Mlp, type Tensor,
 } from "../../index.ts";
 import { fitFor, NS_FITS, NS_STEPS } from "../../estimators/newton-schulz-coefficients.ts";
 import { maskedJacobians } from "../../estimators/orthogonal-guess.ts";
@@ -31,8 +31,8 @@ function cos(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** Mean weight-gradient estimate over `draws` steps of K guesses each, and the per-draw variance. */
-function meanEstimate(id: EstimatorId, model: Mlp, x: Tensor, labels: Int32Array, draws: number, guesses: number, seed = 100) {
-  const estimator = createEstimator(id, { guesses });
+function meanEstimate(id: EstimatorId, model: Mlp, x: Tensor, labels: Int32Array, draws: number, guesses: number, seed = 100, options: object = {}) {
+  const estimator = createEstimator(id, { guesses, ...options });
   const sums = model.layers.map((l) => new Float64Array(l.w.size));
   const squares = model.layers.map((l) => new Float64Array(l.w.size));
   for (let d = 0; d < draws; d++) {
@@ -67,9 +67,15 @@ Estimators("backprop equals forward-mode Jacobian columns of the mean loss", () 
 
 Estimators("unbiased estimators average to the true gradient at the predicted rate", () => {
   const { model, x, labels, truth } = setup();
-  for (const id of ["forward-gradient", "activation-perturbation", "activation-perturbation-masked"] as const) {
+  // Rademacher tangents (E[vvᵀ] = I too) and weight perturbation of the output layer are as unbiased.
+  const cases: Array<[EstimatorId, object]> = [
+    ["forward-gradient", {}], ["forward-gradient", { tangents: "rademacher" }], ["forward-gradient", { tangents: "rademacher", output: "weights" }],
+    ["activation-perturbation", {}], ["activation-perturbation-masked", {}],
+  ];
+  for (const [estimatorId, options] of cases) {
+    const id = `${estimatorId} ${JSON.stringify(options)}`;
     const draws = 400;
-    const { mean: average, totalVariance } = meanEstimate(id, model, x, labels, draws, 16);
+    const { mean: average, totalVariance } = meanEstimate(estimatorId, model, x, labels, draws, 16, 100, options);
     truth.grads.w.forEach((t, i) => {
       const g = t.toArray();
       const squaredError = average[i].reduce((s, v, j) => s + (v - g[j]) ** 2, 0);
@@ -440,6 +446,48 @@ Estimators("wperp's guesses keep their bits when the weights are scaled by power
     const reference = draw(route, 1);
     for (const c of [2 ** -36, 2 ** 20]) draw(route, c).forEach((g, i) => assertSameBits(g, reference[i], `${route}, scale ${c}, layer ${i}`));
   }
+});
+
+
+Estimators("forward gradient: drawn tangents give the stored tangents' step bit for bit, with a peak heap flat in depth", () => {
+  const x = rng(2).normal([5, 6]);
+  const labels = Int32Array.from([0, 1, 2, 1, 0]);
+  for (const options of [{}, { tangents: "rademacher" }, { guesses: 3 }, { guesses: 2, combine: "project" }, { output: "weights" }] as const) {
+    const model = createMlp([6, 7, 9, 5, 3], { seed: 1 });
+    const drawn = createEstimator("forward-gradient", options);
+    // The same estimator with every tangent drawn into memory first: the route the engine had before.
+    const stored = { ...drawn, weightGuess: (input: Parameters<NonNullable<typeof drawn.weightGuess>>[0], i: number) => {
+      const v = drawn.weightGuess!(input, i);
+      return v && tensor(v.toArray(), v.shape);
+    } };
+    const m = mark();
+    const a = estimateStep(drawn, stepInput(model, x, labels, rng(4)));
+    const b = estimateStep(stored, stepInput(model, x, labels, rng(4)));
+    assert.ok(a.grads.w.slice(0, -1).every((g) => g.deferred), `${JSON.stringify(options)}: hidden updates deferred`);
+    assert.is(a.loss, b.loss);
+    assertSameBits(a.jvp.toArray(), b.jvp.toArray(), `${JSON.stringify(options)} jvp`);
+    a.grads.w.forEach((g, i) => assertSameBits(g.toArray(), b.grads.w[i].toArray(), `${JSON.stringify(options)} layer ${i}`));
+    release(m);
+  }
+  // Peak heap of a training step (estimate and update) above the parameters, at depth 2 and 12.
+  // Batch 64, width 256: a layer's activations and update (64 KiB to 256 KiB) outweigh gemm's scratch.
+  const wide = rng(3).normal([64, 6]);
+  const wideLabels = Int32Array.from({ length: 64 }, (_, i) => i % 3);
+  const peakAbove = (id: EstimatorId, depth: number) => {
+    const model = createMlp([6, ...Array(depth).fill(256), 3], { seed: 1 });
+    const estimator = createEstimator(id);
+    const m = mark();
+    const base = heapBytes();
+    resetHeapPeak();
+    const { grads } = estimateStep(estimator, stepInput(model, wide, wideLabels, rng(4)));
+    sgd({ lr: 0.1 }).step(model.layers.map((l) => l.w), grads.w);
+    release(m);
+    return heapPeakBytes() - base;
+  };
+  const [shallow, deep] = [peakAbove("forward-gradient", 2), peakAbove("forward-gradient", 12)];
+  assert.ok(deep <= shallow + 4096, `forward gradient: ${deep} bytes at depth 12 against ${shallow} at depth 2`);
+  // The measure sees depth where a pass keeps every layer (activation guesses).
+  assert.ok(peakAbove("activation-perturbation", 12) > 2 * peakAbove("activation-perturbation", 2), "activation perturbation grows with depth");
 });
 
 Estimators.run();
