@@ -4,6 +4,7 @@ import { maskedProducts } from "../engine/linalg/masked.ts";
 import { SingularValueDecomposition } from "ml-matrix";
 import { tf, toMatrix, type TfBackend } from "./peers.ts";
 import { STEP_CASES } from "./steps.ts";
+import { FORWARD_CASES } from "./forward.ts";
 import type { Case, Peer } from "./case.ts";
 
 
@@ -173,6 +174,7 @@ function maskedProductsCase(d: number, active: number): Case {
 
 export const CASES: Case[] = [
   ...STEP_CASES,
+  ...FORWARD_CASES,
   ...MATMUL_SHAPES.flatMap(([m, k, n]) => VARIANTS.map((v) => matmulCase(m, k, n, v))),
   svdCase("svd 128x128", [128, 128]),
   svdCase("svd 512x512", [512, 512]),

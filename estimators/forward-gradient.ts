@@ -8,8 +8,15 @@
 import { FwdgradError } from "../engine/errors.ts";
 import type { Tensor } from "../engine/tensor.ts";
 import { kindOf } from "../models/index.ts";
-import { COMMON_OPTIONS, F32, guessOptions, isotropicGuess, largestLayer, seedsOf, type StepInput } from "./estimator.ts";
+import { COMMON_OPTIONS, F32, guessOptions, type CommonOptions, isotropicGuess, largestLayer, seedsOf, type StepInput } from "./estimator.ts";
 import { defineEstimator, type EstimatorFactory, type OptionTable } from "./options.ts";
+
+export interface ForwardGradientOptions extends CommonOptions {
+  /** The weight tangents' distribution: "normal" (default, the paper's) or "rademacher" (±1, as unbiased, cheaper to draw). */
+  tangents?: "normal" | "rademacher";
+  /** The output layer's guess: "activations" (default, the W̃⊥ paper's comparison) or "weights" (Baydin et al.). */
+  output?: "activations" | "weights";
+}
 
 const OPTIONS = {
   ...COMMON_OPTIONS,

@@ -9,7 +9,7 @@ import { activationPerturbation } from "./activation-perturbation.ts";
 import { activationPerturbationMasked } from "./activation-perturbation-masked.ts";
 import { COMBINES, estimateStep, F32, MAX_GUESSES, parameterCount, stepInput, stepPassBytes, type Combine, type CommonOptions, type Estimator, type Objective } from "./estimator.ts";
 import { resolveOptions, type EstimatorFactory, type OptionTable } from "./options.ts";
-import { forwardGradient } from "./forward-gradient.ts";
+import { forwardGradient, type ForwardGradientOptions } from "./forward-gradient.ts";
 import { orthogonalGuess, type OrthogonalGuessOptions } from "./orthogonal-guess.ts";
 import { orthogonalGuessNs, type OrthogonalGuessNsOptions } from "./orthogonal-guess-ns.ts";
 import { preconditioned, type PreconditionedGuessOptions } from "./preconditioned-guess.ts";
@@ -20,7 +20,7 @@ import { transposeGuess } from "./transpose-guess.ts";
  * they combine, and the options of the orthogonal and preconditioned guesses. Each estimator reads
  * its own (see {@link methodOptions}); {@link sharedOptions} lists those all of them take.
  */
-export type EstimatorOptions = CommonOptions & OrthogonalGuessOptions & OrthogonalGuessNsOptions & PreconditionedGuessOptions;
+export type EstimatorOptions = CommonOptions & ForwardGradientOptions & OrthogonalGuessOptions & OrthogonalGuessNsOptions & PreconditionedGuessOptions;
 
 /** Every estimator id with its factory; `createEstimator(id, options)` looks ids up here. */
 export const ESTIMATORS = {
