@@ -246,11 +246,11 @@ export function trainBaydin(data: Dataset, model: BaydinModel, settings: Trainin
   const runs: TrainingRun[] = [];
   for (let seed = 0; seed < seeds; seed++) {
     const rowsAt = batchRows(data, seed, batch);
-    for (const method of ["forward-gradient", "backprop"] as const) {
+    for (const { method, options } of [{ method: "forward-gradient", options: fg.options }, { method: "backprop", options: {} }] as const) {
       const scope = mark();
       const net = createMlp(sizes, { seed, bias: false });
       const weights = net.layers.map((l) => l.w);
-      const gradient: GradientMethod = createMethod(method, method === "forward-gradient" ? fg.options : {});
+      const gradient: GradientMethod = createMethod(method, options);
       const run: TrainingRun = { model, method, seed, iterations: [], loss: [], ms: [], testAcc: NaN, testLoss: NaN, seconds: 0, stopped: null };
       let elapsed = 0;
       const started = now();
@@ -400,6 +400,12 @@ export function lossSvg(title: string, runs: Array<{ name: string; iterations: n
     points: thin(r.loss.map((l, i) => [against === "iterations" ? r.iterations[i] : r.ms[i] / 1000, Math.log10(Math.max(l, 1e-12))] as [number, number]), 600),
   }));
   return lineChart(title, against === "iterations" ? "iterations" : "wall time (s)", "log10 loss", series);
+}
+
+/** The training runs as `lossSvg` curves: backprop in the first colour, forward gradient in the second, seeds after the first dashed. */
+export function trainingCurves(runs: TrainingRun[]): Parameters<typeof lossSvg>[1] {
+  const order: readonly string[] = ["backprop", "forward-gradient"];
+  return runs.map((r) => ({ name: `${r.method} (seed ${r.seed})`, iterations: r.iterations, loss: r.loss, ms: r.ms, color: order.indexOf(r.method), dashed: r.seed > 0 }));
 }
 
 /** Time per step against depth, relative to the forward pass (log depth axis). */

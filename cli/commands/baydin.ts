@@ -5,7 +5,7 @@
 // written whole into --out, which this run holds locked.
 import { join } from "node:path";
 import type { Dataset } from "../../data/dataset.ts";
-import { BAYDIN_MODELS, baydinMarkdown, costAgainstDepth, depthSvg, functionSvg, heapSvg, lossSvg, measureCost, optimizeFunction, TEST_FUNCTIONS, trainBaydin, type BaydinModel, type CostRow, type FunctionRun, type TrainingRun } from "../../train/baydin.ts";
+import { BAYDIN_MODELS, baydinMarkdown, costAgainstDepth, depthSvg, functionSvg, heapSvg, lossSvg, measureCost, optimizeFunction, TEST_FUNCTIONS, trainBaydin, trainingCurves, type BaydinModel, type CostRow, type FunctionRun, type TrainingRun } from "../../train/baydin.ts";
 import { UsageError, type Flags } from "../args.ts";
 import { readyFor } from "../engine.ts";
 import { writeDurable } from "../files.ts";
@@ -84,7 +84,7 @@ export async function runBaydin(flags: Flags, given: Set<string>): Promise<numbe
       report.functions = [];
       for (const name of Object.keys(TEST_FUNCTIONS) as Array<keyof typeof TEST_FUNCTIONS>) {
         const runs = [optimizeFunction(name, "gradient-descent"), ...Array.from({ length: settings.seeds }, (_, seed) => optimizeFunction(name, "forward-gradient", { seed }))];
-        for (const r of runs) log(`  ${name} ${r.method}${r.method === "forward-gradient" ? ` seed ${r.seed}` : ""}: f ${r.loss[0].toPrecision(4)} → ${r.loss[r.loss.length - 1].toPrecision(4)} in ${r.path.length - 1} steps, ${r.ms[r.ms.length - 1].toFixed(0)} ms`);
+        for (const r of runs) log(`  ${name} ${r.method} (seed ${r.seed}): f ${r.loss[0].toPrecision(4)} → ${r.loss[r.loss.length - 1].toPrecision(4)} in ${r.path.length - 1} steps, ${r.ms[r.ms.length - 1].toFixed(0)} ms`);
         report.functions.push(...runs);
         writeDurable(join(out, `baydin-${name}.svg`), functionSvg(name, runs));
         writeDurable(join(out, `baydin-${name}-loss.svg`), lossSvg(`${name}: f against iterations`, runs.map((r) => ({ name: `${r.method} (seed ${r.seed})`, iterations: r.loss.map((_, i) => i), loss: r.loss, ms: r.ms, color: r.method === "gradient-descent" ? 0 : 1 + r.seed })), "iterations"));
@@ -96,7 +96,7 @@ export async function runBaydin(flags: Flags, given: Set<string>): Promise<numbe
       const cost = measureCost([data!.features, ...BAYDIN_MODELS[model].hidden, data!.classes], settings.batch, settings.reps);
       log(`  ${model} cost per step / forward pass: forward gradient ${cost.relative["forward-gradient"].toFixed(2)}, backprop ${cost.relative.backprop.toFixed(2)}`);
       report.training = { ...report.training, [model]: { runs, cost, perturbs } };
-      const curves = runs.map((r) => ({ name: `${r.method} (seed ${r.seed})`, iterations: r.iterations, loss: r.loss, ms: r.ms, color: r.method === "backprop" ? 0 : 1, dashed: r.seed > 0 }));
+      const curves = trainingCurves(runs);
       const title = model === "logreg" ? "Logistic regression" : "MLP 784-1024-1024-10";
       writeDurable(join(out, `baydin-${model}-iterations.svg`), lossSvg(`${title} on MNIST: training loss against iterations`, curves, "iterations"));
       writeDurable(join(out, `baydin-${model}-time.svg`), lossSvg(`${title} on MNIST: training loss against wall time`, curves, "time"));
