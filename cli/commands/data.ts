@@ -52,7 +52,7 @@ export async function importMnist(): Promise<Dataset> {
 }
 
 export const dataCommand: Command = {
-  summary: "generate or import a data set: data mnist1d|mnist --out <dir>",
+  summary: "generate a data set (mnist1d) or import one (mnist): data mnist1d|mnist --out <dir>",
   arguments: DATA_SETS.join("|"),
   flags: {
     out: { kind: "string", value: "<dir>", required: true, help: "output folder (created if missing)" },
