@@ -146,7 +146,7 @@ export const BAYDIN_MODELS = {
 export type BaydinModel = keyof typeof BAYDIN_MODELS;
 
 /** Settings of the MNIST parts: SGD with lr_i = lr·e^(−i·decay) at step i, as the paper's schedule. */
-export interface TrainingSettings {
+export interface BaydinTrainingSettings {
   iterations: number;
   batch: number;
   lr: number;
@@ -236,7 +236,7 @@ function evaluate(model: Mlp, data: Dataset): { loss: number; acc: number } {
  * rate. Records the minibatch loss at about 500 steps of each run (every step for short runs).
  * @throws {FwdgradError} when the batch is larger than the training split, or the data set has not 784 features and 10 classes' shape the model needs (any features and classes are taken).
  */
-export function trainBaydin(data: Dataset, model: BaydinModel, settings: TrainingSettings, context: BaydinContext): { runs: TrainingRun[]; perturbs: string } {
+export function trainBaydin(data: Dataset, model: BaydinModel, settings: BaydinTrainingSettings, context: BaydinContext): { runs: TrainingRun[]; perturbs: string } {
   const { iterations, batch, lr, decay, seeds } = settings;
   if (batch > data.train.n) throw new FwdgradError(`baydin: batch ${batch} is larger than the training split (${data.train.n} rows)`);
   const now = context.now ?? (() => performance.now());
