@@ -1,6 +1,6 @@
 // fwdgrad: forward-mode AD and forward-gradient training in TypeScript + WebAssembly SIMD.
 export * from "./engine/index.ts";
-export { createMlp, forward, mlpSizes, argmaxRows, type Mlp, type Linear, type MlpOptions, type ForwardTrace } from "./models/mlp.ts";
+export { createMlp, forward, forwardOutput, mlpSizes, argmaxRows, type Mlp, type Linear, type MlpOptions, type ForwardTrace } from "./models/mlp.ts";
 export { sequential, parameters, runModel, siteMask, type Model, type SiteHook } from "./models/sequential.ts";
 export { dense, type Dense } from "./models/dense.ts";
 export { reluLayer, type Relu } from "./models/relu.ts";

@@ -2,28 +2,13 @@
 // forward pass of the same model in the same run, at Baydin et al.'s cost-table shape (MLP
 // 784 → 1024 × depth → 10, batch 64), Gaussian tangents (the paper's) and Rademacher ones, with each
 // step's peak heap; and drawing normals against crypto.getRandomValues and a plain JS Box–Muller.
-import { backprop, createEstimator, createMlp, estimateStep, heapBytes, heapPeakBytes, mark, release, resetHeapPeak, rng, sgd, stepInput, type EstimatorOptions } from "../index.ts";
-import { runModel } from "../models/sequential.ts";
-import { tidyFrom } from "../engine/arena.ts";
-import type { Mark } from "../engine/heap.ts";
+import { backprop, createEstimator, createMlp, estimateStep, forwardOutput, heapBytes, heapPeakBytes, mark, release, resetHeapPeak, rng, sgd, stepInput, type EstimatorOptions } from "../index.ts";
 import type { Case, Peer } from "./case.ts";
 
 const WIDTH = 1024;
 const BATCH = 64;
 const FEATURES = 784;
 const DEPTHS = [1, 4, 16, 100];
-
-/** The forward pass alone, as inference runs it: each layer's output freed once the next one is made. */
-function forwardPass(model: ReturnType<typeof createMlp>, x: ReturnType<ReturnType<typeof rng>["normal"]>): void {
-  let from: Mark | null = null;
-  const s = mark();
-  runModel(model, x, undefined, undefined, (fn) => {
-    const { result, start } = tidyFrom(from, fn);
-    from = start;
-    return result;
-  });
-  release(s);
-}
 
 /** Peak heap above what is in use now, of one call, in MiB. */
 function peakMiB(fn: () => void): number {
@@ -58,7 +43,12 @@ function forwardGradientCase(depth: number, label: string, options: EstimatorOpt
         optimizer.step(weights, backprop(model, x, labels).grads.w);
         release(s);
       };
-      const fwd = () => forwardPass(model, x);
+      // The forward pass as inference runs it, each layer freed once the next is made.
+      const fwd = () => {
+        const s = mark();
+        forwardOutput(model, x);
+        release(s);
+      };
       const peers: Peer[] = [
         { name: "backprop step (fwdgrad)", key: `backprop 784-1024x${depth}-10 b64`, minSamples: 3, setup: () => ({ run: bp }) },
         { name: "forward pass (fwdgrad)", key: `forward 784-1024x${depth}-10 b64`, minSamples: 3, setup: () => ({ run: fwd }) },

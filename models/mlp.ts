@@ -1,7 +1,9 @@
 // Multi-layer perceptrons, a builder on `sequential`: dense layers with ReLU between them,
 // initialised as PyTorch's nn.Linear. `forward` runs any model and keeps every site's input and
 // output (the trace the estimators and metrics read).
+import { tidyFrom } from "../engine/arena.ts";
 import { FwdgradError } from "../engine/errors.ts";
+import type { Mark } from "../engine/heap.ts";
 import { rng as seeded } from "../engine/rng.ts";
 import type { Tensor } from "../engine/tensor.ts";
 import { dense } from "./dense.ts";
@@ -82,4 +84,24 @@ export function argmaxRows(values: Float32Array, classes: number): Int32Array {
  */
 export function forward(model: Model, x: Tensor): ForwardTrace {
   return runModel(model, x);
+}
+
+/**
+ * The model's output (the last linear layer's, the logits) on x [batch, sizes[0]], as inference runs
+ * it: each layer's values are freed once the next layer has made its own, so the heap it takes is
+ * flat in depth (`forward` keeps every layer).
+ * @throws {FwdgradError} when `x` is not [batch, sizes[0]] or is released.
+ * @example
+ * ```ts
+ * const logits = forwardOutput(createMlp([4, 8, 3]), zeros([2, 4])); // [2, 3]
+ * ```
+ */
+export function forwardOutput(model: Model, x: Tensor): Tensor {
+  let from: Mark | null = null;
+  const trace = runModel(model, x, undefined, undefined, (fn) => {
+    const { result, start } = tidyFrom(from, fn);
+    from = start;
+    return result;
+  });
+  return trace.pre[trace.pre.length - 1];
 }

@@ -11,11 +11,11 @@ import { grad, jvp } from "../engine/jvp.ts";
 import { add, mean, mul, scale, sub, sum } from "../engine/ops.ts";
 import { rng, type Rng } from "../engine/rng.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
-import { createEstimator, createMethod, estimateStep, methodOptions, stepInput, type EstimatorOptions, type GradientMethod } from "../estimators/index.ts";
+import { createEstimator, createMethod, estimateStep, stepInput, type EstimatorOptions, type GradientMethod } from "../estimators/index.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { backprop } from "../models/gradient.ts";
 import { lossFor } from "../models/loss.ts";
-import { argmaxRows, createMlp, forward, mlpSizes, type Mlp } from "../models/mlp.ts";
+import { argmaxRows, createMlp, forward, forwardOutput, mlpSizes, type Mlp } from "../models/mlp.ts";
 import { contourChart, lineChart, type Series } from "../plot/svg.ts";
 import { sgd } from "./optim.ts";
 
@@ -170,18 +170,9 @@ export interface TrainingRun {
   stopped: string | null;
 }
 
-/**
- * The forward-gradient options that perturb every layer's weights with Gaussian tangents, as the
- * paper does, where the estimator declares them (`output: "weights"`); otherwise none, and the
- * estimator's default (weight tangents on the hidden layers, activation perturbation on the output).
- */
+/** The forward-gradient options of the paper: Gaussian tangents on every layer's weights, the output layer's included. */
 export function baydinForwardGradientOptions(): { options: EstimatorOptions; perturbs: string } {
-  const table = methodOptions("forward-gradient");
-  if (Object.hasOwn(table, "output")) {
-    const options = { output: "weights", ...(Object.hasOwn(table, "tangents") ? { tangents: "normal" } : {}) } as unknown as EstimatorOptions;
-    return { options, perturbs: "every layer's weights, Gaussian tangents (as the paper)" };
-  }
-  return { options: {}, perturbs: "hidden layers' weights (Gaussian), activation perturbation on the output layer (this engine's forward-gradient has no output: \"weights\" option yet)" };
+  return { options: { output: "weights", tangents: "normal" }, perturbs: "every layer's weights, Gaussian tangents (as the paper)" };
 }
 
 /** The minibatch of `rows` (data set rows) as an input tensor and labels. */
@@ -323,7 +314,7 @@ export function measureCost(sizes: readonly number[], batch: number, reps: numbe
     // lr 0: the update runs (its cost counts) but leaves the weights as they are, so every repetition times the same step.
     const update = sgd({ lr: 0 });
     const steps: Record<CostKind, (rep: Rng) => void> = {
-      forward: () => void mean(loss.perExample(lastOf(forward(model, x).pre), labels)).toArray(),
+      forward: () => void mean(loss.perExample(forwardOutput(model, x), labels)).toArray(),
       "forward-gradient": (rep) => update.step(weights, estimateStep(fg, stepInput(model, x, labels, rep)).grads.w),
       "activation-perturbation": (rep) => update.step(weights, estimateStep(ap, stepInput(model, x, labels, rep)).grads.w),
       backprop: () => update.step(weights, backprop(model, x, labels).grads.w),
@@ -362,7 +353,6 @@ export function costAgainstDepth(depths: readonly number[], options: { width?: n
   });
 }
 
-const lastOf = <T>(xs: T[]): T => xs[xs.length - 1];
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
 
 // ---- Reports -----------------------------------------------------------------------------------
