@@ -151,14 +151,13 @@ function polar4(r: v128, t: v128): void {
   const a = f32x4.mul(v128.bitselect(f32x4.sub(f32x4.splat(1), f), f, swap), f32x4.splat(HALF_PI));
   const sp = sinPoly4(a), cp = cosPoly4(a);
   const s = v128.bitselect(cp, sp, swap), c = v128.bitselect(sp, cp, swap);
-  // Quadrant q (sine) or q + 1 (cosine): odd picks c over s, bit 1 flips the sign.
-  const qc = i32x4.add(q, i32x4.splat(1));
-  const sinOdd = i32x4.eq(v128.and(q, i32x4.splat(1)), i32x4.splat(1));
-  const cosOdd = i32x4.eq(v128.and(qc, i32x4.splat(1)), i32x4.splat(1));
+  // Quadrant q: sin 2πt is s, c, −s, −c and cos 2πt (quadrant q + 1) is c, −s, −c, s. An odd q swaps
+  // the two; bit 1 of q (sine) or of q + 1 (cosine) flips a sign.
+  const odd = i32x4.eq(v128.and(q, i32x4.splat(1)), i32x4.splat(1));
   const sinSign = i32x4.shl(v128.and(q, i32x4.splat(2)), 30);
-  const cosSign = i32x4.shl(v128.and(qc, i32x4.splat(2)), 30);
-  S = f32x4.mul(r, v128.xor(v128.bitselect(c, s, sinOdd), sinSign));
-  C = f32x4.mul(r, v128.xor(v128.bitselect(c, s, cosOdd), cosSign));
+  const cosSign = i32x4.shl(v128.and(i32x4.add(q, i32x4.splat(1)), i32x4.splat(2)), 30);
+  S = f32x4.mul(r, v128.xor(v128.bitselect(c, s, odd), sinSign));
+  C = f32x4.mul(r, v128.xor(v128.bitselect(s, c, odd), cosSign));
 }
 
 /** Four blocks' words (lanes = blocks) to their normal values, block i's four in T0..T3 (i = lane). */
