@@ -2,7 +2,7 @@
 export { ready, useKernels, shutdown, engineInfo, type EngineInfo, type KernelKind, type ReadyOptions } from "./backend.ts";
 export { setThreadHost, type ThreadHost, type HostWorker } from "./threads.ts";
 export { FwdgradError, FwdgradFault, type FaultKind } from "./errors.ts";
-export { Tensor, tensor, zeros } from "./tensor.ts";
+export { Tensor, tensor, zeros, type Draw, type Deferred } from "./tensor.ts";
 export {
   add, sub, mul, div, scale, neg, exp, log, relu, matmul, transpose, reshape, broadcast, broadcastShapes,
   sum, mean, max, gatherRows, softmaxCrossEntropy,
@@ -12,6 +12,6 @@ export { inspect } from "./inspect.ts";
 export { stack, assign, assignAt, positiveMask, allFinite } from "./inplace.ts";
 export { mark, release, tidy, heapBytes, heapPeakBytes, heapLimitBytes, resetHeapPeak } from "./arena.ts";
 export type { Mark } from "./heap.ts";
-export { rng, Rng, type RngState } from "./rng.ts";
+export { rng, Rng, combineDraws, type RngState } from "./rng.ts";
 export { PRIMS, type PrimName } from "./prims.ts";
 export { svd, eigh, qr, newtonSchulz, NEWTON_SCHULZ_PRESETS, type SvdResult, type EighResult, type TopKOptions, type NewtonSchulzOptions } from "./linalg/decompositions.ts";
