@@ -11,14 +11,17 @@ import { FwdgradError, fmt } from "./errors.ts";
 export interface Draw {
   /** "normal": N(0, 1) by Box–Muller; "rademacher": ±1 with probability ½ each. */
   readonly distribution: "normal" | "rademacher";
-  /** The stream's key and first block counter, two u32 words each. */
+  /** The stream's key, two u32 words. */
   readonly key: readonly [number, number];
+  /** The stream's first block counter, two u32 words, low first. */
   readonly counter: readonly [number, number];
 }
 
 /** How a deferred tensor's values are made: `fill(into)` writes them into a stored tensor of its shape; `draw`, when they are a stream's. */
 export interface Deferred {
+  /** Where in a random stream the values are, when they are a draw: a product can draw them itself. */
   readonly draw?: Draw;
+  /** Writes the values into `into`, a stored tensor of the deferred tensor's shape. */
   fill(into: Tensor): void;
 }
 
