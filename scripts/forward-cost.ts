@@ -1,0 +1,106 @@
+// The cost of a forward-gradient step against a backprop step and a forward pass (Baydin et al.'s
+// shape: MLP 784 → width × depth → 10, batch 64, SGD), timed alternately in one process, one step of
+// each per round, so that the machine's drift hits every kind alike; medians over the rounds, and the
+// peak heap of one step of each. With --base, the same in another checkout, alternating fresh
+// processes (before/after on a shared, noisy machine).
+//   npx tsx scripts/forward-cost.ts [--depths 1,4,16] [--batch 64] [--width 1024] [--rounds 7] [--threads 1] [--base <checkout>]
+import { spawnSync } from "node:child_process";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+
+const args = process.argv.slice(2);
+const flag = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
+};
+const settings = {
+  depths: flag("depths", "1,4,16").split(",").map(Number),
+  batch: Number(flag("batch", "64")),
+  width: Number(flag("width", "1024")),
+  rounds: Number(flag("rounds", "7")),
+  threads: Number(flag("threads", "1")),
+};
+
+type Row = { depth: number; ms: Record<string, number>; peakMiB: Record<string, number> };
+
+async function measure(root: string): Promise<Row[]> {
+  const lib = await import(pathToFileURL(resolve(root, "index.ts")).href);
+  const { setThreadHost } = await import(pathToFileURL(resolve(root, "engine/threads.ts")).href);
+  const { nodeThreadHost } = await import(pathToFileURL(resolve(root, "platform/node.ts")).href);
+  setThreadHost(nodeThreadHost);
+  await lib.ready({ threads: settings.threads });
+  const { batch, width } = settings;
+  const x = lib.rng(5).normal([batch, 784]);
+  const labels = Int32Array.from({ length: batch }, (_, i) => i % 10);
+  // Rademacher tangents where the checkout has them.
+  const variants: Array<[string, object]> = [["forward gradient", {}]];
+  if ("tangents" in lib.methodOptions("forward-gradient")) variants.push(["forward gradient (Rademacher)", { tangents: "rademacher" }]);
+  return settings.depths.map((depth) => {
+    const model = lib.createMlp([784, ...Array(depth).fill(width), 10], { seed: 0 });
+    const weights = model.layers.map((l: { w: unknown }) => l.w);
+    const optimizer = lib.sgd({ lr: 1e-9 });
+    let step = 0;
+    const scoped = (fn: () => void) => () => {
+      const s = lib.mark();
+      fn();
+      lib.release(s);
+    };
+    const kinds: Record<string, () => void> = {
+      forward: scoped(() => (lib.forwardOutput ? lib.forwardOutput(model, x) : lib.forward(model, x))),
+      backprop: scoped(() => optimizer.step(weights, lib.backprop(model, x, labels).grads.w)),
+    };
+    for (const [name, options] of variants) {
+      const estimator = lib.createEstimator("forward-gradient", options);
+      kinds[name] = scoped(() => optimizer.step(weights, lib.estimateStep(estimator, lib.stepInput(model, x, labels, lib.rng(1).split(step++))).grads.w));
+    }
+    const peakMiB: Record<string, number> = {};
+    for (const [name, run] of Object.entries(kinds)) {
+      const base = lib.heapBytes();
+      lib.resetHeapPeak();
+      run();
+      peakMiB[name] = (lib.heapPeakBytes() - base) / 2 ** 20;
+    }
+    const times: Record<string, number[]> = Object.fromEntries(Object.keys(kinds).map((k) => [k, []]));
+    for (let r = 0; r < settings.rounds; r++) {
+      for (const [name, run] of Object.entries(kinds)) {
+        const t = performance.now();
+        run();
+        times[name].push(performance.now() - t);
+      }
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+    return { depth, ms: Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)])), peakMiB };
+  });
+}
+
+function print(label: string, rows: Row[]): void {
+  console.log(`${label} (batch ${settings.batch}, width ${settings.width}, ${settings.threads} thread(s), median of ${settings.rounds} alternating rounds; peak heap above the weights)`);
+  for (const r of rows) {
+    const kinds = Object.keys(r.ms);
+    const cells = kinds.map((k) => `${k} ${r.ms[k].toFixed(1)} ms ${r.peakMiB[k].toFixed(1)} MiB`);
+    const ratios = kinds.filter((k) => k.startsWith("forward gradient")).map((k) => `${k} / backprop ${(r.ms[k] / r.ms.backprop).toFixed(2)}`);
+    console.log(`  depth ${r.depth}: ${cells.join(", ")} | ${ratios.join(", ")}, backprop / forward ${(r.ms.backprop / r.ms.forward).toFixed(2)}`);
+  }
+}
+
+if (process.env.FORWARD_COST_WORKER) {
+  console.log(JSON.stringify(await measure(process.env.FORWARD_COST_WORKER)));
+} else {
+  const base = flag("base", "");
+  if (!base) {
+    print("this checkout", await measure(process.cwd()));
+  } else {
+    // Alternate fresh processes, this checkout then the base, round after round.
+    for (let round = 0; round < 2; round++) {
+      for (const root of [process.cwd(), resolve(base)]) {
+        const run = spawnSync(process.execPath, ["--import", "tsx", new URL(import.meta.url).pathname, ...args.filter((a, i) => a !== "--base" && args[i - 1] !== "--base")], {
+          env: { ...process.env, FORWARD_COST_WORKER: root },
+          encoding: "utf8",
+          maxBuffer: 1 << 24,
+        });
+        if (run.status !== 0) throw new Error(`${root}: ${run.stderr}`);
+        print(`${root === process.cwd() ? "this checkout" : `base ${base}`}, round ${round + 1}`, JSON.parse(run.stdout.trim().split("\n").pop()!));
+      }
+    }
+  }
+}
