@@ -4,6 +4,7 @@
 // peak heap of one step of each. With --base, the same in another checkout, alternating fresh
 // processes (before/after on a shared, noisy machine).
 //   npx tsx scripts/forward-cost.ts [--depths 1,4,16] [--batch 64] [--width 1024] [--rounds 7] [--threads 1] [--base <checkout>]
+// With --sampling, instead: values per second of the random kernels (best of 25 calls of 4 M values).
 import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -22,6 +23,28 @@ const settings = {
 };
 
 type Row = { depth: number; ms: Record<string, number>; peakMiB: Record<string, number> };
+
+/** Millions of values per second of each random kernel the checkout has, best of 25 calls. */
+async function sampling(root: string): Promise<Record<string, number>> {
+  const lib = await import(pathToFileURL(resolve(root, "index.ts")).href);
+  const { engine } = await import(pathToFileURL(resolve(root, "engine/backend.ts")).href);
+  await lib.ready({ threads: 1 });
+  const n = 1 << 22;
+  const out = engine().heap.alloc(n * 4).ptr;
+  const rates: Record<string, number> = {};
+  for (const name of ["philox_normal_f32", "philox_uniform_f32", "philox_sign_f32"]) {
+    const kernel = engine().wasm[name];
+    if (!kernel) continue;
+    let best = Infinity;
+    for (let call = 0; call < 26; call++) {
+      const t = performance.now();
+      kernel(out, n, 1, 2, call, 0);
+      if (call > 0) best = Math.min(best, performance.now() - t);
+    }
+    rates[name] = n / best / 1e3;
+  }
+  return rates;
+}
 
 async function measure(root: string): Promise<Row[]> {
   const lib = await import(pathToFileURL(resolve(root, "index.ts")).href);
@@ -83,12 +106,19 @@ function print(label: string, rows: Row[]): void {
   }
 }
 
+const samplingOnly = args.includes("--sampling");
+const report = (label: string, result: unknown) =>
+  samplingOnly
+    ? console.log(`${label}: ${Object.entries(result as Record<string, number>).map(([k, v]) => `${k} ${v.toFixed(1)} M/s`).join(", ")} (one thread)`)
+    : print(label, result as Row[]);
+
 if (process.env.FORWARD_COST_WORKER) {
-  console.log(JSON.stringify(await measure(process.env.FORWARD_COST_WORKER)));
+  const root = process.env.FORWARD_COST_WORKER;
+  console.log(JSON.stringify(samplingOnly ? await sampling(root) : await measure(root)));
 } else {
   const base = flag("base", "");
   if (!base) {
-    print("this checkout", await measure(process.cwd()));
+    report("this checkout", samplingOnly ? await sampling(process.cwd()) : await measure(process.cwd()));
   } else {
     // Alternate fresh processes, this checkout then the base, round after round.
     for (let round = 0; round < 2; round++) {
@@ -99,7 +129,7 @@ if (process.env.FORWARD_COST_WORKER) {
           maxBuffer: 1 << 24,
         });
         if (run.status !== 0) throw new Error(`${root}: ${run.stderr}`);
-        print(`${root === process.cwd() ? "this checkout" : `base ${base}`}, round ${round + 1}`, JSON.parse(run.stdout.trim().split("\n").pop()!));
+        report(`${root === process.cwd() ? "this checkout" : `base ${base}`}, round ${round + 1}`, JSON.parse(run.stdout.trim().split("\n").pop()!));
       }
     }
   }
