@@ -6,7 +6,7 @@
 // sum Σ_p a[i,p]·b[p,j] with a rounding after each multiply and each add (no FMA), in increasing p,
 // across KC blocks too (a block continues from the stored partial sums), so the TS twin gives the
 // same bits. The epilogue (scale, bias, ReLU) runs on each finished block while it is still in cache.
-import { fillDraw } from "./draws";
+import { DIST_NORMAL, fillDraw, NORMAL_GROUP } from "./draws";
 import { GEMM_SCRATCH_F32, KC, MC, MR, NC, NR } from "./shared";
 
 /** Scratch floats gemm_f32 needs at packPtr: a packed A block, a packed B block and one edge tile. */
@@ -166,9 +166,9 @@ export function gemm_f32(
   }
 }
 
-/** Scratch floats gemm_drawn_f32 needs at packPtr: gemm_f32's, and one row of a drawn block. */
+/** Scratch floats gemm_drawn_f32 needs at packPtr: gemm_f32's, and one row of a drawn block in whole groups. */
 export function gemm_drawn_scratch_f32(): i32 {
-  return GEMM_SCRATCH_F32 + KC;
+  return GEMM_SCRATCH_F32 + KC + 2 * NORMAL_GROUP;
 }
 
 /**
@@ -185,8 +185,14 @@ function packDrawn(dst: usize, row: usize, base: i32, k: i32, p0: i32, kc: i32, 
         for (let p = 0; p < kc; p++) store<f32>(column + ((<usize>p * NR) << 2), 0);
         continue;
       }
-      fillDraw(row, base + (j0 + jp + c) * k + p0, kc, dist, k0, k1, c0, c1);
-      for (let p = 0; p < kc; p++) store<f32>(column + ((<usize>p * NR) << 2), load<f32>(row + (<usize>p << 2)));
+      // Normals come in groups of NORMAL_GROUP: draw whole groups from an aligned start (a partial
+      // group would be stored lane by lane), then read the run from its offset.
+      const e = base + (j0 + jp + c) * k + p0;
+      const skip = dist == DIST_NORMAL ? e % NORMAL_GROUP : 0;
+      const span = dist == DIST_NORMAL ? (skip + kc + NORMAL_GROUP - 1) / NORMAL_GROUP * NORMAL_GROUP : kc;
+      fillDraw(row, e - skip, span, dist, k0, k1, c0, c1);
+      const from = row + (<usize>skip << 2);
+      for (let p = 0; p < kc; p++) store<f32>(column + ((<usize>p * NR) << 2), load<f32>(from + (<usize>p << 2)));
     }
     dst += (<usize>kc * NR) << 2;
   }

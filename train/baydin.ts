@@ -296,7 +296,8 @@ export interface CostRow {
 
 /**
  * Times one step of each kind on the MLP of layer `sizes` at `batch` random rows (median of `reps`
- * after one warm-up) and records the engine heap's peak during one step: the forward pass with its
+ * rounds after one warm-up round, each round one step of every kind in turn) and records the engine
+ * heap's peak during one step: the forward pass with its
  * loss; a forward-gradient step, an activation-perturbation step and a backprop step, each with its
  * SGD update at learning rate 0, so the update's cost counts and every repetition times the same weights.
  */
@@ -321,20 +322,24 @@ export function measureCost(sizes: readonly number[], batch: number, reps: numbe
     };
     const base = heapBytes();
     const row: CostRow = { sizes: [...sizes], depth: sizes.length - 2, ms: {} as CostRow["ms"], relative: {} as CostRow["relative"], peakHeapBytes: {} as CostRow["peakHeapBytes"], baseHeapBytes: base };
-    for (const kind of COST_KINDS) {
-      const times: number[] = [];
-      for (let rep = -1; rep < reps; rep++) {
+    const times = Object.fromEntries(COST_KINDS.map((kind) => [kind, [] as number[]])) as Record<CostKind, number[]>;
+    // Round by round, one step of each kind (the first round untimed, its peak heap recorded), so
+    // that the machine's drift hits every kind alike.
+    for (let rep = -1; rep < reps; rep++) {
+      for (const kind of COST_KINDS) {
         const s = mark();
-        if (rep === 0) resetHeapPeak();
+        if (rep === -1) resetHeapPeak();
         const t0 = now();
         steps[kind](r.split(100 + rep + 1));
         const t = now() - t0;
-        if (rep === 0) row.peakHeapBytes[kind] = heapPeakBytes();
+        if (rep === -1) row.peakHeapBytes[kind] = heapPeakBytes();
         release(s);
-        if (rep >= 0) times.push(t);
+        if (rep >= 0) times[kind].push(t);
       }
-      times.sort((a, b) => a - b);
-      row.ms[kind] = times.length % 2 ? times[(times.length - 1) / 2] : (times[times.length / 2 - 1] + times[times.length / 2]) / 2;
+    }
+    for (const kind of COST_KINDS) {
+      const sorted = times[kind].sort((a, b) => a - b);
+      row.ms[kind] = sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
     }
     for (const kind of COST_KINDS) row.relative[kind] = row.ms[kind] / row.ms.forward;
     return row;

@@ -35,7 +35,8 @@ export function createMatmulRef(heap: Heap) {
       }
     },
     gemm_drawn_scratch_f32(): number {
-      return GEMM_SCRATCH_F32 + KC;
+      // kernels-as/matmul.ts: a row of a drawn block in whole groups of 32 normals.
+      return GEMM_SCRATCH_F32 + KC + 2 * 32;
     },
     gemm_drawn_f32(
       outPtr: number, aPtr: number, packPtr: number, batch: number, m: number, k: number, n: number, aStride: number, transA: number,
