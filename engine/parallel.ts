@@ -52,6 +52,17 @@ function alongCount(args: readonly number[], countArg: number, strides: Readonly
   });
 }
 
+/** Splits the range argument [args[fromArg], args[toArg]) into `parts` ranges with boundaries at multiples of `align`. */
+function alongRange(args: readonly number[], fromArg: number, toArg: number, parts: number, align: number): number[][] {
+  const from = args[fromArg];
+  return splitRange(args[toArg] - from, parts, align).map(([a, b]) => {
+    const part = args.slice();
+    part[fromArg] = from + a;
+    part[toArg] = from + b;
+    return part;
+  });
+}
+
 function elementwise(pointers: readonly number[], countArg: number): Splitter {
   const strides = pointers.map((arg): [number, number] => [arg, 4]);
   return (args, threads, _k, minPartWork) => {
@@ -116,13 +127,7 @@ const SPLITTERS: Partial<Record<KernelName, Splitter>> = {
     }
     const parts = partCount(work, Math.ceil(rows / GEMM_ROW_ALIGN), threads, minPartWork);
     if (parts < 2) return null;
-    const ranges = splitRange(rows, parts, GEMM_ROW_ALIGN).map(([from, to]) => {
-      const part = args.slice();
-      part[12] = rowFrom + from;
-      part[13] = rowFrom + to;
-      return part;
-    });
-    return { parts: ranges, ...scratch };
+    return { parts: alongRange(args, 12, 13, parts, GEMM_ROW_ALIGN), ...scratch };
   },
   // (out, a, c, batch, m, n, k): by batches, or by rows of a single batch.
   rowdots_f32(args, threads, _k, minPartWork) {
@@ -153,13 +158,7 @@ const SPLITTERS: Partial<Record<KernelName, Splitter>> = {
     const [, , , count, , from, to] = args;
     const parts = partCount(16 * count * (to - from), Math.ceil((to - from) / 4), threads, minPartWork);
     if (parts < 2) return null;
-    const ranges = splitRange(to - from, parts, 4).map(([a, b]) => {
-      const part = args.slice();
-      part[5] = from + a;
-      part[6] = from + b;
-      return part;
-    });
-    return { parts: ranges, scratchArg: 1, scratchBytes: k.drawn_combination_scratch_f32() * 4 };
+    return { parts: alongRange(args, 5, 6, parts, 4), scratchArg: 1, scratchBytes: k.drawn_combination_scratch_f32() * 4 };
   },
   // (out, a, pack, batch, m, k, n, aStride, transA, dist, k0, k1, c0, c1, colFrom, colTo): by columns
   // of every product, so that each thread draws only its own rows of V.
@@ -168,13 +167,7 @@ const SPLITTERS: Partial<Record<KernelName, Splitter>> = {
     const cols = colTo - colFrom;
     const parts = partCount(batch * m * Math.max(depth, 1) * cols + 16 * batch * depth * cols, Math.ceil(cols / 8), threads, minPartWork);
     if (parts < 2) return null;
-    const ranges = splitRange(cols, parts, 8).map(([from, to]) => {
-      const part = args.slice();
-      part[14] = colFrom + from;
-      part[15] = colFrom + to;
-      return part;
-    });
-    return { parts: ranges, scratchArg: 2, scratchBytes: k.gemm_drawn_scratch_f32() * 4 };
+    return { parts: alongRange(args, 14, 15, parts, 8), scratchArg: 2, scratchBytes: k.gemm_drawn_scratch_f32() * 4 };
   },
 
   // (u, s, v, a, work, batch, m, n, full, maxIter)
