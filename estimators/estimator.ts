@@ -11,7 +11,7 @@ import { inspect } from "../engine/inspect.ts";
 import { inject, jvp, stopGradient } from "../engine/jvp.ts";
 import { matmul, mul, reshape, scale, sum } from "../engine/ops.ts";
 import { combineDraws, type Rng } from "../engine/rng.ts";
-import type { Tensor } from "../engine/tensor.ts";
+import { copyInto, empty, type Tensor } from "../engine/tensor.ts";
 import type { Gradients } from "../models/gradient.ts";
 import { kindOf } from "../models/index.ts";
 import { LOSSES, type Loss, type Targets } from "../models/loss.ts";
@@ -99,6 +99,11 @@ export interface Estimator {
   readonly guesses: number;
   /** How the K guesses make one estimate; "mean" where absent. */
   readonly combine?: Combine;
+  /**
+   * 2: a training step keeps O(1) layers, making the estimate in a second primal pass that draws each
+   * site's guesses again; 1 (where absent): one pass, every site's values kept for the estimate.
+   */
+  readonly passes?: number;
   /** Tangents [K, ...w.shape] of linear layer i's weight (weight perturbation), drawn before the pass; absent or null: none. */
   weightGuess?(input: StepInput, layer: number): Tensor | null;
   /**
@@ -145,6 +150,8 @@ export interface CommonOptions {
   guesses?: number;
   /** How the K guesses are combined. Default "mean". */
   combine?: Combine;
+  /** 1 (default): one pass, every site's values kept for the estimate; 2: a second primal pass makes it, keeping O(1) layers. */
+  passes?: number;
 }
 
 /** Bytes of a f32 value on the engine's heap. */
@@ -189,12 +196,15 @@ export const MAX_GUESSES = 1024;
 export const COMMON_OPTIONS = {
   guesses: { kind: "int", default: 1, min: 1, doc: "independent guesses per step (K tangent directions in the one pass)" },
   combine: { kind: "choice", choices: COMBINES, default: "mean", doc: "how the K guesses make one estimate: mean, or project (the gradient's projection onto their span)" },
+  passes: { kind: "int", default: 1, min: 1, max: 2, doc: "1: one pass, every site's values kept for the estimate; 2: a second primal pass draws each guess again and makes the estimate, keeping O(1) layers" },
 } as const satisfies OptionTable;
 
 /** An estimator's guess count and combination (resolved by its table), and the estimate that goes with them. */
-export function guessOptions(options: { guesses: number; combine: Combine }): { guesses: number; combine: Combine; estimate: Estimator["estimate"] } {
-  const { guesses, combine } = options;
-  return { guesses, combine, estimate: (input, seeds, directional) => activationEstimate(input, seeds, directional, combine) };
+export function guessOptions(options: { guesses: number; combine: Combine; passes: number }): { guesses: number; combine: Combine; passes: number; estimate: Estimator["estimate"] } {
+  const { guesses, combine, passes } = options;
+  // The projection solves for every layer's guesses at once: a pass that makes one layer at a time cannot.
+  if (passes === 2 && combine === "project") throw new FwdgradError('passes 2 cannot combine guesses by "project" (it needs every layer\'s guesses at once); use "mean"');
+  return { guesses, combine, passes, estimate: (input, seeds, directional) => activationEstimate(input, seeds, directional, combine) };
 }
 
 /** Subspace estimators' condition on the model: every hidden layer at least k wide. */
@@ -251,6 +261,7 @@ export function stepInput(model: Mlp, x: Tensor, labels: Int32Array, rng: Rng, i
  * ```
  */
 export function estimateStep(estimator: Estimator, input: StepInput): Estimate & { loss: number; jvp: Tensor } {
+  if (estimator.passes === 2 && input.trace.pre.length === 0) return twoPassStep(estimator, input);
   const pass = stepPass(estimator, input);
   const [losses, dLosses] = jvp(pass.perExample, pass.params, pass.tangents);
   if (dLosses.rank !== 2) throw new FwdgradError(`${estimator.id}: no guess reaches the output`);
@@ -272,7 +283,7 @@ export function inspectStep(estimator: Estimator, input: StepInput): string {
 }
 
 /** The step's one forward-mode pass: f of the parameters, their tangents, and the seeds it collects. */
-function stepPass(estimator: Estimator, input: StepInput) {
+function stepPass(estimator: Estimator, input: StepInput, keepNothing = false) {
   const { model, x } = input;
   const batch = x.shape[0];
   const last = model.layers.length - 1;
@@ -297,16 +308,16 @@ function stepPass(estimator: Estimator, input: StepInput) {
     if (i < last) input.masks[i] ??= siteMask(model, i, input.trace.pre[i]);
     const y = estimator.guess(input, i);
     seeds.activations[i] = y;
-    if (y || prepared) {
+    if (prepared || (y && !keepNothing)) {
       kept = [input.trace.inputs[i], input.trace.pre[i], input.masks[i] ?? null, y];
       return y ? inject(s, y) : s;
     }
-    // No guess here (weight perturbation): the estimate needs nothing of this site, so nothing of it
+    // No guess here (weight perturbation), or a second pass makes the estimate: nothing of this site
     // outlives its layer, and the step's memory stays flat in depth.
     delete input.trace.inputs[i];
     delete input.trace.pre[i];
     delete input.masks[i];
-    return s;
+    return y ? inject(s, y) : s;
   };
   // A layer that keeps nothing (weight perturbation) lets the next layer's scope reach back over its
   // output, which dies once the next output is made: the pass then holds O(1) layers.
@@ -331,42 +342,105 @@ function stepPass(estimator: Estimator, input: StepInput) {
  * c_b = (G_bᵀG_b)⁺·jvp_b, the projection onto the span of example b's guesses.
  */
 export function activationEstimate(input: StepInput, seeds: Seeds, jvpPerGuess: Tensor, combine: Combine = "mean"): Estimate {
-  const [K, B] = jvpPerGuess.shape;
-  // The mean scales once after summing over guesses (as it always has: same bits); the projection's
-  // coefficients carry their own scale.
   const coefficients = combine === "project" ? projectionCoefficients(seeds, jvpPerGuess) : jvpPerGuess;
-  const combined = (t: Tensor) => (combine === "project" ? t : scale(t, 1 / K));
-  // Σ_b c_{k,b} per guess, only for weight guesses.
-  let total: Tensor | null = null;
   const grads: Gradients = { w: [], b: [] };
   const activationGrads: (Tensor | null)[] = [];
-  input.model.layers.forEach((layer, i) => {
-    const y = seeds.activations[i];
-    const v = seeds.weights[i];
-    if (y) {
-      // Σ_k c_k ⊙ y_k: [B, out]
-      const g = tidy(() => combined(sum(mul(y, reshape(coefficients, [K, B, 1])), 0)));
-      activationGrads.push(g);
-      const [gw, gb] = kindOf(layer).map!.paramGradients(layer, input.trace.inputs[i], g);
-      grads.w.push(gw!);
-      grads.b.push(gb);
-    } else if (v) {
-      // Σ_k (Σ_b c_{k,b})·V_k
-      const [, out, inp] = v.shape;
-      total ??= sum(coefficients, 1);
-      // Over drawn tangents the update is deferred like them: drawn again when the optimiser reads
-      // it, one layer at a time, so no step holds every layer's tangents or updates at once.
-      grads.w.push(v.deferred?.draw
-        ? combineDraws(v, total.toArray(), combine === "project" ? 1 : 1 / K)
-        : combined(reshape(matmul(reshape(total, [1, K]), reshape(v, [K, out * inp])), [out, inp])));
-      if (layer.b) throw new FwdgradError(`estimate: layer ${i} has a bias, which weight perturbation does not estimate`);
-      grads.b.push(null);
-      activationGrads.push(null);
-    } else {
-      throw new FwdgradError(`estimate: layer ${i} has no guess`);
-    }
+  const totals = weightCoefficients(coefficients);
+  input.model.layers.forEach((_, i) => {
+    const { w, b, g } = layerEstimate(input, i, seeds.activations[i], seeds.weights[i], coefficients, combine, totals);
+    grads.w.push(w);
+    grads.b.push(b);
+    activationGrads.push(g);
   });
   return { grads, activationGrads };
+}
+
+/** Σ_b c_{k,b} per guess [K], made once when a weight guess first asks. */
+function weightCoefficients(coefficients: Tensor): () => Tensor {
+  let total: Tensor | null = null;
+  return () => (total ??= sum(coefficients, 1));
+}
+
+/**
+ * Layer i's part of the estimate from its guesses (activation guesses y [K, B, out] or weight guesses
+ * V [K, out, in]) and the coefficients c [K, B]: the weight and bias gradients, and for activation
+ * guesses the per-example activation gradient.
+ */
+function layerEstimate(input: StepInput, i: number, y: Tensor | null, v: Tensor | null, coefficients: Tensor, combine: Combine, totals: () => Tensor): { w: Tensor; b: Tensor | null; g: Tensor | null } {
+  const [K, B] = coefficients.shape;
+  // The mean scales once after summing over guesses (as it always has: same bits); the projection's
+  // coefficients carry their own scale.
+  const combined = (t: Tensor) => (combine === "project" ? t : scale(t, 1 / K));
+  const layer = input.model.layers[i];
+  if (y) {
+    // Σ_k c_k ⊙ y_k: [B, out]
+    const g = tidy(() => combined(sum(mul(y, reshape(coefficients, [K, B, 1])), 0)));
+    const [gw, gb] = kindOf(layer).map!.paramGradients(layer, input.trace.inputs[i], g);
+    return { w: gw!, b: gb, g };
+  }
+  if (v) {
+    // Σ_k (Σ_b c_{k,b})·V_k
+    const [, out, inp] = v.shape;
+    if (layer.b) throw new FwdgradError(`estimate: layer ${i} has a bias, which weight perturbation does not estimate`);
+    // Over drawn tangents the update is deferred like them: drawn again when the optimiser reads
+    // it, one layer at a time, so no step holds every layer's tangents or updates at once.
+    const w = v.deferred?.draw
+      ? combineDraws(v, totals().toArray(), combine === "project" ? 1 : 1 / K)
+      : combined(reshape(matmul(reshape(totals(), [1, K]), reshape(v, [K, out * inp])), [out, inp]));
+    return { w, b: null, g: null };
+  }
+  throw new FwdgradError(`estimate: layer ${i} has no guess`);
+}
+
+/** The refusal of `passes: 2` for an estimator that carries state from one pass to the next. */
+export function statefulTwoPass(id: string): string {
+  return `${id}: passes 2 needs guesses that a second pass draws again, but its state (warm starts, a fitted polynomial) changes with each pass; use passes 1`;
+}
+
+/**
+ * A step in two passes that keeps O(1) layers (`passes: 2`): the jvp pass gives the coefficients
+ * while every layer keeps nothing; a second, primal pass makes each layer's estimate, drawing its
+ * guesses again (the same stream, the same primal values: the same guesses, so the same bits as one
+ * pass) into gradient buffers made before it, and frees the layer. The time of one more forward pass
+ * for the memory of every layer's input, mask and guesses.
+ */
+function twoPassStep(estimator: Estimator, input: StepInput): Estimate & { loss: number; jvp: Tensor } {
+  if (estimator.state) throw new FwdgradError(statefulTwoPass(estimator.id));
+  const pass = stepPass(estimator, input, true);
+  const [losses, coefficients] = jvp(pass.perExample, pass.params, pass.tangents);
+  if (coefficients.rank !== 2) throw new FwdgradError(`${estimator.id}: no guess reaches the output`);
+  const value = sum(losses).toArray()[0];
+  const { model, x } = input;
+  const combine = estimator.combine ?? "mean";
+  // Made now, below the second pass's scopes, which free each layer's allocations.
+  const total = sum(coefficients, 1);
+  const totals = () => total;
+  // Activation-guess layers write into buffers made now, below the second pass's scopes.
+  const grads: Gradients = { w: [], b: [] };
+  const buffers = model.layers.map((layer) => ({ w: empty(layer.w.shape), b: layer.b ? empty(layer.b.shape) : null }));
+  const again: StepInput = { ...input, trace: { inputs: [], pre: [] }, masks: [] };
+  let rollFrom: Mark | null = null;
+  runModel(model, x, parameters(model), (i, s, h) => {
+    again.trace.inputs[i] = h;
+    again.trace.pre[i] = s;
+    if (i < model.layers.length - 1) again.masks[i] = siteMask(model, i, s);
+    const made = layerEstimate(again, i, estimator.guess(again, i), estimator.weightGuess?.(again, i) ?? null, coefficients, combine, totals);
+    if (made.g) {
+      copyInto(buffers[i].w, made.w);
+      if (made.b) copyInto(buffers[i].b!, made.b);
+      grads.w[i] = buffers[i].w;
+      grads.b[i] = buffers[i].b;
+    } else {
+      grads.w[i] = made.w;
+      grads.b[i] = null;
+    }
+    return s;
+  }, (fn) => {
+    const { result, start } = tidyFrom(rollFrom, fn);
+    rollFrom = start;
+    return result;
+  });
+  return { grads, activationGrads: model.layers.map(() => null), loss: value, jvp: coefficients };
 }
 
 /**

@@ -7,7 +7,7 @@ import { backprop, type Gradients } from "../models/gradient.ts";
 import type { Mlp } from "../models/mlp.ts";
 import { activationPerturbation } from "./activation-perturbation.ts";
 import { activationPerturbationMasked } from "./activation-perturbation-masked.ts";
-import { COMBINES, estimateStep, F32, MAX_GUESSES, parameterCount, stepInput, stepPassBytes, type Combine, type CommonOptions, type Estimator, type Objective } from "./estimator.ts";
+import { COMBINES, estimateStep, statefulTwoPass, F32, MAX_GUESSES, parameterCount, stepInput, stepPassBytes, type Combine, type CommonOptions, type Estimator, type Objective } from "./estimator.ts";
 import { resolveOptions, type EstimatorFactory, type OptionTable } from "./options.ts";
 import { forwardGradient, type ForwardGradientOptions } from "./forward-gradient.ts";
 import { orthogonalGuess, type OrthogonalGuessOptions } from "./orthogonal-guess.ts";
@@ -53,7 +53,9 @@ export function createEstimator(id: EstimatorId, options: EstimatorOptions = {})
   // Typed callers cannot pass a misspelt id; untyped ones (JavaScript, parsed input) get the same error.
   if (typeof id !== "string" || !isEstimatorId(id)) throw new FwdgradError(`unknown estimator ${JSON.stringify(String(id))}; known: ${Object.keys(ESTIMATORS).join(", ")}`);
   const factory: (o: EstimatorOptions) => Estimator = ESTIMATORS[id];
-  return factory(options);
+  const estimator = factory(options);
+  if (estimator.passes === 2 && estimator.state) throw new FwdgradError(statefulTwoPass(id));
+  return estimator;
 }
 
 /** Methods whose estimator keeps per-example warm starts between visits, bounded by `warmStartBytes`. */

@@ -4,6 +4,7 @@
 // peak heap of one step of each. With --base, the same in another checkout, alternating fresh
 // processes (before/after on a shared, noisy machine).
 //   npx tsx scripts/forward-cost.ts [--depths 1,4,16] [--batch 64] [--width 1024] [--rounds 7] [--threads 1] [--base <checkout>]
+// With --activation, activation perturbation too, in one pass and in two (`passes: 2`).
 // With --sampling, instead: values per second of the random kernels (best of 25 calls of 4 M values).
 import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
@@ -55,9 +56,14 @@ async function measure(root: string): Promise<Row[]> {
   const { batch, width } = settings;
   const x = lib.rng(5).normal([batch, 784]);
   const labels = Int32Array.from({ length: batch }, (_, i) => i % 10);
-  // Rademacher tangents where the checkout has them.
-  const variants: Array<[string, object]> = [["forward gradient", {}]];
-  if ("tangents" in lib.methodOptions("forward-gradient")) variants.push(["forward gradient (Rademacher)", { tangents: "rademacher" }]);
+  // Rademacher tangents where the checkout has them; with --activation, activation perturbation in
+  // one pass and (where the checkout has it) in two.
+  const variants: Array<[string, string, object]> = [["forward gradient", "forward-gradient", {}]];
+  if ("tangents" in lib.methodOptions("forward-gradient")) variants.push(["forward gradient (Rademacher)", "forward-gradient", { tangents: "rademacher" }]);
+  if (args.includes("--activation")) {
+    variants.push(["activation perturbation", "activation-perturbation", {}]);
+    if ("passes" in lib.methodOptions("activation-perturbation")) variants.push(["activation perturbation (2 passes)", "activation-perturbation", { passes: 2 }]);
+  }
   return settings.depths.map((depth) => {
     const model = lib.createMlp([784, ...Array(depth).fill(width), 10], { seed: 0 });
     const weights = model.layers.map((l: { w: unknown }) => l.w);
@@ -72,8 +78,8 @@ async function measure(root: string): Promise<Row[]> {
       forward: scoped(() => (lib.forwardOutput ? lib.forwardOutput(model, x) : lib.forward(model, x))),
       backprop: scoped(() => optimizer.step(weights, lib.backprop(model, x, labels).grads.w)),
     };
-    for (const [name, options] of variants) {
-      const estimator = lib.createEstimator("forward-gradient", options);
+    for (const [name, id, options] of variants) {
+      const estimator = lib.createEstimator(id, options);
       kinds[name] = scoped(() => optimizer.step(weights, lib.estimateStep(estimator, lib.stepInput(model, x, labels, lib.rng(1).split(step++))).grads.w));
     }
     const peakMiB: Record<string, number> = {};
@@ -101,7 +107,7 @@ function print(label: string, rows: Row[]): void {
   for (const r of rows) {
     const kinds = Object.keys(r.ms);
     const cells = kinds.map((k) => `${k} ${r.ms[k].toFixed(1)} ms ${r.peakMiB[k].toFixed(1)} MiB`);
-    const ratios = kinds.filter((k) => k.startsWith("forward gradient")).map((k) => `${k} / backprop ${(r.ms[k] / r.ms.backprop).toFixed(2)}`);
+    const ratios = kinds.filter((k) => k !== "forward" && k !== "backprop").map((k) => `${k} / backprop ${(r.ms[k] / r.ms.backprop).toFixed(2)}`);
     console.log(`  depth ${r.depth}: ${cells.join(", ")} | ${ratios.join(", ")}, backprop / forward ${(r.ms.backprop / r.ms.forward).toFixed(2)}`);
   }
 }

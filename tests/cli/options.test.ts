@@ -15,7 +15,7 @@ const dir = mkdtempSync(join(tmpdir(), "fwdgrad-options-"));
 Options("--option reaches any option; an option the method does not take, or that none takes, is refused", () => {
   const one = fwdgrad("train", "--method", "wperp", "--width", "12", "--epochs", "1", "--batch", "256", "--k", "3", "--option", "tol=0.03", "--option", "oversample=1", "--json", "--threads", "1");
   assert.is(one.code, 0, one.err);
-  assertRefused(["train", "--method", "wt", "--width", "12", "--k", "4"], /^fwdgrad: wt takes no option "k"; its options: guesses, combine$/);
+  assertRefused(["train", "--method", "wt", "--width", "12", "--k", "4"], /^fwdgrad: wt takes no option "k"; its options: guesses, combine, passes$/);
   assertRefused(["train", "--method", "backprop", "--width", "12", "--option", "guesses=2"], /^fwdgrad: backprop takes no option "guesses"; its options: none$/);
   assertRefused(["train", "--method", "wperp", "--width", "12", "--option", "tol=2"], /^fwdgrad: wperp: tol must be a number in \(0, 1\), got 2$/);
   assertRefused(["train", "--method", "wperp", "--width", "12", "--option", "route=slow"], /^fwdgrad: wperp: route must be one of "fast", "exact", got "slow"$/);

@@ -391,7 +391,7 @@ Estimators("bad options are rejected", () => {
   assertFwdgradError(() => createEstimator("wt", { guesses: 0 }), /wt: guesses must be an integer ≥ 1, got 0/);
   assertFwdgradError(() => createEstimator("wperp", { route: "slow" as never }), /wperp: route must be one of "fast", "exact", got "slow"/);
   // Options come from each estimator's table: one it does not declare is refused, naming those it takes.
-  assertFwdgradError(() => createEstimator("wt", { k: 10 }), /^wt takes no option "k"; its options: guesses, combine$/);
+  assertFwdgradError(() => createEstimator("wt", { k: 10 }), /^wt takes no option "k"; its options: guesses, combine, passes$/);
   assertFwdgradError(() => createMethod("backprop", { guesses: 2 }), /^backprop takes no option "guesses"; its options: none$/);
   assertFwdgradError(() => createEstimator("wperp", { tol: 1 }), /wperp: tol must be a number in \(0, 1\), got 1/);
   assertFwdgradError(() => createEstimator("wp", { sigma: 0 }), /wp: sigma must be a number > 0, got 0/);
@@ -488,6 +488,50 @@ Estimators("forward gradient: drawn tangents give the stored tangents' step bit 
   assert.ok(deep <= shallow + 4096, `forward gradient: ${deep} bytes at depth 12 against ${shallow} at depth 2`);
   // The measure sees depth where a pass keeps every layer (activation guesses).
   assert.ok(peakAbove("activation-perturbation", 12) > 2 * peakAbove("activation-perturbation", 2), "activation perturbation grows with depth");
+});
+
+Estimators("passes 2: the same step as one pass, bit for bit, keeping O(1) layers; refused where it cannot be", () => {
+  const x = rng(2).normal([5, 6]);
+  const labels = Int32Array.from([0, 1, 2, 1, 0]);
+  const cases: Array<[EstimatorId, object]> = [
+    ["activation-perturbation", {}], ["activation-perturbation", { guesses: 3 }], ["activation-perturbation-masked", {}],
+    ["wt", {}], ["wt", { guesses: 2 }], ["forward-gradient", {}], ["wp", {}],
+  ];
+  for (const [id, options] of cases) {
+    for (const bias of [false, true]) {
+      if (bias && id === "forward-gradient") continue;
+      const model = createMlp([6, 7, 9, 5, 3], { seed: 1, bias });
+      const m = mark();
+      const one = estimateStep(createEstimator(id, options), stepInput(model, x, labels, rng(4)));
+      const two = estimateStep(createEstimator(id, { ...options, passes: 2 }), stepInput(model, x, labels, rng(4)));
+      const what = `${id} ${JSON.stringify(options)} bias ${bias}`;
+      assert.is(two.loss, one.loss, `${what}: loss`);
+      assertSameBits(two.jvp.toArray(), one.jvp.toArray(), `${what}: jvp`);
+      one.grads.w.forEach((g, i) => assertSameBits(two.grads.w[i].toArray(), g.toArray(), `${what}: layer ${i} weights`));
+      one.grads.b.forEach((g, i) => g && assertSameBits(two.grads.b[i]!.toArray(), g.toArray(), `${what}: layer ${i} bias`));
+      release(m);
+    }
+  }
+  // Peak heap above the weights, less the gradients (which both keep): flat in depth with two passes.
+  const wide = rng(3).normal([64, 6]);
+  const wideLabels = Int32Array.from({ length: 64 }, (_, i) => i % 3);
+  const peakBeyondGradients = (passes: number, depth: number) => {
+    const model = createMlp([6, ...Array(depth).fill(256), 3], { seed: 1 });
+    const estimator = createEstimator("activation-perturbation", { passes });
+    const m = mark();
+    const base = heapBytes();
+    resetHeapPeak();
+    estimateStep(estimator, stepInput(model, wide, wideLabels, rng(4)));
+    const peak = heapPeakBytes() - base;
+    release(m);
+    return peak - 4 * model.layers.reduce((n, l) => n + l.w.size, 0);
+  };
+  const [shallow, deep] = [peakBeyondGradients(2, 2), peakBeyondGradients(2, 12)];
+  assert.ok(deep <= shallow + 4096, `passes 2: ${deep} bytes beyond the gradients at depth 12 against ${shallow} at depth 2`);
+  assert.ok(peakBeyondGradients(1, 12) > deep + 10 * 3 * 64 * 256 * 4, "one pass keeps every layer");
+  assertFwdgradError(() => createEstimator("wperp", { passes: 2 }), /wperp: passes 2 needs guesses that a second pass draws again/);
+  assertFwdgradError(() => createEstimator("wt", { passes: 2, combine: "project", guesses: 2 }), /passes 2 cannot combine guesses by "project"/);
+  assertFwdgradError(() => createEstimator("wt", { passes: 3 }), /passes/);
 });
 
 Estimators.run();

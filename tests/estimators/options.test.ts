@@ -33,7 +33,7 @@ Options("resolution: defaults, rule defaults, refusals and ranges", () => {
   assertFwdgradError(() => resolveOptions("wperp", wperp, { tol: 0 }), /^wperp: tol must be a number in \(0, 1\), got 0$/);
   assertFwdgradError(() => resolveOptions("wperp", wperp, { tol: "0.1" }), /^wperp: tol must be a number in \(0, 1\), got "0\.1"$/);
   assertFwdgradError(() => resolveOptions("wperp", wperp, { route: 1 }), /^wperp: route must be one of "fast", "exact", got 1$/);
-  assertFwdgradError(() => resolveOptions("wperp", wperp, { kk: 1 }), /^wperp takes no option "kk"; its options: guesses, combine, k, route/);
+  assertFwdgradError(() => resolveOptions("wperp", wperp, { kk: 1 }), /^wperp takes no option "kk"; its options: guesses, combine, passes, k, route/);
   assertFwdgradError(() => resolveOptions("wperp", wperp, [1]), /^wperp: options must be an object, got an array$/);
   const table: OptionTable = { n: { kind: "number", default: 1, max: 2, openMax: true, doc: "a test option of this suite" } };
   assertFwdgradError(() => resolveOptions("t", table, { n: 2 }), /^t: n must be a number < 2, got 2$/);
@@ -42,7 +42,7 @@ Options("resolution: defaults, rule defaults, refusals and ranges", () => {
 
 Options("quality and training make the same estimator from the same table: wp's route defaults to exact everywhere", () => {
   assert.is(resolveOptions("wp", methodOptions("wp"), {}).route, "exact");
-  assertFwdgradError(() => createEstimator("forward-gradient", { route: "fast" }), /^forward-gradient takes no option "route"; its options: guesses, combine, tangents, output$/);
+  assertFwdgradError(() => createEstimator("forward-gradient", { route: "fast" }), /^forward-gradient takes no option "route"; its options: guesses, combine, passes, tangents, output$/);
 });
 
 Options("options shared by methods side by side: each takes its own, one that none takes is refused", () => {
