@@ -87,7 +87,7 @@ Cli("quality --json prints one object with a row per linear layer", () => {
   assert.is(code, 0);
   const report = JSON.parse(out);
   assert.equal(Object.keys(report), ["method", "width", "depth", "k", "guesses", "combine", "draws", "seed", "layers", "options"]);
-  assert.equal(report.options, { guesses: 1, combine: "mean", k: 4, route: "fast", oversample: 2, tol: 0.05, exactTol: 3e-6, maxIter: 100, warmStartBytes: 268435456 }, "every option as the table resolved it");
+  assert.equal(report.options, { guesses: 1, combine: "mean", k: 4, route: "fast", oversample: 2, tol: 0.05, exactTol: 3e-6, maxIter: 100, warmStartBytes: 268435456, passes: 1 }, "every option as the table resolved it");
   assert.equal([report.guesses, report.combine], [1, "mean"]);
   assert.is(report.layers.length, 4);
   assert.equal(Object.keys(report.layers[0]), ["layer", "cosine", "cosineWeights", "bias", "variance", "covRms", "covFrobenius", "overlap", "overlapSquared", "biasFrom", "energyRatio", "energyRatioMin", "subspaceAgreement", "subspaceAgreementMin", "orthonormalityDefect"]);
