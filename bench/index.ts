@@ -9,6 +9,7 @@ import { WARMUP_CALLS, timeMs } from "./timing.ts";
 import { threadScaling } from "./threads.ts";
 import { spawnSync } from "node:child_process";
 import { setThreadHost } from "../engine/threads.ts";
+import { simdPeakGflops } from "../engine/probe.ts";
 import { nodeThreadHost } from "../platform/node.ts";
 
 const USAGE = "usage: tsx bench/index.ts [--json] [--filter <substring>] [--full]";
@@ -49,6 +50,9 @@ async function timePeer(peer: Peer): Promise<number> {
   return ms;
 }
 
+/** GFLOP/s at most on the cores a run uses: the per-core peak times the engine's threads. */
+let peakGflops = 0;
+
 async function timeCase(c: Case, setup: Setup, out: Printer): Promise<void> {
   const oursMs = timeMs(setup.ours);
   const gflops = c.flops === null ? null : c.flops / (oursMs * 1e6);
@@ -56,6 +60,7 @@ async function timeCase(c: Case, setup: Setup, out: Printer): Promise<void> {
     const peerMs = await timePeer(peer);
     out.row({ case: c.name, ours_ms: oursMs, peer: peer.name, peer_ms: peerMs, ratio: peerMs / oursMs, gflops });
   }
+  if (gflops !== null && peakGflops > 0) out.note(`${c.name}: ${gflops.toFixed(1)} GFLOP/s, ${((100 * gflops) / peakGflops).toFixed(0)} % of the SIMD peak of the cores it runs on`);
   for (const note of setup.notes ?? []) out.note(note);
 }
 
@@ -66,7 +71,10 @@ async function main(): Promise<void> {
   const engine = await ready();
   const tfInfo = await initTf();
   const cases = CASES.filter((c) => c.name.includes(flags.filter));
+  const perCore = simdPeakGflops();
+  peakGflops = perCore * engine.threads;
   out.header([
+    `per-core SIMD peak: ${perCore.toFixed(1)} GFLOP/s (f32x4 multiply then add, no FMA, as the kernels compute); products report their fraction of it × ${engine.threads} threads`,
     `fwdgrad bench: node ${process.version} ${process.platform}-${process.arch}, kernels ${engine.kernels}${engine.simd ? " (SIMD)" : ""}, ${engine.threads} threads; ` +
       `tfjs ${tfInfo.version} (wasm threads: ${tfInfo.wasmThreads}); ml-matrix f64`,
     `median of benchmark.js samples (maxTime 1 s) after ${WARMUP_CALLS} untimed warm-up calls; peer/ours > 1 means fwdgrad is faster`,

@@ -90,6 +90,10 @@ export const KERNEL_ABI = {
       result: "void",
     },
   },
+  probe: {
+    simd_peak_f32: { params: ["outPtr: usize", "iterations: i32"], result: "void" },
+    simd_peak_flops_f32: { params: [], result: "i32" },
+  },
   svd: {
     svd_scratch_f64: { params: ["m: i32", "n: i32", "full: bool"], result: "i32" },
     svd_f32: {

@@ -7,5 +7,6 @@ export * from "./matmul";
 export * from "./layout";
 export * from "./loss";
 export * from "./random";
+export * from "./probe";
 export * from "./svd";
 export * from "./eigh";

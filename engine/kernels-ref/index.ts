@@ -10,6 +10,7 @@ import { createElementwiseRef } from "./elementwise.ts";
 import { createLayoutRef } from "./layout.ts";
 import { createLossRef } from "./loss.ts";
 import { createMatmulRef } from "./matmul.ts";
+import { createProbeRef } from "./probe.ts";
 import { createRandomRef } from "./random.ts";
 import { createReduceRef } from "./reduce.ts";
 import { createSvdRef } from "./svd.ts";
@@ -23,6 +24,7 @@ export function createRefKernels(heap: Heap): Kernels {
     ...createLayoutRef(heap),
     ...createLossRef(heap),
     ...createRandomRef(heap),
+    ...createProbeRef(heap),
     ...createSvdRef(heap),
     ...createEighRef(heap),
   };

@@ -5,6 +5,7 @@
 import { engine } from "../../engine/backend.ts";
 import { KERNELS, type Kernels } from "../../engine/kernel-abi.ts";
 import { threadedKernels } from "../../engine/parallel.ts";
+import { simdPeakGflops } from "../../engine/probe.ts";
 import { ThreadPool } from "../../engine/threads.ts";
 import { expf32, logf32 } from "../../engine/kernels-ref/math.ts";
 import { assert, assertSameBits, engineInfo, inputs, suite } from "../harness.ts";
@@ -223,6 +224,13 @@ KernelsSuite("drawn_combination_f32: against its twin, and against gemm_f32 then
       }
     }
   }
+});
+
+KernelsSuite("simd_peak_f32: the probe's chains, against its twin", () => {
+  compare("simd_peak_flops_f32", [], (k) => k.simd_peak_flops_f32());
+  for (const iterations of [0, 1, 3, 17, 1000]) compare(`simd_peak iterations=${iterations}`, 12, (k, out) => k.simd_peak_f32(out, iterations));
+  const peak = simdPeakGflops(1000, 1);
+  assert.ok(Number.isFinite(peak) && peak > 0, `simdPeakGflops: ${peak}`);
 });
 
 KernelsSuite("gemv_f32, plain and transposed", () => {
