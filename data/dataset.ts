@@ -297,3 +297,21 @@ export function parseDataFolderMeta(text: string, name = "meta.json"): DataFolde
   if (bytes === 1 && classes > BYTE_CLASSES) throw new FwdgradError(`${name}: ${classes} classes need "labelBytes": 4 (byte labels hold at most ${BYTE_CLASSES})`);
   return { train, test, features, classes, labelBytes: bytes };
 }
+
+/** The rows `rows` of a row-major table of `width` columns, gathered in order (a minibatch's inputs or targets). */
+export function gatherTableRows(values: Float32Array, width: number, rows: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(rows.length * width);
+  for (let r = 0; r < rows.length; r++) out.set(values.subarray(rows[r] * width, (rows[r] + 1) * width), r * width);
+  return out;
+}
+
+/** A permutation of 0 .. n−1 by Fisher–Yates from the last index down, swap i drawn from uniforms[i]. */
+export function fisherYates(uniforms: Float32Array, n: number): Int32Array {
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(uniforms[i] * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}

@@ -125,3 +125,19 @@ export function tidyFrom<R>(start: Mark | null, fn: () => R): { result: R; start
   }
   return { result, start: below };
 }
+
+/**
+ * Scopes for a pass over layers, one call a layer: each runs `fn` like `tidy`, and when `rollsOver`
+ * says the call kept nothing beyond its result, the next call's scope reaches back over that result
+ * (the next layer's input), which then dies once the next layer has made its own. A pass whose every
+ * layer rolls over holds O(1) layers.
+ * @internal
+ */
+export function rollingScopes(): <R>(fn: () => R, rollsOver?: (result: R) => boolean) => R {
+  let from: Mark | null = null;
+  return (fn, rollsOver = () => true) => {
+    const { result, start } = tidyFrom(from, fn);
+    from = rollsOver(result) ? start : null;
+    return result;
+  };
+}

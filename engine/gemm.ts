@@ -1,7 +1,7 @@
 // The typed wrapper around the gemm kernel: shapes in, one kernel call out, packing scratch taken
 // from the arena for the duration of the call. Callers validate shapes first (ops.ts, linalg.ts).
 import { engine } from "./backend.ts";
-import type { Draw } from "./tensor.ts";
+import { DIST_CODE, type Draw } from "./tensor.ts";
 
 export interface GemmOperand {
   ptr: number;
@@ -29,7 +29,6 @@ export function gemmDrawn(outPtr: number, a: GemmOperand, draw: Draw, batch: num
   const { heap, k: kernels } = engine();
   const start = heap.mark();
   const pack = heap.alloc(kernels.gemm_drawn_scratch_f32() * 4).ptr;
-  const dist = draw.distribution === "normal" ? 0 : 1;
-  kernels.gemm_drawn_f32(outPtr, a.ptr, pack, batch, m, k, n, a.stride, Number(a.trans), dist, ...draw.key, ...draw.counter, 0, n);
+  kernels.gemm_drawn_f32(outPtr, a.ptr, pack, batch, m, k, n, a.stride, Number(a.trans), DIST_CODE[draw.distribution], ...draw.key, ...draw.counter, 0, n);
   heap.release(start);
 }

@@ -5,7 +5,7 @@
 import { engine } from "./backend.ts";
 import { FwdgradError } from "./errors.ts";
 import { philoxBlock } from "./kernels-ref/random.ts";
-import { checkShape, deferred, empty, sizeOf, type Draw, Tensor } from "./tensor.ts";
+import { checkShape, deferred, DIST_CODE, empty, sizeOf, type Draw, Tensor } from "./tensor.ts";
 
 // Counter word 3 of key-derivation blocks; sample blocks keep it 0, so the two never collide.
 const SPLIT_TAG = 0x5eed5eed;
@@ -151,7 +151,6 @@ export function combineDraws(v: Tensor, coefficients: Float32Array, scale: numbe
   if (coefficients.length !== count) throw new FwdgradError(`combineDraws: ${coefficients.length} coefficients for ${count} draws`);
   const size = sizeOf(shape);
   const c = coefficients.slice();
-  const dist = draw.distribution === "normal" ? 0 : 1;
   return deferred(shape, {
     fill(into) {
       const { heap, k } = engine();
@@ -160,7 +159,7 @@ export function combineDraws(v: Tensor, coefficients: Float32Array, scale: numbe
         const coefPtr = heap.alloc(count * 4).ptr;
         heap.f32().set(c, coefPtr >>> 2);
         const work = heap.alloc(k.drawn_combination_scratch_f32() * 4).ptr;
-        k.drawn_combination_f32(into.ptr, work, coefPtr, count, size, 0, size, scale, dist, ...draw.key, ...draw.counter);
+        k.drawn_combination_f32(into.ptr, work, coefPtr, count, size, 0, size, scale, DIST_CODE[draw.distribution], ...draw.key, ...draw.counter);
       } finally {
         heap.release(start);
       }

@@ -17,6 +17,9 @@ export interface Draw {
   readonly counter: readonly [number, number];
 }
 
+/** The `dist` argument of the drawn kernels (kernels-as/draws.ts) for each distribution. */
+export const DIST_CODE: Readonly<Record<Draw["distribution"], number>> = { normal: 0, rademacher: 1 };
+
 /** How a deferred tensor's values are made: `fill(into)` writes them into a stored tensor of its shape; `draw`, when they are a stream's. */
 export interface Deferred {
   /** Where in a random stream the values are, when they are a draw: a product can draw them itself. */

@@ -4,8 +4,7 @@
 // values there, injected into the pass (engine `inject`). The pass gives each example's directional
 // derivative of the mean loss per guess, and the estimator turns those into gradient estimates. The
 // step knows neither the model's architecture nor which estimator it holds.
-import { tidy, tidyFrom } from "../engine/arena.ts";
-import type { Mark } from "../engine/heap.ts";
+import { rollingScopes, tidy } from "../engine/arena.ts";
 import { FwdgradError } from "../engine/errors.ts";
 import { inspect } from "../engine/inspect.ts";
 import { inject, jvp, stopGradient } from "../engine/jvp.ts";
@@ -321,12 +320,10 @@ function stepPass(estimator: Estimator, input: StepInput, keepNothing = false) {
   };
   // A layer that keeps nothing (weight perturbation) lets the next layer's scope reach back over its
   // output, which dies once the next output is made: the pass then holds O(1) layers.
-  let rollFrom: Mark | null = null;
+  const layerScope = rollingScopes();
   const scope = <R>(fn: () => R): R => {
     kept = [];
-    const { result, start } = tidyFrom(rollFrom, () => ({ result: fn(), kept }));
-    rollFrom = result.kept.length === 0 ? start : null;
-    return result.result;
+    return layerScope(() => ({ result: fn(), kept }), (made) => made.kept.length === 0).result;
   };
   const perExample = (...params: Tensor[]) => {
     const trace = runModel(model, x, params, atSite, prepared ? undefined : scope);
@@ -345,9 +342,10 @@ export function activationEstimate(input: StepInput, seeds: Seeds, jvpPerGuess: 
   const coefficients = combine === "project" ? projectionCoefficients(seeds, jvpPerGuess) : jvpPerGuess;
   const grads: Gradients = { w: [], b: [] };
   const activationGrads: (Tensor | null)[] = [];
-  const totals = weightCoefficients(coefficients);
+  // Σ_b c_{k,b} per guess [K], which weight guesses take.
+  const total = seeds.weights.some((v) => v) ? sum(coefficients, 1) : null;
   input.model.layers.forEach((_, i) => {
-    const { w, b, g } = layerEstimate(input, i, seeds.activations[i], seeds.weights[i], coefficients, combine, totals);
+    const { w, b, g } = layerEstimate(input, i, seeds.activations[i], seeds.weights[i], coefficients, combine, total);
     grads.w.push(w);
     grads.b.push(b);
     activationGrads.push(g);
@@ -355,18 +353,12 @@ export function activationEstimate(input: StepInput, seeds: Seeds, jvpPerGuess: 
   return { grads, activationGrads };
 }
 
-/** Σ_b c_{k,b} per guess [K], made once when a weight guess first asks. */
-function weightCoefficients(coefficients: Tensor): () => Tensor {
-  let total: Tensor | null = null;
-  return () => (total ??= sum(coefficients, 1));
-}
-
 /**
  * Layer i's part of the estimate from its guesses (activation guesses y [K, B, out] or weight guesses
  * V [K, out, in]) and the coefficients c [K, B]: the weight and bias gradients, and for activation
- * guesses the per-example activation gradient.
+ * guesses the per-example activation gradient. `total` is Σ_b c_{k,b} [K], for weight guesses.
  */
-function layerEstimate(input: StepInput, i: number, y: Tensor | null, v: Tensor | null, coefficients: Tensor, combine: Combine, totals: () => Tensor): { w: Tensor; b: Tensor | null; g: Tensor | null } {
+function layerEstimate(input: StepInput, i: number, y: Tensor | null, v: Tensor | null, coefficients: Tensor, combine: Combine, total: Tensor | null): { w: Tensor; b: Tensor | null; g: Tensor | null } {
   const [K, B] = coefficients.shape;
   // The mean scales once after summing over guesses (as it always has: same bits); the projection's
   // coefficients carry their own scale.
@@ -378,15 +370,15 @@ function layerEstimate(input: StepInput, i: number, y: Tensor | null, v: Tensor 
     const [gw, gb] = kindOf(layer).map!.paramGradients(layer, input.trace.inputs[i], g);
     return { w: gw!, b: gb, g };
   }
-  if (v) {
+  if (v && total) {
     // Σ_k (Σ_b c_{k,b})·V_k
     const [, out, inp] = v.shape;
     if (layer.b) throw new FwdgradError(`estimate: layer ${i} has a bias, which weight perturbation does not estimate`);
     // Over drawn tangents the update is deferred like them: drawn again when the optimiser reads
     // it, one layer at a time, so no step holds every layer's tangents or updates at once.
     const w = v.deferred?.draw
-      ? combineDraws(v, totals().toArray(), combine === "project" ? 1 : 1 / K)
-      : combined(reshape(matmul(reshape(totals(), [1, K]), reshape(v, [K, out * inp])), [out, inp]));
+      ? combineDraws(v, total.toArray(), combine === "project" ? 1 : 1 / K)
+      : combined(reshape(matmul(reshape(total, [1, K]), reshape(v, [K, out * inp])), [out, inp]));
     return { w, b: null, g: null };
   }
   throw new FwdgradError(`estimate: layer ${i} has no guess`);
@@ -412,34 +404,31 @@ function twoPassStep(estimator: Estimator, input: StepInput): Estimate & { loss:
   const value = sum(losses).toArray()[0];
   const { model, x } = input;
   const combine = estimator.combine ?? "mean";
-  // Made now, below the second pass's scopes, which free each layer's allocations.
-  const total = sum(coefficients, 1);
-  const totals = () => total;
-  // Activation-guess layers write into buffers made now, below the second pass's scopes.
+  // Made now, below the second pass's scopes, which free each layer's allocations: Σ_b c_{k,b} for
+  // weight guesses, and the gradient buffers of the layers with activation guesses (pass 1's seeds
+  // say which), which the second pass writes into.
+  const total = pass.seeds.weights.some((v) => v) ? sum(coefficients, 1) : null;
   const grads: Gradients = { w: [], b: [] };
-  const buffers = model.layers.map((layer) => ({ w: empty(layer.w.shape), b: layer.b ? empty(layer.b.shape) : null }));
+  const buffers = model.layers.map((layer, i) => (pass.seeds.activations[i] ? { w: empty(layer.w.shape), b: layer.b ? empty(layer.b.shape) : null } : null));
   const again: StepInput = { ...input, trace: { inputs: [], pre: [] }, masks: [] };
-  let rollFrom: Mark | null = null;
+  const scope = rollingScopes();
   runModel(model, x, parameters(model), (i, s, h) => {
     again.trace.inputs[i] = h;
     again.trace.pre[i] = s;
     if (i < model.layers.length - 1) again.masks[i] = siteMask(model, i, s);
-    const made = layerEstimate(again, i, estimator.guess(again, i), estimator.weightGuess?.(again, i) ?? null, coefficients, combine, totals);
-    if (made.g) {
-      copyInto(buffers[i].w, made.w);
-      if (made.b) copyInto(buffers[i].b!, made.b);
-      grads.w[i] = buffers[i].w;
-      grads.b[i] = buffers[i].b;
+    const made = layerEstimate(again, i, estimator.guess(again, i), estimator.weightGuess?.(again, i) ?? null, coefficients, combine, total);
+    const buffer = buffers[i];
+    if (buffer) {
+      copyInto(buffer.w, made.w);
+      if (made.b) copyInto(buffer.b!, made.b);
+      grads.w[i] = buffer.w;
+      grads.b[i] = buffer.b;
     } else {
       grads.w[i] = made.w;
       grads.b[i] = null;
     }
     return s;
-  }, (fn) => {
-    const { result, start } = tidyFrom(rollFrom, fn);
-    rollFrom = start;
-    return result;
-  });
+  }, (fn) => scope(fn));
   return { grads, activationGrads: model.layers.map(() => null), loss: value, jvp: coefficients };
 }
 

@@ -1,9 +1,8 @@
 // Multi-layer perceptrons, a builder on `sequential`: dense layers with ReLU between them,
 // initialised as PyTorch's nn.Linear. `forward` runs any model and keeps every site's input and
 // output (the trace the estimators and metrics read).
-import { tidyFrom } from "../engine/arena.ts";
+import { rollingScopes } from "../engine/arena.ts";
 import { FwdgradError } from "../engine/errors.ts";
-import type { Mark } from "../engine/heap.ts";
 import { rng as seeded } from "../engine/rng.ts";
 import type { Tensor } from "../engine/tensor.ts";
 import { dense } from "./dense.ts";
@@ -97,11 +96,7 @@ export function forward(model: Model, x: Tensor): ForwardTrace {
  * ```
  */
 export function forwardOutput(model: Model, x: Tensor): Tensor {
-  let from: Mark | null = null;
-  const trace = runModel(model, x, undefined, undefined, (fn) => {
-    const { result, start } = tidyFrom(from, fn);
-    from = start;
-    return result;
-  });
+  const scope = rollingScopes();
+  const trace = runModel(model, x, undefined, undefined, (fn) => scope(fn));
   return trace.pre[trace.pre.length - 1];
 }

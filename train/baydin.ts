@@ -12,7 +12,7 @@ import { add, mean, mul, scale, sub, sum } from "../engine/ops.ts";
 import { rng, type Rng } from "../engine/rng.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
 import { createEstimator, createMethod, estimateStep, stepInput, type EstimatorOptions, type GradientMethod } from "../estimators/index.ts";
-import type { Dataset } from "../data/dataset.ts";
+import { fisherYates, gatherTableRows, type Dataset } from "../data/dataset.ts";
 import { backprop } from "../models/gradient.ts";
 import { lossFor } from "../models/loss.ts";
 import { argmaxRows, createMlp, forward, forwardOutput, mlpSizes, type Mlp } from "../models/mlp.ts";
@@ -177,9 +177,7 @@ export function baydinForwardGradientOptions(): { options: EstimatorOptions; per
 
 /** The minibatch of `rows` (data set rows) as an input tensor and labels. */
 function batchOf(data: Dataset, rows: Int32Array): { x: Tensor; labels: Int32Array } {
-  const f = data.features, x = new Float32Array(rows.length * f);
-  rows.forEach((row, r) => x.set(data.train.x.subarray(row * f, (row + 1) * f), r * f));
-  return { x: tensor(x, [rows.length, f]), labels: Int32Array.from(rows, (row) => data.train.y[row]) };
+  return { x: tensor(gatherTableRows(data.train.x, data.features, rows), [rows.length, data.features]), labels: Int32Array.from(rows, (row) => data.train.y[row]) };
 }
 
 /** Step i's rows: epochs of a Fisher–Yates order drawn from the seed, the same for every method. */
@@ -189,12 +187,7 @@ function batchRows(data: Dataset, seed: number, batch: number): (step: number) =
   const orderOf = (epoch: number) => {
     let order = orders.get(epoch);
     if (order) return order;
-    const u = tidy(() => rng(seed).split(1000 + epoch).uniform([n]).toArray());
-    order = Int32Array.from({ length: n }, (_, i) => i);
-    for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(u[i] * (i + 1));
-      [order[i], order[j]] = [order[j], order[i]];
-    }
+    order = fisherYates(tidy(() => rng(seed).split(1000 + epoch).uniform([n]).toArray()), n);
     orders.clear();
     orders.set(epoch, order);
     return order;

@@ -11,7 +11,7 @@ import { tensor, type Tensor } from "../engine/tensor.ts";
 import { createEstimator, createMethod, isEstimatorId, optionsTakenBy, type Combine, type Estimator, type EstimatorOptions, type EstimatorState, type GradientMethod, type Objective } from "../estimators/index.ts";
 import { lossFor, type Loss, type LossId } from "../models/loss.ts";
 import { measureBasisFidelity, measureQuality, type LayerFidelity, type LayerMetrics } from "../estimators/metrics.ts";
-import type { Dataset, Split } from "../data/dataset.ts";
+import { fisherYates, gatherTableRows, type Dataset, type Split } from "../data/dataset.ts";
 import { argmaxRows, createMlp, forward, mlpSizes, type Mlp } from "../models/mlp.ts";
 import type { Model } from "../models/sequential.ts";
 import { checkWorkingSet, EVALUATION_ROWS } from "./memory.ts";
@@ -320,9 +320,7 @@ export class Trainer {
   private targetsOf(split: Split, rows: Int32Array): { labels: Int32Array; objective?: Objective } {
     if (this.loss.labels) return { labels: Int32Array.from(rows, (row) => split.y[row]) };
     const outputs = this.data.classes;
-    const t = new Float32Array(rows.length * outputs);
-    rows.forEach((row, r) => t.set(split.t!.subarray(row * outputs, (row + 1) * outputs), r * outputs));
-    return { labels: new Int32Array(0), objective: { loss: this.loss, targets: tensor(t, [rows.length, outputs]) } };
+    return { labels: new Int32Array(0), objective: { loss: this.loss, targets: tensor(gatherTableRows(split.t!, outputs, rows), [rows.length, outputs]) } };
   }
 
   /**
@@ -395,14 +393,7 @@ export class Trainer {
   /** The epoch's order of the training examples: Fisher–Yates driven by the epoch's Philox stream. */
   private order(epoch: number): Int32Array {
     const n = this.data.train.n;
-    const u = tidy(() => rng(this.config.seed).split(0).split(epoch).uniform([n]).toArray());
-    const order = new Int32Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
-    for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(u[i] * (i + 1));
-      [order[i], order[j]] = [order[j], order[i]];
-    }
-    return order;
+    return fisherYates(tidy(() => rng(this.config.seed).split(0).split(epoch).uniform([n]).toArray()), n);
   }
 
   /**
@@ -459,9 +450,7 @@ export class Trainer {
    */
   private trainStep(rows: Int32Array): { loss: number; fault: string | null } {
     const { features } = this.data;
-    const xs = new Float32Array(rows.length * features);
-    rows.forEach((row, r) => xs.set(this.data.train.x.subarray(row * features, (row + 1) * features), r * features));
-    const x = tensor(xs, [rows.length, features]);
+    const x = tensor(gatherTableRows(this.data.train.x, features, rows), [rows.length, features]);
     const { labels, objective } = this.targetsOf(this.data.train, rows);
     const { loss, grads } = this.method.step(this.model, x, labels, rng(this.config.seed).split(1).split(this.step), Int32Array.from(rows), objective);
     const update = [...grads.w, ...grads.b.filter((b): b is Tensor => b !== null)];
