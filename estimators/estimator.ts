@@ -131,6 +131,11 @@ export interface Estimator {
    * failed epoch). Where absent, `state()` and `restore()` serve.
    */
   statePoint?(): () => void;
+  /**
+   * Figures about the estimator's own approximations at its last step, by name (W̃⊥-NS's fast
+   * route: `tail.<i>`, the bound on the share of Σ f² its pairs left out in hidden layer i).
+   */
+  diagnostics?(): Record<string, number>;
 }
 
 /**

@@ -59,7 +59,7 @@ export function createEstimator(id: EstimatorId, options: EstimatorOptions = {})
 }
 
 /** Methods whose estimator keeps per-example warm starts between visits, bounded by `warmStartBytes`. */
-const WARM_STARTED: ReadonlySet<string> = new Set<EstimatorId>(["wperp"]);
+const WARM_STARTED: ReadonlySet<string> = new Set<EstimatorId>(["wperp", "wperp-ns"]);
 
 /**
  * Whether method `id` keeps per-example warm starts (so `warmStartBytes` bounds its memory).
@@ -70,6 +70,16 @@ const WARM_STARTED: ReadonlySet<string> = new Set<EstimatorId>(["wperp"]);
  */
 export function keepsWarmStarts(id: string): boolean {
   return WARM_STARTED.has(id);
+}
+
+/**
+ * The rows of each example's kept block for method `id` under its resolved `options`: W̃⊥ keeps
+ * k + oversample, W̃⊥-NS's fast route pairs + oversample (as warmStartBytesFor's k and oversample);
+ * null where the method, or its exact route, keeps none.
+ */
+export function warmStartBlock(id: string, options: Readonly<Record<string, unknown>>): { k: number; oversample: number } | null {
+  if (!keepsWarmStarts(id) || options.route !== "fast") return null;
+  return { k: Number(id === "wperp-ns" ? options.pairs : options.k), oversample: Number(options.oversample) };
 }
 
 /** How a training step gets its gradient: estimated by an estimator, or exact. */

@@ -33,3 +33,26 @@ export function fitFor(ratio: number): NewtonSchulzFit {
   for (const fit of NS_FITS) if (Math.abs(fit.threshold - ratio) < Math.abs(best.threshold - ratio)) best = fit;
   return best;
 }
+
+/** Grid points of `composedFit`'s running maximum on [0, 1.1]. */
+const MAX_GRID = 4096;
+
+/**
+ * The composed polynomial f = p∘…∘p (NS_STEPS times) of a fit as a scalar function (f64), and
+ * `maxSquareBelow(x)`: max f² over [0, x], from a running maximum on a grid of [0, 1.1] (each
+ * cell's right end, so a point inside a cell is covered by the next grid value up).
+ */
+export function composedFit(fit: NewtonSchulzFit): { f: (x: number) => number; maxSquareBelow: (x: number) => number } {
+  const [a1, a3, a5, a7] = fit.coeffs;
+  const f = (x: number): number => {
+    for (let s = 0; s < NS_STEPS; s++) {
+      const x2 = x * x;
+      x *= a1 + x2 * (a3 + x2 * (a5 + x2 * a7));
+    }
+    return x;
+  };
+  const running = new Float64Array(MAX_GRID + 1);
+  for (let g = 0; g <= MAX_GRID; g++) running[g] = Math.max(g > 0 ? running[g - 1] : 0, f((1.1 * g) / MAX_GRID) ** 2);
+  const maxSquareBelow = (x: number): number => running[Math.min(MAX_GRID, Math.max(0, Math.ceil((x / 1.1) * MAX_GRID)))];
+  return { f, maxSquareBelow };
+}

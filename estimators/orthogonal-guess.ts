@@ -5,13 +5,14 @@
 // LOBPCG on two routes: "exact" (cold, to a tight residual: equal to a float64 SVD of every W̃) and
 // "fast" (default): each example warm-started from its own block of its previous visit, to `tol`.
 import { eigh } from "../engine/linalg/decompositions.ts";
-import { gatherRows, matmul, max, mul, neg, reshape, scale } from "../engine/ops.ts";
+import { matmul, mul, reshape } from "../engine/ops.ts";
 import { leadingColumns, tensor, type Tensor } from "../engine/tensor.ts";
 import { tidy } from "../engine/arena.ts";
 import { activationGuesses, guessOptions, checkRank, COMMON_OPTIONS, F32, largestHidden, type CommonOptions, type GuessCovariance, type StepInput } from "./estimator.ts";
 import { defineEstimator, type EstimatorFactory, type OptionTable } from "./options.ts";
 import { stack } from "../engine/inplace.ts";
-import { LANCZOS_BASIS_FLOATS, maskedLanczos, maskedTopK } from "./wperp/subspace.ts";
+import { LANCZOS_BASIS_FLOATS } from "./wperp/subspace.ts";
+import { leadingPairs } from "./wperp/pairs.ts";
 import { DEFAULT_OVERSAMPLE, DEFAULT_WARM_START_BYTES, WarmStarts } from "./wperp/warm-starts.ts";
 
 export interface OrthogonalGuessOptions extends CommonOptions {
@@ -34,20 +35,6 @@ export interface OrthogonalGuessOptions extends CommonOptions {
   warmStartBytes?: number;
 }
 
-/**
- * `w` times the power of two that brings its largest |entry| into [1, 2). The subspaces depend on
- * the weights only up to scale, and a power of two scales every f32 operation exactly, so ordinary
- * weights give the same bits; tiny or huge ones (a forged checkpoint's 1e-11, whose Gram would
- * underflow f32) no longer break the solvers.
- */
-function powerOfTwoScaled(w: Tensor): Tensor {
-  const flat = reshape(w, [w.size]);
-  const top = Math.max(max(flat).toArray()[0], max(neg(flat)).toArray()[0]);
-  if (!(top > 0) || !Number.isFinite(top)) return w;
-  const exponent = Math.max(-126, Math.min(127, -Math.floor(Math.log2(top))));
-  return exponent === 0 ? w : scale(w, 2 ** exponent);
-}
-
 /** Each example's W̃ = W·M as a stack [B, out, d]. */
 export function maskedJacobians(next: Tensor, mask: Tensor): Tensor {
   const [out, d] = next.shape;
@@ -55,11 +42,11 @@ export function maskedJacobians(next: Tensor, mask: Tensor): Tensor {
 }
 
 /**
- * An orthonormal basis of each example's row space of W̃ = W_{i+1}·M_i, for a next layer of at most
- * k rows (the last hidden layer): from the small Gram W̃W̃ᵀ = UΣ²Uᵀ, V = W̃ᵀUΣ⁻¹ [B, d, min(k, rows)]
- * (columns for zero singular values are left zero).
+ * Every singular pair of each example's W̃ = W_{i+1}·M_i, for a next layer of few rows: from the
+ * small Gram W̃W̃ᵀ = UΣ²Uᵀ, V = W̃ᵀUΣ⁻¹ [B, d, rows] (columns for zero singular values are left
+ * zero) and Σ² [B, rows], descending.
  */
-export function rowSpaceBasis(input: StepInput, i: number, k: number): Tensor {
+export function rowSpacePairs(input: StepInput, i: number): { vectors: Tensor; values: Float32Array } {
   const jacobians = maskedJacobians(input.model.layers[i + 1].w, input.masks[i]);
   const [batch, rows] = jacobians.shape;
   const { values, vectors } = eigh(matmul(jacobians, jacobians, { transB: true }));
@@ -72,7 +59,16 @@ export function rowSpaceBasis(input: StepInput, i: number, k: number): Tensor {
       inverse[b * rows + j] = l > 1e-10 * top && l > 0 ? 1 / Math.sqrt(l) : 0;
     }
   }
-  return leadingColumns(matmul(jacobians, mul(vectors, tensor(inverse, [batch, 1, rows])), { transA: true }), Math.min(k, rows));
+  return { vectors: matmul(jacobians, mul(vectors, tensor(inverse, [batch, 1, rows])), { transA: true }), values: lambda };
+}
+
+/**
+ * An orthonormal basis of each example's row space of W̃ = W_{i+1}·M_i, for a next layer of at most
+ * k rows (the last hidden layer): rowSpacePairs' leading min(k, rows) vectors [B, d, min(k, rows)].
+ */
+export function rowSpaceBasis(input: StepInput, i: number, k: number): Tensor {
+  const { vectors } = rowSpacePairs(input, i);
+  return leadingColumns(vectors, Math.min(k, vectors.shape[2]));
 }
 
 /** Heap bytes of `rowSpaceBasis` for a batch of `batch`, a layer of d units and a next layer of `out` rows: W̃, its Gram, eigh, V. */
@@ -124,40 +120,12 @@ export const orthogonalGuess: EstimatorFactory<typeof ORTHOGONAL_GUESS_OPTIONS> 
   // Bases per primal pass (the trace), so repeated draws on one batch decompose once.
   const bases = new WeakMap<object, Map<number, Tensor>>();
 
-  /**
-   * Both routes find the top-k eigenvectors of each example's masked Gram M·WᵀW·M
-   * (estimators/wperp/subspace.ts) and end with LOBPCG's residual test. Exact: every example by
-   * Lanczos to a tight residual. Fast: an example seen before starts LOBPCG from its own block of
-   * its previous visit (weights move little between visits); the others start from a Lanczos run to
-   * the fast route's tolerance, which costs a few times a warm visit, not minutes.
-   */
+  /** Both routes end with LOBPCG's residual test (estimators/wperp/pairs.ts); a next layer of at most k rows takes the thin route. */
   const subspaceBasis = (input: StepInput, i: number): Tensor => {
     const next = input.model.layers[i + 1].w;
     if (next.shape[0] <= k) return rowSpaceBasis(input, i, k);
-    const d = next.shape[1];
-    const width = Math.min(d, k + oversample);
-    const batch = input.x.shape[0];
-    const scaled = powerOfTwoScaled(next);
-    const gram = matmul(scaled, scaled, { transA: true });
-    const lanczos = (masks: Tensor, lanczosTol: number) => maskedLanczos(gram, masks, { k, w: width, tol: lanczosTol, maxSteps: d, seed: i });
-    let start: Tensor;
-    if (route === "exact") start = lanczos(input.masks[i], exactTol);
-    else {
-      const { rows, cold } = warmStarts.startRows(i, input.indices, batch, width * d);
-      if (cold.length > 0) {
-        const fresh = lanczos(cold.length === batch ? input.masks[i] : gatherRows(input.masks[i], cold), tol).toArray();
-        cold.forEach((b, c) => rows.set(fresh.subarray(c * width * d, (c + 1) * width * d), b * width * d));
-      }
-      start = tensor(rows, [batch, width, d]);
-    }
-    const found = maskedTopK(gram, input.masks[i], start, {
-      k,
-      tol: route === "fast" ? tol : CERTIFIED_RESIDUAL,
-      maxIter,
-      fallback: () => tensor(warmStarts.gramStart(i, gram, width), [width, d]),
-    });
-    if (route === "fast" && input.indices) warmStarts.remember(i, input.indices, found.block);
-    return found.vectors;
+    const width = Math.min(next.shape[1], k + oversample);
+    return leadingPairs(input, i, { route, k, width, tol, exactTol, maxIter, warmStarts }).vectors;
   };
 
   const basis = (input: StepInput, i: number): Tensor => {
@@ -192,6 +160,3 @@ export const orthogonalGuess: EstimatorFactory<typeof ORTHOGONAL_GUESS_OPTIONS> 
   }) + F32 * batch * k * sizes.slice(1, -1).reduce((a, b) => a + b, 0),
 );
 
-
-/** The exact route's bases pass ‖A·u − λ·u‖ ≤ 1e-4·λ₁, computed in f32 (its resolution is ~1e-6). */
-const CERTIFIED_RESIDUAL = 1e-4;

@@ -7,7 +7,7 @@ import { GEMM_SCRATCH_F32 } from "../kernels-as/shared.ts";
 import { engineInfo } from "../engine/backend.ts";
 import { heapLimitBytes } from "../engine/arena.ts";
 import { FwdgradError } from "../engine/errors.ts";
-import { F32, keepsWarmStarts, methodOptions, methodWorkingSet, parameterCount } from "../estimators/index.ts";
+import { F32, keepsWarmStarts, methodOptions, methodWorkingSet, parameterCount, warmStartBlock } from "../estimators/index.ts";
 import { resolveOptions } from "../estimators/options.ts";
 import { warmStartBytesFor } from "../estimators/wperp/warm-starts.ts";
 import { mlpSizes } from "../models/mlp.ts";
@@ -67,8 +67,9 @@ export function trainingWorkingSet(config: TrainConfig, data: DataShape, threads
   const scratch = F32 * threads * GEMM_SCRATCH_F32 + 2 ** 16;
   let host = 5 * parameters + F32 * config.batch * sizes[0];
   if (keepsWarmStarts(config.method)) {
-    const { k, oversample, warmStartBytes, route } = resolveOptions(config.method, methodOptions(config.method), options) as Record<string, number | string>;
-    if (route === "fast") host += 2 * Math.min(warmStartBytes as number, warmStartBytesFor(sizes, data.train?.n ?? 0, k as number, oversample as number));
+    const resolved = resolveOptions(config.method, methodOptions(config.method), options) as Record<string, number | string>;
+    const block = warmStartBlock(config.method, resolved);
+    if (block) host += 2 * Math.min(resolved.warmStartBytes as number, warmStartBytesFor(sizes, data.train?.n ?? 0, block.k, block.oversample));
   }
   return { bytes: parameters + Math.max(step, evaluation, 2 * F32 * largest) + scratch, parameters, step, evaluation, scratch, host };
 }

@@ -12,7 +12,8 @@ import { FwdgradError } from "../engine/errors.ts";
 import { assign } from "../engine/inplace.ts";
 import { rng } from "../engine/rng.ts";
 import { tensor } from "../engine/tensor.ts";
-import { createEstimator, isEstimatorId, keepsWarmStarts, optionsTakenBy, type Combine, type EstimatorOptions, type MethodSpec } from "../estimators/index.ts";
+import { createEstimator, isEstimatorId, keepsWarmStarts, methodOptions, optionsTakenBy, warmStartBlock, type Combine, type EstimatorOptions, type MethodSpec } from "../estimators/index.ts";
+import { resolveOptions } from "../estimators/options.ts";
 import { hiddenLayerMean, measureQuality, type LayerFidelity, type LayerMetrics } from "../estimators/metrics.ts";
 import { DEFAULT_WARM_START_BYTES, warmStartBytesFor } from "../estimators/wperp/warm-starts.ts";
 import type { Dataset } from "../data/dataset.ts";
@@ -455,7 +456,9 @@ function trainResumable(trainer: Trainer, seconds: number, maxSeconds: number, p
 export function accuracyConfig(data: Dataset, settings: RunSettings, spec: MethodSpec, width: number, seed: number): TrainConfig {
   const config = configFrom(settings, spec, width, seed);
   if (!keepsWarmStarts(spec.method)) return config;
-  const needed = warmStartBytesFor(mlpSizes(data.features, width, config.depth, data.classes), data.train.n, config.k ?? 10);
+  const block = warmStartBlock(spec.method, resolveOptions(spec.method, methodOptions(spec.method), estimatorOptions(config)));
+  if (!block) return config;
+  const needed = warmStartBytesFor(mlpSizes(data.features, width, config.depth, data.classes), data.train.n, block.k, block.oversample);
   return needed > DEFAULT_WARM_START_BYTES ? { ...config, options: { warmStartBytes: needed } } : config;
 }
 

@@ -154,6 +154,8 @@ export interface MaskedTopK {
   vectors: Tensor;
   /** Every example's whole block of w Ritz vectors, rows [B, w, d]: the next visit's start. */
   block: Float32Array;
+  /** The block's Ritz values [B, w], descending per example: the eigenvalues of A_b (σ² of W̃_b). */
+  values: Float32Array;
   /** LOBPCG steps of the slowest example (0: the start's Rayleigh–Ritz step passed). */
   iterations: number;
   /** Vectors multiplied by G, summed over the examples: the work done. */
@@ -174,6 +176,7 @@ export function maskedTopK(gram: Tensor, masks: Tensor, start: Tensor, options: 
   }
   const vectors = new Float32Array(batch * k * d);
   const block = new Float32Array(batch * w * d);
+  const values = new Float32Array(batch * w);
   // The state carried between steps lives in buffers made before the loop, its live examples at
   // their front; each step's scratch is released once the new state is copied in.
   const outer = mark();
@@ -214,10 +217,11 @@ export function maskedTopK(gram: Tensor, masks: Tensor, start: Tensor, options: 
       (passed ? done : keep).push(b);
     }
     if (done.length > 0) {
-      const values = done.length === active ? x.toArray() : gatherRows(reshape(x, [active, w * d]), done).toArray();
+      const finished = done.length === active ? x.toArray() : gatherRows(reshape(x, [active, w * d]), done).toArray();
       done.forEach((b, j) => {
-        block.set(values.subarray(j * w * d, (j + 1) * w * d), rows[b] * w * d);
-        vectors.set(values.subarray(j * w * d, j * w * d + k * d), rows[b] * k * d);
+        block.set(finished.subarray(j * w * d, (j + 1) * w * d), rows[b] * w * d);
+        vectors.set(finished.subarray(j * w * d, j * w * d + k * d), rows[b] * k * d);
+        values.set(lambda.subarray(b * w, (b + 1) * w), rows[b] * w);
       });
     }
     if (keep.length === 0) break;
@@ -247,7 +251,7 @@ export function maskedTopK(gram: Tensor, masks: Tensor, start: Tensor, options: 
   }
   release(outer);
   const out = transpose(tensor(vectors, [batch, k, d]));
-  return { vectors: out, block, iterations, products };
+  return { vectors: out, block, values, iterations, products };
 }
 
 /** The start masked and orthonormalised; rows lost to the mask are replaced by the fallback's. */

@@ -49,10 +49,10 @@ export class WarmStarts {
 
   /**
    * k: the basis's columns; oversample: the extra rows of each block (w = min(d, k + oversample));
-   * budget: bytes of per-row blocks kept, over all layers.
+   * budget: bytes of per-row blocks kept, over all layers; id: the estimator its errors name.
    */
-  constructor(private readonly k: number, private readonly oversample: number, private readonly budget: number) {
-    if (!(budget >= 0) || !Number.isFinite(budget)) throw new FwdgradError(`wperp: warmStartBytes must be a finite number ≥ 0, got ${String(budget)}`);
+  constructor(private readonly k: number, private readonly oversample: number, private readonly budget: number, private readonly id = "wperp") {
+    if (!(budget >= 0) || !Number.isFinite(budget)) throw new FwdgradError(`${id}: warmStartBytes must be a finite number ≥ 0, got ${String(budget)}`);
   }
 
   /**
@@ -85,7 +85,7 @@ export class WarmStarts {
         continue;
       }
       if (kept.length !== stride) {
-        throw new FwdgradError(`wperp: the saved block of row ${rows![b]} in hidden layer ${layer} holds ${kept.length} values, expected ${stride} (state from another model)`);
+        throw new FwdgradError(`${this.id}: the saved block of row ${rows![b]} in hidden layer ${layer} holds ${kept.length} values, expected ${stride} (state from another model)`);
       }
       start.set(kept, b * stride);
     }
@@ -162,7 +162,7 @@ export class WarmStarts {
   restore(saved: EstimatorState, sizes: readonly number[]): void {
     const k = this.k;
     const fail = (why: string): never => {
-      throw new FwdgradError(`wperp: estimator state: ${why}`);
+      throw new FwdgradError(`${this.id}: estimator state: ${why}`);
     };
     const blockOf = (key: string, layer: number) =>
       keptBlock(sizes, layer, k, this.oversample) ?? fail(`"${key}" is for layer ${layer}, which keeps no starts in a model of sizes [${sizes.join(", ")}] with k = ${k}`);

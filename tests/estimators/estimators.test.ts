@@ -290,6 +290,54 @@ Estimators("wperp-ns: the fitted polynomial approaches the top-k projector as it
   assert.ok(ns[0].covFrobenius! > 0 && ns[0].overlap === null, "wperp-ns reports covariance distance, no strict subspace");
 });
 
+Estimators("wperp-ns: the fast route's covariance V·f(Σ)²·Vᵀ equals the matrix polynomial's, its guesses have it, and its tail bound is kept", () => {
+  // Width 48 with 24 pairs: LOBPCG's block (26) is below the rank in hidden layers 0 and 1, so the
+  // tail bound is at work; layer 2, before the output layer's 10 rows, takes the thin route. The exact route normalises
+  // by 20 power iterations by default, which underestimate ‖W̃‖₂; 400 converge, and the two
+  // routes then compute the same function of the same singular values.
+  const model = createMlp([40, 48, 48, 48, 10], { seed: 0 });
+  const x = rng(4).normal([16, 40]);
+  const labels = Int32Array.from({ length: 16 }, (_, i) => i % 10);
+  const input = prepareStep(model, x, labels, rng(3), Int32Array.from({ length: 16 }, (_, i) => i));
+  const fast = createEstimator("wperp-ns", { tol: 1e-4 });
+  const exact = createEstimator("wperp-ns", { route: "exact", powerIters: 400 });
+  for (const layer of [0, 1, 2]) {
+    const d = model.sizes[layer + 1];
+    const cf = fast.covariance(input, layer)!, ce = exact.covariance(input, layer)!;
+    const g = rng(5 + layer).normal([16, d]);
+    const a = cf.times(g).toArray(), b = ce.times(g).toArray();
+    let diff = 0, norm = 0;
+    for (let i = 0; i < a.length; i++) [diff, norm] = [diff + (a[i] - b[i]) ** 2, norm + b[i] ** 2];
+    assert.ok(Math.sqrt(diff / norm) < 1e-3, `layer ${layer}: ‖(Cov_fast − Cov_exact)·g‖ / ‖Cov_exact·g‖ = ${Math.sqrt(diff / norm)}`);
+    assertClose(cf.distanceSquared(), ce.distanceSquared(), `layer ${layer}: ‖Cov − I‖² per example`, 1e-3);
+  }
+  const tails = fast.diagnostics!();
+  assert.equal(Object.keys(tails).sort(), ["tail.0", "tail.1", "tail.2"]);
+  assert.ok(tails["tail.0"] < 1e-2 && tails["tail.1"] < 1e-2 && tails["tail.2"] === 0, JSON.stringify(tails));
+  // The guesses: y = V·f(Σ)·z has that covariance (20000 draws, one example).
+  const K = 20000, example = 3, d = 48;
+  const y = createEstimator("wperp-ns", { tol: 1e-4, guesses: K }).seed(input).activations[1]!.toArray();
+  const basis = Array.from({ length: d }, (_, u) => {
+    const e = new Float32Array(16 * d);
+    e[example * d + u] = 1;
+    return fast.covariance(input, 1)!.times(tensor(e, [16, d])).toArray().slice(example * d, (example + 1) * d);
+  });
+  const top = Math.max(...basis.map((row, u) => row[u]));
+  for (let i = 0; i < d; i += 5) for (let j = 0; j < d; j += 7) {
+    let c = 0;
+    for (let k = 0; k < K; k++) c += (y[(k * 16 + example) * d + i] * y[(k * 16 + example) * d + j]) / K;
+    assert.ok(Math.abs(c - basis[j][i]) < 6 * top / Math.sqrt(K), `Cov[${i},${j}]: sampled ${c}, expected ${basis[j][i]}`);
+  }
+});
+
+Estimators("wperp-ns: the fast route throws when its pairs may leave more than tailTol of Σ f² out; pairs below k are refused", () => {
+  const model = createMlp([40, 48, 48, 10], { seed: 0 });
+  const x = rng(4).normal([16, 40]);
+  const input = prepareStep(model, x, Int32Array.from({ length: 16 }, (_, i) => i % 10), rng(3));
+  assertFwdgradError(() => createEstimator("wperp-ns", { k: 3, pairs: 3, oversample: 0, tailTol: 1e-6 }).seed(input), /wperp-ns: in hidden layer 0, the singular pairs past the 3 found may hold up to .* \(tailTol = 0\.000001\); raise pairs, or use route "exact"/);
+  assertFwdgradError(() => createEstimator("wperp-ns", { k: 10, pairs: 8 }), /wperp-ns: pairs = 8 must be at least k = 10/);
+});
+
 Estimators("wp's fast route has the SVD route's covariance: I where the next layer is as wide, the row-space projector where thinner", () => {
   const model = createMlp([6, 8, 8, 3], { seed: 5 });
   const x = rng(6).normal([12, 6]);

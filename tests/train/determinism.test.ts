@@ -15,13 +15,19 @@ const PINNED: Record<string, string> = {
   wt: "47203dfea08f0445",
   wperp: "0ffcc138904c6c3a",
   backprop: "2ab93c6bf9b4302e",
-  "wperp-ns": "b81963b52af748e2",
+  "wperp-ns": "24b0fdeefc6eaa8d",
+  // Fewer pairs than the next layer's 24 rows: LOBPCG's warm-started route, as at width 512.
+  "wperp-ns pairs=8": "747fe4d20aaec392",
+  "wperp-ns route=exact": "b81963b52af748e2",
   "forward-gradient": "48a4ad00b52ed207",
 };
 
-function hashAfterTraining(method: string): string {
+/** "method name=value …" as a method and its options. */
+function hashAfterTraining(entry: string): string {
+  const [method, ...settings] = entry.split(" ");
+  const options = Object.fromEntries(settings.map((s) => s.split("=")).map(([name, value]) => [name, Number.isNaN(Number(value)) ? value : Number(value)]));
   const data = generateMnist1d({ numSamples: 1000 });
-  const t = new Trainer(data, { method, width: 24, depth: 2, epochs: 3, batch: 120, lr: 1e-3, seed: 5, k: 4 });
+  const t = new Trainer(data, { method, width: 24, depth: 2, epochs: 3, batch: 120, lr: 1e-3, seed: 5, k: 4, options });
   for (let e = 0; e < 3; e++) t.runEpoch();
   assert.is(t.step, 21);
   return t.weightsHash();
