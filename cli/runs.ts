@@ -168,7 +168,7 @@ export function checkRuns(data: Dataset, configs: TrainConfig[]): void {
 }
 
 /** Says which runs stopped early (a non-finite loss) and resolves the exit status: 1 if any did. */
-export function reportStopped(runs: RunResult[]): number {
+export function reportStopped(runs: Pick<RunResult, "label" | "width" | "seed" | "stopped">[]): number {
   const stopped = runs.filter((r) => r.stopped !== null);
   for (const r of stopped) console.error(`fwdgrad: ${r.label} (width ${r.width}, seed ${r.seed}) stopped early: ${r.stopped}`);
   return stopped.length > 0 ? 1 : 0;

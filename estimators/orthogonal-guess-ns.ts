@@ -38,7 +38,7 @@ export interface OrthogonalGuessNsOptions extends CommonOptions {
   powerIters?: number;
   /** "fast" (default): the polynomial applied to each example's leading singular pairs; "exact": the matrix polynomial of every W̃. */
   route?: "fast" | "exact";
-  /** Fast route: singular pairs per example that pass the residual test. Default 24. */
+  /** Fast route: singular pairs per example that pass the residual test. Default 32. */
   pairs?: number;
   /** Fast route: extra Ritz vectors beside the pairs (LOBPCG's block). Default 2. */
   oversample?: number;
@@ -59,7 +59,7 @@ export const ORTHOGONAL_GUESS_NS_OPTIONS = {
   refresh: { kind: "int", default: 50, min: 1, doc: "steps between refreshes of σ_k/σ_1 (the paper's 50)" },
   powerIters: { kind: "int", default: 20, min: 1, doc: "exact route: power iterations for each example's spectral norm" },
   route: { kind: "choice", choices: ["fast", "exact"], default: "fast", doc: "fast: the polynomial on each example's leading singular pairs; exact: the matrix polynomial of every W̃" },
-  pairs: { kind: "int", default: 24, min: 1, doc: "fast route: singular pairs per example that pass the residual test (at least k)" },
+  pairs: { kind: "int", default: 32, min: 1, doc: "fast route: singular pairs per example that pass the residual test (at least k)" },
   oversample: { kind: "int", default: 2, min: 0, doc: "fast route: extra Ritz vectors beside the pairs (LOBPCG's block)" },
   tol: { kind: "number", default: 5e-2, min: 0, max: 1, openMin: true, openMax: true, doc: "fast route: residual test ‖A·u − λ·u‖ ≤ tol·λ₁ for the pairs" },
   tailTol: { kind: "number", default: 1e-2, min: 0, max: 1, openMin: true, doc: "fast route: the largest share of Σ f² the pairs past the block may hold (a bound); past it the step throws" },

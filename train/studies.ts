@@ -132,14 +132,23 @@ export function configFrom(settings: RunSettings, spec: MethodSpec, width: numbe
 
 
 /**
- * Options quality-width gives an estimator beyond the settings: W̃P on its fast route, the same guess
- * distribution in closed form, where the exact route takes an SVD of every example's W̃ on every draw.
+ * Options quality-width gives an estimator beyond the settings, per width: W̃P on its fast route, the
+ * same guess distribution in closed form, where the exact route takes an SVD of every example's W̃
+ * on every draw; W̃⊥-NS's fast route with width/16 pairs (at least its default 32), since the
+ * singular values its polynomial keeps grow in number with the width (at 1024, 24 pairs left a tail
+ * bound of 0.22 of Σ f² at initialisation, 48 left 3e-4).
  */
-const QUALITY_WIDTH_OPTIONS: Record<string, EstimatorOptions> = { wp: { route: "fast" } };
+const QUALITY_WIDTH_OPTIONS: Record<string, (width: number) => EstimatorOptions> = {
+  wp: () => ({ route: "fast" }),
+  "wperp-ns": (width) => ({ pairs: Math.max(32, Math.ceil(width / 16)) }),
+};
 
 /** Widths above which an estimator is left out of quality-width, with the reason. */
 const QUALITY_WIDTH_LIMITS: Record<string, { width: number; why: string }> = {
-  "wperp-ns": { width: 128, why: "its polynomial of W̃ is an out×d matrix per example and draw (41 s for 20 draws at width 128, growing with width³)" },
+  "wperp-ns": {
+    width: 1024,
+    why: "the singular values its polynomial keeps outnumber what LOBPCG's blocks hold: at width 2048, 26 pairs left a tail bound of 1.05 of Σ f² at initialisation, and 128 pairs for 512 rows take 0.5 GB a block",
+  },
 };
 
 interface QualityCell {
@@ -176,7 +185,7 @@ function measureStage(model: Mlp, data: Dataset, settings: QualityWidthSettings,
     let layers: LayerMetrics[];
     try {
       if (!isEstimatorId(spec.method)) throw new FwdgradError(`quality: ${spec.method} draws no guesses, so it has no estimate to measure`);
-      const estimator = createEstimator(spec.method, { ...estimatorOptions(configFrom(settings, spec, width, seed)), ...QUALITY_WIDTH_OPTIONS[spec.method] });
+      const estimator = createEstimator(spec.method, { ...estimatorOptions(configFrom(settings, spec, width, seed)), ...QUALITY_WIDTH_OPTIONS[spec.method]?.(width) });
       layers = measureQuality(model, x, labels, estimator, { draws: settings.draws, rng: rng(seed).split(1) });
     } catch (error) {
       if (!(error instanceof FwdgradError && error.message.startsWith("out of memory"))) throw error;
@@ -345,7 +354,7 @@ function qualitySummary(cells: QualityCell[], specs: MethodSpec[], widths: numbe
 /** The pair whose gap accuracy-width reports: the paper's claim is that W̃⊥'s lead over Wᵀ grows with width. */
 const GAP = ["wperp", "wt"] as const;
 
-interface AccuracyRun {
+export interface AccuracyRun {
   label: string;
   method: string;
   width: number;
@@ -549,6 +558,19 @@ export function accuracyWidth(data: Dataset, settings: AccuracyWidthSettings, sp
   const title = `Train accuracy vs width after ${settings.epochs} epochs${short.length ? ` (time budget: ${short.join(", ")})` : ""}`;
   files.write(files.join(out, "accuracy-width.svg"), lineChart(title, "width", "train accuracy", series, [0, 1], { logX: true }));
   return report;
+}
+
+/**
+ * The W̃⊥ paper's tables (`reproduce table1|table3|table4`): every spec at every width and seed for
+ * `epochs` epochs, resumable as accuracy-width's runs are (each run's folder under <out>/<name>/, a
+ * checkpoint at least once a minute), so a table longer than a session is finished by running the
+ * same command again. Returns the runs, in width, spec, seed order.
+ */
+export function tableRuns(data: Dataset, settings: RunSettings & { seeds: number }, name: string, specs: MethodSpec[], widths: number[], out: string, io: StudyContext): AccuracyRun[] {
+  const stateDir = io.files.join(out, name);
+  io.files.makeFolder(stateDir);
+  return widths.flatMap((width) => specs.flatMap((spec) =>
+    Array.from({ length: settings.seeds }, (_, seed) => accuracyRun(data, accuracyConfig(data, settings, spec, width, seed), spec.label, Infinity, stateDir, io))));
 }
 
 /** Widths with a run folder in the state folder (named <label>-w<width>-s<seed>). */

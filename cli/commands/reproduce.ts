@@ -4,7 +4,7 @@
 // cli/commands/baydin.ts); here are their flags, checks and tables.
 import { join } from "node:path";
 import { isEstimatorId, type MethodSpec } from "../../estimators/index.ts";
-import { accuracyWidth, meanStd, qualityWidth, runOne, type RunResult, type Stat } from "../../train/studies.ts";
+import { accuracyWidth, meanStd, qualityWidth, tableRuns, type Stat } from "../../train/studies.ts";
 import { lineChart } from "../../plot/svg.ts";
 import { UsageError, type Command, type Flags } from "../args.ts";
 import { BAYDIN_FLAGS, BAYDIN_PARTS, runBaydin } from "./baydin.ts";
@@ -13,7 +13,6 @@ import { checkOutFolder, loadData, makeOutFolder, nodeStudyFiles, sourceCommit }
 import { writeDurable } from "../files.ts";
 import { checkOptionsTaken, checkRuns, configFrom, estimatorOptionsHelp, methodSpec, OPTION_FLAG, parseMethods, parseWidths, reportStopped, RUNS_FLAGS, runSettings, TRAINING_FLAGS } from "../runs.ts";
 
-const last = (r: RunResult) => r.history[r.history.length - 1];
 
 /** Train accuracy after 300 epochs in Wang, Markou & Campbell (2025), single seed. */
 const PAPER_TABLE3: Record<number, Record<string, number>> = {
@@ -102,14 +101,15 @@ export const reproduceCommand: Command = {
     const data = loadData(undefined);
     const seeds = flags.seeds as number;
     checkRuns(data, experiment.widths.flatMap((width) => experiment.methods.map((method) => configFrom(flags, methodSpec(method), width, 0))));
-    const log = (line: string) => (flags.json ? undefined : console.log(line));
+    makeOutFolder("--out", out);
+    const io = { files: nodeStudyFiles, log: (line: string) => (flags.json ? undefined : console.log(line)), commit: sourceCommit() };
+    const specs = experiment.methods.map(methodSpec);
+    const runs = tableRuns(data, { ...runSettings(flags), seeds }, name, specs, experiment.widths, out, io);
     const cells: Array<{ width: number; method: string; train: Stat; test: Stat; seconds: number; paper: number | [number, number, string] | null }> = [];
-    const runs: RunResult[] = [];
     for (const width of experiment.widths) {
       for (const method of experiment.methods) {
-        const results = Array.from({ length: seeds }, (_, seed) => runOne(data, configFrom(flags, methodSpec(method), width, seed), 0, log));
-        runs.push(...results);
-        const finals = results.map(last).filter(Boolean);
+        const results = runs.filter((r) => r.width === width && r.label === method);
+        const finals = results.map((r) => r.history[r.history.length - 1]).filter(Boolean);
         const paper = name === "table4" ? PAPER_TABLE4[width]?.[method] ?? null : PAPER_TABLE3[width]?.[method] ?? null;
         cells.push({
           width, method, paper,
@@ -118,7 +118,6 @@ export const reproduceCommand: Command = {
         });
       }
     }
-    makeOutFolder("--out", out);
     writeDurable(join(out, `${name}.json`), `${JSON.stringify({ experiment: name, epochs: flags.epochs, seeds, cells, runs }, null, 1)}\n`);
     if (experiment.widths.length > 1) {
       writeDurable(join(out, `${name}-figure2.svg`), lineChart("Train accuracy vs width (cf. the paper's Figure 2)", "width", "train accuracy",

@@ -90,6 +90,23 @@ Studies("accuracy-width: mean ± std over seeds, the W̃⊥ − Wᵀ gap per wid
   assert.is(report.runs.find((r: { label: string; seed: number }) => r.label === "wperp" && r.seed === 1).weightsHash, hash);
 });
 
+Studies("reproduce table3: one run per method and seed, resumable: more epochs continue each run from its checkpoint", () => {
+  const out = join(dir, "table3");
+  const args = (epochs: number) => ["reproduce", "table3", "--seeds", "1", "--epochs", String(epochs), "--depth", "1", "--out", out, "--threads", "1", "--json"];
+  const short = fwdgrad(...args(1));
+  assert.is(short.code, 0, short.err);
+  assert.ok(existsSync(join(out, "table3", "wperp-w128-s0", "checkpoint.bin")), "each run keeps a checkpoint in the table's state folder");
+  const longer = fwdgrad(...args(2));
+  assert.is(longer.code, 0, longer.err);
+  const report = JSON.parse(readFileSync(join(out, "table3.json"), "utf8"));
+  assert.equal(report.cells.map((c: { method: string }) => c.method), ["forward-gradient", "activation-perturbation", "wt", "wperp", "backprop"]);
+  assert.ok(report.runs.every((r: { epochs: number; history: unknown[] }) => r.epochs === 2 && r.history.length === 2));
+  // The continued run ends where one uninterrupted run of 2 epochs ends.
+  const fresh = fwdgrad("train", "--method", "wt", "--width", "128", "--depth", "1", "--epochs", "2", "--seed", "0", "--json", "--threads", "1");
+  const hash = JSON.parse(fresh.out.trim().split("\n").pop()!).weightsHash;
+  assert.is(report.runs.find((r: { label: string }) => r.label === "wt").weightsHash, hash);
+});
+
 Studies("accuracy-width: a run past its time budget stops there, says so, and is compared with Wᵀ at the epoch it reached", () => {
   const out = join(dir, "budget");
   const common = ["--widths", "8", "--seeds", "1", "--epochs", "3", "--k", "2", "--out", out, "--threads", "1"];
