@@ -63,7 +63,7 @@ function stepCase(id: EstimatorId, options: EstimatorOptions = {}, label: string
 /**
  * wt and wperp (fast route, warm) steps: the estimators issue's speed targets (≤ 90 ms and ≤ 400 ms);
  * wperp's exact route (issue 11: ≤ 3 s per step at width 512, batch 512); wperp with 10 guesses,
- * averaged and projected: their cost against one guess (issue 14).
+ * averaged and projected: their cost against one guess (issue 14); W̃⊥-NS's fast route (issue 28).
  */
 export const STEP_CASES: Case[] = [
   stepCase("wt"),
@@ -72,5 +72,7 @@ export const STEP_CASES: Case[] = [
   stepCase("wperp", { guesses: 10 }, "wperp 10 guesses averaged (fast route, warm)", 3),
   stepCase("wperp", { guesses: 10, combine: "project" }, "wperp 10 guesses projected (fast route, warm)", 3),
   stepCase("wperp", { route: "exact" }, "wperp (exact route)"),
+  // W̃⊥-NS's fast route (32 pairs, LOBPCG's block 34) against W̃⊥'s (10 + 2): issue 28's target ≤ 1.5×.
+  stepCase("wperp-ns", {}, "wperp-ns (fast route, warm)", 3),
   stepCase("activation-perturbation"),
 ];
