@@ -2,7 +2,7 @@
 // Commands run as `node --import tsx cli/fwdgrad.ts`, one process each, so a kill reaches the trainer.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "uvu";
@@ -142,12 +142,20 @@ Cli("--threads 1 and 3 give the same weights; the process ends after a run, an e
 Cli("a run killed while saving leaves a readable checkpoint", async () => {
   const dir = mkdtempSync(join(tmpdir(), "fwdgrad-kill-"));
   try {
-    for (const delay of [1500, 2300]) {
+    for (const delay of [300, 1100]) {
+      rmSync(join(dir, "checkpoint.json"), { force: true });
       const child = spawn(process.execPath, ["--import", "tsx", "cli/fwdgrad.ts", "train", "--method", "wt", "--width", "64", "--epochs", "1000", "--batch", "128", "--json", "--out", dir], { stdio: ["ignore", "ignore", "pipe"] });
       let stderr = "";
       child.stderr.on("data", (chunk) => (stderr += chunk));
       const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-      const early = await Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), delay))]);
+      // Killed `delay` ms after its first checkpoint appears (so a slow, loaded machine's start-up
+      // cannot make it die before saving anything), which lands in or between later saves.
+      const firstSave = (async () => {
+        for (let waited = 0; waited < 60_000 && !existsSync(join(dir, "checkpoint.json")); waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        return false;
+      })();
+      const early = await Promise.race([exited.then(() => true), firstSave]);
       assert.not.ok(early, `the training run ended before it was killed: ${stderr}`);
       child.kill("SIGKILL");
       await exited;
