@@ -14,10 +14,9 @@
 import { FwdgradError } from "../engine/errors.ts";
 import { newtonSchulz, svd } from "../engine/linalg/decompositions.ts";
 import { mark, release, tidy } from "../engine/arena.ts";
-import { assignAt } from "../engine/inplace.ts";
+import { assignAt, stack } from "../engine/inplace.ts";
 import { gatherRows, matmul, mul, reshape, sum, transpose } from "../engine/ops.ts";
 import { empty, tensor, type Tensor } from "../engine/tensor.ts";
-import { stack } from "../engine/inplace.ts";
 import { activationGuesses, guessOptions, checkRank, COMMON_OPTIONS, F32, largestHidden, type CommonOptions, type EstimatorState, type GuessCovariance, type StepInput } from "./estimator.ts";
 import { defineEstimator, type EstimatorFactory, type OptionTable } from "./options.ts";
 import { composedFit, fitFor, NS_STEPS, type NewtonSchulzFit } from "./newton-schulz-coefficients.ts";
@@ -189,7 +188,7 @@ export const orthogonalGuessNs: EstimatorFactory<typeof ORTHOGONAL_GUESS_NS_OPTI
     const found = thin
       ? rowSpacePairs(input, i)
       : ((p) => ({ vectors: transpose(p.block), values: p.values }))(leadingPairs(input, i, {
-        route: "fast", k: Math.min(k, d), width: Math.min(d, pairs + oversample), tol, exactTol: tol, maxIter, warmStarts,
+        route: "fast", k: Math.min(k, d), width: Math.min(d, pairs + oversample), tol, exactTol: tol /* the exact route's; unused here */, maxIter, warmStarts,
       }));
     const w = found.vectors.shape[2];
     const { f, maxSquareBelow } = composedFit(fitFor(thresholdOf(input, i)));
@@ -208,7 +207,9 @@ export const orthogonalGuessNs: EstimatorFactory<typeof ORTHOGONAL_GUESS_NS_OPTI
         head += gains[b * w + j] ** 2;
       }
       if (!active) continue;
-      // What the pairs past the block could add: rank − w of them, each at most max f² below the last one found.
+      // What the pairs past the block could add: rank − w of them, each at most max f² below the
+      // last one found. That Ritz value approaches its eigenvalue from below, so a block whose last
+      // pairs are far from converged can understate the bound; the leading k pass the residual test.
       const rest = Math.min(out, active[b]) - w;
       const last = top > 0 ? Math.sqrt(Math.max(found.values[b * w + w - 1], 0) / top) : 0;
       const tail = rest > 0 ? (rest * maxSquareBelow(last)) / Math.max(head, 1e-30) : 0;
