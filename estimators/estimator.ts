@@ -193,6 +193,20 @@ export function largestHidden(sizes: readonly number[], bytes: (d: number, out: 
   return most;
 }
 
+/**
+ * `make(input, layer)` once per primal pass (the step's trace) and hidden layer: the guesses, the
+ * covariance and repeated draws on one batch share its value, which goes with the pass.
+ */
+export function perPass<T>(make: (input: StepInput, layer: number) => T): (input: StepInput, layer: number) => T {
+  const passes = new WeakMap<object, Map<number, T>>();
+  return (input, layer) => {
+    let layers = passes.get(input.trace);
+    if (!layers) passes.set(input.trace, (layers = new Map()));
+    if (!layers.has(layer)) layers.set(layer, make(input, layer));
+    return layers.get(layer)!;
+  };
+}
+
 /** Guesses per step at most in a method entry ("wperp:project:10") and on the command line: K tangents multiply the pass's memory. */
 export const MAX_GUESSES = 1024;
 

@@ -59,7 +59,12 @@ export function createEstimator(id: EstimatorId, options: EstimatorOptions = {})
 }
 
 /** Methods whose estimator keeps per-example warm starts between visits, bounded by `warmStartBytes`. */
-const WARM_STARTED: ReadonlySet<string> = new Set<EstimatorId>(["wperp", "wperp-ns"]);
+// Per method, the rows of each example's kept block under its resolved options: W̃⊥ keeps k +
+// oversample, W̃⊥-NS's fast route pairs + oversample (warmStartBytesFor's k and oversample).
+const WARM_STARTED: Readonly<Partial<Record<EstimatorId, (options: Readonly<Record<string, unknown>>) => { k: number; oversample: number }>>> = {
+  wperp: (o) => ({ k: Number(o.k), oversample: Number(o.oversample) }),
+  "wperp-ns": (o) => ({ k: Number(o.pairs), oversample: Number(o.oversample) }),
+};
 
 /**
  * Whether method `id` keeps per-example warm starts (so `warmStartBytes` bounds its memory).
@@ -69,17 +74,13 @@ const WARM_STARTED: ReadonlySet<string> = new Set<EstimatorId>(["wperp", "wperp-
  * ```
  */
 export function keepsWarmStarts(id: string): boolean {
-  return WARM_STARTED.has(id);
+  return Object.hasOwn(WARM_STARTED, id);
 }
 
-/**
- * The rows of each example's kept block for method `id` under its resolved `options`: W̃⊥ keeps
- * k + oversample, W̃⊥-NS's fast route pairs + oversample (as warmStartBytesFor's k and oversample);
- * null where the method, or its exact route, keeps none.
- */
+/** The rows of each example's kept block for method `id` under its resolved `options` (WARM_STARTED); null where the method, or its exact route, keeps none. */
 export function warmStartBlock(id: string, options: Readonly<Record<string, unknown>>): { k: number; oversample: number } | null {
   if (!keepsWarmStarts(id) || options.route !== "fast") return null;
-  return { k: Number(id === "wperp-ns" ? options.pairs : options.k), oversample: Number(options.oversample) };
+  return WARM_STARTED[id as EstimatorId]!(options);
 }
 
 /** How a training step gets its gradient: estimated by an estimator, or exact. */

@@ -17,7 +17,7 @@ import { mark, release, tidy } from "../engine/arena.ts";
 import { assignAt, stack } from "../engine/inplace.ts";
 import { gatherRows, matmul, mul, reshape, sum, transpose } from "../engine/ops.ts";
 import { empty, tensor, type Tensor } from "../engine/tensor.ts";
-import { activationGuesses, guessOptions, checkRank, COMMON_OPTIONS, F32, largestHidden, type CommonOptions, type EstimatorState, type GuessCovariance, type StepInput } from "./estimator.ts";
+import { activationGuesses, guessOptions, checkRank, COMMON_OPTIONS, F32, largestHidden, perPass, type CommonOptions, type EstimatorState, type GuessCovariance, type StepInput } from "./estimator.ts";
 import { defineEstimator, type EstimatorFactory, type OptionTable } from "./options.ts";
 import { composedFit, fitFor, NS_STEPS, type NewtonSchulzFit } from "./newton-schulz-coefficients.ts";
 import { maskedJacobians, rowSpaceBytes, rowSpacePairs } from "./orthogonal-guess.ts";
@@ -112,15 +112,7 @@ export const orthogonalGuessNs: EstimatorFactory<typeof ORTHOGONAL_GUESS_NS_OPTI
   };
 
   /** The threshold σ_k/σ_1 of layer i for this step (refreshed every `refresh` steps). */
-  const thresholds = new WeakMap<object, Map<number, number>>();
-  const thresholdOf = (input: StepInput, i: number): number => {
-    let perStep = thresholds.get(input.trace);
-    if (!perStep) thresholds.set(input.trace, (perStep = new Map()));
-    let t = perStep.get(i);
-    if (t === undefined) perStep.set(i, (t = fitOf(input, i).threshold));
-    return t;
-  };
-
+  const thresholdOf = perPass((input, i): number => fitOf(input, i).threshold);
 
   const exactGuess = (input: StepInput, i: number): Tensor => {
     const batch = input.x.shape[0], d = input.model.sizes[i + 1], out = input.model.sizes[i + 2];
@@ -170,15 +162,10 @@ export const orthogonalGuessNs: EstimatorFactory<typeof ORTHOGONAL_GUESS_NS_OPTI
    * polynomial's gains f(σ_j/σ_1) [B, w], per primal pass (guesses and covariance share them).
    * A next layer of at most `pairs` rows gives every pair (the thin route: no tail).
    */
-  const spectra = new WeakMap<object, Map<number, { vectors: Tensor; gains: Float32Array; present: Float32Array }>>();
-  const spectrum = (input: StepInput, i: number) => {
+  const spectrum = perPass((input, i) => {
     checkRank("wperp-ns", k, input.model.sizes);
-    let perStep = spectra.get(input.trace);
-    if (!perStep) spectra.set(input.trace, (perStep = new Map()));
-    let found = perStep.get(i);
-    if (!found) perStep.set(i, (found = tidy(() => findSpectrum(input, i))));
-    return found;
-  };
+    return tidy(() => findSpectrum(input, i));
+  });
 
   const findSpectrum = (input: StepInput, i: number) => {
     const next = input.model.layers[i + 1].w;
@@ -188,7 +175,7 @@ export const orthogonalGuessNs: EstimatorFactory<typeof ORTHOGONAL_GUESS_NS_OPTI
     const found = thin
       ? rowSpacePairs(input, i)
       : ((p) => ({ vectors: transpose(p.block), values: p.values }))(leadingPairs(input, i, {
-        route: "fast", k: Math.min(k, d), width: Math.min(d, pairs + oversample), tol, exactTol: tol /* the exact route's; unused here */, maxIter, warmStarts,
+        route: "fast", k: Math.min(k, d), width: Math.min(d, pairs + oversample), tol, maxIter, warmStarts,
       }));
     const w = found.vectors.shape[2];
     const { f, maxSquareBelow } = composedFit(fitFor(thresholdOf(input, i)));

@@ -8,7 +8,7 @@ import { eigh } from "../engine/linalg/decompositions.ts";
 import { matmul, mul, reshape } from "../engine/ops.ts";
 import { leadingColumns, tensor, type Tensor } from "../engine/tensor.ts";
 import { tidy } from "../engine/arena.ts";
-import { activationGuesses, guessOptions, checkRank, COMMON_OPTIONS, F32, largestHidden, type CommonOptions, type GuessCovariance, type StepInput } from "./estimator.ts";
+import { activationGuesses, guessOptions, checkRank, COMMON_OPTIONS, F32, largestHidden, perPass, type CommonOptions, type GuessCovariance, type StepInput } from "./estimator.ts";
 import { defineEstimator, type EstimatorFactory, type OptionTable } from "./options.ts";
 import { stack } from "../engine/inplace.ts";
 import { LANCZOS_BASIS_FLOATS } from "./wperp/subspace.ts";
@@ -117,26 +117,21 @@ export const orthogonalGuess: EstimatorFactory<typeof ORTHOGONAL_GUESS_OPTIONS> 
   const { guesses } = common;
   const { k, route, oversample, tol, exactTol, maxIter } = options;
   const warmStarts = new WarmStarts(k, oversample, options.warmStartBytes);
-  // Bases per primal pass (the trace), so repeated draws on one batch decompose once.
-  const bases = new WeakMap<object, Map<number, Tensor>>();
 
   /** Both routes end with LOBPCG's residual test (estimators/wperp/pairs.ts); a next layer of at most k rows takes the thin route. */
   const subspaceBasis = (input: StepInput, i: number): Tensor => {
     const next = input.model.layers[i + 1].w;
     if (next.shape[0] <= k) return rowSpaceBasis(input, i, k);
     const width = Math.min(next.shape[1], k + oversample);
-    return leadingPairs(input, i, { route, k, width, tol, exactTol, maxIter, warmStarts }).vectors;
+    const common = { k, width, tol, maxIter, warmStarts };
+    return leadingPairs(input, i, route === "exact" ? { ...common, route, exactTol } : { ...common, route }).vectors;
   };
 
-  const basis = (input: StepInput, i: number): Tensor => {
+  // Only the basis outlives the search: the Gram, the starts and the solvers' blocks are freed.
+  const basis = perPass((input, i): Tensor => {
     checkRank("wperp", k, input.model.sizes);
-    let perStep = bases.get(input.trace);
-    if (!perStep) bases.set(input.trace, (perStep = new Map()));
-    let v = perStep.get(i);
-    // Only the basis outlives the search: the Gram, the starts and the solvers' blocks are freed.
-    if (!v) perStep.set(i, (v = tidy(() => subspaceBasis(input, i))));
-    return v;
-  };
+    return tidy(() => subspaceBasis(input, i));
+  });
 
   return {
     id: "wperp",

@@ -13,16 +13,16 @@ import type { WarmStarts } from "./warm-starts.ts";
 /** The exact route's pairs pass ‖A·u − λ·u‖ ≤ 1e-4·λ₁, computed in f32 (its resolution is ~1e-6). */
 export const CERTIFIED_RESIDUAL = 1e-4;
 
-export interface PairSearch {
-  route: "fast" | "exact";
+/** The search's settings; the exact route also takes Lanczos's tolerance. */
+export type PairSearch = PairSearchCommon & ({ route: "fast" } | { route: "exact"; exactTol: number });
+
+interface PairSearchCommon {
   /** Leading pairs that must pass the residual test. */
   k: number;
   /** Pairs found per example (LOBPCG's block): k and the oversample. */
   width: number;
   /** Fast route: residual test ‖A·u − λ·u‖ ≤ tol·λ₁. */
   tol: number;
-  /** Exact route: Lanczos's test |β·s| ≤ exactTol·θ₁, then the certified residual. */
-  exactTol: number;
   maxIter: number;
   warmStarts: WarmStarts;
 }
@@ -52,7 +52,7 @@ export function powerOfTwoScaled(w: Tensor): Tensor {
 
 /** The leading pairs of hidden layer i's masked Jacobians for the batch of `input` (its next layer wider than `width`). */
 export function leadingPairs(input: StepInput, i: number, search: PairSearch): LeadingPairs {
-  const { route, k, width, tol, exactTol, maxIter, warmStarts } = search;
+  const { route, k, width, tol, maxIter, warmStarts } = search;
   const next = input.model.layers[i + 1].w;
   const d = next.shape[1];
   const batch = input.x.shape[0];
@@ -60,7 +60,8 @@ export function leadingPairs(input: StepInput, i: number, search: PairSearch): L
   const gram = matmul(scaled, scaled, { transA: true });
   const lanczos = (masks: Tensor, lanczosTol: number) => maskedLanczos(gram, masks, { k, w: width, tol: lanczosTol, maxSteps: d, seed: i });
   let start: Tensor;
-  if (route === "exact") start = lanczos(input.masks[i], exactTol);
+  // Exact: Lanczos's test |β·s| ≤ exactTol·θ₁, then LOBPCG's certified residual.
+  if (search.route === "exact") start = lanczos(input.masks[i], search.exactTol);
   else {
     const { rows, cold } = warmStarts.startRows(i, input.indices, batch, width * d);
     if (cold.length > 0) {
