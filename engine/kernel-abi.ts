@@ -66,6 +66,22 @@ export const KERNEL_ABI = {
     repeat_axis_f32: { params: ["outPtr: usize", "xPtr: usize", "outer: i32", "times: i32", "inner: i32"], result: "void" },
     gather_rows_f32: { params: ["outPtr: usize", "xPtr: usize", "indexPtr: usize", "count: i32", "rowLen: i32"], result: "void" },
   },
+  conv: {
+    im2col_f32: {
+      params: [
+        "outPtr: usize", "xPtr: usize", "batch: i32", "channels: i32", "height: i32", "width: i32", "kernelH: i32", "kernelW: i32",
+        "outH: i32", "outW: i32", "strideH: i32", "strideW: i32", "padH: i32", "padW: i32", "dilationH: i32", "dilationW: i32",
+      ],
+      result: "void",
+    },
+    col2im_f32: {
+      params: [
+        "outPtr: usize", "colsPtr: usize", "batch: i32", "channels: i32", "height: i32", "width: i32", "kernelH: i32", "kernelW: i32",
+        "outH: i32", "outW: i32", "strideH: i32", "strideW: i32", "padH: i32", "padW: i32", "dilationH: i32", "dilationW: i32",
+      ],
+      result: "void",
+    },
+  },
   loss: {
     softmax_xent_f32: { params: ["lossPtr: usize", "zPtr: usize", "labelsPtr: usize", "rows: i32", "cols: i32"], result: "void" },
     softmax_xent_jvp_f32: {

@@ -2,6 +2,7 @@
 // work, then calls primitives through `apply`. Composites (mean, broadcasting arithmetic, transposed
 // products) are built from primitives, so their tangents come for free.
 import { FwdgradError, fmt } from "./errors.ts";
+import { convOutputLength, type ConvGeometry } from "./conv.ts";
 import { apply, matmulGeometry } from "./prims.ts";
 import { assertLive, checkShape, indexBuffer, sizeOf, tensor, Tensor } from "./tensor.ts";
 
@@ -284,4 +285,116 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Int32Array | readonl
   }
   const labelPtr = indexBuffer("softmaxCrossEntropy", labels, logits.shape[1]);
   return apply("softmaxCrossEntropy", [logits], { labelPtr });
+}
+
+/** Stride, padding and dilation of a convolution: one number for every spatial axis, or one per axis. */
+export interface ConvOptions {
+  /** Default 1. */
+  stride?: number | readonly number[];
+  /** Zeros added at both ends of every spatial axis. Default 0. */
+  padding?: number | readonly number[];
+  /** Spacing between kernel taps. Default 1. */
+  dilation?: number | readonly number[];
+}
+
+/** One option's values per spatial axis (`axes` of them), checked to be integers ≥ `least`. */
+function perAxis(op: string, name: string, value: number | readonly number[] | undefined, fallback: number, least: number, axes: number): number[] {
+  const values = value === undefined ? new Array<number>(axes).fill(fallback) : typeof value === "number" ? new Array<number>(axes).fill(value) : Array.from(value);
+  if (values.length !== axes || values.some((v) => !Number.isInteger(v) || v < least)) {
+    throw new FwdgradError(`${op}: ${name} must be an integer ≥ ${least} or ${axes} of them, got ${JSON.stringify(value)}`);
+  }
+  return values;
+}
+
+/**
+ * The geometry of a 2-D convolution of an image [H, W] by a kernel [KH, KW] (a 1-D one is passed as
+ * height 1), checked: every option in range and at least one output position on each axis.
+ */
+function convGeometry(op: string, input: readonly [number, number], kernel: readonly [number, number], options: ConvOptions, axes: 1 | 2): ConvGeometry {
+  const lift = (v: number[], one: number): [number, number] => (axes === 1 ? [one, v[0]] : [v[0], v[1]]);
+  const stride = lift(perAxis(op, "stride", options.stride, 1, 1, axes), 1);
+  const padding = lift(perAxis(op, "padding", options.padding, 0, 0, axes), 0);
+  const dilation = lift(perAxis(op, "dilation", options.dilation, 1, 1, axes), 1);
+  const output: [number, number] = [0, 1].map((a) => convOutputLength(input[a], kernel[a], stride[a], padding[a], dilation[a])) as [number, number];
+  if (output[0] < 1 || output[1] < 1) {
+    const what = axes === 1 ? `length ${input[1]}` : `${input[0]}×${input[1]}`;
+    throw new FwdgradError(`${op}: a kernel of ${axes === 1 ? kernel[1] : `${kernel[0]}×${kernel[1]}`} (dilation ${dilation.slice(2 - axes).join("×")}) does not fit an input of ${what} with padding ${padding.slice(2 - axes).join("×")}`);
+  }
+  return { stride, padding, dilation, input, kernel, output };
+}
+
+function checkConvOperands(op: string, x: Tensor, w: Tensor, rank: number, layout: string): void {
+  assertLive(op, x);
+  assertLive(op, w);
+  if (x.rank !== rank || w.rank !== rank) {
+    throw new FwdgradError(`${op}: expects x ${layout} and w [C_out, C_in, ${rank === 3 ? "K" : "KH, KW"}], got ${fmt(x.shape)} and ${fmt(w.shape)}`);
+  }
+  if (w.shape.slice(2).some((k) => k < 1) || w.shape[0] < 1) throw new FwdgradError(`${op}: the weight ${fmt(w.shape)} has an empty axis`);
+}
+
+/**
+ * 2-D convolution as PyTorch's conv2d (cross-correlation, no bias): x [B, C_in, H, W] and
+ * w [C_out, C_in, KH, KW] give [B, C_out, OH, OW], OH = ⌊(H + 2·padding − dilation·(KH − 1) − 1) / stride⌋ + 1.
+ * Lowered to the engine's gemm through im2col; differentiable in both operands, both ways.
+ * @throws {FwdgradError} when x or w is not rank 4, their channels differ, an option is not a valid integer, the kernel does not fit the padded input, or an operand is a released tensor.
+ * @example
+ * ```ts
+ * const images = zeros([64, 1, 28, 28]), filters = zeros([32, 1, 3, 3]);
+ * conv2d(images, filters, { stride: 2, padding: 1 }).shape; // [64, 32, 14, 14]
+ * ```
+ */
+export function conv2d(x: Tensor, w: Tensor, options: ConvOptions = {}): Tensor {
+  checkConvOperands("conv2d", x, w, 4, "[B, C_in, H, W]");
+  if (x.shape[1] !== w.shape[1]) throw new FwdgradError(`conv2d: x has ${x.shape[1]} channels, w takes ${w.shape[1]} (x ${fmt(x.shape)}, w ${fmt(w.shape)})`);
+  const g = convGeometry("conv2d", [x.shape[2], x.shape[3]], [w.shape[2], w.shape[3]], options, 2);
+  return apply("conv", [x, w], g);
+}
+
+/**
+ * 1-D convolution as PyTorch's conv1d (no bias): x [B, C_in, L] and w [C_out, C_in, K] give
+ * [B, C_out, L_out], L_out = ⌊(L + 2·padding − dilation·(K − 1) − 1) / stride⌋ + 1.
+ * @throws {FwdgradError} when x or w is not rank 3, their channels differ, an option is not a valid integer, the kernel does not fit the padded input, or an operand is a released tensor.
+ * @example
+ * ```ts
+ * const signals = zeros([512, 1, 40]), filters = zeros([25, 1, 5]);
+ * conv1d(signals, filters, { stride: 2, padding: 1 }).shape; // [512, 25, 19]
+ * ```
+ */
+export function conv1d(x: Tensor, w: Tensor, options: ConvOptions = {}): Tensor {
+  checkConvOperands("conv1d", x, w, 3, "[B, C_in, L]");
+  if (x.shape[1] !== w.shape[1]) throw new FwdgradError(`conv1d: x has ${x.shape[1]} channels, w takes ${w.shape[1]} (x ${fmt(x.shape)}, w ${fmt(w.shape)})`);
+  const [b, c, l] = x.shape, [o, , k] = w.shape;
+  const g = convGeometry("conv1d", [1, l], [1, k], options, 1);
+  const y = apply("conv", [reshape(x, [b, c, 1, l]), reshape(w, [o, c, 1, k])], g);
+  return reshape(y, [b, o, g.output[1]]);
+}
+
+/**
+ * The transpose of conv2d(·, w) in its input (PyTorch's conv_transpose2d, with the output padding
+ * that reaches `inputSize`): y [B, C_out, OH, OW] to [B, C_in, H, W], where [H, W] = `inputSize`
+ * is the size of the convolution's input. ⟨conv2dTranspose(y, w), x⟩ = ⟨y, conv2d(x, w)⟩.
+ * @throws {FwdgradError} as conv2d, and when y's shape is not conv2d's output for an input of `inputSize`.
+ */
+export function conv2dTranspose(y: Tensor, w: Tensor, inputSize: readonly [number, number], options: ConvOptions = {}): Tensor {
+  checkConvOperands("conv2dTranspose", y, w, 4, "[B, C_out, OH, OW]");
+  const g = convGeometry("conv2dTranspose", inputSize, [w.shape[2], w.shape[3]], options, 2);
+  if (y.shape[1] !== w.shape[0] || y.shape[2] !== g.output[0] || y.shape[3] !== g.output[1]) {
+    throw new FwdgradError(`conv2dTranspose: y ${fmt(y.shape)} is not conv2d's output of an input [·, ${w.shape[1]}, ${inputSize.join(", ")}] by w ${fmt(w.shape)} (expected [·, ${w.shape[0]}, ${g.output.join(", ")}])`);
+  }
+  return apply("convInputAdjoint", [y, w], g);
+}
+
+/**
+ * The transpose of conv1d(·, w) in its input: y [B, C_out, L_out] to [B, C_in, `inputLength`].
+ * @throws {FwdgradError} as conv1d, and when y's shape is not conv1d's output for an input of `inputLength`.
+ */
+export function conv1dTranspose(y: Tensor, w: Tensor, inputLength: number, options: ConvOptions = {}): Tensor {
+  checkConvOperands("conv1dTranspose", y, w, 3, "[B, C_out, L_out]");
+  const [b, o, l] = y.shape, [, c, k] = w.shape;
+  const g = convGeometry("conv1dTranspose", [1, inputLength], [1, k], options, 1);
+  if (o !== w.shape[0] || l !== g.output[1]) {
+    throw new FwdgradError(`conv1dTranspose: y ${fmt(y.shape)} is not conv1d's output of an input [·, ${c}, ${inputLength}] by w ${fmt(w.shape)} (expected [·, ${w.shape[0]}, ${g.output[1]}])`);
+  }
+  const x = apply("convInputAdjoint", [reshape(y, [b, o, 1, l]), reshape(w, [o, c, 1, k])], g);
+  return reshape(x, [b, c, inputLength]);
 }

@@ -109,6 +109,10 @@ const SPLITTERS: Partial<Record<KernelName, Splitter>> = {
   repeat_axis_f32: outer(2, ([, , , times, inner]) => [[0, times * inner * 4], [1, inner * 4]], ([, , , times, inner]) => times * inner),
   // (out, x, index, count, rowLen)
   gather_rows_f32: outer(3, ([, , , , rowLen]) => [[0, rowLen * 4], [2, 4]], ([, , , , rowLen]) => rowLen),
+  // (out, x, batch, channels, height, width, kernelH, kernelW, outH, outW, ...) and (out, cols, ...
+  // the same): by examples, whose patch rows and images are disjoint.
+  im2col_f32: outer(2, convStrides(true), convWork),
+  col2im_f32: outer(2, convStrides(false), convWork),
   // (loss, z, labels, rows, cols) and (out, z, labels, dz, rows, cols): a row's exp costs ~16 multiply-adds per column.
   softmax_xent_f32: outer(3, ([, , , , cols]) => [[0, 4], [1, cols * 4], [2, 4]], ([, , , , cols]) => 16 * cols),
   softmax_xent_jvp_f32: outer(4, ([, , , , , cols]) => [[0, 4], [1, cols * 4], [2, 4], [3, cols * 4]], ([, , , , , cols]) => 16 * cols),
@@ -204,6 +208,17 @@ const SPLITTERS: Partial<Record<KernelName, Splitter>> = {
     return { parts: alongCount(args, 4, [[0, m * kk * 4], [1, kk * n * 4], [2, m * n * 4]], parts), scratchArg: 3, scratchBytes: k.qr_scratch_f64(m, n) * 8 };
   },
 };
+
+/** Bytes per example of an im2col (out: patch rows, x: the image) or a col2im (out: the image, cols: patch rows). */
+function convStrides(patchesOut: boolean): (args: readonly number[]) => Array<[number, number]> {
+  return ([, , , channels, height, width, kernelH, kernelW, outH, outW]) => {
+    const patches = outH * outW * channels * kernelH * kernelW * 4, image = channels * height * width * 4;
+    return patchesOut ? [[0, patches], [1, image]] : [[0, image], [1, patches]];
+  };
+}
+function convWork([, , , channels, , , kernelH, kernelW, outH, outW]: readonly number[]): number {
+  return outH * outW * channels * kernelH * kernelW;
+}
 
 /**
  * (out, n, k0, k1, c0, c1), `perBlock` values to a Philox block: a part starting at value i (a

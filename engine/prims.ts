@@ -9,6 +9,7 @@
 // written a second time. Rules receive validated inputs (see ops.ts); `apply` is the one place that
 // decides whether tangents are computed.
 import { engine } from "./backend.ts";
+import { convLinear, type ConvGeometry, type ConvPrimName } from "./conv.ts";
 import { FwdgradError } from "./errors.ts";
 import { gemm, gemmDrawn, type GemmOperand } from "./gemm.ts";
 import type { Kernels } from "./kernel-abi.ts";
@@ -39,6 +40,7 @@ type LinearPrim<A> = Prim<A> & Required<Pick<Prim<A>, "linear" | "transpose">>;
 /** The primitives with linear and transpose rules: the vocabulary of linear programs (the table checks it). */
 export type LinearPrimName =
   | "add" | "sub" | "mul" | "div" | "neg" | "scale" | "matmul" | "transpose" | "reshape" | "broadcast" | "sum"
+  | "conv" | "convInputAdjoint" | "convWeightAdjoint"
   | "gatherRows" | "scatterRows" | "gate" | "selectMax" | "placeMax" | "crossEntropyTangent" | "crossEntropyCotangent";
 
 const k = (): Kernels => engine().k;
@@ -274,6 +276,11 @@ interface PrimAttrs {
   relu: {};
   // Operands of rank 2 or 3 (a stack); op(·) transposes the last two axes when the flag is set.
   matmul: { transA: boolean; transB: boolean };
+  // conv(x [N, C, H, W], w [O, C, KH, KW]) -> [N, O, OH, OW]; its input adjoint (y, w) -> x's
+  // shape; its weight adjoint (y, x) -> w's shape. All three carry the whole geometry.
+  conv: ConvGeometry;
+  convInputAdjoint: ConvGeometry;
+  convWeightAdjoint: ConvGeometry;
   transpose: {};
   reshape: { shape: readonly number[] };
   // `from` is x's shape left-padded with 1s to the rank of `shape`.
@@ -380,6 +387,21 @@ export const PRIMS: { [N in keyof PrimAttrs]: N extends LinearPrimName ? LinearP
       return [null, shared(ctB, b)];
     },
   },
+  // The convolution and its two adjoints: bilinear, like matmul, and closed under transposition.
+  // With ⟨y, conv(x, w)⟩ = ⟨convInputAdjoint(y, w), x⟩ = ⟨convWeightAdjoint(y, x), w⟩, each one's
+  // transpose in either operand is another of the three.
+  conv: convPrim("conv", {
+    first: (ct, [, w], g) => emit("convInputAdjoint", [ct, w], LIN_CONST, g),
+    second: (ct, [x], g) => emit("convWeightAdjoint", [ct, x], LIN_CONST, g),
+  }),
+  convInputAdjoint: convPrim("convInputAdjoint", {
+    first: (ct, [, w], g) => emit("conv", [ct, w], LIN_CONST, g),
+    second: (ct, [y], g) => emit("convWeightAdjoint", [y, ct], CONST_LIN, g),
+  }),
+  convWeightAdjoint: convPrim("convWeightAdjoint", {
+    first: (ct, [, x], g) => emit("conv", [x, ct], CONST_LIN, g),
+    second: (ct, [y], g) => emit("convInputAdjoint", [y, ct], CONST_LIN, g),
+  }),
   transpose: {
     value: ([x]) => transposed(x),
     tangent: (_, [dx]) => dx && emit("transpose", [dx], LIN, {}),
@@ -541,6 +563,19 @@ export const PRIMS: { [N in keyof PrimAttrs]: N extends LinearPrimName ? LinearP
     tangent: (_, [dx, dy]) => plus(dx, dy),
   },
 };
+
+/**
+ * A bilinear convolution primitive: d f(a, b) = f(da, b) + f(a, db); `transposes` gives the
+ * cotangent of the first operand (the second constant) and of the second (the first constant).
+ */
+function convPrim(name: ConvPrimName, transposes: Record<"first" | "second", (ct: Tensor, args: Tensor[], g: ConvGeometry) => Tensor>): LinearPrim<ConvGeometry> {
+  return {
+    value: valueOf(name, LIN_CONST),
+    tangent: ([a, b], [da, db], _, g) => plus(da && emit(name, [da, b], LIN_CONST, g), db && emit(name, [a, db], CONST_LIN, g)),
+    linear: (args, linear, g) => convLinear(name, args, linear, g),
+    transpose: (ct, args, linear, g) => (linear[0] ? [transposes.first(ct, args, g), null] : [null, transposes.second(ct, args, g)]),
+  };
+}
 
 /** The name of a primitive operation: a key of {@link PRIMS}. */
 export type PrimName = keyof PrimAttrs;

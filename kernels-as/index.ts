@@ -5,6 +5,7 @@ export * from "./elementwise";
 export * from "./reduce";
 export * from "./matmul";
 export * from "./layout";
+export * from "./conv";
 export * from "./loss";
 export * from "./random";
 export * from "./probe";

@@ -1,6 +1,7 @@
 // The single test entry for every runtime (Node via tsx, Deno, Bun, and the browser bundle).
 import "./engine/kernels.test.ts";
 import "./engine/prims.test.ts";
+import "./engine/conv.test.ts";
 import "./engine/jvp.test.ts";
 import "./engine/rng.test.ts";
 import "./engine/memory.test.ts";

@@ -5,6 +5,7 @@
 // rounded f64 +, −, ×, ÷ or √ of f32 inputs, rounded to f32, equals the f32 operation.
 import type { Heap } from "../heap.ts";
 import type { Kernels } from "../kernel-abi.ts";
+import { createConvRef } from "./conv.ts";
 import { createEighRef } from "./eigh.ts";
 import { createElementwiseRef } from "./elementwise.ts";
 import { createLayoutRef } from "./layout.ts";
@@ -22,6 +23,7 @@ export function createRefKernels(heap: Heap): Kernels {
     ...createReduceRef(heap),
     ...createMatmulRef(heap),
     ...createLayoutRef(heap),
+    ...createConvRef(heap),
     ...createLossRef(heap),
     ...createRandomRef(heap),
     ...createProbeRef(heap),

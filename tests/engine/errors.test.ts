@@ -1,7 +1,7 @@
 // Every public function rejects bad input with a FwdgradError that names the operation and the
 // shapes or values at fault, before doing any work (the heap does not move).
 import {
-  add, broadcast, div, exp, gatherRows, heapBytes, log, matmul, max, mean, mul, neg, relu, reshape, scale, softmaxCrossEntropy, sub, sum,
+  add, broadcast, conv1d, conv1dTranspose, conv2d, conv2dTranspose, div, exp, gatherRows, heapBytes, log, matmul, max, mean, mul, neg, relu, reshape, scale, softmaxCrossEntropy, sub, sum,
   tensor, transpose, useKernels, zeros, type Tensor,
 } from "../../index.ts";
 import { assert, assertFwdgradError, suite } from "../harness.ts";
@@ -30,6 +30,24 @@ Errors("tensor and zeros: bad data and shapes", () => {
   rejects(() => tensor("ab" as never), /tensor: data must be a Float32Array or an array of numbers/);
   rejects(() => tensor([1, "x" as never]), /tensor: data\[1\] is string/);
   rejects(() => zeros([3, -2]), /zeros: shape \[3, -2\]/);
+});
+
+Errors("conv1d, conv2d and their transposes: ranks, channels, options, kernels that do not fit", () => {
+  const x1 = zeros([2, 3, 10]), w1 = zeros([4, 3, 5]), x2 = zeros([2, 3, 8, 8]), w2 = zeros([4, 3, 3, 3]);
+  const [w1c2, w1k11, w1k0, w2c2, y2, y1] = [[4, 2, 5], [4, 3, 11], [4, 3, 0], [4, 2, 3, 3], [2, 4, 5, 6], [2, 4, 7]].map((s) => zeros(s));
+  rejects(() => conv1d(x2, w1), /conv1d: expects x \[B, C_in, L\] and w \[C_out, C_in, K\], got \[2, 3, 8, 8\] and \[4, 3, 5\]/);
+  rejects(() => conv1d(x1, w1c2), /conv1d: x has 3 channels, w takes 2/);
+  rejects(() => conv1d(x1, w1, { stride: 0 }), /conv1d: stride must be an integer ≥ 1 or 1 of them, got 0/);
+  rejects(() => conv1d(x1, w1, { padding: -1 }), /conv1d: padding must be an integer ≥ 0/);
+  rejects(() => conv1d(x1, w1, { dilation: 1.5 }), /conv1d: dilation must be an integer ≥ 1/);
+  rejects(() => conv1d(x1, w1k11), /conv1d: a kernel of 11 \(dilation 1\) does not fit an input of length 10 with padding 0/);
+  rejects(() => conv1d(x1, w1k0), /conv1d: the weight \[4, 3, 0\] has an empty axis/);
+  rejects(() => conv2d(x2, w2, { stride: [1, 2, 3] }), /conv2d: stride must be an integer ≥ 1 or 2 of them, got \[1,2,3\]/);
+  rejects(() => conv2d(x2, w2, { dilation: [1, 5] }), /conv2d: a kernel of 3×3 \(dilation 1×5\) does not fit an input of 8×8/);
+  rejects(() => conv2d(x2, w2c2), /conv2d: x has 3 channels, w takes 2/);
+  rejects(() => conv2d(notATensor, w2), /conv2d: expected a Tensor/);
+  rejects(() => conv2dTranspose(y2, w2, [8, 8]), /conv2dTranspose: y \[2, 4, 5, 6\] is not conv2d's output of an input \[·, 3, 8, 8\] by w \[4, 3, 3, 3\] \(expected \[·, 4, 6, 6\]\)/);
+  rejects(() => conv1dTranspose(y1, w1, 10), /conv1dTranspose: y \[2, 4, 7\] is not conv1d's output of an input \[·, 3, 10\]/);
 });
 
 Errors("elementwise ops: shapes that do not broadcast, non-tensors", () => {

@@ -305,6 +305,28 @@ KernelsSuite("transpose_f32, repeat_axis_f32, gather_rows_f32", () => {
   }
 });
 
+KernelsSuite("im2col_f32, col2im_f32 (convolution lowering)", () => {
+  // [batch, channels, height, width, kernelH, kernelW, strideH, strideW, padH, padW, dilationH, dilationW]:
+  // 1-D signals (height 1) of the sizes the suite uses, the MNIST-1D CNN's layers, and odd 2-D shapes.
+  const cases: number[][] = [
+    ...SIZES.map((len) => [3, 2, 1, len, 1, 1, 1, 1, 0, 0, 1, 1]),
+    ...SIZES.map((len) => [2, 1, 1, len + 4, 1, 5, 1, 2, 0, 1, 1, 1]),
+    [5, 1, 1, 40, 1, 5, 1, 2, 0, 1, 1, 1], [5, 25, 1, 19, 1, 3, 1, 2, 0, 1, 1, 1], [4, 25, 1, 10, 1, 3, 1, 2, 0, 1, 1, 1],
+    [3, 3, 7, 6, 3, 2, 2, 1, 1, 2, 1, 2], [2, 4, 17, 5, 3, 3, 1, 1, 1, 1, 1, 1], [1, 1, 65, 3, 4, 1, 3, 1, 2, 0, 2, 1],
+    [2, 5, 9, 9, 5, 5, 2, 2, 2, 2, 1, 1], [3, 2, 4, 4, 4, 4, 1, 1, 0, 0, 1, 1],
+  ];
+  for (const [batch, channels, height, width, kh, kw, sh, sw, ph, pw, dh, dw] of cases) {
+    const oh = Math.floor((height + 2 * ph - dh * (kh - 1) - 1) / sh) + 1, ow = Math.floor((width + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
+    const geometry = [batch, channels, height, width, kh, kw, oh, ow, sh, sw, ph, pw, dh, dw] as const;
+    const label = `${batch}x${channels}x${height}x${width} * ${kh}x${kw} s${sh}x${sw} p${ph}x${pw} d${dh}x${dw}`;
+    const patches = batch * oh * ow * channels * kh * kw;
+    const x = put(inputs(height * width + channels).uniform(batch * channels * height * width));
+    const cols = put(inputs(patches).uniform(patches));
+    compare(`im2col ${label}`, patches, (k, out) => k.im2col_f32(out, x, ...geometry));
+    compare(`col2im ${label}`, batch * channels * height * width, (k, out) => k.col2im_f32(out, cols, ...geometry));
+  }
+});
+
 KernelsSuite("softmax_xent_f32 and its tangent", () => {
   for (const [rows, cols] of [[1, 1], [3, 4], [5, 17], [17, 10], [64, 65]]) {
     const r = inputs(rows * cols);

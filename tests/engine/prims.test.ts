@@ -7,7 +7,7 @@ import { apply, type LinearPrimName } from "../../engine/prims.ts";
 import { indexBuffer } from "../../engine/tensor.ts";
 import {
   applyLinear, linearize, vjp, inject, zeros,
-  add, broadcast, div, exp, gatherRows, log, matmul, max, mean, mul, neg, relu, reshape, scale, softmaxCrossEntropy, sub, sum,
+  add, broadcast, conv1d, conv2d, conv2dTranspose, div, exp, gatherRows, log, matmul, max, mean, mul, neg, relu, reshape, scale, softmaxCrossEntropy, sub, sum,
   tensor, transpose, jvp, PRIMS, type PrimName, type Tensor, mark, release,
 } from "../../index.ts";
 import { assert, assertClose, inputs, suite } from "../harness.ts";
@@ -46,6 +46,40 @@ function refReduce(x: Float64Array, outer: number, len: number, inner: number, f
   }
   return out;
 }
+
+/** A 2-D convolution in f64, written from its definition (PyTorch's conv2d, cross-correlation). */
+interface RefConv { n: number; c: number; h: number; w: number; o: number; kh: number; kw: number; stride: [number, number]; pad: [number, number]; dil: [number, number] }
+const outLength = (len: number, k: number, s: number, p: number, d: number) => Math.floor((len + 2 * p - d * (k - 1) - 1) / s) + 1;
+function refConv(x: Float64Array, wt: Float64Array, g: RefConv): Float64Array {
+  const oh = outLength(g.h, g.kh, g.stride[0], g.pad[0], g.dil[0]), ow = outLength(g.w, g.kw, g.stride[1], g.pad[1], g.dil[1]);
+  const out = new Float64Array(g.n * g.o * oh * ow);
+  for (let b = 0; b < g.n; b++) for (let o = 0; o < g.o; o++) for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) {
+    let s = 0;
+    for (let c = 0; c < g.c; c++) for (let p = 0; p < g.kh; p++) for (let q = 0; q < g.kw; q++) {
+      const y = i * g.stride[0] - g.pad[0] + p * g.dil[0], z = j * g.stride[1] - g.pad[1] + q * g.dil[1];
+      if (y >= 0 && y < g.h && z >= 0 && z < g.w) s += x[((b * g.c + c) * g.h + y) * g.w + z] * wt[((o * g.c + c) * g.kh + p) * g.kw + q];
+    }
+    out[((b * g.o + o) * oh + i) * ow + j] = s;
+  }
+  return out;
+}
+/** The transpose of refConv(·, w) applied to y, from its definition: each output scattered back. */
+function refConvTranspose(y: Float64Array, wt: Float64Array, g: RefConv): Float64Array {
+  const oh = outLength(g.h, g.kh, g.stride[0], g.pad[0], g.dil[0]), ow = outLength(g.w, g.kw, g.stride[1], g.pad[1], g.dil[1]);
+  const x = new Float64Array(g.n * g.c * g.h * g.w);
+  for (let b = 0; b < g.n; b++) for (let o = 0; o < g.o; o++) for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) {
+    for (let c = 0; c < g.c; c++) for (let p = 0; p < g.kh; p++) for (let q = 0; q < g.kw; q++) {
+      const r = i * g.stride[0] - g.pad[0] + p * g.dil[0], z = j * g.stride[1] - g.pad[1] + q * g.dil[1];
+      if (r >= 0 && r < g.h && z >= 0 && z < g.w) x[((b * g.c + c) * g.h + r) * g.w + z] += y[((b * g.o + o) * oh + i) * ow + j] * wt[((o * g.c + c) * g.kh + p) * g.kw + q];
+    }
+  }
+  return x;
+}
+// conv1d as in the MNIST-1D CNN's first layer (stride 2, padding 1), and conv2d with every option.
+const CONV1D: RefConv = { n: 3, c: 2, h: 1, w: 11, o: 4, kh: 1, kw: 5, stride: [1, 2], pad: [0, 1], dil: [1, 1] };
+const CONV2D: RefConv = { n: 2, c: 3, h: 7, w: 6, o: 2, kh: 3, kw: 2, stride: [2, 1], pad: [1, 2], dil: [1, 2] };
+const CONV2D_OPTIONS = { stride: [2, 1], padding: [1, 2], dilation: [1, 2] };
+const CONV2D_OUT: [number, number] = [outLength(7, 3, 2, 1, 1), outLength(6, 2, 1, 2, 2)];
 
 // Values with exact zeros and exact ties, where relu and max have kinks.
 const withKinks = (i: number, n: number) => {
@@ -105,6 +139,31 @@ const ROWS_TABLE: Row[] = [
   {
     prim: "matmul", label: "matmul of two stacks, bᵀ", shapes: [[2, 3, 4], [2, 5, 4]], run: (a, b) => matmul(a, b, { transB: true }),
     ref: ([a, b]) => new Float64Array([...refMatmul(a.subarray(0, 12), refTranspose(b.subarray(0, 20), 5, 4), 3, 4, 5), ...refMatmul(a.subarray(12), refTranspose(b.subarray(20), 5, 4), 3, 4, 5)]),
+  },
+  {
+    prim: "conv", label: "conv1d [3,2,11] * [4,2,5], stride 2, padding 1", shapes: [[3, 2, 11], [4, 2, 5]],
+    run: (x, w) => conv1d(x, w, { stride: 2, padding: 1 }), ref: ([x, w]) => refConv(x, w, CONV1D),
+  },
+  {
+    prim: "conv", label: "conv2d [2,3,7,6] * [2,3,3,2], stride 2×1, padding 1×2, dilation 1×2", shapes: [[2, 3, 7, 6], [2, 3, 3, 2]],
+    run: (x, w) => conv2d(x, w, CONV2D_OPTIONS), ref: ([x, w]) => refConv(x, w, CONV2D),
+  },
+  {
+    prim: "convInputAdjoint", label: "conv2dTranspose (conv2d's input adjoint)", shapes: [[2, 2, ...CONV2D_OUT], [2, 3, 3, 2]],
+    run: (y, w) => conv2dTranspose(y, w, [7, 6], CONV2D_OPTIONS), ref: ([y, w]) => refConvTranspose(y, w, CONV2D),
+  },
+  {
+    prim: "convWeightAdjoint", label: "convWeightAdjoint (conv2d's weight adjoint)", shapes: [[2, 2, ...CONV2D_OUT], [2, 3, 7, 6]],
+    run: (y, x) => {
+      const g = { stride: [2, 1], padding: [1, 2], dilation: [1, 2], input: [7, 6], kernel: [3, 2], output: CONV2D_OUT } as const;
+      return apply("convWeightAdjoint", [y, x], g);
+    },
+    // ⟨convWeightAdjoint(y, x), w⟩ = ⟨y, conv(x, w)⟩ for all w: entry (o, c, p, q) is conv's derivative in w there.
+    ref: ([y, x]) => new Float64Array(2 * 3 * 3 * 2).map((_, e) => {
+      const unit = new Float64Array(36);
+      unit[e] = 1;
+      return refConv(x, unit, CONV2D).reduce((s, v, i) => s + v * y[i], 0);
+    }),
   },
   {
     prim: "transpose", label: "transpose [2,3,4]", shapes: [[2, 3, 4]], run: transpose,

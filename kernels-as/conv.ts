@@ -1,0 +1,77 @@
+// Convolution by lowering (im2col, Chellapilla et al. 2006): a convolution's patches laid out as the
+// rows of a matrix, so that the convolution, its input adjoint and its weight adjoint are each one
+// gemm (kernels-as/matmul.ts) around these two data-movement kernels. Images are row-major
+// [batch, channels, height, width] (PyTorch's NCHW; a 1-D signal is an image of height 1). A patch
+// row holds (c, kh, kw) in the order of a weight [out, channels, kernelH, kernelW], so the product
+// with the weight as a matrix [out, channels·kernelH·kernelW] needs no reordering.
+// Both kernels are pure moves and sums of f32 in a fixed order; engine/kernels-ref/conv.ts repeats it.
+
+/**
+ * out[(b, oh, ow), (c, kh, kw)] = x[b, c, oh·strideH − padH + kh·dilationH, ow·strideW − padW + kw·dilationW],
+ * 0 where that falls in the padding. out is [batch·outH·outW, channels·kernelH·kernelW].
+ */
+export function im2col_f32(
+  outPtr: usize, xPtr: usize, batch: i32, channels: i32, height: i32, width: i32, kernelH: i32, kernelW: i32,
+  outH: i32, outW: i32, strideH: i32, strideW: i32, padH: i32, padW: i32, dilationH: i32, dilationW: i32,
+): void {
+  let dst = outPtr;
+  for (let b = 0; b < batch; b++) {
+    const image = xPtr + ((<usize>b * <usize>channels * <usize>height * <usize>width) << 2);
+    for (let oh = 0; oh < outH; oh++) {
+      for (let ow = 0; ow < outW; ow++) {
+        for (let c = 0; c < channels; c++) {
+          const plane = image + ((<usize>c * <usize>height * <usize>width) << 2);
+          for (let kh = 0; kh < kernelH; kh++) {
+            const ih = oh * strideH - padH + kh * dilationH;
+            const inRows = ih >= 0 && ih < height;
+            const row = plane + ((<usize>(inRows ? ih : <i32>0) * <usize>width) << 2);
+            for (let kw = 0; kw < kernelW; kw++) {
+              const iw = ow * strideW - padW + kw * dilationW;
+              store<f32>(dst, inRows && iw >= 0 && iw < width ? load<f32>(row + (<usize>iw << 2)) : 0);
+              dst += 4;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The adjoint of im2col: out[b, c, ih, iw] = Σ over (kh, kw), in that order, of
+ * cols[(b, oh, ow), (c, kh, kw)] for every output position (oh, ow) whose patch reads (ih, iw).
+ * Each element is gathered, not scattered, so its sum has one order at any thread count.
+ */
+export function col2im_f32(
+  outPtr: usize, colsPtr: usize, batch: i32, channels: i32, height: i32, width: i32, kernelH: i32, kernelW: i32,
+  outH: i32, outW: i32, strideH: i32, strideW: i32, padH: i32, padW: i32, dilationH: i32, dilationW: i32,
+): void {
+  const patch = channels * kernelH * kernelW;
+  let dst = outPtr;
+  for (let b = 0; b < batch; b++) {
+    const rows = colsPtr + ((<usize>b * <usize>outH * <usize>outW * <usize>patch) << 2);
+    for (let c = 0; c < channels; c++) {
+      for (let ih = 0; ih < height; ih++) {
+        for (let iw = 0; iw < width; iw++) {
+          let s: f32 = 0;
+          for (let kh = 0; kh < kernelH; kh++) {
+            const th = ih + padH - kh * dilationH;
+            if (th < 0 || th % strideH != 0) continue;
+            const oh = th / strideH;
+            if (oh >= outH) continue;
+            for (let kw = 0; kw < kernelW; kw++) {
+              const tw = iw + padW - kw * dilationW;
+              if (tw < 0 || tw % strideW != 0) continue;
+              const ow = tw / strideW;
+              if (ow >= outW) continue;
+              const at = (<usize>(oh * outW + ow) * <usize>patch + <usize>((c * kernelH + kh) * kernelW + kw)) << 2;
+              s += load<f32>(rows + at);
+            }
+          }
+          store<f32>(dst, s);
+          dst += 4;
+        }
+      }
+    }
+  }
+}
