@@ -5,6 +5,7 @@
 import { matmul, mul, reshape, sum } from "../engine/ops.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
 import { kindOf } from "../models/index.ts";
+import { linearMatrix } from "../models/sequential.ts";
 import { activationGuesses, COMMON_OPTIONS, guessOptions, type StepInput } from "./estimator.ts";
 import { defineEstimator, type EstimatorFactory } from "./options.ts";
 
@@ -25,13 +26,15 @@ export const transposeGuess: EstimatorFactory<typeof COMMON_OPTIONS> = defineEst
     ...activationGuesses(guesses, (input, i) => guess(input, i)),
     covariance: (input, layer) => {
       const mask = input.masks[layer];
-      const next = input.model.layers[layer + 1].w;
+      const next = input.model.layers[layer + 1];
+      const map = kindOf(next).map!;
       return {
-        // M·Wᵀ·W·M·g, row by row
-        times: (g) => mul(matmul(matmul(mul(g, mask), next, { transB: true }), next), mask),
-        // ‖MGM − I‖² = mᵀ(G∘G)m − 2·Σ_active G_jj + d, with G = WᵀW
+        // M·Jᵀ·J·M·g, row by row (a convolution and its transpose for a conv layer)
+        times: (g) => mul(map.transposeTimes(next, map.times(next, mul(g, mask))), mask),
+        // ‖MGM − I‖² = mᵀ(G∘G)m − 2·Σ_active G_jj + d, with G = JᵀJ
         distanceSquared: () => {
-          const gram = matmul(next, next, { transA: true });
+          const matrix = linearMatrix(next);
+          const gram = matmul(matrix, matrix, { transA: true });
           const d = gram.shape[0];
           const quadratic = sum(mul(matmul(mask, mul(gram, gram)), mask), 1).toArray();
           const diagonal = gram.toArray().filter((_, j) => j % (d + 1) === 0);

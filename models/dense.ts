@@ -17,7 +17,7 @@ export interface Dense extends Layer {
 }
 
 /** U(−bound, bound) of the given shape from `r` (its draws freed: the heap keeps the parameters alone). */
-function uniform(r: Rng, shape: number[], bound: number): Tensor {
+export function uniform(r: Rng, shape: number[], bound: number): Tensor {
   return tidy(() => sub(scale(r.uniform(shape), 2 * bound), bound));
 }
 
@@ -44,7 +44,7 @@ export const DENSE: LayerKind<Dense> = {
     outputSize: (layer) => layer.w.shape[0],
     times: (layer, y) => matmul(y, layer.w, { transB: true }),
     transposeTimes: (layer, e) => matmul(e, layer.w),
-    gram: (layer) => matmul(layer.w, layer.w, { transA: true }),
+    matrix: (layer) => layer.w,
     // ∂/∂W Σ_b ⟨g_b, W·x_b⟩ = Σ_b g_b·x_bᵀ = gᵀ·x;  ∂/∂b = Σ_b g_b
     paramGradients: (layer, x, g) => [matmul(g, x, { transA: true }), layer.b ? sum(g, 0) : null],
   },

@@ -1,4 +1,5 @@
 // The layer registry: one record per kind. Adding a kind is its file here plus one line below.
+import { CONV } from "./conv.ts";
 import { DENSE } from "./dense.ts";
 import type { Layer, LayerKind } from "./layer.ts";
 import { RELU } from "./relu.ts";
@@ -6,10 +7,12 @@ import { RELU } from "./relu.ts";
 /** What each kind of layer does, by the `kind` its layers carry. */
 export const LAYER_KINDS = {
   dense: DENSE,
+  conv1d: CONV,
+  conv2d: CONV,
   relu: RELU,
 } satisfies Record<string, LayerKind<never>>;
 
-/** The name of a layer kind: a key of {@link LAYER_KINDS} (`"dense"` or `"relu"`). */
+/** The name of a layer kind: a key of {@link LAYER_KINDS} (`"dense"`, `"conv1d"`, `"conv2d"` or `"relu"`). */
 export type LayerKindName = keyof typeof LAYER_KINDS;
 
 /** The record of `layer`'s kind (a FwdgradError-free lookup: models are built by this package's constructors). */

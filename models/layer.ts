@@ -21,8 +21,12 @@ export interface LinearMapRules<L extends Layer> {
   times(layer: L, y: Tensor): Tensor;
   /** Jᵀ·e for each row of e [n, out]: [n, in]. */
   transposeTimes(layer: L, e: Tensor): Tensor;
-  /** JᵀJ [in, in], where the kind can form it (dense): W̃⊥'s solvers take products with it. */
-  gram?(layer: L): Tensor;
+  /**
+   * J as a dense matrix [out, in] (a dense layer's weight itself; a convolution's, built from its
+   * products): what the estimators that factor J per example (W̃⊥'s exact route, W̃P, the basis
+   * fidelity) and W̃⊥'s masked Gram products take.
+   */
+  matrix(layer: L): Tensor;
   /**
    * The parameter gradients from per-example output gradients g [B, out] and the layer's inputs x:
    * Σ_b over the batch of the layer's vjp, in `params` order (null for an absent bias). Paper P's

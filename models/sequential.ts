@@ -6,12 +6,13 @@
 import { FwdgradError, fmt } from "../engine/errors.ts";
 import { stopGradient } from "../engine/jvp.ts";
 import type { Tensor } from "../engine/tensor.ts";
+import type { Conv } from "./conv.ts";
 import type { Dense } from "./dense.ts";
 import { kindOf, LAYER_KINDS } from "./index.ts";
 import type { Layer } from "./layer.ts";
 
-/** A layer linear in its input: the sites of a model (dense today). */
-export type Linear = Dense;
+/** A layer linear in its input: the sites of a model (dense, conv1d, conv2d). */
+export type Linear = Dense | Conv;
 
 /**
  * A model as data: its layers in order and the sizes between them. Built by {@link sequential} or
@@ -81,6 +82,18 @@ export function sequential(layers: readonly Layer[]): Model {
  */
 export function parameters(model: Model): Tensor[] {
   return model.layers.flatMap((layer) => kindOf(layer).params(layer));
+}
+
+/**
+ * The map J of linear layer `layer` as a dense matrix [out, in]: a dense layer's weight, a
+ * convolution's matrix built from its products. The estimators that factor J per example take it.
+ * @example
+ * ```ts
+ * linearMatrix(dense(4, 3, rng(0))).shape; // [3, 4]
+ * ```
+ */
+export function linearMatrix(layer: Linear): Tensor {
+  return kindOf(layer).map!.matrix(layer);
 }
 
 /** Runs `fn` in a memory scope of the caller's (e.g. the arena's `tidy`), keeping what it returns. */

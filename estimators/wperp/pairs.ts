@@ -9,6 +9,7 @@ import { tensor, type Tensor } from "../../engine/tensor.ts";
 import type { StepInput } from "../estimator.ts";
 import { maskedLanczos, maskedTopK } from "./subspace.ts";
 import type { WarmStarts } from "./warm-starts.ts";
+import { linearMatrix } from "../../models/sequential.ts";
 
 /** The exact route's pairs pass ‖A·u − λ·u‖ ≤ 1e-4·λ₁, computed in f32 (its resolution is ~1e-6). */
 export const CERTIFIED_RESIDUAL = 1e-4;
@@ -53,7 +54,7 @@ export function powerOfTwoScaled(w: Tensor): Tensor {
 /** The leading pairs of hidden layer i's masked Jacobians for the batch of `input` (its next layer wider than `width`). */
 export function leadingPairs(input: StepInput, i: number, search: PairSearch): LeadingPairs {
   const { route, k, width, tol, maxIter, warmStarts } = search;
-  const next = input.model.layers[i + 1].w;
+  const next = linearMatrix(input.model.layers[i + 1]);
   const d = next.shape[1];
   const batch = input.x.shape[0];
   const scaled = powerOfTwoScaled(next);

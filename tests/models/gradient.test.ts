@@ -1,10 +1,12 @@
 // The exact gradient by transposition against two oracles: the hand-written reverse pass the library
 // used before reverse mode was derived (kept here, in engine ops, as a test oracle only), and f64
-// finite differences. Also: each layer's parameter pullback equals the engine's vjp of the layer.
+// finite differences. Also: each layer's parameter pullback equals the engine's vjp of the layer,
+// and the MNIST-1D CNN's gradient equals f64 finite differences of a CNN written out by hand.
 import {
-  add, backprop, createMlp, forward, dense, div, exp, LAYER_KINDS, matmul, max, mul, positiveMask, relu, rng, reluLayer, scale, sequential, softmaxCrossEntropy,
-  sub, sum, tensor, vjp, mark, release, mean, lossFor, type Mlp, type Tensor,
+  add, backprop, createMlp, forward, dense, div, exp, matmul, max, mul, positiveMask, relu, rng, reluLayer, scale, sequential, softmaxCrossEntropy,
+  sub, sum, tensor, vjp, mark, release, mean, lossFor, conv1dLayer, conv2dLayer, createCnn, linearMatrix, parameters, type Linear, type Mlp, type Tensor,
 } from "../../index.ts";
+import { kindOf } from "../../models/index.ts";
 import { assert, assertClose, suite } from "../harness.ts";
 
 const Gradient = suite("models: exact gradient by transposition");
@@ -91,22 +93,89 @@ Gradient("mean squared error: grad against finite differences", () => {
   release(m);
 });
 
-Gradient("each linear layer kind's parameter pullback equals the engine's vjp of the layer", () => {
+Gradient("each linear layer kind's parameter pullback equals the engine's vjp of the layer; J, Jᵀ and the matrix agree", () => {
   const m = mark();
-  const layer = dense(6, 4, rng(7), { bias: true });
-  const kind = LAYER_KINDS.dense;
-  const x = rng(8).normal([5, 6]);
-  const g = rng(9).normal([5, 4]);
-  const [, pullback] = vjp((w: Tensor, b: Tensor) => kind.apply(layer, x, [w, b]), [layer.w, layer.b!]);
-  const [dw, db] = pullback([g]);
-  const [pw, pb] = kind.map!.paramGradients(layer, x, g);
-  assertClose(pw!.toArray(), Float64Array.from(dw.toArray()), "dense weight", 1e-6, 1e-6);
-  assertClose(pb!.toArray(), Float64Array.from(db.toArray()), "dense bias", 1e-6, 1e-6);
-  // times / transposeTimes are adjoint: ⟨e, J·y⟩ = ⟨Jᵀ·e, y⟩
-  const y = rng(10).normal([3, 6]), e = rng(11).normal([3, 4]);
-  const left = sum(mul(e, kind.map!.times(layer, y))).toArray()[0];
-  const right = sum(mul(kind.map!.transposeTimes(layer, e), y)).toArray()[0];
-  assert.ok(Math.abs(left - right) < 1e-4, `⟨e, Jy⟩ = ${left}, ⟨Jᵀe, y⟩ = ${right}`);
+  const layers: Array<[string, Linear]> = [
+    ["dense", dense(6, 4, rng(7), { bias: true })],
+    ["conv1d", conv1dLayer(2, 3, 3, 9, rng(7), { stride: 2, padding: 1 })],
+    ["conv2d", conv2dLayer(2, 3, [3, 2], [5, 4], rng(7), { stride: [2, 1], padding: [1, 0], dilation: [1, 2] })],
+  ];
+  for (const [name, layer] of layers) {
+    const kind = kindOf(layer);
+    const map = kind.map!;
+    const [din, dout] = [map.inputSize(layer), map.outputSize(layer)];
+    const x = rng(8).normal([5, din]);
+    const g = rng(9).normal([5, dout]);
+    const [, pullback] = vjp((w: Tensor, b: Tensor) => kind.apply(layer, x, [w, b]), [layer.w, layer.b!]);
+    const [dw, db] = pullback([g]);
+    const [pw, pb] = map.paramGradients(layer, x, g);
+    assertClose(pw!.toArray(), Float64Array.from(dw.toArray()), `${name} weight`, 1e-6, 1e-6);
+    assertClose(pb!.toArray(), Float64Array.from(db.toArray()), `${name} bias`, 1e-6, 1e-6);
+    // times / transposeTimes are adjoint: ⟨e, J·y⟩ = ⟨Jᵀ·e, y⟩
+    const y = rng(10).normal([3, din]), e = rng(11).normal([3, dout]);
+    const left = sum(mul(e, map.times(layer, y))).toArray()[0];
+    const right = sum(mul(map.transposeTimes(layer, e), y)).toArray()[0];
+    assert.ok(Math.abs(left - right) < 1e-4, `${name}: ⟨e, Jy⟩ = ${left}, ⟨Jᵀe, y⟩ = ${right}`);
+    // The dense matrix is the same map: y·Jᵀ = J·y row by row, and the layer is J·x + b.
+    const matrix = linearMatrix(layer);
+    assert.equal(matrix.shape, [dout, din], `${name}: matrix shape`);
+    assertClose(matmul(y, matrix, { transB: true }).toArray(), Float64Array.from(map.times(layer, y).toArray()), `${name}: matrix vs times`, 1e-5, 1e-5);
+  }
+  release(m);
+});
+
+Gradient("the MNIST-1D CNN: ConvBase's sizes and parameter count, and backprop against f64 finite differences", () => {
+  const m = mark();
+  const cnn = createCnn({ channels: 25, seed: 3 });
+  assert.equal(cnn.sizes, [40, 475, 250, 125, 10]);
+  assert.is(parameters(cnn).reduce((s, p) => s + p.size, 0), 5210, "ConvBase's 5210 parameters");
+  const small = createCnn({ channels: 3, seed: 4 });
+  const x = rng(5).normal([6, 40]);
+  const labels = [0, 3, 9, 1, 1, 7];
+  const { loss, grads } = backprop(small, x, Int32Array.from(labels));
+  const params = parameters(small);
+  const lossWith = (j: number, k: number, h: number): number => {
+    const mm = mark();
+    const values = params.map((p, i) => {
+      const v = Float64Array.from(p.toArray());
+      if (i === j) v[k] += h;
+      return v;
+    });
+    // The CNN in f64, written from its definition: three stride-2, padding-1 convolutions and a head.
+    const conv = (input: Float64Array[], w: Float64Array, b: Float64Array, cin: number, cout: number, kernel: number) => {
+      const len = input[0].length, out = Math.floor((len + 2 - kernel) / 2) + 1;
+      return Array.from({ length: cout }, (_, o) => Float64Array.from({ length: out }, (__, t) => {
+        let s = b[o];
+        for (let c = 0; c < cin; c++) for (let q = 0; q < kernel; q++) {
+          const at = 2 * t - 1 + q;
+          if (at >= 0 && at < len) s += w[(o * cin + c) * kernel + q] * input[c][at];
+        }
+        return Math.max(s, 0);
+      }));
+    };
+    const xs = x.toArray();
+    let total = 0;
+    for (let r = 0; r < 6; r++) {
+      let h = [Float64Array.from(xs.subarray(r * 40, r * 40 + 40))];
+      h = conv(h, values[0], values[1], 1, 3, 5);
+      h = conv(h, values[2], values[3], 3, 3, 3);
+      h = conv(h, values[4], values[5], 3, 3, 3);
+      const flatH = h.flatMap((c) => [...c]);
+      const z = Array.from({ length: 10 }, (_, o) => values[7][o] + flatH.reduce((s, v, i) => s + v * values[6][o * flatH.length + i], 0));
+      const top = Math.max(...z);
+      total += top + Math.log(z.reduce((s, v) => s + Math.exp(v - top), 0)) - z[labels[r]];
+    }
+    release(mm);
+    return total / 6;
+  };
+  assert.ok(Math.abs(lossWith(-1, 0, 0) - loss) < 1e-5, `loss ${loss} vs f64 ${lossWith(-1, 0, 0)}`);
+  const flatGrads = small.layers.flatMap((_, i) => [grads.w[i], grads.b[i]!]);
+  for (const [j, k] of [[0, 0], [0, 7], [1, 2], [2, 11], [3, 1], [4, 20], [5, 0], [6, 5], [7, 9]]) {
+    const h = 1e-4;
+    const fd = (lossWith(j, k, h) - lossWith(j, k, -h)) / (2 * h);
+    const got = flatGrads[j].toArray()[k];
+    assert.ok(Math.abs(fd - got) <= 2e-3 * (1 + Math.abs(fd)), `parameter ${j}[${k}]: grad ${got}, finite differences ${fd}`);
+  }
   release(m);
 });
 
