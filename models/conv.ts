@@ -23,9 +23,11 @@ export interface Conv extends Layer {
   b: Tensor | null;
   /** The input's spatial size: [L] or [H, W]. */
   readonly input: readonly number[];
-  /** Per spatial axis. */
+  /** Step between output positions, per spatial axis. */
   readonly stride: readonly number[];
+  /** Zeros added at both ends, per spatial axis. */
   readonly padding: readonly number[];
+  /** Spacing between kernel taps, per spatial axis. */
   readonly dilation: readonly number[];
 }
 
