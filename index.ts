@@ -3,7 +3,7 @@ export * from "./engine/index.ts";
 export { createMlp, forward, forwardOutput, mlpSizes, argmaxRows, type Mlp, type Linear, type MlpOptions, type ForwardTrace } from "./models/mlp.ts";
 export { sequential, parameters, runModel, siteMask, linearMatrix, type Model, type SiteHook } from "./models/sequential.ts";
 export { conv1dLayer, conv2dLayer, convOutput, type Conv, type ConvLayerOptions } from "./models/conv.ts";
-export { createCnn, type CnnOptions } from "./models/cnn.ts";
+export { createCnn, cnnSizes, type CnnOptions } from "./models/cnn.ts";
 export { dense, type Dense } from "./models/dense.ts";
 export { reluLayer, type Relu } from "./models/relu.ts";
 export { LAYER_KINDS, type LayerKindName } from "./models/index.ts";

@@ -5,12 +5,11 @@ import { FwdgradError } from "../engine/errors.ts";
 import { COMBINES, createMethod, ESTIMATORS, isMethodId, sharedOptions, MAX_GUESSES, METHOD_IDS, parseMethodSpec, type Combine, type MethodSpec } from "../estimators/index.ts";
 import { describeDefault, describeRange, type OptionTable } from "../estimators/options.ts";
 import { LOSS_IDS, type LossId } from "../models/loss.ts";
-import { mlpSizes } from "../models/mlp.ts";
 import { isDecimalNumber, type Dataset } from "../data/dataset.ts";
-import { estimatorOptions, type TrainConfig } from "../train/trainer.ts";
+import { estimatorOptions, MODEL_KINDS, modelSizes, type TrainConfig } from "../train/trainer.ts";
 import { checkWorkingSet } from "../train/memory.ts";
 import { configFrom as settingsConfig, type RunResult, type RunSettings } from "../train/studies.ts";
-import { UsageError, type FlagSpec, type Flags } from "./args.ts";
+import { requireFlag, UsageError, type FlagSpec, type Flags } from "./args.ts";
 
 /** Hidden layers at most: every layer is a few objects and tensors, and nothing deeper trains here. */
 export const MAX_DEPTH = 10_000;
@@ -20,6 +19,7 @@ export const TRAINING_FLAGS = {
   depth: { kind: "int", default: 3, min: 1, max: MAX_DEPTH, help: "hidden layers" },
   batch: { kind: "int", default: 512, min: 1, help: "batch size" },
   lr: { kind: "number", default: 1e-4, greaterThan: 0, help: "AdamW learning rate" },
+  "weight-decay": { kind: "number", min: 0, value: "λ", help: "AdamW's decoupled weight decay (default 0.01; 0 is Adam)" },
   k: { kind: "int", min: 1, value: "k", help: "subspace rank of wperp and wperp-ns (their tables' default: 10); the same as --option k=…" },
 } as const;
 
@@ -69,8 +69,32 @@ export function estimatorOptionsHelp(): string {
   return lines.join("\n");
 }
 
-/** The hidden width of a training command. */
-export const WIDTH_FLAG: FlagSpec = { kind: "int", min: 1, value: "<d>", required: true, help: "hidden width" };
+/** The hidden width of a training command (an MLP's; a CNN's is --channels). */
+export const WIDTH_FLAG: FlagSpec = { kind: "int", min: 1, value: "<d>", help: "hidden width of the MLP (required unless --model cnn)" };
+
+/** A CNN's channels where the command line gives none: ConvBase's. */
+export const DEFAULT_CHANNELS = 25;
+
+/** The architecture flags of every training command. */
+export const MODEL_FLAGS = {
+  model: { kind: "string", choices: MODEL_KINDS, help: "architecture: mlp (default), or cnn, the MNIST-1D repository's ConvBase: --depth 1-D convolutions (3) of --channels channels, then a linear head" },
+  channels: { kind: "int", min: 1, value: "c", help: `with --model cnn: channels of every convolution (default ${DEFAULT_CHANNELS}, ConvBase's)` },
+  bias: { kind: "boolean", help: "biases on every layer (default none, as the W̃⊥ paper trains; ConvBase has them)" },
+} as const;
+
+/**
+ * The width one run trains: an MLP's --width (required), or a CNN's --channels (default 25).
+ * Refuses the flag that belongs to the other architecture.
+ */
+export function runWidth(flags: Flags, specs: Record<string, FlagSpec>): number {
+  if (flags.model === "cnn") {
+    if (flags.width !== undefined) throw new UsageError("--width sets an MLP's hidden width; a CNN's width is its --channels");
+    return (flags.channels as number | undefined) ?? DEFAULT_CHANNELS;
+  }
+  if (flags.channels !== undefined) throw new UsageError("--channels sets a CNN's channels: add --model cnn (an MLP's width is --width)");
+  requireFlag(flags, specs, "width");
+  return flags.width as number;
+}
 
 /** The flags of the commands that train several runs (compare, reproduce). */
 export const RUNS_FLAGS = {
@@ -85,6 +109,8 @@ export const RUNS_FLAGS = {
 export function runSettings(flags: Flags): RunSettings {
   const { k, guesses, combine, ...options } = optionsFromFlags(flags);
   return {
+    ...(flags.model === "cnn" ? { model: "cnn" as const } : {}), ...(flags.bias ? { bias: true } : {}),
+    ...(flags["weight-decay"] !== undefined ? { weightDecay: flags["weight-decay"] as number } : {}),
     depth: flags.depth as number, epochs: flags.epochs as number, batch: flags.batch as number, lr: flags.lr as number,
     ...(k !== undefined ? { k: k as number } : {}), guesses: guesses as number | undefined, combine: combine as Combine | undefined,
     ...(Object.keys(options).length ? { options } : {}),
@@ -115,9 +141,9 @@ export function checkMethods(list: string[]): void {
  * Asks the method whether it suits the model (e.g. k within every hidden width) and, given a batch,
  * whether the run's memory (train/memory.ts) fits the engine's heap, before any work.
  */
-export function checkMethodFits(config: Pick<TrainConfig, "method" | "width" | "depth" | "k" | "guesses" | "route" | "options"> & { batch?: number }, data: Pick<Dataset, "features" | "classes"> & Partial<Pick<Dataset, "train" | "test">>): void {
+export function checkMethodFits(config: Pick<TrainConfig, "method" | "model" | "width" | "depth" | "k" | "guesses" | "route" | "options"> & { batch?: number }, data: Pick<Dataset, "features" | "classes"> & Partial<Pick<Dataset, "train" | "test">>): void {
   try {
-    createMethod(config.method, estimatorOptions(config as TrainConfig)).checkModel(mlpSizes(data.features, config.width, config.depth, data.classes));
+    createMethod(config.method, estimatorOptions(config as TrainConfig)).checkModel(modelSizes(config, data));
     if (config.batch !== undefined) checkWorkingSet(config as TrainConfig, data);
   } catch (error) {
     if (error instanceof FwdgradError) throw new UsageError(error.message);
@@ -132,10 +158,15 @@ export function checkMethodFits(config: Pick<TrainConfig, "method" | "width" | "
 const MAX_PARAMETERS = 2 ** 28;
 
 /** Refuses a model too large for the engine's heap before any of it is allocated. */
-export function checkModelSize(data: Pick<Dataset, "features" | "classes">, width: number, depth: number): void {
-  const parameters = data.features * width + (depth - 1) * width * width + width * data.classes;
+export function checkModelSize(data: Pick<Dataset, "features" | "classes">, config: Pick<TrainConfig, "model" | "width" | "depth">): void {
+  const { width, depth } = config;
+  const cnn = config.model === "cnn";
+  // A CNN: the first convolution's 5·c weights, then c·c·3 each, then the head; an MLP: its matrices.
+  const parameters = cnn
+    ? 5 * width + (depth - 1) * 3 * width * width + modelSizes(config, data)[depth] * data.classes
+    : data.features * width + (depth - 1) * width * width + width * data.classes;
   if (parameters > MAX_PARAMETERS) {
-    throw new UsageError(`width ${width} and depth ${depth} make ${parameters.toExponential(2)} parameters; at most 2^28 fit the engine's 4 GiB heap with the optimiser's state`);
+    throw new UsageError(`${cnn ? "channels" : "width"} ${width} and depth ${depth} make ${parameters.toExponential(2)} parameters; at most 2^28 fit the engine's 4 GiB heap with the optimiser's state`);
   }
 }
 
@@ -162,7 +193,7 @@ export function parseMethods(text: string): MethodSpec[] {
 export function checkRuns(data: Dataset, configs: TrainConfig[]): void {
   for (const c of configs) {
     checkMethodFits(c, data);
-    checkModelSize(data, c.width, c.depth);
+    checkModelSize(data, c);
     if (c.batch > data.train.n) throw new UsageError(`--batch ${c.batch} is larger than the training set (${data.train.n} rows)`);
   }
 }

@@ -26,7 +26,7 @@ export function convOutputLength(input: number, kernel: number, stride: number, 
 }
 
 /** Floats of im2col patches one chunk may hold (16 MiB): bounds the scratch whatever the batch. */
-const PATCH_FLOATS = 1 << 22;
+export const PATCH_FLOATS = 1 << 22;
 
 type Kernel = "im2col_f32" | "col2im_f32";
 

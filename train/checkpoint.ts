@@ -11,7 +11,7 @@ import { FwdgradError } from "../engine/errors.ts";
 import { COMBINES, isMethodId, methodOptions, type Combine, type EstimatorOptions, type EstimatorState } from "../estimators/index.ts";
 import { resolveOptions } from "../estimators/options.ts";
 import { LOSS_IDS, type LossId } from "../models/loss.ts";
-import { hashBytes, type DataIdentity, type EpochReport, type TrainConfig, type TrainerState } from "./trainer.ts";
+import { hashBytes, MODEL_KINDS, type DataIdentity, type EpochReport, type ModelKind, type TrainConfig, type TrainerState } from "./trainer.ts";
 
 const FORMAT = "fwdgrad-checkpoint";
 const VERSION = 2;
@@ -169,7 +169,7 @@ function binaryFloats(body: Uint8Array): { read: ArrayReader; left: () => number
 
 function parseConfig(v: unknown): TrainConfig {
   const c = object(v, "config");
-  only(c, "config", ["method", "width", "depth", "bias", "epochs", "batch", "lr", "weightDecay", "seed", "k", "guesses", "combine", "route", "options", "loss", "init"]);
+  only(c, "config", ["method", "model", "width", "depth", "bias", "epochs", "batch", "lr", "weightDecay", "seed", "k", "guesses", "combine", "route", "options", "loss", "init"]);
   const method = c.method;
   if (!isMethodId(method)) fail("config.method", `must be a gradient method (backprop or an estimator id), got ${describe(method)}`);
   const lr = finite(c.lr, "config.lr");
@@ -183,6 +183,10 @@ function parseConfig(v: unknown): TrainConfig {
     lr,
     seed: integer(c.seed, "config.seed"),
   };
+  if (c.model !== undefined) {
+    if (!(MODEL_KINDS as readonly unknown[]).includes(c.model)) fail("config.model", `must be one of ${MODEL_KINDS.join(", ")}, got ${describe(c.model)}`);
+    config.model = c.model as ModelKind;
+  }
   if (c.bias !== undefined) {
     if (typeof c.bias !== "boolean") fail("config.bias", `must be true or false, got ${describe(c.bias)}`);
     config.bias = c.bias;

@@ -10,8 +10,8 @@ import { FwdgradError } from "../engine/errors.ts";
 import { F32, keepsWarmStarts, methodOptions, methodWorkingSet, parameterCount, warmStartBlock } from "../estimators/index.ts";
 import { resolveOptions } from "../estimators/options.ts";
 import { warmStartBytesFor } from "../estimators/wperp/warm-starts.ts";
-import { mlpSizes } from "../models/mlp.ts";
-import { estimatorOptions, type TrainConfig } from "./trainer.ts";
+import { PATCH_FLOATS } from "../engine/conv.ts";
+import { estimatorOptions, modelSizes, type TrainConfig } from "./trainer.ts";
 
 /** Rows the trainer evaluates at once (Trainer.evaluate's chunk). */
 export const EVALUATION_ROWS = 1000;
@@ -54,7 +54,7 @@ export interface DataShape {
  * ```
  */
 export function trainingWorkingSet(config: TrainConfig, data: DataShape, threads: number = engineThreads()): WorkingSet {
-  const sizes = mlpSizes(data.features, config.width, config.depth, data.classes);
+  const sizes = modelSizes(config, data);
   const options = estimatorOptions(config);
   const count = parameterCount(sizes);
   const parameters = F32 * count;
@@ -64,7 +64,11 @@ export function trainingWorkingSet(config: TrainConfig, data: DataShape, threads
   const evaluation = F32 * rows * (sizes[0] + 3 * units + 2 * data.classes);
   // Initialisation draws a layer, scales and shifts it before keeping the result.
   const largest = Math.max(...sizes.slice(1).map((out, i) => out * (sizes[i] + 1)));
-  const scratch = F32 * threads * GEMM_SCRATCH_F32 + 2 ** 16;
+  // A CNN's convolutions lower in chunks of patches (patches and product rows), and the estimators
+  // that take a next layer's map as a matrix build it from an identity of its input's size.
+  const convs = config.model === "cnn" ? sizes.slice(1, -1).map((d, i) => sizes[i + 2] * d + d * d) : [];
+  const lowering = convs.length > 0 ? F32 * (2 * PATCH_FLOATS + Math.max(...convs)) : 0;
+  const scratch = F32 * threads * GEMM_SCRATCH_F32 + 2 ** 16 + lowering;
   let host = 5 * parameters + F32 * config.batch * sizes[0];
   if (keepsWarmStarts(config.method)) {
     const resolved = resolveOptions(config.method, methodOptions(config.method), options) as Record<string, number | string>;

@@ -17,10 +17,10 @@ import { resolveOptions } from "../estimators/options.ts";
 import { hiddenLayerMean, measureQuality, type LayerFidelity, type LayerMetrics } from "../estimators/metrics.ts";
 import { DEFAULT_WARM_START_BYTES, warmStartBytesFor } from "../estimators/wperp/warm-starts.ts";
 import type { Dataset } from "../data/dataset.ts";
-import { createMlp, mlpSizes, type Mlp } from "../models/mlp.ts";
+import type { Mlp } from "../models/mlp.ts";
 import { lineChart, type Series } from "../plot/svg.ts";
 import { encodeCheckpoint, parseCheckpoint } from "./checkpoint.ts";
-import { estimatorOptions, normalizeConfig, Trainer, type EpochReport, type TrainConfig } from "./trainer.ts";
+import { createModel, estimatorOptions, modelSizes, normalizeConfig, Trainer, type EpochReport, type ModelKind, type TrainConfig } from "./trainer.ts";
 
 /**
  * The file access a study needs, given by the app that runs it. Paths are the host's, built by
@@ -49,6 +49,12 @@ export interface StudyContext {
 
 /** What every run of a study shares: the model and optimiser settings, and the guesses of estimator entries without their own. */
 export interface RunSettings {
+  /** The architecture (default "mlp"); for "cnn" a width is a channel count and depth the convolutions. */
+  model?: ModelKind;
+  /** Biases on every layer (default false). */
+  bias?: boolean;
+  /** AdamW's weight decay (the trainer's default where absent). */
+  weightDecay?: number;
   depth: number;
   epochs: number;
   batch: number;
@@ -123,6 +129,9 @@ export function configFrom(settings: RunSettings, spec: MethodSpec, width: numbe
   const options = settings.options ? optionsTakenBy(spec.method, settings.options) : {};
   return {
     method: spec.method, width, depth: settings.depth, epochs: settings.epochs, batch: settings.batch, lr: settings.lr, seed,
+    ...(settings.model && settings.model !== "mlp" ? { model: settings.model } : {}),
+    ...(settings.bias ? { bias: true } : {}),
+    ...(settings.weightDecay !== undefined ? { weightDecay: settings.weightDecay } : {}),
     ...(settings.k !== undefined ? { k: settings.k } : {}),
     ...(guesses !== undefined && isEstimatorId(spec.method) ? { guesses } : {}),
     ...(combine !== undefined && isEstimatorId(spec.method) ? { combine } : {}),
@@ -211,7 +220,11 @@ function pretrained(data: Dataset, settings: QualityWidthSettings, width: number
   const { files, log } = io;
   const epochs = settings.pretrainEpochs;
   const base = pretrainBase(files, stateDir, width, seed, epochs);
-  const config: TrainConfig = { method: "backprop", width, depth: settings.depth, epochs, batch: settings.batch, lr: settings.lr, seed };
+  const config: TrainConfig = {
+    method: "backprop", width, depth: settings.depth, epochs, batch: settings.batch, lr: settings.lr, seed,
+    ...(settings.model && settings.model !== "mlp" ? { model: settings.model } : {}), ...(settings.bias ? { bias: true } : {}),
+    ...(settings.weightDecay !== undefined ? { weightDecay: settings.weightDecay } : {}),
+  };
   // Pretraining a wide layer takes long (about an hour at width 4096 on 2 cores), so it continues
   // from its own checkpoint; the checkpoint goes once the weights are saved.
   const paths = resumePaths(`${base}.`);
@@ -272,7 +285,7 @@ export function qualityWidth(data: Dataset, settings: QualityWidthSettings, spec
   const pretraining: PretrainSummary[] = [];
   const recorded = { widths, seeds, draws: settings.draws, rows: settings.rows, pretrainEpochs: settings.pretrainEpochs, depth: settings.depth, k: settings.k, lr: settings.lr, batch: settings.batch, methods: specs.map((s) => s.label) };
   // What a stage's measurements depend on beyond width, seed and estimator: a saved stage is reused only under the same.
-  const stageSettings = { draws: settings.draws, rows: settings.rows, depth: settings.depth, k: settings.k };
+  const stageSettings = { draws: settings.draws, rows: settings.rows, depth: settings.depth, k: settings.k, ...(settings.model === "cnn" ? { model: "cnn", bias: settings.bias ?? false } : {}) };
   const sameSettings = (saved: unknown) => JSON.stringify(saved) === JSON.stringify(stageSettings);
   for (const width of widths) {
     for (let seed = 0; seed < seeds; seed++) {
@@ -291,7 +304,7 @@ export function qualityWidth(data: Dataset, settings: QualityWidthSettings, spec
         }
         const scope = mark();
         let model: Mlp;
-        if (stage === "init") model = createMlp(mlpSizes(data.features, width, settings.depth, data.classes), { seed });
+        if (stage === "init") model = createModel({ model: settings.model, width, depth: settings.depth, bias: settings.bias, seed }, data);
         else {
           const p = pretrained(data, settings, width, seed, stateDir, io);
           model = p.model;
@@ -467,7 +480,7 @@ export function accuracyConfig(data: Dataset, settings: RunSettings, spec: Metho
   if (!keepsWarmStarts(spec.method)) return config;
   const block = warmStartBlock(spec.method, resolveOptions(spec.method, methodOptions(spec.method), estimatorOptions(config)));
   if (!block) return config;
-  const needed = warmStartBytesFor(mlpSizes(data.features, width, config.depth, data.classes), data.train.n, block.k, block.oversample);
+  const needed = warmStartBytesFor(modelSizes(config, data), data.train.n, block.k, block.oversample);
   return needed > DEFAULT_WARM_START_BYTES ? { ...config, options: { warmStartBytes: needed } } : config;
 }
 
@@ -545,7 +558,7 @@ export function accuracyWidth(data: Dataset, settings: AccuracyWidthSettings, sp
     });
     return { width, epochs: pairs.map((p) => p.epoch), wperpMinusWt: pairs.length ? meanStd(pairs.map((p) => p.gap)) : null };
   });
-  const recorded = { widths: allWidths, seeds, epochs: settings.epochs, maxMinutes: settings.maxMinutes ?? null, depth: settings.depth, k: settings.k, lr: settings.lr, batch: settings.batch, methods: specs.map((s) => s.label) };
+  const recorded = { model: settings.model ?? "mlp", bias: settings.bias ?? false, widths: allWidths, seeds, epochs: settings.epochs, maxMinutes: settings.maxMinutes ?? null, depth: settings.depth, k: settings.k, lr: settings.lr, batch: settings.batch, methods: specs.map((s) => s.label) };
   // Wall time of this invocation, and the runs' own training time (over sessions).
   const runSeconds = runs.reduce((s, r) => s + r.seconds, 0);
   const report = { experiment: "accuracy-width", commit: io.commit, settings: recorded, wallSeconds: (performance.now() - started) / 1000, runSeconds, cells, gaps, runs };

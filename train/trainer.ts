@@ -12,18 +12,25 @@ import { createEstimator, createMethod, isEstimatorId, optionsTakenBy, type Comb
 import { lossFor, type Loss, type LossId } from "../models/loss.ts";
 import { measureBasisFidelity, measureQuality, type LayerFidelity, type LayerMetrics } from "../estimators/metrics.ts";
 import { fisherYates, gatherTableRows, type Dataset, type Split } from "../data/dataset.ts";
+import { cnnSizes, createCnn } from "../models/cnn.ts";
 import { argmaxRows, createMlp, forward, mlpSizes, type Mlp } from "../models/mlp.ts";
 import type { Model } from "../models/sequential.ts";
 import { checkWorkingSet, EVALUATION_ROWS } from "./memory.ts";
 import { adamW, type Optimizer, type OptimizerState } from "./optim.ts";
 
-/** A training run's configuration: the method, the MLP's shape and the schedule. */
+/** A training run's configuration: the method, the model's shape and the schedule. */
 export interface TrainConfig {
   /** A gradient method's id (`METHOD_IDS`): an estimator, or "backprop" for the exact gradient. */
   method: string;
-  /** Units in each hidden layer, an integer ≥ 1. */
+  /**
+   * The architecture: "mlp" (default), dense layers with ReLU between them, or "cnn", the MNIST-1D
+   * repository's ConvBase (`createCnn`): `depth` 1-D convolutions of `width` channels (ConvBase: 3 of
+   * 25) with ReLU, then a linear head.
+   */
+  model?: ModelKind;
+  /** Units in each hidden layer (a CNN: channels of each convolution), an integer ≥ 1. */
   width: number;
-  /** Hidden layers, an integer ≥ 1 (the MLP has depth + 1 linear layers: `mlpSizes`). */
+  /** Hidden layers (a CNN: convolutions), an integer ≥ 1 (the MLP has depth + 1 linear layers: `mlpSizes`). */
   depth: number;
   /** Biases on every layer. Default false. */
   bias?: boolean;
@@ -55,6 +62,32 @@ export interface TrainConfig {
   combine?: Combine;
   /** @deprecated Use `options.route`. */
   route?: "fast" | "exact";
+}
+
+/** The architectures a run can train (`TrainConfig.model`). */
+export const MODEL_KINDS = ["mlp", "cnn"] as const;
+/** An architecture a run can train: a key of {@link MODEL_KINDS}. */
+export type ModelKind = (typeof MODEL_KINDS)[number];
+
+/**
+ * The layer sizes of a config's model on data of this shape (features after each linear layer, the
+ * input first): what the estimators and the memory plan check before a model is built.
+ * @throws {FwdgradError} when the config's model is unknown, or a CNN does not fit the data's features.
+ */
+export function modelSizes(config: Pick<TrainConfig, "model" | "width" | "depth">, data: { features: number; classes: number }): number[] {
+  const kind = config.model ?? "mlp";
+  if (kind === "cnn") return cnnSizes({ length: data.features, classes: data.classes, channels: config.width, convs: config.depth });
+  if (kind !== "mlp") throw new FwdgradError(`train: model must be one of ${MODEL_KINDS.join(", ")}, got ${JSON.stringify(kind)}`);
+  return mlpSizes(data.features, config.width, config.depth, data.classes);
+}
+
+/** The config's model, initialised from its seed. */
+export function createModel(config: Pick<TrainConfig, "model" | "width" | "depth" | "bias" | "seed">, data: { features: number; classes: number }): Model {
+  const sizes = modelSizes(config, data);
+  if (config.model === "cnn") {
+    return createCnn({ length: data.features, classes: data.classes, channels: config.width, convs: config.depth, bias: config.bias ?? false, seed: config.seed });
+  }
+  return createMlp(sizes, { bias: config.bias, seed: config.seed });
 }
 
 /** The config's deprecated top-level option fields, in the order they were added. */
@@ -154,6 +187,7 @@ function checkConfig(c: TrainConfig): void {
     const v = c[name] as number;
     if (!Number.isInteger(v) || v < (allowZero ? 0 : 1)) throw new FwdgradError(`train: ${name} must be an integer ≥ ${allowZero ? 0 : 1}, got ${v}`);
   };
+  if (c.model !== undefined && !(MODEL_KINDS as readonly string[]).includes(c.model)) throw new FwdgradError(`train: model must be one of ${MODEL_KINDS.join(", ")}, got ${JSON.stringify(c.model)}`);
   positive("width");
   positive("depth");
   positive("epochs", true);
@@ -166,7 +200,7 @@ function checkConfig(c: TrainConfig): void {
 const MAX_THREAD_RETRIES = 3;
 
 /**
- * Trains an MLP on a data set with one method; `runEpoch()` trains and evaluates one epoch.
+ * Trains a model (an MLP or the MNIST-1D CNN) on a data set with one method; `runEpoch()` trains and evaluates one epoch.
  * @example
  * ```ts
  * const trainer = new Trainer(generateMnist1d(), { method: "wperp", width: 128, depth: 3, epochs: 300, batch: 512, lr: 1e-4, seed: 0 });
@@ -174,7 +208,7 @@ const MAX_THREAD_RETRIES = 3;
  * ```
  */
 export class Trainer {
-  /** The MLP being trained (its tensors are updated in place). */
+  /** The model being trained (its tensors are updated in place). */
   readonly model: Mlp;
   /** The configuration, options folded into `options`. */
   readonly config: TrainConfig;
@@ -214,10 +248,9 @@ export class Trainer {
     this.config = normalizeConfig(config);
     this.method = createMethod(config.method, estimatorOptions(config));
     this.estimator = this.method.estimator;
-    const sizes = mlpSizes(data.features, config.width, config.depth, data.classes);
-    this.method.checkModel(sizes);
+    this.method.checkModel(modelSizes(config, data));
     checkWorkingSet(this.config, data);
-    this.model = createMlp(sizes, { bias: config.bias, seed: config.seed });
+    this.model = createModel(config, data);
     this.params = [...this.model.layers.map((l) => l.w), ...this.model.layers.flatMap((l) => (l.b ? [l.b] : []))];
     this.optimizer = adamW({ lr: config.lr, weightDecay: config.weightDecay ?? 0.01 });
     this.dataIdentity = describeData(data);
@@ -510,7 +543,7 @@ interface EpochStart {
  */
 export function modelFromState(state: TrainerState): Mlp {
   const { config, data } = state;
-  const model = createMlp(mlpSizes(data.features, config.width, config.depth, data.classes), { bias: config.bias, seed: config.seed });
+  const model = createModel(config, data);
   const params = [...model.layers.map((l) => l.w), ...model.layers.flatMap((l) => (l.b ? [l.b] : []))];
   if (state.weights.length !== params.length || state.weights.some((w, i) => w.length !== params[i].size)) {
     throw new FwdgradError(`checkpoint: its weights (${state.weights.length} arrays) do not fit its model (sizes ${fmt(model.sizes)}${config.bias ? ", with biases" : ""})`);

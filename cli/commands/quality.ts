@@ -6,17 +6,18 @@ import { FwdgradError } from "../../engine/errors.ts";
 import { COMBINES, createEstimator, isEstimatorId, MAX_GUESSES, METHOD_IDS, methodOptions } from "../../estimators/index.ts";
 import { resolveOptions } from "../../estimators/options.ts";
 import { measureBasisFidelity, measureQuality } from "../../estimators/metrics.ts";
-import { createMlp, mlpSizes } from "../../models/mlp.ts";
+import { createModel } from "../../train/trainer.ts";
 import { generateMnist1d } from "../../data/mnist1d.ts";
 import { requireFlag, UsageError, type Command } from "../args.ts";
 import { readyFor, THREADS_FLAG } from "../engine.ts";
-import { checkMethodFits, checkModelSize, estimatorOptionsHelp, OPTION_FLAG, optionsFromFlags, TRAINING_FLAGS, WIDTH_FLAG } from "../runs.ts";
+import { checkMethodFits, checkModelSize, estimatorOptionsHelp, MODEL_FLAGS, OPTION_FLAG, optionsFromFlags, runWidth, TRAINING_FLAGS, WIDTH_FLAG } from "../runs.ts";
 
 export const qualityCommand: Command = {
   summary: "gradient quality of an estimator against backprop, per layer",
   flags: {
     method: { kind: "string", value: "<id>", required: true, help: `estimator: ${METHOD_IDS.filter(isEstimatorId).join(", ")}` },
     width: WIDTH_FLAG,
+    ...MODEL_FLAGS,
     depth: TRAINING_FLAGS.depth,
     k: TRAINING_FLAGS.k,
     guesses: { kind: "int", min: 1, max: MAX_GUESSES, value: "K", help: "guesses per estimate (default 1)" },
@@ -32,9 +33,10 @@ export const qualityCommand: Command = {
   notes: estimatorOptionsHelp,
   async run(flags) {
     requireFlag(flags, qualityCommand.flags, "method");
-    requireFlag(flags, qualityCommand.flags, "width");
+    const width = runWidth(flags, qualityCommand.flags);
     const method = flags.method as string;
-    const width = flags.width as number, depth = flags.depth as number, batch = flags.batch as number;
+    const depth = flags.depth as number, batch = flags.batch as number;
+    const architecture = { ...(flags.model === "cnn" ? { model: "cnn" as const } : {}), width, depth, bias: Boolean(flags.bias), seed: flags.seed as number };
     if (!isEstimatorId(method)) throw new UsageError(`unknown estimator ${JSON.stringify(method)}; known: ${METHOD_IDS.filter(isEstimatorId).join(", ")}`);
     // The same options, checked and defaulted by the same table, as train gives the estimator.
     const options = optionsFromFlags(flags);
@@ -49,9 +51,9 @@ export const qualityCommand: Command = {
     await readyFor(flags);
     const data = generateMnist1d();
     if (batch > data.train.n) throw new UsageError(`--batch ${batch} is larger than the training set (${data.train.n})`);
-    checkModelSize(data, width, depth);
-    checkMethodFits({ method, width, depth, options }, data);
-    const model = createMlp(mlpSizes(data.features, width, depth, data.classes), { seed: flags.seed as number });
+    checkModelSize(data, architecture);
+    checkMethodFits({ method, ...architecture, options }, data);
+    const model = createModel(architecture, data);
     const x = tensor(data.train.x.subarray(0, batch * data.features), [batch, data.features]);
     const labels = Int32Array.from(data.train.y.subarray(0, batch));
     const quality = measureQuality(model, x, labels, estimator, { draws: flags.draws as number, rng: rng(flags.seed as number).split(1) });
@@ -61,7 +63,7 @@ export const qualityCommand: Command = {
       const { layer: _, ...f } = fidelity[i];
       return { ...l, ...f };
     });
-    const report = { method, width, depth, k: resolved.k ?? null, guesses: resolved.guesses, combine: resolved.combine, draws: flags.draws, seed: flags.seed, layers, options: resolved };
+    const report = { method, model: flags.model ?? "mlp", width, depth, k: resolved.k ?? null, guesses: resolved.guesses, combine: resolved.combine, draws: flags.draws, seed: flags.seed, layers, options: resolved };
     if (flags.json) {
       console.log(JSON.stringify(report));
       return;

@@ -11,7 +11,7 @@ import { BAYDIN_FLAGS, BAYDIN_PARTS, runBaydin } from "./baydin.ts";
 import { readyFor, THREADS_FLAG } from "../engine.ts";
 import { checkOutFolder, loadData, makeOutFolder, nodeStudyFiles, sourceCommit } from "../io.ts";
 import { writeDurable } from "../files.ts";
-import { checkOptionsTaken, checkRuns, configFrom, estimatorOptionsHelp, methodSpec, OPTION_FLAG, parseMethods, parseWidths, reportStopped, RUNS_FLAGS, runSettings, TRAINING_FLAGS } from "../runs.ts";
+import { checkOptionsTaken, checkRuns, configFrom, DEFAULT_CHANNELS, estimatorOptionsHelp, methodSpec, MODEL_FLAGS, OPTION_FLAG, parseMethods, parseWidths, reportStopped, RUNS_FLAGS, runSettings, TRAINING_FLAGS } from "../runs.ts";
 
 
 /** Train accuracy after 300 epochs in Wang, Markou & Campbell (2025), single seed. */
@@ -55,6 +55,8 @@ const STUDIES: Record<string, { widths: number[]; methods: string[]; seeds: numb
     flags: ["widths", "methods", "max-minutes"],
   },
 };
+/** A width study's default channel counts for --model cnn: ConvBase's 25, doubled three times. */
+const CNN_CHANNELS = [25, 50, 100, 200];
 const STUDY_FLAGS = ["widths", "methods", "draws", "rows", "pretrain-epochs", "max-minutes"];
 
 export const reproduceCommand: Command = {
@@ -63,12 +65,14 @@ export const reproduceCommand: Command = {
   flags: {
     epochs: RUNS_FLAGS.epochs,
     seeds: { kind: "int", default: 3, min: 1, help: "seeds per cell (0, 1, …); quality-width and baydin: default 1" },
+    ...MODEL_FLAGS,
     depth: TRAINING_FLAGS.depth,
     batch: { ...TRAINING_FLAGS.batch, help: "batch size (baydin: default 64)" },
     lr: { ...TRAINING_FLAGS.lr, help: "AdamW learning rate (baydin: SGD's initial rate, default 1e-3)" },
+    "weight-decay": TRAINING_FLAGS["weight-decay"],
     k: TRAINING_FLAGS.k,
     guesses: RUNS_FLAGS.guesses, combine: RUNS_FLAGS.combine, option: OPTION_FLAG,
-    widths: { kind: "string", value: "a,b", help: "width studies: widths, comma-separated (defaults: quality-width 128…4096, accuracy-width 128…1024)" },
+    widths: { kind: "string", value: "a,b", help: "width studies: widths, comma-separated (defaults: quality-width 128…4096, accuracy-width 128…1024; --model cnn: channel counts, default 25,50,100,200)" },
     methods: { kind: "string", value: "a,b", help: "width studies: estimators as in compare's --methods (wperp:project:10)" },
     draws: { kind: "int", default: 20, min: 1, help: "quality-width: guesses drawn per measurement" },
     rows: { kind: "int", default: 512, min: 1, help: "quality-width: first training examples measured on" },
@@ -80,20 +84,28 @@ export const reproduceCommand: Command = {
     decay: { kind: "number", min: 0, help: "baydin: the learning rate's decay k, lr_i = lr·e^(−i·k) (default 1e-4)" },
     depths: { kind: "string", value: "a,b", help: "baydin: hidden layers of the width-1024 MLPs timed (default 1,2,4,8,16,32,64,100)" },
     reps: { kind: "int", min: 1, help: "baydin: timed repetitions per step kind, after one warm-up; the median counts (default 5)" },
-    out: RUNS_FLAGS.out, json: RUNS_FLAGS.json,
+    out: { ...RUNS_FLAGS.out, help: "folder for the tables, plots and resumable state (--model cnn: its cnn/ subfolder)" }, json: RUNS_FLAGS.json,
     threads: THREADS_FLAG,
   },
   positionals: 1,
   notes: estimatorOptionsHelp,
   async run(flags, positional, given) {
     const name = positional[0] ?? "";
-    if (name === "baydin") return runBaydin(flags, given);
+    if (name === "baydin") {
+      for (const flag of [...Object.keys(MODEL_FLAGS), "weight-decay"]) if (given.has(flag)) throw new UsageError(`--${flag} does not apply to baydin, whose models are its own`);
+      return runBaydin(flags, given);
+    }
+    if (flags.model !== "cnn" && flags.channels !== undefined) throw new UsageError("--channels sets a CNN's channels: add --model cnn");
+    // A CNN's runs and results go to a folder of their own, so an MLP table and a CNN table of the
+    // same name never share state.
+    if (flags.model === "cnn") flags.out = join(flags.out as string, "cnn");
     for (const flag of BAYDIN_FLAGS) if (given.has(flag)) throw new UsageError(`--${flag} belongs to baydin, not to ${name || "this experiment"}`);
     // Own keys only: "toString" is not an experiment.
     if (Object.hasOwn(STUDIES, name)) return runStudy(name, flags, given);
     for (const flag of STUDY_FLAGS) if (given.has(flag)) throw new UsageError(`--${flag} belongs to the width studies (${Object.keys(STUDIES).join(", ")}), not to ${name}`);
     if (!Object.hasOwn(EXPERIMENTS, name)) throw new UsageError(`unknown experiment ${JSON.stringify(name)}; known: ${[...Object.keys(EXPERIMENTS), ...Object.keys(STUDIES), "baydin"].join(", ")}`);
-    const experiment = EXPERIMENTS[name];
+    // A CNN's table: the paper's methods at its channel count (the paper's widths are an MLP's).
+    const experiment = flags.model === "cnn" ? { ...EXPERIMENTS[name], widths: [(flags.channels as number | undefined) ?? DEFAULT_CHANNELS] } : EXPERIMENTS[name];
     checkOptionsTaken(experiment.methods.map(methodSpec), flags);
     const out = flags.out as string;
     checkOutFolder("--out", out);
@@ -142,7 +154,8 @@ export const reproduceCommand: Command = {
 async function runStudy(name: string, flags: Flags, given: Set<string>): Promise<number> {
   const study = STUDIES[name];
   for (const flag of STUDY_FLAGS) if (given.has(flag) && !study.flags.includes(flag)) throw new UsageError(`--${flag} does not apply to ${name}`);
-  const widths = typeof flags.widths === "string" ? parseWidths(flags.widths) : study.widths;
+  if (flags.channels !== undefined) throw new UsageError(`--channels is one CNN's; ${name}'s channel counts are its --widths`);
+  const widths = typeof flags.widths === "string" ? parseWidths(flags.widths) : flags.model === "cnn" ? CNN_CHANNELS : study.widths;
   const specs = typeof flags.methods === "string" ? parseMethods(flags.methods) : study.methods.map(methodSpec);
   checkOptionsTaken(specs, flags);
   const seeds = (given.has("seeds") ? flags.seeds : study.seeds) as number;

@@ -11,7 +11,7 @@ import { checkOutFolder, loadData, makeOutFolder } from "../io.ts";
 import { removeFile, writeDurable } from "../files.ts";
 import { judged, readCheckpoint, readSafetensors } from "../weights.ts";
 import { loadWeights, weightsOutputs } from "../../models/weights.ts";
-import { checkMethodFits, checkMethods, checkModelSize, estimatorOptionsHelp, LOSS_FLAGS, lossFromFlags, OPTION_FLAG, optionsFromFlags, TRAINING_FLAGS, WIDTH_FLAG } from "../runs.ts";
+import { checkMethodFits, checkMethods, checkModelSize, estimatorOptionsHelp, LOSS_FLAGS, lossFromFlags, MODEL_FLAGS, OPTION_FLAG, optionsFromFlags, runWidth, TRAINING_FLAGS, WIDTH_FLAG } from "../runs.ts";
 
 /** One line redrawn in place on a terminal: epoch, loss, accuracy, step time and ETA. */
 function progressLine(report: { epoch: number; trainLoss: number; trainAcc: number; testAcc: number; testLoss: number; ms: number }, epochs: number, started: number, stepsPerEpoch: number): string {
@@ -45,15 +45,17 @@ function initModel(path: string) {
 const RESUME_FLAGS = new Set(["resume", "epochs", "out", "json", "data", "threads"]);
 
 export const trainCommand: Command = {
-  summary: "train an MLP with an estimator (or backprop) on MNIST-1D or your data",
+  summary: "train an MLP or the MNIST-1D CNN with an estimator (or backprop) on MNIST-1D or your data",
   flags: {
     // --method and --width are required unless --resume gives them.
     method: { kind: "string", value: "<id|backprop>", required: true, help: `gradient method: ${METHOD_IDS.join(", ")}` },
     width: WIDTH_FLAG,
+    ...MODEL_FLAGS,
     depth: TRAINING_FLAGS.depth,
     epochs: { kind: "int", default: 300, min: 0, help: "epochs to train (in total, when resuming)" },
     batch: TRAINING_FLAGS.batch,
     lr: TRAINING_FLAGS.lr,
+    "weight-decay": TRAINING_FLAGS["weight-decay"],
     k: TRAINING_FLAGS.k,
     guesses: { kind: "int", min: 1, max: MAX_GUESSES, value: "K", help: "guesses per step (estimators; default 1)" },
     combine: { kind: "string", choices: COMBINES, help: "how the guesses combine: mean (default) or project (the gradient's projection onto their span)" },
@@ -77,6 +79,7 @@ export const trainCommand: Command = {
     let init: ReturnType<typeof initModel> | undefined;
     if (typeof flags.init === "string") {
       if (typeof flags.resume === "string") throw new UsageError("--init and --resume do not go together: a resumed run continues from its checkpoint's weights");
+      if (flags.model === "cnn") throw new UsageError("--init loads an MLP's weights (a .safetensors file of fwdgrad export); a CNN starts from its seed");
       init = initModel(flags.init);
       for (const [name, value] of [["width", init.width], ["depth", init.depth]] as const) {
         if (!given.has(name)) flags[name] = value;
@@ -99,15 +102,17 @@ export const trainCommand: Command = {
       config = { ...resume.config, epochs: given.has("epochs") ? (flags.epochs as number) : resume.config.epochs };
     } else {
       requireFlag(flags, trainCommand.flags, "method");
-      requireFlag(flags, trainCommand.flags, "width");
+      const width = runWidth(flags, trainCommand.flags);
       checkMethods([flags.method as string]);
       // Options the command line gave, checked strictly by the method's table (`wt` given --k is refused).
       const options = optionsFromFlags(flags);
       const { loss } = lossFromFlags(flags);
       config = {
-        method: flags.method as string, width: flags.width as number, depth: flags.depth as number, epochs: flags.epochs as number,
+        method: flags.method as string, width, depth: flags.depth as number, epochs: flags.epochs as number,
         batch: flags.batch as number, lr: flags.lr as number, seed: flags.seed as number,
-        ...(init?.bias ? { bias: true } : {}),
+        ...(flags.model === "cnn" ? { model: "cnn" as const } : {}),
+        ...(init?.bias || flags.bias ? { bias: true } : {}),
+        ...(flags["weight-decay"] !== undefined ? { weightDecay: flags["weight-decay"] as number } : {}),
         ...(loss ? { loss } : {}),
         ...(Object.keys(options).length ? { options: options as EstimatorOptions } : {}),
       };
@@ -125,7 +130,7 @@ export const trainCommand: Command = {
       }
       if (init.outputs !== (regression ? "targets" : "classes")) throw new UsageError(`--init ${flags.init}: a model of ${init.outputs === "targets" ? "regression targets" : "classes"}, the run's data holds ${regression ? "regression targets" : "class labels"}`);
     }
-    checkModelSize(data, config.width, config.depth);
+    checkModelSize(data, config);
     checkMethodFits(config, data);
     const trainer = new Trainer(data, config, resume);
     if (init) trainer.startFrom(init.model);

@@ -56,6 +56,11 @@ Cli("bad flags and values exit non-zero with one line and a usage hint", () => {
     [["train", "--method", "wt", "--width", "8", "--data", "/nonexistent.csv"], /fwdgrad: --data \/nonexistent.csv: no such file or folder/],
     [["compare", "--methods", "wt,nope", "--width", "8"], /fwdgrad: unknown method "nope"/],
     [["reproduce", "table9"], /fwdgrad: unknown experiment "table9"; known: table1, table3, table4/],
+    [["train", "--method", "wt", "--model", "cnn", "--width", "8"], /fwdgrad: --width sets an MLP's hidden width; a CNN's width is its --channels/],
+    [["train", "--method", "wt", "--width", "8", "--channels", "4"], /fwdgrad: --channels sets a CNN's channels: add --model cnn/],
+    [["train", "--method", "wt", "--model", "rnn"], /fwdgrad: --model must be one of mlp, cnn, got "rnn"/],
+    [["reproduce", "accuracy-width", "--model", "cnn", "--channels", "4"], /fwdgrad: --channels is one CNN's; accuracy-width's channel counts are its --widths/],
+    [["reproduce", "baydin", "--model", "cnn"], /fwdgrad: --model does not apply to baydin/],
   ] as const) {
     const { code, err } = fwdgrad(...args);
     assert.is(code, 2, `${args.join(" ")}: exit code`);
@@ -86,7 +91,7 @@ Cli("quality --json prints one object with a row per linear layer", () => {
   const { code, out } = fwdgrad("quality", "--method", "wperp", "--width", "16", "--k", "4", "--batch", "32", "--draws", "2", "--json");
   assert.is(code, 0);
   const report = JSON.parse(out);
-  assert.equal(Object.keys(report), ["method", "width", "depth", "k", "guesses", "combine", "draws", "seed", "layers", "options"]);
+  assert.equal(Object.keys(report), ["method", "model", "width", "depth", "k", "guesses", "combine", "draws", "seed", "layers", "options"]);
   assert.equal(report.options, { guesses: 1, combine: "mean", k: 4, route: "fast", oversample: 2, tol: 0.05, exactTol: 3e-6, maxIter: 100, warmStartBytes: 268435456, passes: 1 }, "every option as the table resolved it");
   assert.equal([report.guesses, report.combine], [1, "mean"]);
   assert.is(report.layers.length, 4);
@@ -114,6 +119,26 @@ Cli("train --json prints a line per epoch and a final line with weightsHash; res
     assert.is(resumedLines[0].epoch, 4, "resumes after the saved epoch");
     const whole = fwdgrad("train", "--method", "wt", "--width", "16", "--epochs", "4", "--batch", "256", "--json");
     assert.is(resumedLines[resumedLines.length - 1].weightsHash, JSON.parse(whole.out.trim().split("\n").pop()!).weightsHash, "resume = uninterrupted");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Cli("train --model cnn: the MNIST-1D CNN trains, resumes to an uninterrupted run's weights, the same at 1 and 3 threads", () => {
+  const dir = mkdtempSync(join(tmpdir(), "fwdgrad-cnn-"));
+  try {
+    const cnn = ["--model", "cnn", "--channels", "6", "--batch", "400", "--lr", "0.01", "--bias", "--json"];
+    const last = (out: string) => JSON.parse(out.trim().split("\n").pop()!);
+    const first = fwdgrad("train", "--method", "wperp", "--k", "3", ...cnn, "--epochs", "2", "--out", dir, "--threads", "1");
+    assert.is(first.code, 0, first.err);
+    const resumed = fwdgrad("train", "--resume", join(dir, "checkpoint.json"), "--epochs", "3", "--json", "--threads", "3");
+    assert.is(resumed.code, 0, resumed.err);
+    const whole = fwdgrad("train", "--method", "wperp", "--k", "3", ...cnn, "--epochs", "3", "--threads", "1");
+    assert.is(last(resumed.out).weightsHash, last(whole.out).weightsHash, "resumed at 3 threads = uninterrupted at 1");
+    const backprop = last(fwdgrad("train", "--method", "backprop", ...cnn, "--epochs", "3").out);
+    assert.ok(backprop.weightsHash !== last(whole.out).weightsHash);
+    const saved = JSON.parse(readFileSync(join(dir, "checkpoint.json"), "utf8"));
+    assert.equal([saved.config.model, saved.config.width, saved.config.bias], ["cnn", 6, true], "the checkpoint records the architecture");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

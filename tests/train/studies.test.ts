@@ -58,7 +58,7 @@ Studies("accuracy-width on in-memory files: results and checkpoints; more epochs
   assert.ok(lines.some((l) => l.includes("wperp w8 s0: continuing from epoch 2")), lines.join("\n"));
   assert.equal(report.runs.map((r) => [r.label, r.epochs, r.commit]), [["wt", 3, "test"], ["wperp", 3, "test"]]);
   const saved = JSON.parse(files.readText("out/accuracy-width.json"));
-  assert.equal(saved.settings, { widths: [8], seeds: 1, epochs: 3, maxMinutes: null, depth: 2, k: 2, lr: 1e-3, batch: 16, methods: ["wt", "wperp"] });
+  assert.equal(saved.settings, { model: "mlp", bias: false, widths: [8], seeds: 1, epochs: 3, maxMinutes: null, depth: 2, k: 2, lr: 1e-3, batch: 16, methods: ["wt", "wperp"] });
   assert.match(files.readText("out/accuracy-width.svg"), /^<svg/);
   for (const run of report.runs) {
     const whole = new Trainer(data, accuracyConfig(data, settings(3), { label: run.label, method: run.method }, 8, 0));
