@@ -16,6 +16,7 @@ import "./engine/drawn.test.ts";
 import "./data/mnist1d.test.ts";
 import "./data/mnist.test.ts";
 import "./estimators/estimators.test.ts";
+import "./estimators/conv.test.ts";
 import "./estimators/wperp/subspace.test.ts";
 import "./estimators/basis-fidelity.test.ts";
 import "./estimators/projection.test.ts";
