@@ -24,7 +24,7 @@ export { basisFidelity, type BasisFidelity, type ExampleFidelity } from "./estim
 export { DEFAULT_WARM_START_BYTES, warmStartBytesFor } from "./estimators/wperp/warm-starts.ts";
 export { adamW, sgd, type Optimizer, type AdamWOptions } from "./train/optim.ts";
 export { trainingWorkingSet, checkWorkingSet, type WorkingSet, type DataShape } from "./train/memory.ts";
-export { Trainer, describeData, estimatorOptions, modelFromState, type TrainConfig, type EpochReport, type TrainerState, type DataIdentity } from "./train/trainer.ts";
+export { Trainer, describeData, estimatorOptions, modelFromState, createModel, modelSizes, MODEL_KINDS, type ModelKind, type TrainConfig, type EpochReport, type TrainerState, type DataIdentity } from "./train/trainer.ts";
 export { serializeCheckpoint, encodeCheckpoint, fitsTextCheckpoint, parseCheckpoint } from "./train/checkpoint.ts";
 export { parseBinarySplit, parseCsvSplit, splitRows, type Dataset, type Split } from "./data/dataset.ts";
 export { serveTraining, workerScopeEndpoint, type CsvFile, type TrainingEndpoint, type TrainingEvent, type TrainingMessage, type TrainingSettings } from "./train/worker.ts";

@@ -2,11 +2,12 @@
 // take them (the W̃⊥ paper's MLP 40 → w × 3 → 10, batch 512, AdamW, cycling over MNIST-1D's 7 full
 // batches, timed from each example's fourth visit), with each estimator's diagnostics; and, with
 // --profile <dir>, a CPU profile of the timed steps only (the inspector starts after the warm-up).
-//   npx tsx scripts/step-times.ts [--width 512] [--threads 1] [--steps 7] [--lr 1e-4] [--profile dir] 'wt' 'wperp' 'wperp-ns:{"pairs":24}'
+// --model cnn times the MNIST-1D CNN (bias-free) with --width channels instead.
+//   npx tsx scripts/step-times.ts [--width 512] [--model mlp|cnn] [--threads 1] [--steps 7] [--lr 1e-4] [--profile dir] 'wt' 'wperp' 'wperp-ns:{"pairs":24}'
 import { mkdirSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { join } from "node:path";
-import { adamW, createEstimator, createMlp, estimateStep, generateMnist1d, mark, ready, release, rng, stepInput, tensor, type EstimatorId } from "../index.ts";
+import { adamW, createEstimator, createModel, estimateStep, generateMnist1d, mark, ready, release, rng, stepInput, tensor, type EstimatorId } from "../index.ts";
 import { setThreadHost } from "../engine/threads.ts";
 import { nodeThreadHost } from "../platform/node.ts";
 
@@ -17,6 +18,7 @@ const value = (name: string): string | undefined => {
 };
 const width = Number(value("width") ?? 512), threads = Number(value("threads") ?? 1), steps = Number(value("steps") ?? 7), lr = Number(value("lr") ?? 1e-4);
 const profileDir = value("profile");
+const architecture = value("model") === "cnn" ? "cnn" : "mlp";
 const specs = args.length > 0 ? args : ["wt", "wperp"];
 const BATCH = 512, BATCHES = 7, WARM_CYCLES = 3;
 
@@ -35,7 +37,7 @@ for (const spec of specs) {
   const colon = spec.indexOf(":");
   const id = (colon < 0 ? spec : spec.slice(0, colon)) as EstimatorId;
   const estimator = createEstimator(id, colon < 0 ? {} : JSON.parse(spec.slice(colon + 1)));
-  const model = createMlp([data.features, width, width, width, data.classes], { seed: 0 });
+  const model = createModel({ model: architecture, width, depth: 3, seed: 0 }, data);
   const optimizer = adamW({ lr });
   let step = 0;
   const one = () => {
