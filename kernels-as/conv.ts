@@ -40,36 +40,35 @@ export function im2col_f32(
 /**
  * The adjoint of im2col: out[b, c, ih, iw] = Σ over (kh, kw), in that order, of
  * cols[(b, oh, ow), (c, kh, kw)] for every output position (oh, ow) whose patch reads (ih, iw).
- * Each element is gathered, not scattered, so its sum has one order at any thread count.
+ * Each image plane is zeroed, then every tap (kh, kw) adds its column in turn: a tap reaches an
+ * input element from one output position at most, so each element's sum runs over (kh, kw) in
+ * order, with no division in the loop, and examples (the threads' parts) never share an element.
  */
 export function col2im_f32(
   outPtr: usize, colsPtr: usize, batch: i32, channels: i32, height: i32, width: i32, kernelH: i32, kernelW: i32,
   outH: i32, outW: i32, strideH: i32, strideW: i32, padH: i32, padW: i32, dilationH: i32, dilationW: i32,
 ): void {
   const patch = channels * kernelH * kernelW;
-  let dst = outPtr;
+  const planeFloats = <usize>height * <usize>width;
+  memory.fill(outPtr, 0, (<usize>batch * <usize>channels * planeFloats) << 2);
   for (let b = 0; b < batch; b++) {
     const rows = colsPtr + ((<usize>b * <usize>outH * <usize>outW * <usize>patch) << 2);
     for (let c = 0; c < channels; c++) {
-      for (let ih = 0; ih < height; ih++) {
-        for (let iw = 0; iw < width; iw++) {
-          let s: f32 = 0;
-          for (let kh = 0; kh < kernelH; kh++) {
-            const th = ih + padH - kh * dilationH;
-            if (th < 0 || th % strideH != 0) continue;
-            const oh = th / strideH;
-            if (oh >= outH) continue;
-            for (let kw = 0; kw < kernelW; kw++) {
-              const tw = iw + padW - kw * dilationW;
-              if (tw < 0 || tw % strideW != 0) continue;
-              const ow = tw / strideW;
-              if (ow >= outW) continue;
-              const at = (<usize>(oh * outW + ow) * <usize>patch + <usize>((c * kernelH + kh) * kernelW + kw)) << 2;
-              s += load<f32>(rows + at);
+      const plane = outPtr + ((<usize>(b * channels + c) * planeFloats) << 2);
+      for (let kh = 0; kh < kernelH; kh++) {
+        for (let kw = 0; kw < kernelW; kw++) {
+          const column = rows + (<usize>((c * kernelH + kh) * kernelW + kw) << 2);
+          for (let oh = 0; oh < outH; oh++) {
+            const ih = oh * strideH - padH + kh * dilationH;
+            if (ih < 0 || ih >= height) continue;
+            const row = plane + ((<usize>ih * <usize>width) << 2);
+            for (let ow = 0; ow < outW; ow++) {
+              const iw = ow * strideW - padW + kw * dilationW;
+              if (iw < 0 || iw >= width) continue;
+              const at = row + (<usize>iw << 2);
+              store<f32>(at, load<f32>(at) + load<f32>(column + ((<usize>(oh * outW + ow) * <usize>patch) << 2)));
             }
           }
-          store<f32>(dst, s);
-          dst += 4;
         }
       }
     }

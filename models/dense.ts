@@ -45,6 +45,7 @@ export const DENSE: LayerKind<Dense> = {
     times: (layer, y) => matmul(y, layer.w, { transB: true }),
     transposeTimes: (layer, e) => matmul(e, layer.w),
     matrix: (layer) => layer.w,
+    gram: (layer) => matmul(layer.w, layer.w, { transA: true }),
     // ∂/∂W Σ_b ⟨g_b, W·x_b⟩ = Σ_b g_b·x_bᵀ = gᵀ·x;  ∂/∂b = Σ_b g_b
     paramGradients: (layer, x, g) => [matmul(g, x, { transA: true }), layer.b ? sum(g, 0) : null],
   },

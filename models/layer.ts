@@ -28,6 +28,11 @@ export interface LinearMapRules<L extends Layer> {
    */
   matrix(layer: L): Tensor;
   /**
+   * JᵀJ [in, in], where the kind forms it more cheaply than it applies J and Jᵀ (dense): W̃⊥'s solvers
+   * take products with it; without it they apply J and Jᵀ (estimators/wperp/gram.ts).
+   */
+  gram?(layer: L): Tensor;
+  /**
    * The parameter gradients from per-example output gradients g [B, out] and the layer's inputs x:
    * Σ_b over the batch of the layer's vjp, in `params` order (null for an absent bias). Paper P's
    * step 5 for an estimated g; tests check it equals the engine's vjp of `apply`.

@@ -1,5 +1,5 @@
 // Twin of kernels-as/conv.ts: im2col and its adjoint over row-major [batch, channels, height, width]
-// images, in the kernel's order (the adjoint's sums over kh then kw, rounded to f32 after every add).
+// images, in the kernel's order (the adjoint adds tap by tap, (kh, kw) in order, rounded to f32 after every add).
 import type { Heap } from "../heap.ts";
 import { twins } from "../kernel-abi.ts";
 
@@ -32,21 +32,24 @@ export function createConvRef(heap: Heap) {
     ): void {
       const m = heap.f32();
       const patch = channels * kernelH * kernelW;
-      let dst = outPtr >>> 2;
+      m.fill(0, outPtr >>> 2, (outPtr >>> 2) + batch * channels * height * width);
       for (let b = 0; b < batch; b++) {
         const rows = (colsPtr >>> 2) + b * outH * outW * patch;
-        for (let c = 0; c < channels; c++) for (let ih = 0; ih < height; ih++) for (let iw = 0; iw < width; iw++) {
-          let s = 0;
-          for (let kh = 0; kh < kernelH; kh++) {
-            const th = ih + padH - kh * dilationH;
-            if (th < 0 || th % strideH !== 0 || th / strideH >= outH) continue;
-            for (let kw = 0; kw < kernelW; kw++) {
-              const tw = iw + padW - kw * dilationW;
-              if (tw < 0 || tw % strideW !== 0 || tw / strideW >= outW) continue;
-              s = fr(s + m[rows + ((th / strideH) * outW + tw / strideW) * patch + (c * kernelH + kh) * kernelW + kw]);
+        for (let c = 0; c < channels; c++) {
+          const plane = (outPtr >>> 2) + (b * channels + c) * height * width;
+          for (let kh = 0; kh < kernelH; kh++) for (let kw = 0; kw < kernelW; kw++) {
+            const column = rows + (c * kernelH + kh) * kernelW + kw;
+            for (let oh = 0; oh < outH; oh++) {
+              const ih = oh * strideH - padH + kh * dilationH;
+              if (ih < 0 || ih >= height) continue;
+              for (let ow = 0; ow < outW; ow++) {
+                const iw = ow * strideW - padW + kw * dilationW;
+                if (iw < 0 || iw >= width) continue;
+                const at = plane + ih * width + iw;
+                m[at] = fr(m[at] + m[column + (oh * outW + ow) * patch]);
+              }
             }
           }
-          m[dst++] = s;
         }
       }
     },

@@ -14,7 +14,8 @@ import { rng } from "../../engine/rng.ts";
 import { tridiagonalTop } from "../../engine/linalg/tridiagonal.ts";
 import { FwdgradError } from "../../engine/errors.ts";
 import { eigh } from "../../engine/linalg/decompositions.ts";
-import { LanczosBases, maskedProducts, rowDots } from "../../engine/linalg/masked.ts";
+import { LanczosBases, rowDots } from "../../engine/linalg/masked.ts";
+import type { GramOperator } from "./gram.ts";
 import { assignAt } from "../../engine/inplace.ts";
 import { gatherRows, matmul, max, mul, neg, reshape, sub, sum, transpose, add } from "../../engine/ops.ts";
 import { empty, leadingColumns, prefix, tensor, type Tensor } from "../../engine/tensor.ts";
@@ -167,7 +168,7 @@ export interface MaskedTopK {
  * `start` [B, w, d] (w ≥ k rows each, masked here). Throws when an example has not passed the
  * residual test after `maxIter` steps.
  */
-export function maskedTopK(gram: Tensor, masks: Tensor, start: Tensor, options: MaskedTopKOptions): MaskedTopK {
+export function maskedTopK(gram: GramOperator, masks: Tensor, start: Tensor, options: MaskedTopKOptions): MaskedTopK {
   const { k, tol, maxIter, fallback } = options;
   const [batch, d] = masks.shape;
   const w = start.shape[1];
@@ -182,7 +183,7 @@ export function maskedTopK(gram: Tensor, masks: Tensor, start: Tensor, options: 
   const outer = mark();
   const carried = { masks: empty([batch, d]), x: empty([batch, w, d]), ax: empty([batch, w, d]), p: empty([batch, w, d]) };
   const front = (t: Tensor, a: number) => prefix(t, [a, ...t.shape.slice(1)]);
-  const times = (rows: Tensor, m: Tensor): Tensor => maskedProducts(rows, gram, m);
+  const times = (rows: Tensor, m: Tensor): Tensor => gram.masked(rows, m);
   let products = batch * w;
   let rows = Int32Array.from({ length: batch }, (_, b) => b);
   let hasP = false;
@@ -368,7 +369,7 @@ export const LANCZOS_BASIS_FLOATS = 2 ** 28;
  * single-vector Krylov method it sees one vector of a repeated eigenvalue's eigenspace; ties do not
  * occur in float data.
  */
-export function maskedLanczos(gram: Tensor, masks: Tensor, options: MaskedLanczosOptions): Tensor {
+export function maskedLanczos(gram: GramOperator, masks: Tensor, options: MaskedLanczosOptions): Tensor {
   const { k, w, tol, maxSteps, seed } = options;
   const basisFloats = options.basisFloats ?? LANCZOS_BASIS_FLOATS;
   const [batch, d] = masks.shape;
@@ -420,7 +421,7 @@ export function maskedLanczos(gram: Tensor, masks: Tensor, options: MaskedLanczo
       for (let j = 0; live.length > 0; j++) {
         const step = mark();
         // One gemm for every live example: their current vectors scattered to full rows, times G.
-        const images = matmul(bases.rows(live, j), gram).toArray();
+        const images = gram.times(bases.rows(live, j)).toArray();
         const stillLive: number[] = [];
         live.forEach((b, r) => {
           const n = active[b].length;

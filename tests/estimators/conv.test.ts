@@ -1,11 +1,15 @@
 // The estimators on convolutional layers. A conv layer's map, as the estimators take it, against a
-// dense Jacobian written from the convolution's definition in f64; W̃⊥'s guess covariance on a conv
+// dense Jacobian written from the convolution's definition in f64; its Gram operator by products
+// against the formed Gram; W̃⊥'s guess covariance on a conv
 // layer (exact and fast routes) against the top-k projector of each example's M·JᵀJ·M built from
 // that Jacobian; Wᵀ's covariance applied by a convolution and its transpose; and the unbiased
 // estimators (weight perturbation of conv weights, activation perturbation) averaging to the true
 // gradient of the CNN at the rate their variance predicts.
 import { backprop, createCnn, createEstimator, estimateStep, linearMatrix, mark, prepareStep, release, rng, type EstimatorId } from "../../index.ts";
 import type { Conv } from "../../models/conv.ts";
+import { mul, reshape } from "../../engine/ops.ts";
+import { gramOperator } from "../../estimators/wperp/gram.ts";
+import { maskedTopK } from "../../estimators/wperp/subspace.ts";
 import { denseTop } from "../oracles.ts";
 import { assert, suite } from "../harness.ts";
 
@@ -73,6 +77,28 @@ ConvEstimators("W̃⊥ on a conv layer: V_kV_kᵀ equals the top-k projector of 
       }
     }
     assert.ok(worst <= 1e-4, `${route}: largest covariance difference ${worst}`);
+  }
+  release(m);
+});
+
+ConvEstimators("a conv layer's Gram operator: products by J and Jᵀ equal the formed Gram's, and LOBPCG finds one subspace with either", () => {
+  const m = mark();
+  const model = cnn();
+  const layer = model.layers[1];
+  const input = prepareStep(model, x(), LABELS, rng(7));
+  const masks = input.masks[0];
+  const [formed, products] = [gramOperator(layer), gramOperator(layer, 0)];
+  const d = formed.size;
+  assert.is(products.size, d);
+  const rows = mul(rng(9).normal([BATCH, 5, d]), reshape(masks, [BATCH, 1, d]));
+  const [a, b] = [formed.masked(rows, masks).toArray(), products.masked(rows, masks).toArray()];
+  a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) <= 1e-5 * (1 + Math.abs(v)), `masked product ${i}: ${v} vs ${b[i]}`));
+  const start = rng(10).normal([BATCH, 6, d]);
+  const found = [formed, products].map((g) => maskedTopK(g, masks, start, { k: 4, tol: 1e-4, maxIter: 200 }).vectors.toArray());
+  // Projectors V·Vᵀ agree (the vectors' signs may differ).
+  for (let e = 0; e < BATCH; e++) for (let p = 0; p < d; p += 7) for (let q = 0; q < d; q += 5) {
+    const projector = (v: Float32Array) => Array.from({ length: 4 }, (_, c) => v[(e * d + p) * 4 + c] * v[(e * d + q) * 4 + c]).reduce((s, t) => s + t, 0);
+    assert.ok(Math.abs(projector(found[0]) - projector(found[1])) <= 1e-3, `example ${e} (${p}, ${q})`);
   }
   release(m);
 });

@@ -5,6 +5,7 @@
 import { matmul, mul, rng, tensor, mark, release, add, scale, type Tensor } from "../../../index.ts";
 import { denseTop, orthogonal } from "../../oracles.ts";
 import { maskedLanczos, maskedTopK } from "../../../estimators/wperp/subspace.ts";
+import { denseGram } from "../../../estimators/wperp/gram.ts";
 import { assert, assertFwdgradError, assertSameBits, inputs, suite } from "../../harness.ts";
 
 const Subspace = suite("wperp: subspace");
@@ -71,10 +72,10 @@ Subspace("exact route (Lanczos, certified by LOBPCG's residual test) equals the 
     const actives = [d, Math.ceil(d / 2), Math.ceil(d / 3), 3, 0];
     const masks = masksOf(d, actives, d + 1);
     const maskTensor = tensor(masks, [actives.length, d]);
-    const block = maskedLanczos(gram, maskTensor, { k, w, tol: 1e-6, maxSteps: d, seed: 0 });
+    const block = maskedLanczos(denseGram(gram), maskTensor, { k, w, tol: 1e-6, maxSteps: d, seed: 0 });
     // Examples run in groups when their bases would not fit at once: one example per group here.
-    assertSameBits(maskedLanczos(gram, maskTensor, { k, w, tol: 1e-6, maxSteps: d, seed: 0, basisFloats: 1 }).toArray(), block.toArray(), `d ${d}: one example per group`);
-    const certified = maskedTopK(gram, maskTensor, block, { k, tol: 1e-4, maxIter: 20 });
+    assertSameBits(maskedLanczos(denseGram(gram), maskTensor, { k, w, tol: 1e-6, maxSteps: d, seed: 0, basisFloats: 1 }).toArray(), block.toArray(), `d ${d}: one example per group`);
+    const certified = maskedTopK(denseGram(gram), maskTensor, block, { k, tol: 1e-4, maxIter: 20 });
     assert.is(certified.iterations, 0, `d ${d}: the Lanczos blocks pass the residual test as they are`);
     const errors = projectorErrors(weights, masks, certified.vectors.toArray(), actives.length, k);
     errors.forEach((e, b) => assert.ok(e <= 1e-4, `d ${d}, ${actives[b]} active: ‖P − P̂‖_F = ${e}`));
@@ -89,12 +90,12 @@ Subspace("fast route: LOBPCG from its own blocks tracks slowly perturbed matrice
   const masks = masksOf(d, [64, 40, 32, 32, 20, 10], 6);
   const maskTensor = tensor(masks, [batch, d]);
   const drift = scale(rng(3).normal([48, d]), 2e-3);
-  let block = maskedLanczos(matmul(weights, weights, { transA: true }), maskTensor, { k, w, tol: 1e-6, maxSteps: d, seed: 0 });
+  let block = maskedLanczos(denseGram(matmul(weights, weights, { transA: true })), maskTensor, { k, w, tol: 1e-6, maxSteps: d, seed: 0 });
   let iterations = 0;
   for (let t = 0; t < 10; t++) {
     weights = add(weights, drift);
     const gram = matmul(weights, weights, { transA: true });
-    const tracked = maskedTopK(gram, maskTensor, block, { k, tol: 1e-3, maxIter: 50 });
+    const tracked = maskedTopK(denseGram(gram), maskTensor, block, { k, tol: 1e-3, maxIter: 50 });
     iterations += tracked.iterations;
     block = tensor(tracked.block, [batch, w, d]);
     const errors = projectorErrors(weights, masks, tracked.vectors.toArray(), batch, k);
@@ -113,7 +114,7 @@ Subspace("LOBPCG keeps the norms of an example whose masked Gram is 2^-76 of ano
   const masks = new Float32Array(2 * d);
   for (let u = 0; u < d; u++) masks[u] = 1;
   for (let u = d / 2; u < d; u++) masks[d + u] = 1;
-  const found = maskedTopK(matmul(weights, weights, { transA: true }), tensor(masks, [2, d]), rng(4).normal([2, k + 2, d]), { k, tol: 1e-3, maxIter: 100 });
+  const found = maskedTopK(denseGram(matmul(weights, weights, { transA: true })), tensor(masks, [2, d]), rng(4).normal([2, k + 2, d]), { k, tol: 1e-3, maxIter: 100 });
   projectorErrors(weights, masks, found.vectors.toArray(), 2, k).forEach((e, b) => assert.ok(e <= 2e-2, `example ${b}: ‖P − P̂‖_F = ${e}`));
   release(m);
 });
@@ -123,10 +124,10 @@ Subspace("caps: too few Lanczos steps or LOBPCG steps throw, naming the cap", ()
   const weights = withSpectrum(30, 40, Array.from({ length: 30 }, (_, i) => 3 - 0.05 * i), 9);
   const gram = matmul(weights, weights, { transA: true });
   const masks = tensor(new Float32Array(2 * 40).fill(1), [2, 40]);
-  assertFwdgradError(() => maskedLanczos(gram, masks, { k: 4, w: 6, tol: 1e-9, maxSteps: 8, seed: 0 }), /did not reach tol = 1e-9 within maxSteps = 8 Lanczos steps/);
+  assertFwdgradError(() => maskedLanczos(denseGram(gram), masks, { k: 4, w: 6, tol: 1e-9, maxSteps: 8, seed: 0 }), /did not reach tol = 1e-9 within maxSteps = 8 Lanczos steps/);
   const start = rng(1).normal([2, 6, 40]);
-  assertFwdgradError(() => maskedTopK(gram, masks, start, { k: 4, tol: 1e-7, maxIter: 1 }), /did not reach residual tol = 1e-7 within maxIter = 1 LOBPCG steps/);
-  assertFwdgradError(() => maskedTopK(gram, masks, rng(1).normal([2, 3, 40]), { k: 4, tol: 1e-3, maxIter: 5 }), /start must be \[2, ≥ 4, 40\]/);
+  assertFwdgradError(() => maskedTopK(denseGram(gram), masks, start, { k: 4, tol: 1e-7, maxIter: 1 }), /did not reach residual tol = 1e-7 within maxIter = 1 LOBPCG steps/);
+  assertFwdgradError(() => maskedTopK(denseGram(gram), masks, rng(1).normal([2, 3, 40]), { k: 4, tol: 1e-3, maxIter: 5 }), /start must be \[2, ≥ 4, 40\]/);
   release(m);
 });
 
