@@ -23,7 +23,7 @@ export interface Setup {
 
 export interface Case {
   name: string;
-  kind: "matmul" | "svd" | "step";
+  kind: "matmul" | "conv" | "svd" | "step";
   /** Floating-point operations per call, for GFLOP/s; null where not meaningful. */
   flops: number | null;
   /** Creates the inputs; runs inside an arena scope the runner releases. */

@@ -1,10 +1,12 @@
-// The case table: matmul against tfjs-wasm, tfjs-cpu and ml-matrix; SVD against ml-matrix.
+// The case table: matmul against tfjs-wasm, tfjs-cpu and ml-matrix; conv1d and conv2d against
+// tfjs-wasm; SVD against ml-matrix.
 import { mark, matmul, mul, release, reshape, rng, svd, tensor, type Tensor } from "../index.ts";
 import { maskedProducts } from "../engine/linalg/masked.ts";
 import { SingularValueDecomposition } from "ml-matrix";
 import { tf, toMatrix, type TfBackend } from "./peers.ts";
 import { STEP_CASES } from "./steps.ts";
 import { FORWARD_CASES } from "./forward.ts";
+import { CONV_CASES } from "./conv.ts";
 import type { Case, Peer } from "./case.ts";
 
 
@@ -176,6 +178,7 @@ export const CASES: Case[] = [
   ...STEP_CASES,
   ...FORWARD_CASES,
   ...MATMUL_SHAPES.flatMap(([m, k, n]) => VARIANTS.map((v) => matmulCase(m, k, n, v))),
+  ...CONV_CASES,
   svdCase("svd 128x128", [128, 128]),
   svdCase("svd 512x512", [512, 512]),
   svdCase("svd 1024x512 thin", [1024, 512], { full: false }),
