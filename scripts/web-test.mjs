@@ -3,7 +3,7 @@
 // it), check that the worker trains on every core; start wt at width 64, wait for 3 epochs, check
 // accuracy above chance and the plots, take a screenshot into .tmp/, pause; compare wt, wt with 4
 // projected guesses and backprop side by side and check every run reports and the shared plots
-// name them all; check that bad settings show an error; open a generated CSV file (4 separable
+// name them all; train the MNIST-1D CNN from the model menu; check that bad settings show an error; open a generated CSV file (4 separable
 // classes) and check the worker parses it and backprop and wt learn it, a malformed one shows the
 // CLI's one-line error, a file too large is refused before it is read, and MNIST-1D comes back;
 // served without isolation (`/?plain`), check that the page says so and
@@ -86,6 +86,16 @@ try {
   check("side by side: three runs finish, the shared accuracy plot names each", ["wt train", "wt:project:4 train", "backprop train"].every((n) => legend.includes(n)), legend.join(" | "));
   check("side by side: one cosine line per estimator", (await page.locator("#cosine-plot svg path").count()) === 2);
   await page.screenshot({ path: ".tmp/web-lab-compare.png", fullPage: true });
+  // The model menu: the MNIST-1D CNN, whose width is its channel count.
+  await page.selectOption("#model", "cnn");
+  check("the CNN's width field is its channels, ConvBase's 25", (await page.textContent("#width-label")) === "channels" && (await page.inputValue("#width")) === "25");
+  await page.fill("#width", "8");
+  await page.fill("#methods", "wperp,backprop");
+  await page.click("#start");
+  await page.waitForFunction(() => (document.getElementById("progress").textContent.match(/finished 2 epochs/g) ?? []).length === 2, null, { timeout: 120_000 });
+  const cnnLegend = await page.locator("#accuracy-plot svg text").allTextContents();
+  check("the CNN trains: wperp and backprop finish side by side", ["wperp train", "backprop train"].every((n) => cnnLegend.includes(n)), cnnLegend.join(" | "));
+  await page.selectOption("#model", "mlp");
   await page.fill("#epochs", "300");
   await page.fill("#width", "0");
   await page.click("#start");

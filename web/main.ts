@@ -6,7 +6,7 @@ import { COMBINES, createMethod, ESTIMATORS, isEstimatorId, METHOD_IDS, parseMet
 import { describeDefault, describeRange, type OptionSpec } from "../estimators/options.ts";
 import { checkCsvSize, MAX_COMPARED, MNIST1D_NAME } from "../train/worker.ts";
 import { hiddenLayerMean } from "../estimators/metrics.ts";
-import { mlpSizes } from "../models/mlp.ts";
+import { modelSizes, type ModelKind } from "../train/trainer.ts";
 import { lineChart, type Series } from "../plot/svg.ts";
 import type { FromWorker, Settings, ToWorker } from "./protocol.ts";
 
@@ -30,6 +30,13 @@ addMethod.onchange = () => {
 };
 const combine = $<HTMLSelectElement>("combine");
 for (const c of COMBINES) combine.add(new Option(c, c));
+// The model menu: a CNN's width is its channel count (ConvBase's 25), an MLP's its hidden units.
+const modelMenu = $<HTMLSelectElement>("model");
+modelMenu.onchange = () => {
+  const cnn = modelMenu.value === "cnn";
+  $("width-label").textContent = cnn ? "channels" : "width";
+  $<HTMLInputElement>("width").value = cnn ? "25" : "64";
+};
 
 // One field per estimator option beyond K and the combination, generated from the estimators' tables
 // (estimators/options.ts): its doc, range and default in the tooltip; empty takes the default.
@@ -93,8 +100,9 @@ function readSettings(): { settings: Settings; methods: string[] } | string {
   if (entries.length > MAX_COMPARED) return `methods: at most ${MAX_COMPARED} side by side, got ${entries.length}`;
   const options = readOptions();
   if (typeof options === "string") return options;
+  const model = $<HTMLSelectElement>("model").value as ModelKind;
   const s = {
-    method: entries[0].split(":")[0], width: num("width"), depth: num("depth"), guesses: num("guesses"), combine: combine.value as Combine,
+    method: entries[0].split(":")[0], ...(model === "cnn" ? { model } : {}), width: num("width"), depth: num("depth"), guesses: num("guesses"), combine: combine.value as Combine,
     lr: num("lr"), seed: num("seed"), epochs: num("epochs"), options,
     ...(batchText === "" ? {} : { batch: Number(batchText) }),
   } satisfies Settings;
@@ -112,7 +120,7 @@ function readSettings(): { settings: Settings; methods: string[] } | string {
     const optionsFor = sharedOptions(specs.map((spec) => spec.method), options);
     for (const spec of specs) {
       const common = isEstimatorId(spec.method) ? { guesses: spec.guesses ?? s.guesses, combine: spec.combine ?? s.combine } : {};
-      createMethod(spec.method, { ...optionsFor(spec.method), ...common }).checkModel(mlpSizes(dataset.features, s.width, s.depth, dataset.classes));
+      createMethod(spec.method, { ...optionsFor(spec.method), ...common }).checkModel(modelSizes(s, dataset));
     }
   } catch (error) {
     return (error as Error).message;
