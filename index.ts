@@ -1,9 +1,10 @@
 // fwdgrad: forward-mode AD and forward-gradient training in TypeScript + WebAssembly SIMD.
 export * from "./engine/index.ts";
 export { createMlp, forward, forwardOutput, mlpSizes, argmaxRows, type Mlp, type Linear, type MlpOptions, type ForwardTrace } from "./models/mlp.ts";
-export { sequential, parameters, runModel, siteMask, linearMatrix, type Model, type SiteHook } from "./models/sequential.ts";
+export { sequential, parameters, runModel, siteMask, linearMatrix, nextLinear, type Model, type SiteHook } from "./models/sequential.ts";
 export { conv1dLayer, conv2dLayer, convOutput, type Conv, type ConvLayerOptions } from "./models/conv.ts";
 export { createCnn, cnnSizes, type CnnOptions } from "./models/cnn.ts";
+export { maxPool2dLayer, type MaxPool2d } from "./models/pool.ts";
 export { dense, type Dense } from "./models/dense.ts";
 export { reluLayer, type Relu } from "./models/relu.ts";
 export { LAYER_KINDS, type LayerKindName } from "./models/index.ts";

@@ -5,7 +5,7 @@ export { FwdgradError, FwdgradFault, type FaultKind } from "./errors.ts";
 export { Tensor, tensor, zeros, type Draw, type Deferred } from "./tensor.ts";
 export {
   add, sub, mul, div, scale, neg, exp, log, relu, matmul, transpose, reshape, broadcast, broadcastShapes,
-  sum, mean, max, gatherRows, softmaxCrossEntropy, conv1d, conv2d, conv1dTranspose, conv2dTranspose, type ConvOptions,
+  sum, mean, max, gatherRows, softmaxCrossEntropy, conv1d, conv2d, conv1dTranspose, conv2dTranspose, maxPool2d, type ConvOptions,
 } from "./ops.ts";
 export { jvp, linearize, vjp, grad, inject, stopGradient, tangentVariable, applyLinear, transposeLinear, type LinearProgram } from "./jvp.ts";
 export { inspect } from "./inspect.ts";

@@ -398,3 +398,24 @@ export function conv1dTranspose(y: Tensor, w: Tensor, inputLength: number, optio
   const x = apply("convInputAdjoint", [reshape(y, [b, o, 1, l]), reshape(w, [o, c, 1, k])], g);
   return reshape(x, [b, c, inputLength]);
 }
+
+/**
+ * 2-D max pooling over non-overlapping `size`×`size` windows (PyTorch's max_pool2d with stride =
+ * kernel): x [B, C, H, W] with H and W multiples of `size` gives [B, C, H/size, W/size]. Composed of
+ * two max reductions, so its tangent and transpose follow the first maximal element of each window.
+ * @throws {FwdgradError} when x is not rank 4, `size` is not an integer ≥ 1, H or W is not a multiple of it, or x is a released tensor.
+ * @example
+ * ```ts
+ * maxPool2d(zeros([64, 32, 28, 28]), 2).shape; // [64, 32, 14, 14]
+ * ```
+ */
+export function maxPool2d(x: Tensor, size: number): Tensor {
+  assertLive("maxPool2d", x);
+  if (x.rank !== 4) throw new FwdgradError(`maxPool2d: expects x [B, C, H, W], got ${fmt(x.shape)}`);
+  if (!Number.isInteger(size) || size < 1) throw new FwdgradError(`maxPool2d: size must be an integer ≥ 1, got ${String(size)}`);
+  const [b, c, h, w] = x.shape;
+  if (h % size !== 0 || w % size !== 0) throw new FwdgradError(`maxPool2d: ${h}×${w} is not a whole number of ${size}×${size} windows`);
+  // [B·C·H/s, s, W/s, s]: the window's rows on axis 1, its columns on axis 3 (axis 2 after the first max).
+  const rows = max(reshape(x, [b * c * (h / size), size, w / size, size]), 1);
+  return reshape(max(rows, 2), [b, c, h / size, w / size]);
+}

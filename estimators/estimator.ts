@@ -391,13 +391,14 @@ function layerEstimate(input: StepInput, i: number, y: Tensor | null, v: Tensor 
   }
   if (v && total) {
     // Σ_k (Σ_b c_{k,b})·V_k
-    const [, out, inp] = v.shape;
+    // The weight's shape: [out, in] dense, [out, in, k…] a convolution.
+    const shape = v.shape.slice(1);
     if (layer.b) throw new FwdgradError(`estimate: layer ${i} has a bias, which weight perturbation does not estimate`);
     // Over drawn tangents the update is deferred like them: drawn again when the optimiser reads
     // it, one layer at a time, so no step holds every layer's tangents or updates at once.
     const w = v.deferred?.draw
       ? combineDraws(v, total.toArray(), combine === "project" ? 1 : 1 / K)
-      : combined(reshape(matmul(reshape(total, [1, K]), reshape(v, [K, out * inp])), [out, inp]));
+      : combined(reshape(matmul(reshape(total, [1, K]), reshape(v, [K, v.size / K])), shape));
     return { w, b: null, g: null };
   }
   throw new FwdgradError(`estimate: layer ${i} has no guess`);

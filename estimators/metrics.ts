@@ -12,7 +12,7 @@ import { backprop } from "../models/gradient.ts";
 import type { Mlp } from "../models/mlp.ts";
 import { basisFidelity } from "./basis-fidelity.ts";
 import { estimateStep, identityCovariance, prepareStep, type Estimator, type GuessCovariance, type Objective } from "./estimator.ts";
-import { linearMatrix } from "../models/sequential.ts";
+import { linearMatrix, nextLinear } from "../models/sequential.ts";
 
 /**
  * One linear layer's gradient-quality metrics, from {@link measureQuality}: the activation-space
@@ -216,7 +216,7 @@ export function measureBasisFidelity(model: Mlp, x: Tensor, labels: Int32Array, 
   const result = model.layers.map((_, i): LayerFidelity => {
     const basis = i < model.layers.length - 1 ? estimator.covariance(input, i)?.basis() ?? null : null;
     if (!basis) return { layer: i, energyRatio: null, energyRatioMin: null, subspaceAgreement: null, subspaceAgreementMin: null, orthonormalityDefect: null };
-    const f = basisFidelity(linearMatrix(model.layers[i + 1]), input.masks[i], basis, examples);
+    const f = basisFidelity(linearMatrix(nextLinear(model, i)), input.masks[i], basis, examples);
     return {
       layer: i, energyRatio: f.energyRatio, energyRatioMin: f.energyRatioMin, subspaceAgreement: f.subspaceAgreement,
       subspaceAgreementMin: f.subspaceAgreementMin, orthonormalityDefect: f.orthonormalityDefect,

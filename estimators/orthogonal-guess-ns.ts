@@ -24,7 +24,7 @@ import { maskedJacobians, rowSpaceBytes, rowSpacePairs } from "./orthogonal-gues
 import { leadingPairs } from "./wperp/pairs.ts";
 import { LANCZOS_BASIS_FLOATS } from "./wperp/subspace.ts";
 import { DEFAULT_WARM_START_BYTES, WarmStarts } from "./wperp/warm-starts.ts";
-import { linearMatrix } from "../models/sequential.ts";
+import { linearMatrix, nextLinear } from "../models/sequential.ts";
 
 // Floats of per-example polynomial matrices held at once (64 MiB).
 const CHUNK_FLOATS = 16 * 1024 * 1024;
@@ -82,7 +82,7 @@ export const orthogonalGuessNs: EstimatorFactory<typeof ORTHOGONAL_GUESS_NS_OPTI
       current.age++;
       return current.fit;
     }
-    const w = linearMatrix(input.model.layers[i + 1]);
+    const w = linearMatrix(nextLinear(input.model, i));
     const rank = Math.min(...w.shape);
     // A W̃ of rank ≤ k keeps everything: the lowest threshold.
     // Only the ratio of two values is needed: a loose residual tolerance suffices.
@@ -99,7 +99,7 @@ export const orthogonalGuessNs: EstimatorFactory<typeof ORTHOGONAL_GUESS_NS_OPTI
   const eachChunk = (input: StepInput, i: number, use: (p: Tensor, from: number) => void): void => {
     checkRank("wperp-ns", k, input.model.sizes);
     const fit = fitFor(thresholdOf(input, i));
-    const w = linearMatrix(input.model.layers[i + 1]);
+    const w = linearMatrix(nextLinear(input.model, i));
     const [out, d] = w.shape;
     const batch = input.x.shape[0];
     const chunk = Math.max(1, Math.min(batch, Math.floor(CHUNK_FLOATS / (out * d))));
@@ -169,7 +169,7 @@ export const orthogonalGuessNs: EstimatorFactory<typeof ORTHOGONAL_GUESS_NS_OPTI
   });
 
   const findSpectrum = (input: StepInput, i: number) => {
-    const next = linearMatrix(input.model.layers[i + 1]);
+    const next = linearMatrix(nextLinear(input.model, i));
     const [out, d] = next.shape;
     const batch = input.x.shape[0];
     const thin = out <= pairs;

@@ -14,7 +14,7 @@ import { stack } from "../engine/inplace.ts";
 import { LANCZOS_BASIS_FLOATS } from "./wperp/subspace.ts";
 import { leadingPairs } from "./wperp/pairs.ts";
 import { DEFAULT_OVERSAMPLE, DEFAULT_WARM_START_BYTES, WarmStarts } from "./wperp/warm-starts.ts";
-import { linearMatrix } from "../models/sequential.ts";
+import { linearMatrix, nextLinear } from "../models/sequential.ts";
 
 export interface OrthogonalGuessOptions extends CommonOptions {
   /** Rank of the guess subspace. Default 10 (the paper's). */
@@ -48,7 +48,7 @@ export function maskedJacobians(next: Tensor, mask: Tensor): Tensor {
  * zero) and Σ² [B, rows], descending.
  */
 export function rowSpacePairs(input: StepInput, i: number): { vectors: Tensor; values: Float32Array } {
-  const jacobians = maskedJacobians(linearMatrix(input.model.layers[i + 1]), input.masks[i]);
+  const jacobians = maskedJacobians(linearMatrix(nextLinear(input.model, i)), input.masks[i]);
   const [batch, rows] = jacobians.shape;
   const { values, vectors } = eigh(matmul(jacobians, jacobians, { transB: true }));
   const lambda = values.toArray();
@@ -121,7 +121,7 @@ export const orthogonalGuess: EstimatorFactory<typeof ORTHOGONAL_GUESS_OPTIONS> 
 
   /** Both routes end with LOBPCG's residual test (estimators/wperp/pairs.ts); a next layer of at most k rows takes the thin route. */
   const subspaceBasis = (input: StepInput, i: number): Tensor => {
-    const next = linearMatrix(input.model.layers[i + 1]);
+    const next = linearMatrix(nextLinear(input.model, i));
     if (next.shape[0] <= k) return rowSpaceBasis(input, i, k);
     const width = Math.min(next.shape[1], k + oversample);
     const common = { k, width, tol, maxIter, warmStarts };

@@ -12,7 +12,7 @@ import { activationGuesses, COMMON_OPTIONS, F32, guessOptions, identityCovarianc
 import { defineEstimator, type EstimatorFactory, type OptionTable } from "./options.ts";
 import { maskedJacobians, projectorCovariance, rowSpaceBasis, rowSpaceBytes, subspaceGuess } from "./orthogonal-guess.ts";
 import { stack } from "../engine/inplace.ts";
-import { linearMatrix } from "../models/sequential.ts";
+import { linearMatrix, nextLinear } from "../models/sequential.ts";
 
 export interface PreconditionedGuessOptions extends CommonOptions {
   /** The regulariser σ in W̃_σ. Default 1e-5 (the paper's). */
@@ -23,7 +23,7 @@ export interface PreconditionedGuessOptions extends CommonOptions {
 
 /** Each example's thin SVD W̃ = U·Λ·Vᵀ for hidden layer `layer`. */
 export function jacobianSvd(input: StepInput, layer: number): SvdResult {
-  return svd(maskedJacobians(linearMatrix(input.model.layers[layer + 1]), input.masks[layer]));
+  return svd(maskedJacobians(linearMatrix(nextLinear(input.model, layer)), input.masks[layer]));
 }
 
 /** One guess per example from ε [B, out, 1] and the examples' SVDs: [B, d]. */

@@ -5,7 +5,7 @@
 import { matmul, mul, reshape, sum } from "../engine/ops.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
 import { kindOf } from "../models/index.ts";
-import { linearMatrix } from "../models/sequential.ts";
+import { linearMatrix, nextLinear } from "../models/sequential.ts";
 import { activationGuesses, COMMON_OPTIONS, guessOptions, type StepInput } from "./estimator.ts";
 import { defineEstimator, type EstimatorFactory } from "./options.ts";
 
@@ -14,7 +14,7 @@ export const transposeGuess: EstimatorFactory<typeof COMMON_OPTIONS> = defineEst
   const { guesses } = common;
   const guess = (input: StepInput, i: number): Tensor => {
     const batch = input.x.shape[0];
-    const next = input.model.layers[i + 1];
+    const next = nextLinear(input.model, i);
     const map = kindOf(next).map!;
     const eps = input.rng.split(i).normal([guesses * batch, map.outputSize(next)]);
     const y = reshape(map.transposeTimes(next, eps), [guesses, batch, map.inputSize(next)]);
@@ -26,7 +26,7 @@ export const transposeGuess: EstimatorFactory<typeof COMMON_OPTIONS> = defineEst
     ...activationGuesses(guesses, (input, i) => guess(input, i)),
     covariance: (input, layer) => {
       const mask = input.masks[layer];
-      const next = input.model.layers[layer + 1];
+      const next = nextLinear(input.model, layer);
       const map = kindOf(next).map!;
       return {
         // M·Jᵀ·J·M·g, row by row (a convolution and its transpose for a conv layer)

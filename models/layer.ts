@@ -50,4 +50,6 @@ export interface LayerKind<L extends Layer = Layer> {
   map?: LinearMapRules<L>;
   /** Present for elementwise activations whose derivative is a 0/1 mask: that mask at pre-activation s. */
   mask?(s: Tensor): Tensor;
+  /** Present for parameterless kinds that change the features per example (pooling): from and to. */
+  resize?(layer: L): { from: number; to: number };
 }

@@ -63,12 +63,23 @@ export function sequential(layers: readonly Layer[]): Model {
   const linear = layers.filter(isLinear);
   if (!isLinear(layers[layers.length - 1])) throw new FwdgradError("sequential: the last layer must be linear in its input (the model's output)");
   const sizes = [kindOf(linear[0]).map!.inputSize(linear[0])];
-  linear.forEach((layer, i) => {
-    const map = kindOf(layer).map!;
-    if (map.inputSize(layer) !== sizes[i]) {
-      throw new FwdgradError(`sequential: linear layer ${i} takes ${map.inputSize(layer)} features, the layer before gives ${sizes[i]}`);
+  // The features each layer receives, followed through the layers that resize them (pooling).
+  let features = sizes[0];
+  let rank = 0;
+  layers.forEach((layer, i) => {
+    const kind = kindOf(layer);
+    if (kind.map) {
+      if (kind.map.inputSize(layer) !== features) {
+        throw new FwdgradError(`sequential: linear layer ${rank} takes ${kind.map.inputSize(layer)} features, the layer before gives ${features}`);
+      }
+      features = kind.map.outputSize(layer);
+      sizes.push(features);
+      rank++;
+    } else if (kind.resize) {
+      const { from, to } = kind.resize(layer);
+      if (from !== features) throw new FwdgradError(`sequential: layer ${i} (${layer.kind}) takes ${from} features, the layer before gives ${features}`);
+      features = to;
     }
-    sizes.push(map.outputSize(layer));
   });
   return { sizes, layers: linear, sequence: layers.slice() };
 }
@@ -151,6 +162,24 @@ export function runModel(model: Model, x: Tensor, params: readonly Tensor[] = pa
     h = out;
   }
   return trace;
+}
+
+/**
+ * The linear layer after hidden site `site`, whose map J the guesses built from it (Wᵀ, W̃⊥, W̃P,
+ * W̃⊥-NS) take: the path from the site's output to it must be J·M, its activation's mask and then J.
+ * @throws {FwdgradError} when any layer but the activation stands between them (a pooling layer).
+ */
+export function nextLinear(model: Model, site: number): Linear {
+  let seen = -1;
+  for (let i = 0; i < model.sequence.length; i++) {
+    if (!isLinear(model.sequence[i]) || ++seen !== site) continue;
+    const between = [];
+    for (let j = i + 1; j < model.sequence.length && !isLinear(model.sequence[j]); j++) between.push(model.sequence[j]);
+    const other = between.find((layer, n) => n > 0 || !kindOf(layer).mask);
+    if (other) throw new FwdgradError(`model: linear layer ${site}'s activation reaches linear layer ${site + 1} through a ${other.kind} layer, so the path is not J·M: guesses built from the next layer's map need the activation alone between them`);
+    break;
+  }
+  return model.layers[site + 1];
 }
 
 /** The layer that follows linear layer `site` when it is an activation with a 0/1 derivative mask. */

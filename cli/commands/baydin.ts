@@ -13,7 +13,7 @@ import { checkOutFolder, loadData, makeOutFolder, sourceCommit } from "../io.ts"
 import { importMnist } from "./data.ts";
 
 /** The parts, in the order they run. */
-export const BAYDIN_PARTS = ["functions", "logreg", "mlp", "depth"] as const;
+export const BAYDIN_PARTS = ["functions", "logreg", "mlp", "cnn", "depth"] as const;
 type Part = (typeof BAYDIN_PARTS)[number];
 
 /** The flags only `reproduce baydin` takes; `reproduce`'s other experiments refuse them. */
@@ -25,9 +25,11 @@ const NOT_BAYDIN = ["epochs", "depth", "k", "guesses", "combine", "option", "wid
  * Defaults, scaled down so every part fits a few minutes on 2 cores (--threads 1): the MNIST parts
  * train 1,000 SGD steps per run at batch 64 (the paper's batch; `--iterations` sets the length), one
  * seed (the paper shows five: `--seeds 5`), SGD from lr 1e-3 (ours: the paper's rate could not be checked;
- * at 1e-2 forward gradient diverges on the MLP within 100 steps).
+ * at 1e-2 forward gradient diverges on the MLP within 100 steps). The CNN trains 200 steps unless
+ * `--iterations` is given: a step of it costs about 2.6 s on one thread (64 digits, 2.8 G multiply-adds
+ * forward).
  */
-export const BAYDIN_DEFAULTS = { iterations: 1000, batch: 64, lr: 1e-3, decay: 1e-4, seeds: 1, depths: [1, 2, 4, 8, 16, 32, 64, 100], reps: 5 };
+export const BAYDIN_DEFAULTS = { iterations: 1000, cnnIterations: 200, batch: 64, lr: 1e-3, decay: 1e-4, seeds: 1, depths: [1, 2, 4, 8, 16, 32, 64, 100], reps: 5 };
 
 function list(flag: string, text: string, known?: readonly string[]): string[] {
   const items = text.split(",").map((s) => s.trim()).filter(Boolean);
@@ -56,14 +58,14 @@ export async function runBaydin(flags: Flags, given: Set<string>): Promise<numbe
     decay: pick("decay", BAYDIN_DEFAULTS.decay), seeds: pick("seeds", BAYDIN_DEFAULTS.seeds), reps: pick("reps", BAYDIN_DEFAULTS.reps), depths, parts,
   };
   for (const flag of ["data", "iterations", "lr", "decay", "batch"]) {
-    if (given.has(flag) && !parts.some((p) => p === "logreg" || p === "mlp")) throw new UsageError(`--${flag} applies to the logreg and mlp parts, not to ${parts.join(", ")}`);
+    if (given.has(flag) && !parts.some((p) => p === "logreg" || p === "mlp" || p === "cnn")) throw new UsageError(`--${flag} applies to the logreg, mlp and cnn parts, not to ${parts.join(", ")}`);
   }
   if (given.has("depths") && !parts.includes("depth")) throw new UsageError("--depths applies to the depth part");
-  if (given.has("reps") && !parts.some((p) => p !== "functions")) throw new UsageError("--reps applies to the cost measurements of the logreg, mlp and depth parts");
+  if (given.has("reps") && !parts.some((p) => p !== "functions")) throw new UsageError("--reps applies to the cost measurements of the logreg, mlp, cnn and depth parts");
   const out = flags.out as string;
   checkOutFolder("--out", out);
   await readyFor(flags);
-  const needsData = parts.includes("logreg") || parts.includes("mlp");
+  const needsData = parts.includes("logreg") || parts.includes("mlp") || parts.includes("cnn");
   const data: Dataset | null = needsData ? (typeof flags.data === "string" ? loadData(flags.data) : await importMnist()) : null;
   if (data && settings.batch > data.train.n) throw new UsageError(`--batch ${settings.batch} is larger than the training split (${data.train.n} rows)`);
   makeOutFolder("--out", out);
@@ -90,14 +92,15 @@ export async function runBaydin(flags: Flags, given: Set<string>): Promise<numbe
         writeDurable(join(out, `baydin-${name}-loss.svg`), lossSvg(`${name}: f against iterations`, runs.map((r) => ({ name: `${r.method} (seed ${r.seed})`, iterations: r.loss.map((_, i) => i), loss: r.loss, ms: r.ms, color: r.method === "gradient-descent" ? 0 : 1 + r.seed })), "iterations"));
         written.push(`baydin-${name}.svg`, `baydin-${name}-loss.svg`);
       }
-    } else if (part === "logreg" || part === "mlp") {
+    } else if (part === "logreg" || part === "mlp" || part === "cnn") {
       const model: BaydinModel = part;
-      const { runs, perturbs } = trainBaydin(data!, model, settings, { log });
-      const cost = measureCost([data!.features, ...BAYDIN_MODELS[model].hidden, data!.classes], settings.batch, settings.reps);
+      const partSettings = part === "cnn" && !given.has("iterations") ? { ...settings, iterations: BAYDIN_DEFAULTS.cnnIterations } : settings;
+      const { runs, perturbs } = trainBaydin(data!, model, partSettings, { log });
+      const cost = measureCost((seed) => BAYDIN_MODELS[model].build(data!.features, data!.classes, seed), settings.batch, settings.reps);
       log(`  ${model} cost per step / forward pass: forward gradient ${cost.relative["forward-gradient"].toFixed(2)}, backprop ${cost.relative.backprop.toFixed(2)}`);
       report.training = { ...report.training, [model]: { runs, cost, perturbs } };
       const curves = trainingCurves(runs);
-      const title = model === "logreg" ? "Logistic regression" : "MLP 784-1024-1024-10";
+      const title = BAYDIN_MODELS[model].title;
       writeDurable(join(out, `baydin-${model}-iterations.svg`), lossSvg(`${title} on MNIST: training loss against iterations`, curves, "iterations"));
       writeDurable(join(out, `baydin-${model}-time.svg`), lossSvg(`${title} on MNIST: training loss against wall time`, curves, "time"));
       written.push(`baydin-${model}-iterations.svg`, `baydin-${model}-time.svg`);

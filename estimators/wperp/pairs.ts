@@ -10,6 +10,7 @@ import type { StepInput } from "../estimator.ts";
 import { maskedLanczos, maskedTopK } from "./subspace.ts";
 import type { WarmStarts } from "./warm-starts.ts";
 import { gramOperator } from "./gram.ts";
+import { nextLinear } from "../../models/sequential.ts";
 
 /** The exact route's pairs pass ‖A·u − λ·u‖ ≤ 1e-4·λ₁, computed in f32 (its resolution is ~1e-6). */
 export const CERTIFIED_RESIDUAL = 1e-4;
@@ -40,7 +41,7 @@ export interface LeadingPairs {
 /** The leading pairs of hidden layer i's masked Jacobians for the batch of `input` (its next layer wider than `width`). */
 export function leadingPairs(input: StepInput, i: number, search: PairSearch): LeadingPairs {
   const { route, k, width, tol, maxIter, warmStarts } = search;
-  const gram = gramOperator(input.model.layers[i + 1]);
+  const gram = gramOperator(nextLinear(input.model, i));
   const d = gram.size;
   const batch = input.x.shape[0];
   const lanczos = (masks: Tensor, lanczosTol: number) => maskedLanczos(gram, masks, { k, w: width, tol: lanczosTol, maxSteps: d, seed: i });

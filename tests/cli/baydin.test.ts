@@ -28,9 +28,9 @@ const temp = () => mkdtempSync(join(tmpdir(), "fwdgrad-baydin-"));
 
 Cli("reproduce baydin refuses what does not apply, before any work", () => {
   const out = join(tmpdir(), "fwdgrad-baydin-never");
-  assertRefused(["reproduce", "baydin", "--parts", "functions,cnn", "--out", out], /--parts: unknown "cnn"; known: functions, logreg, mlp, depth/);
+  assertRefused(["reproduce", "baydin", "--parts", "functions,rnn", "--out", out], /--parts: unknown "rnn"; known: functions, logreg, mlp, cnn, depth/);
   assertRefused(["reproduce", "baydin", "--parts", "functions", "--depths", "1", "--out", out], /--depths applies to the depth part/);
-  assertRefused(["reproduce", "baydin", "--parts", "depth", "--lr", "0.1", "--out", out], /--lr applies to the logreg and mlp parts/);
+  assertRefused(["reproduce", "baydin", "--parts", "depth", "--lr", "0.1", "--out", out], /--lr applies to the logreg, mlp and cnn parts/);
   assertRefused(["reproduce", "baydin", "--parts", "depth", "--depths", "1,x", "--out", out], /--depths: "x" is not a depth in \[1, 1000\]/);
   assertRefused(["reproduce", "baydin", "--widths", "8", "--out", out], /--widths does not apply to baydin/);
   assertRefused(["reproduce", "table3", "--parts", "functions", "--out", out], /--parts belongs to baydin, not to table3/);
@@ -80,6 +80,12 @@ Cli("data mnist writes the package's digits as a data folder that reproduce bayd
     assert.equal(report.training.logreg.runs.map((r: { method: string }) => r.method), ["forward-gradient", "backprop"]);
     for (const r of report.training.logreg.runs) assert.ok(r.loss[r.loss.length - 1] < r.loss[0], `${r.method}: ${r.loss[0]} → ${r.loss[r.loss.length - 1]}`);
     assert.equal(report.training.logreg.cost.sizes, [784, 10]);
+    // The paper's CNN: 4 convolutions of 64 channels and 2 max pools; a few small steps of each method.
+    const cnn = fwdgrad("reproduce", "baydin", "--parts", "cnn", "--data", dir, "--iterations", "3", "--batch", "4", "--reps", "1", "--out", out, "--threads", "1");
+    assert.is(cnn.code, 0, cnn.err);
+    const cnnReport = JSON.parse(readFileSync(join(out, "baydin.json"), "utf8"));
+    assert.equal(cnnReport.training.cnn.runs.map((r: { method: string; iterations: number[] }) => [r.method, r.iterations.length]), [["forward-gradient", 3], ["backprop", 3]]);
+    assert.equal(cnnReport.training.cnn.cost.sizes, [784, 50176, 50176, 12544, 12544, 1024, 10]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
     rmSync(out, { recursive: true, force: true });

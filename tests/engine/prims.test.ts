@@ -7,7 +7,7 @@ import { apply, type LinearPrimName } from "../../engine/prims.ts";
 import { indexBuffer } from "../../engine/tensor.ts";
 import {
   applyLinear, linearize, vjp, inject, zeros,
-  add, broadcast, conv1d, conv2d, conv2dTranspose, div, exp, gatherRows, log, matmul, max, mean, mul, neg, relu, reshape, scale, softmaxCrossEntropy, sub, sum,
+  add, broadcast, conv1d, conv2d, conv2dTranspose, div, exp, gatherRows, log, matmul, max, maxPool2d, mean, mul, neg, relu, reshape, scale, softmaxCrossEntropy, sub, sum,
   tensor, transpose, jvp, PRIMS, type PrimName, type Tensor, mark, release,
 } from "../../index.ts";
 import { assert, assertClose, inputs, suite } from "../harness.ts";
@@ -179,6 +179,15 @@ const ROWS_TABLE: Row[] = [
   { prim: "sum", label: "sum of everything", shapes: [[2, 5]], run: (x) => sum(x), ref: ([a]) => new Float64Array([a.reduce((s, v) => s + v, 0)]) },
   { prim: "max", label: "max with ties over axis 0", shapes: [[5, 3]], values: withKinks, run: (x) => max(x, 0), ref: ([a]) => refReduce(a, 1, 5, 3, Math.max, -Infinity) },
   { prim: "max", label: "max over axis 1", shapes: [[4, 6]], values: withKinks, run: (x) => max(x, 1), ref: ([a]) => refReduce(a, 4, 6, 1, Math.max, -Infinity) },
+  {
+    prim: "max", label: "maxPool2d 2×2 of [2,3,4,6] (two max reductions)", shapes: [[2, 3, 4, 6]], values: withKinks, run: (x) => maxPool2d(x, 2),
+    ref: ([a]) => new Float64Array(2 * 3 * 2 * 3).map((_, e) => {
+      const plane = Math.floor(e / 6), i = Math.floor((e % 6) / 3), j = e % 3;
+      let m = -Infinity;
+      for (let p = 0; p < 2; p++) for (let q = 0; q < 2; q++) m = Math.max(m, a[plane * 24 + (2 * i + p) * 6 + 2 * j + q]);
+      return m;
+    }),
+  },
   {
     prim: "gatherRows", label: "gatherRows with repeats", shapes: [[5, 3]], run: (x) => gatherRows(x, ROWS),
     ref: ([a]) => new Float64Array(ROWS.flatMap((r) => [...a.subarray(r * 3, r * 3 + 3)])),

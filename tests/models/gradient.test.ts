@@ -4,7 +4,7 @@
 // and the MNIST-1D CNN's gradient equals f64 finite differences of a CNN written out by hand.
 import {
   add, backprop, createMlp, forward, dense, div, exp, matmul, max, mul, positiveMask, relu, rng, reluLayer, scale, sequential, softmaxCrossEntropy,
-  sub, sum, tensor, vjp, mark, release, mean, lossFor, conv1dLayer, conv2dLayer, createCnn, linearMatrix, parameters, type Linear, type Mlp, type Tensor,
+  sub, sum, tensor, vjp, mark, release, mean, lossFor, conv1dLayer, conv2dLayer, createCnn, linearMatrix, parameters, maxPool2dLayer, nextLinear, runModel, type Linear, type Mlp, type Tensor,
 } from "../../index.ts";
 import { kindOf } from "../../models/index.ts";
 import { assert, assertClose, suite } from "../harness.ts";
@@ -175,6 +175,37 @@ Gradient("the MNIST-1D CNN: ConvBase's sizes and parameter count, and backprop a
     const fd = (lossWith(j, k, h) - lossWith(j, k, -h)) / (2 * h);
     const got = flatGrads[j].toArray()[k];
     assert.ok(Math.abs(fd - got) <= 2e-3 * (1 + Math.abs(fd)), `parameter ${j}[${k}]: grad ${got}, finite differences ${fd}`);
+  }
+  release(m);
+});
+
+Gradient("a pooling layer between convolutions: sizes follow it, backprop matches finite differences, and guesses built from the next layer's map refuse it", () => {
+  const m = mark();
+  const r = rng(21);
+  const model = sequential([
+    conv2dLayer(1, 3, [3, 3], [6, 6], r.split(0), { padding: 1, bias: false }), reluLayer(), maxPool2dLayer(3, [6, 6], 2),
+    conv2dLayer(3, 2, [3, 3], [3, 3], r.split(1), { padding: 1, bias: false }), reluLayer(), dense(18, 4, r.split(2)),
+  ]);
+  assert.equal(model.sizes, [36, 108, 18, 4], "the sites' outputs; the pool takes 108 features to 27");
+  assert.throws(() => sequential([conv2dLayer(1, 3, [3, 3], [6, 6], r.split(0), { padding: 1 }), reluLayer(), maxPool2dLayer(3, [6, 6], 2), dense(108, 4, r.split(2))]), /linear layer 1 takes 108 features, the layer before gives 27/);
+  assert.throws(() => nextLinear(model, 0), /linear layer 0's activation reaches linear layer 1 through a maxPool2d layer/);
+  assert.is(nextLinear(model, 1), model.layers[2]);
+  const x = rng(22).normal([3, 36]);
+  const labels = Int32Array.from([0, 3, 1]);
+  const { loss, grads } = backprop(model, x, labels);
+  const w = model.layers[0].w, values = w.toArray();
+  for (const j of [0, 5, 17, 26]) {
+    const at = (h: number) => {
+      const mm = mark();
+      const shifted = values.slice();
+      shifted[j] += h;
+      const params = [tensor(shifted, w.shape), ...parameters(model).slice(1)];
+      const value = mean(softmaxCrossEntropy(runModel(model, x, params).pre[2], labels)).toArray()[0];
+      release(mm);
+      return value;
+    };
+    const fd = (at(1e-3) - at(-1e-3)) / 2e-3;
+    assert.ok(Math.abs(fd - grads.w[0].toArray()[j]) <= 5e-3 * (1 + Math.abs(fd)), `∂L/∂w[${j}]: ${grads.w[0].toArray()[j]} vs ${fd} (loss ${loss})`);
   }
   release(m);
 });
