@@ -10,6 +10,7 @@ import type { Layer, LayerKind } from "./layer.ts";
 export interface MaxPool2d extends Layer {
   /** Always `"maxPool2d"`. */
   readonly kind: "maxPool2d";
+  /** Channels of the images it pools. */
   readonly channels: number;
   /** The input image's [height, width], multiples of `size`. */
   readonly input: readonly [number, number];
