@@ -14,22 +14,35 @@ export function im2col_f32(
   outPtr: usize, xPtr: usize, batch: i32, channels: i32, height: i32, width: i32, kernelH: i32, kernelW: i32,
   outH: i32, outW: i32, strideH: i32, strideW: i32, padH: i32, padW: i32, dilationH: i32, dilationW: i32,
 ): void {
+  const planeBytes = (<usize>height * <usize>width) << 2;
   let dst = outPtr;
   for (let b = 0; b < batch; b++) {
-    const image = xPtr + ((<usize>b * <usize>channels * <usize>height * <usize>width) << 2);
+    const image = xPtr + <usize>b * <usize>channels * planeBytes;
     for (let oh = 0; oh < outH; oh++) {
+      const top = oh * strideH - padH;
       for (let ow = 0; ow < outW; ow++) {
+        const left = ow * strideW - padW;
+        // The patch's taps along a row are all inside the image: copy them without tests.
+        const inside = left >= 0 && left + (kernelW - 1) * dilationW < width;
         for (let c = 0; c < channels; c++) {
-          const plane = image + ((<usize>c * <usize>height * <usize>width) << 2);
+          const plane = image + <usize>c * planeBytes;
           for (let kh = 0; kh < kernelH; kh++) {
-            const ih = oh * strideH - padH + kh * dilationH;
-            const inRows = ih >= 0 && ih < height;
-            const row = plane + ((<usize>(inRows ? ih : <i32>0) * <usize>width) << 2);
-            for (let kw = 0; kw < kernelW; kw++) {
-              const iw = ow * strideW - padW + kw * dilationW;
-              store<f32>(dst, inRows && iw >= 0 && iw < width ? load<f32>(row + (<usize>iw << 2)) : 0);
-              dst += 4;
+            const ih = top + kh * dilationH;
+            if (ih < 0 || ih >= height) {
+              for (let kw = 0; kw < kernelW; kw++) store<f32>(dst + (<usize>kw << 2), 0);
+            } else {
+              const row = plane + ((<usize>ih * <usize>width) << 2);
+              if (inside) {
+                const from = row + (<usize>left << 2);
+                for (let kw = 0; kw < kernelW; kw++) store<f32>(dst + (<usize>kw << 2), load<f32>(from + (<usize>(kw * dilationW) << 2)));
+              } else {
+                for (let kw = 0; kw < kernelW; kw++) {
+                  const iw = left + kw * dilationW;
+                  store<f32>(dst + (<usize>kw << 2), iw >= 0 && iw < width ? load<f32>(row + (<usize>iw << 2)) : 0);
+                }
+              }
             }
+            dst += <usize>kernelW << 2;
           }
         }
       }
