@@ -5,6 +5,7 @@
 // each one's transpose in either operand is another of the three (engine/prims.ts), so reverse mode
 // through a convolution comes from transposition like everything else.
 import { engine } from "./backend.ts";
+import { FwdgradError } from "./errors.ts";
 import { gemm } from "./gemm.ts";
 import { sizeOf, type Tensor, empty } from "./tensor.ts";
 
@@ -23,6 +24,19 @@ export interface ConvGeometry {
 /** Output positions along one axis: ⌊(input + 2·padding − dilation·(kernel − 1) − 1) / stride⌋ + 1 (PyTorch's). */
 export function convOutputLength(input: number, kernel: number, stride: number, padding: number, dilation: number): number {
   return Math.floor((input + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1;
+}
+
+/**
+ * A convolution option's values per spatial axis (`axes` of them) from one number or one per axis,
+ * each an integer ≥ `least`; `fallback` where absent.
+ * @throws {FwdgradError} naming `op` and the option otherwise.
+ */
+export function perAxis(op: string, name: string, value: number | readonly number[] | undefined, fallback: number, least: number, axes: number): number[] {
+  const values = value === undefined ? new Array<number>(axes).fill(fallback) : typeof value === "number" ? new Array<number>(axes).fill(value) : Array.from(value);
+  if (values.length !== axes || values.some((v) => !Number.isInteger(v) || v < least)) {
+    throw new FwdgradError(`${op}: ${name} must be an integer ≥ ${least} or ${axes} of them, got ${JSON.stringify(value)}`);
+  }
+  return values;
 }
 
 /** Floats of im2col patches one chunk may hold (16 MiB): bounds the scratch whatever the batch. */

@@ -2,7 +2,7 @@
 // work, then calls primitives through `apply`. Composites (mean, broadcasting arithmetic, transposed
 // products) are built from primitives, so their tangents come for free.
 import { FwdgradError, fmt } from "./errors.ts";
-import { convOutputLength, type ConvGeometry } from "./conv.ts";
+import { convOutputLength, perAxis, type ConvGeometry } from "./conv.ts";
 import { apply, matmulGeometry } from "./prims.ts";
 import { assertLive, checkShape, indexBuffer, sizeOf, tensor, Tensor } from "./tensor.ts";
 
@@ -295,15 +295,6 @@ export interface ConvOptions {
   padding?: number | readonly number[];
   /** Spacing between kernel taps. Default 1. */
   dilation?: number | readonly number[];
-}
-
-/** One option's values per spatial axis (`axes` of them), checked to be integers ≥ `least`. */
-function perAxis(op: string, name: string, value: number | readonly number[] | undefined, fallback: number, least: number, axes: number): number[] {
-  const values = value === undefined ? new Array<number>(axes).fill(fallback) : typeof value === "number" ? new Array<number>(axes).fill(value) : Array.from(value);
-  if (values.length !== axes || values.some((v) => !Number.isInteger(v) || v < least)) {
-    throw new FwdgradError(`${op}: ${name} must be an integer ≥ ${least} or ${axes} of them, got ${JSON.stringify(value)}`);
-  }
-  return values;
 }
 
 /**

@@ -5,7 +5,7 @@
 // whole batch at once. That is all the Wᵀ and W̃⊥ guesses need of the layer after a site, and the
 // flatten before a dense head is no layer at all.
 // Initialised as PyTorch's nn.Conv1d/nn.Conv2d: W and b ~ U(−1/√fan_in, 1/√fan_in), fan_in = in·K.
-import { convOutputLength } from "../engine/conv.ts";
+import { convOutputLength, perAxis } from "../engine/conv.ts";
 import { FwdgradError } from "../engine/errors.ts";
 import { vjp } from "../engine/jvp.ts";
 import { add, conv1d, conv1dTranspose, conv2d, conv2dTranspose, reshape, sum, transpose } from "../engine/ops.ts";
@@ -43,20 +43,14 @@ export interface ConvLayerOptions {
   bias?: boolean;
 }
 
-function axesOf(name: string, value: number | readonly number[] | undefined, fallback: number, least: number, axes: number, op: string): number[] {
-  const v = value === undefined ? new Array<number>(axes).fill(fallback) : typeof value === "number" ? new Array<number>(axes).fill(value) : Array.from(value);
-  if (v.length !== axes || v.some((d) => !Number.isInteger(d) || d < least)) throw new FwdgradError(`${op}: ${name} must be an integer ≥ ${least} or ${axes} of them, got ${JSON.stringify(value)}`);
-  return v;
-}
-
 function convLayer(kind: Conv["kind"], channels: number, outChannels: number, kernel: number[], input: number[], r: Rng, options: ConvLayerOptions): Conv {
   const axes = kernel.length;
   const op = `${kind}Layer`;
   const sizes = [channels, outChannels, ...kernel, ...input];
   if (sizes.some((d) => !Number.isInteger(d) || d < 1)) throw new FwdgradError(`${op}: channels, kernel and input sizes must be positive integers, got ${JSON.stringify({ channels, outChannels, kernel, input })}`);
-  const stride = axesOf("stride", options.stride, 1, 1, axes, op);
-  const padding = axesOf("padding", options.padding, 0, 0, axes, op);
-  const dilation = axesOf("dilation", options.dilation, 1, 1, axes, op);
+  const stride = perAxis(op, "stride", options.stride, 1, 1, axes);
+  const padding = perAxis(op, "padding", options.padding, 0, 0, axes);
+  const dilation = perAxis(op, "dilation", options.dilation, 1, 1, axes);
   const output = input.map((n, a) => convOutputLength(n, kernel[a], stride[a], padding[a], dilation[a]));
   if (output.some((n) => n < 1)) throw new FwdgradError(`${op}: a kernel of ${kernel.join("×")} does not fit an input of ${input.join("×")} with padding ${padding.join("×")} and dilation ${dilation.join("×")}`);
   const bound = 1 / Math.sqrt(channels * kernel.reduce((a, b) => a * b, 1));
@@ -106,8 +100,7 @@ const options = (layer: Conv) => ({ stride: layer.stride, padding: layer.padding
 function convolveRows(layer: Conv, rows: Tensor, w: Tensor): Tensor {
   const n = rows.shape[0];
   const images = reshape(rows, [n, w.shape[1], ...layer.input]);
-  const y = layer.kind === "conv1d" ? conv1d(images, w, options(layer)) : conv2d(images, w, options(layer));
-  return y;
+  return layer.kind === "conv1d" ? conv1d(images, w, options(layer)) : conv2d(images, w, options(layer));
 }
 
 /** Rows [n, out·Π output] through the transposed convolution: rows [n, in·Π input]. */
