@@ -12,10 +12,13 @@ import { FwdgradError, fmt } from "../engine/errors.ts";
 import { assign } from "../engine/inplace.ts";
 import { encodeSafetensors, parseSafetensors, type SafetensorsFile } from "./safetensors.ts";
 import { tensor, type Tensor } from "../engine/tensor.ts";
+import { convOutput, type Conv } from "./conv.ts";
 import type { Dense } from "./dense.ts";
+import { kindOf } from "./index.ts";
 import type { Layer } from "./layer.ts";
+import { maxPool2dLayer, type MaxPool2d } from "./pool.ts";
 import { reluLayer } from "./relu.ts";
-import { runModel, sequential, type Model } from "./sequential.ts";
+import { runModel, sequential, type Linear, type Model } from "./sequential.ts";
 import { argmaxRows } from "./mlp.ts";
 
 /** The version written as fwdgrad.version (package.json's; tests/cli/weights.test.ts checks they agree). */
@@ -32,12 +35,30 @@ export interface SaveWeightsOptions {
   metadata?: Record<string, string>;
 }
 
-const isDense = (layer: Layer): layer is Dense => layer.kind === "dense";
+/** The layer kinds a file of fwdgrad holds: the linear ones with tensors, the others by name (and geometry). */
+const FILE_KINDS = ["dense", "relu", "conv1d", "conv2d", "maxPool2d"];
+
+const isLinear = (layer: Layer): layer is Linear => kindOf(layer).map !== undefined;
 
 /** The model's sequence with each linear layer replaced by the one at its rank in `layers` (what runs). */
 function running(model: Model): Layer[] {
   let rank = 0;
-  return model.sequence.map((layer) => (isDense(layer) ? model.layers[rank++] : layer));
+  return model.sequence.map((layer) => (isLinear(layer) ? model.layers[rank++] : layer));
+}
+
+/** What a file records of a convolution's or a pooling layer's geometry (fwdgrad.geometry, by layer index). */
+type Geometry = { input: number[]; stride: number[]; padding: number[]; dilation: number[] } | { channels: number; input: number[]; size: number };
+
+function geometryOf(layer: Layer): Geometry | null {
+  if (layer.kind === "conv1d" || layer.kind === "conv2d") {
+    const c = layer as Conv;
+    return { input: [...c.input], stride: [...c.stride], padding: [...c.padding], dilation: [...c.dilation] };
+  }
+  if (layer.kind === "maxPool2d") {
+    const p = layer as MaxPool2d;
+    return { channels: p.channels, input: [...p.input], size: p.size };
+  }
+  return null;
 }
 
 /** One line of the architecture: sizes and bias. */
@@ -60,9 +81,12 @@ function describeModel(sizes: readonly number[], bias: boolean[]): string {
 export function saveWeights(model: Model, options: SaveWeightsOptions = {}): Uint8Array {
   const layers = running(model);
   const tensors: Array<{ name: string; shape: number[]; data: Float32Array }> = [];
+  const geometry: Record<string, Geometry> = {};
   layers.forEach((layer, i) => {
-    if (layer.kind === "relu") return;
-    if (!isDense(layer)) throw new FwdgradError(`saveWeights: layer ${i} is a ${layer.kind} layer, which safetensors files of fwdgrad do not hold yet`);
+    if (!FILE_KINDS.includes(layer.kind)) throw new FwdgradError(`saveWeights: layer ${i} is a ${layer.kind} layer, which safetensors files of fwdgrad do not hold yet`);
+    const shape = geometryOf(layer);
+    if (shape) geometry[i] = shape;
+    if (!isLinear(layer)) return;
     tensors.push({ name: `${i}.weight`, shape: [...layer.w.shape], data: layer.w.toArray() });
     if (layer.b) tensors.push({ name: `${i}.bias`, shape: [...layer.b.shape], data: layer.b.toArray() });
   });
@@ -76,6 +100,7 @@ export function saveWeights(model: Model, options: SaveWeightsOptions = {}): Uin
     "fwdgrad.sizes": model.sizes.join(","),
     "fwdgrad.bias": bias.every((x) => x) ? "true" : bias.some((x) => x) ? bias.join(",") : "false",
     "fwdgrad.outputs": outputs,
+    ...(Object.keys(geometry).length > 0 ? { "fwdgrad.geometry": JSON.stringify(geometry) } : {}),
     ...options.metadata,
   });
 }
@@ -85,8 +110,8 @@ function fileLayers(file: SafetensorsFile): string[] {
   const recorded = file.metadata["fwdgrad.layers"];
   if (recorded !== undefined) {
     const kinds = recorded.split(",");
-    const unknown = kinds.find((k) => k !== "dense" && k !== "relu");
-    if (unknown !== undefined) throw new FwdgradError(`loadWeights: fwdgrad.layers names a layer kind ${JSON.stringify(unknown.slice(0, 40))} this version cannot build (dense, relu)`);
+    const unknown = kinds.find((k) => !FILE_KINDS.includes(k));
+    if (unknown !== undefined) throw new FwdgradError(`loadWeights: fwdgrad.layers names a layer kind ${JSON.stringify(unknown.slice(0, 40))} this version cannot build (${FILE_KINDS.join(", ")})`);
     return kinds;
   }
   const indices = new Set<number>();
@@ -103,30 +128,109 @@ function fileLayers(file: SafetensorsFile): string[] {
   return Array.from({ length: 2 * sorted.length - 1 }, (_, i) => (i % 2 === 0 ? "dense" : "relu"));
 }
 
-/** The file's dense layers (weights [out, in] and biases as f32 arrays) after every check against its layer list. */
-function fileDense(file: SafetensorsFile, kinds: string[]) {
+/** fwdgrad.geometry's entry for layer `index` (a convolution or a pooling layer), checked; {} without one. */
+function fileGeometry(file: SafetensorsFile, kinds: string[]): Record<string, unknown> {
+  const needs = kinds.some((k) => k !== "dense" && k !== "relu");
+  const text = file.metadata["fwdgrad.geometry"];
+  if (text === undefined) {
+    if (needs) throw new FwdgradError(`loadWeights: the file's convolution or pooling layers need fwdgrad.geometry, which it lacks`);
+    return {};
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new FwdgradError(`loadWeights: fwdgrad.geometry is not JSON (${JSON.stringify(text.slice(0, 40))})`);
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new FwdgradError("loadWeights: fwdgrad.geometry must be an object of layer index to geometry");
+  return parsed as Record<string, unknown>;
+}
+
+/** Integers ≥ `least`, `count` of them, from a file's geometry entry. */
+function integers(value: unknown, count: number, least: number, what: string): number[] {
+  if (!Array.isArray(value) || value.length !== count || value.some((v) => !Number.isSafeInteger(v) || (v as number) < least)) {
+    throw new FwdgradError(`loadWeights: ${what} must be ${count} integer(s) ≥ ${least}, got ${JSON.stringify(value)?.slice(0, 60)}`);
+  }
+  return value as number[];
+}
+
+/** The file's layers, built from its tensors and geometry after every check against its layer list. */
+function fileModelLayers(file: SafetensorsFile, kinds: string[]): { layers: Layer[]; linear: number } {
+  const geometry = fileGeometry(file, kinds);
   const expected = new Set<string>();
-  const dense: Array<{ index: number; out: number; in: number; w: Float32Array; b: Float32Array | null }> = [];
+  const layers: Layer[] = [];
+  // The dense layers' chaining is checked here (its message names both tensors); across a
+  // convolution or a pool, sequential checks it.
+  let before: { index: number; out: number; kind: string } | null = null;
   kinds.forEach((kind, index) => {
-    if (kind !== "dense") return;
+    if (kind === "relu") {
+      layers.push(reluLayer());
+      return;
+    }
+    const shape = geometry[index] as Record<string, unknown> | undefined;
+    if (kind === "maxPool2d") {
+      if (!shape) throw new FwdgradError(`loadWeights: fwdgrad.geometry has no entry for the maxPool2d layer ${index}`);
+      const channels = integers([shape.channels], 1, 1, `layer ${index}'s channels`)[0];
+      const [h, w] = integers(shape.input, 2, 1, `layer ${index}'s input`);
+      const size = integers([shape.size], 1, 1, `layer ${index}'s size`)[0];
+      layers.push(maxPool2dLayer(channels, [h, w], size));
+      before = null;
+      return;
+    }
     const w = file.tensors.get(`${index}.weight`), b = file.tensors.get(`${index}.bias`);
     expected.add(`${index}.weight`).add(`${index}.bias`);
-    if (!w) throw new FwdgradError(`loadWeights: the file has no ${index}.weight for its dense layer ${index}`);
-    if (w.shape.length !== 2 || w.shape[0] < 1 || w.shape[1] < 1) throw new FwdgradError(`loadWeights: ${index}.weight has shape ${fmt(w.shape)}, not [out, in] with both ≥ 1`);
-    const [out, inputs] = w.shape;
+    if (!w) throw new FwdgradError(`loadWeights: the file has no ${index}.weight for its ${kind} layer ${index}`);
+    const rank = kind === "dense" ? 2 : kind === "conv1d" ? 3 : 4;
+    if (w.shape.length !== rank || w.shape.some((d) => d < 1)) {
+      throw new FwdgradError(kind === "dense" ? `loadWeights: ${index}.weight has shape ${fmt(w.shape)}, not [out, in] with both ≥ 1` : `loadWeights: ${index}.weight has shape ${fmt(w.shape)}, not a ${kind} weight [out, in, ${rank === 3 ? "k" : "kh, kw"}] with every size ≥ 1`);
+    }
+    const out = w.shape[0];
     if (b && (b.shape.length !== 1 || b.shape[0] !== out)) throw new FwdgradError(`loadWeights: ${index}.bias has shape ${fmt(b.shape)}, ${index}.weight ${fmt(w.shape)} needs [${out}]`);
-    const before = dense[dense.length - 1];
-    if (before && before.out !== inputs) throw new FwdgradError(`loadWeights: ${index}.weight takes ${inputs} inputs, but ${before.index}.weight gives ${before.out}`);
-    dense.push({ index, out, in: inputs, w: w.data, b: b ? b.data : null });
+    const bias = b ? tensor(b.data, [out]) : null;
+    if (kind === "dense") {
+      const inputs = w.shape[1];
+      if (before && before.kind === "dense" && before.out !== inputs) throw new FwdgradError(`loadWeights: ${index}.weight takes ${inputs} inputs, but ${before.index}.weight gives ${before.out}`);
+      layers.push({ kind: "dense", w: tensor(w.data, [out, inputs]), b: bias } as Dense);
+      before = { index, out, kind };
+      return;
+    }
+    if (!shape) throw new FwdgradError(`loadWeights: fwdgrad.geometry has no entry for the ${kind} layer ${index}`);
+    const axes = rank - 2;
+    const conv: Conv = {
+      kind: kind as Conv["kind"], w: tensor(w.data, w.shape), b: bias,
+      input: integers(shape.input, axes, 1, `layer ${index}'s input`), stride: integers(shape.stride, axes, 1, `layer ${index}'s stride`),
+      padding: integers(shape.padding, axes, 0, `layer ${index}'s padding`), dilation: integers(shape.dilation, axes, 1, `layer ${index}'s dilation`),
+    };
+    const positions = convOutput(conv);
+    if (positions.some((n) => n < 1)) throw new FwdgradError(`loadWeights: layer ${index}'s kernel ${fmt(w.shape.slice(2))} does not fit its input ${fmt(conv.input)} (padding ${fmt(conv.padding)}, dilation ${fmt(conv.dilation)})`);
+    layers.push(conv);
+    before = { index, out: out * positions.reduce((p, n) => p * n, 1), kind };
   });
   for (const name of file.tensors.keys()) {
     if (!expected.has(name)) throw new FwdgradError(`loadWeights: tensor ${JSON.stringify(name.slice(0, 60))} is not a parameter of the file's model (${kinds.join(",")})`);
   }
-  if (dense.length === 0 || kinds[kinds.length - 1] !== "dense") throw new FwdgradError(`loadWeights: the file's model (${kinds.join(",")}) must end with a dense layer`);
-  const sizes = [dense[0].in, ...dense.map((d) => d.out)];
+  if (!kinds.some((k) => k === "dense" || k.startsWith("conv")) || kinds[kinds.length - 1] !== "dense") throw new FwdgradError(`loadWeights: the file's model (${kinds.join(",")}) must end with a dense layer`);
+  return { layers, linear: layers.filter(isLinear).length };
+}
+
+/** The model of a file's layers (sequential's checks, as loadWeights's errors), and its recorded sizes checked. */
+function fileModel(file: SafetensorsFile, kinds: string[]): Model {
+  let model: Model;
+  try {
+    model = sequential(fileModelLayers(file, kinds).layers);
+  } catch (error) {
+    // A layer constructor's or sequential's refusal, named as the loader's.
+    if (error instanceof FwdgradError && !error.message.startsWith("loadWeights:")) throw new FwdgradError(`loadWeights: ${error.message.replace(/^(sequential|maxPool2dLayer): /, "")}`);
+    throw error;
+  }
   const recordedSizes = file.metadata["fwdgrad.sizes"];
-  if (recordedSizes !== undefined && recordedSizes !== sizes.join(",")) throw new FwdgradError(`loadWeights: fwdgrad.sizes says ${JSON.stringify(recordedSizes.slice(0, 60))}, the tensors' shapes give ${sizes.join(",")}`);
-  return { dense, sizes };
+  if (recordedSizes !== undefined && recordedSizes !== model.sizes.join(",")) throw new FwdgradError(`loadWeights: fwdgrad.sizes says ${JSON.stringify(recordedSizes.slice(0, 60))}, the tensors' shapes give ${model.sizes.join(",")}`);
+  return model;
+}
+
+/** A model's architecture as text: every layer's kind, weight shape, bias and geometry. */
+function layout(model: Model): string {
+  return running(model).map((l) => `${l.kind}${isLinear(l) ? `${fmt(l.w.shape)}${l.b ? "+b" : ""}` : ""}${JSON.stringify(geometryOf(l) ?? "")}`).join(" ");
 }
 
 /**
@@ -146,27 +250,27 @@ function fileDense(file: SafetensorsFile, kinds: string[]) {
 export function loadWeights(source: Uint8Array | SafetensorsFile, into?: Model): Model {
   const file = source instanceof Uint8Array ? parseSafetensors(source) : source;
   const kinds = fileLayers(file);
-  const { dense, sizes } = fileDense(file, kinds);
-  if (into) {
-    const mine = running(into);
-    const bias = into.layers.map((l) => l.b !== null);
-    const same = mine.length === kinds.length && mine.every((l, i) => l.kind === kinds[i]) && into.sizes.join(",") === sizes.join(",") && dense.every((d, i) => (d.b !== null) === bias[i]);
-    if (!same) {
-      throw new FwdgradError(`loadWeights: the file's model (${describeModel(sizes, dense.map((d) => d.b !== null))}) is not the model's (${describeModel(into.sizes, bias)})`);
+  const scope = mark();
+  let built: Model;
+  try {
+    built = fileModel(file, kinds);
+  } catch (error) {
+    release(scope);
+    throw error;
+  }
+  if (!into) return built;
+  try {
+    if (layout(built) !== layout(into)) {
+      throw new FwdgradError(`loadWeights: the file's model (${describeModel(built.sizes, built.layers.map((l) => l.b !== null))}) is not the model's (${describeModel(into.sizes, into.layers.map((l) => l.b !== null))})`);
     }
-    dense.forEach((d, i) => {
-      assign(into.layers[i].w, d.w);
-      if (d.b) assign(into.layers[i].b!, d.b);
+    built.layers.forEach((layer, i) => {
+      assign(into.layers[i].w, layer.w.toArray());
+      if (layer.b) assign(into.layers[i].b!, layer.b.toArray());
     });
     return into;
+  } finally {
+    release(scope);
   }
-  let rank = 0;
-  const layers = kinds.map((kind): Layer => {
-    if (kind === "relu") return reluLayer();
-    const d = dense[rank++];
-    return { kind: "dense", w: tensor(d.w, [d.out, d.in]), b: d.b ? tensor(d.b, [d.out]) : null } as Dense;
-  });
-  return sequential(layers);
 }
 
 /** What a file's fwdgrad.outputs says the model's outputs are ("classes" when it says nothing). */

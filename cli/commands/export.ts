@@ -32,6 +32,6 @@ export const exportCommand: Command = {
     const bytes = judged("--checkpoint", path, () => saveWeights(model, { outputs: outputsOf(state) }));
     writeDurable(out, bytes);
     const weights = state.weights.reduce((n, w) => n + w.length, 0);
-    console.log(`${out}: ${weights} weights of an MLP [${model.sizes.join(", ")}], ${bytes.length} bytes (epoch ${state.epoch} of ${state.config.method})`);
+    console.log(`${out}: ${weights} weights of ${state.config.model === "cnn" ? "a CNN" : "an MLP"} [${model.sizes.join(", ")}], ${bytes.length} bytes (epoch ${state.epoch} of ${state.config.method})`);
   },
 };

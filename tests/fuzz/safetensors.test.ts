@@ -12,6 +12,12 @@ import { FwdgradError } from "../../engine/errors.ts";
 import { encodeSafetensors, parseSafetensors, type SafetensorsFile } from "../../models/safetensors.ts";
 import { createMlp } from "../../models/mlp.ts";
 import { loadWeights, predict, saveWeights } from "../../models/weights.ts";
+import { conv2dLayer } from "../../models/conv.ts";
+import { dense } from "../../models/dense.ts";
+import { maxPool2dLayer } from "../../models/pool.ts";
+import { reluLayer } from "../../models/relu.ts";
+import { sequential } from "../../models/sequential.ts";
+import { rng } from "../../engine/rng.ts";
 
 await ready();
 const Fuzz = suite("fuzz: safetensors");
@@ -31,6 +37,16 @@ function withHeader(header: string, data: Uint8Array = body): Uint8Array {
   out.set(data, 8 + text.length);
   return out;
 }
+
+// A convolutional model's file: a conv2d, a pool and a dense head, with fwdgrad.geometry.
+const validCnn = saveWeights(sequential([
+  conv2dLayer(1, 2, [3, 3], [4, 4], rng(2), { padding: 1 }), reluLayer(), maxPool2dLayer(2, [4, 4], 2), dense(8, 3, rng(3), { bias: true }),
+]));
+const cnnHeaderLength = new DataView(validCnn.buffer).getUint32(0, true);
+const validCnnHeader = JSON.parse(new TextDecoder().decode(validCnn.subarray(8, 8 + cnnHeaderLength))) as Record<string, any>;
+const cnnBody = validCnn.subarray(8 + cnnHeaderLength);
+const validGeometry = JSON.parse(validCnnHeader.__metadata__["fwdgrad.geometry"]);
+const geometryPaths = paths(validGeometry).filter((p) => p.length > 0);
 
 let parsed = 0, loaded = 0;
 const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
@@ -109,6 +125,25 @@ Fuzz("arbitrary bytes, damaged and forged files give a result or one clean error
       else parent[path[path.length - 1]] = value;
       resultOrCleanError(withHeader(JSON.stringify(copy)));
     }),
+    // The convolutional file: any value of its header, or of its geometry's JSON, replaced or removed.
+    fc.property(fc.constantFrom(...paths(validCnnHeader).filter((p) => p.length > 0)), fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constant(undefined)), (path, value) => {
+      const copy = structuredClone(validCnnHeader);
+      let parent = copy;
+      for (const key of path.slice(0, -1)) parent = parent[key];
+      if (value === undefined) delete parent[path[path.length - 1]];
+      else parent[path[path.length - 1]] = value;
+      resultOrCleanError(withHeader(JSON.stringify(copy), cnnBody));
+    }),
+    fc.property(fc.constantFrom(...geometryPaths), fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constant(undefined)), (path, value) => {
+      const geometry = structuredClone(validGeometry);
+      let parent = geometry;
+      for (const key of path.slice(0, -1)) parent = parent[key];
+      if (value === undefined) delete parent[path[path.length - 1]];
+      else parent[path[path.length - 1]] = value;
+      const copy = structuredClone(validCnnHeader);
+      copy.__metadata__["fwdgrad.geometry"] = JSON.stringify(geometry);
+      resultOrCleanError(withHeader(JSON.stringify(copy), cnnBody));
+    }),
     // Headers of arbitrary entries over a body of arbitrary length.
     fc.property(fc.array(fc.tuple(names, entry), { maxLength: 4 }), fc.nat(48), fc.constantFrom("", " ", "  \n", "\t"), (entries, size, padding) => {
       const header = `{${entries.map(([name, e]) => `${JSON.stringify(name)}:${JSON.stringify(e)}`).join(",")}}${padding}`;
@@ -136,8 +171,9 @@ Fuzz("arbitrary bytes, damaged and forged files give a result or one clean error
   assert.ok(loaded > 0, "some files make models");
 });
 
-Fuzz("the unmutated file loads", () => {
+Fuzz("the unmutated files load", () => {
   assert.equal(loadWeights(valid).sizes, [5, 4, 3]);
+  assert.equal(loadWeights(validCnn).sizes, [16, 32, 3]);
 });
 
 Fuzz.run();

@@ -1,7 +1,7 @@
 // Weights in and out (safetensors) and prediction: byte strings written by hand from the format's
 // specification, read and written; save → load bit for bit (NaN payloads, −0, subnormals), with
 // the same predictions; loading into a model and the refusals, each one line naming what is wrong.
-import { assign, createMlp, encodeSafetensors, loadWeights, parseSafetensors, predict, saveWeights, tensor, type Model } from "../../index.ts";
+import { assign, conv2dLayer, createCnn, createMlp, dense, encodeSafetensors, loadWeights, maxPool2dLayer, parseSafetensors, predict, reluLayer, rng, saveWeights, sequential, tensor, type Model } from "../../index.ts";
 import { assert, assertFwdgradError, assertSameBits, inputs, suite } from "../harness.ts";
 
 const Weights = suite("models: weights (safetensors) and predict");
@@ -95,6 +95,40 @@ Weights("a file without fwdgrad's metadata is read as nn.Sequential(Linear, ReLU
   assert.ok(Math.abs(classes.probabilities[1] - 1 / (1 + Math.exp(-9))) < 1e-7);
   assertFwdgradError(() => loadWeights(encodeSafetensors([{ name: "0.weight", shape: [3, 2], data: w0 }, { name: "1.weight", shape: [2, 3], data: w2 }])), /Linear at 0, 2, 4/);
   assertFwdgradError(() => loadWeights(encodeSafetensors([{ name: "fc.weight", shape: [3, 2], data: w0 }])), /"fc\.weight" is not named as/);
+});
+
+Weights("convolutional models: save → load the same bits and predictions, geometry recorded; damaged geometry refused", () => {
+  const cnn = createCnn({ channels: 3, seed: 4 });
+  const pooled = sequential([
+    conv2dLayer(1, 2, [3, 3], [4, 4], rng(5), { padding: 1, stride: [1, 1], dilation: 1 }), reluLayer(), maxPool2dLayer(2, [4, 4], 2), dense(8, 3, rng(6)),
+  ]);
+  for (const [name, model] of [["MNIST-1D CNN", cnn], ["conv2d and a pool", pooled]] as const) {
+    const bytes = saveWeights(model);
+    const back = loadWeights(bytes);
+    assert.equal(modelBits(back), modelBits(model), `${name}: bits`);
+    assert.equal(back.sequence.map((l) => l.kind), model.sequence.map((l) => l.kind), `${name}: layers`);
+    const rows = inputs(7).uniform(3 * model.sizes[0]);
+    assertSameBits(predict(back, rows).probabilities, predict(model, rows).probabilities, `${name}: predictions`);
+    // Into a model of the same architecture: its own tensors take the values.
+    const fresh = name === "MNIST-1D CNN" ? createCnn({ channels: 3, seed: 9 }) : pooled;
+    assert.equal(modelBits(loadWeights(bytes, fresh)), modelBits(model), `${name}: into`);
+  }
+  const file = parseSafetensors(saveWeights(cnn));
+  assert.equal(JSON.parse(file.metadata["fwdgrad.geometry"]), {
+    0: { input: [40], stride: [2], padding: [1], dilation: [1] }, 2: { input: [19], stride: [2], padding: [1], dilation: [1] }, 4: { input: [10], stride: [2], padding: [1], dilation: [1] },
+  });
+  assert.is(file.metadata["fwdgrad.layers"], "conv1d,relu,conv1d,relu,conv1d,relu,dense");
+  const forged = (geometry: string | undefined) => {
+    const metadata = { ...file.metadata };
+    if (geometry === undefined) delete metadata["fwdgrad.geometry"];
+    else metadata["fwdgrad.geometry"] = geometry;
+    return encodeSafetensors([...file.tensors].map(([n, t]) => ({ name: n, ...t })), metadata);
+  };
+  assertFwdgradError(() => loadWeights(forged(undefined)), /loadWeights: the file's convolution or pooling layers need fwdgrad.geometry, which it lacks/);
+  assertFwdgradError(() => loadWeights(forged("{")), /loadWeights: fwdgrad.geometry is not JSON/);
+  assertFwdgradError(() => loadWeights(forged('{"0":{"input":[40],"stride":[0],"padding":[1],"dilation":[1]}}')), /loadWeights: layer 0's stride must be 1 integer\(s\) ≥ 1, got \[0\]/);
+  assertFwdgradError(() => loadWeights(forged(file.metadata["fwdgrad.geometry"].replace('"input":[40]', '"input":[41]'))), /loadWeights: linear layer 1 takes 57 features, the layer before gives 60/);
+  assertFwdgradError(() => loadWeights(saveWeights(cnn), createCnn({ channels: 4 })), /loadWeights: the file's model .* is not the model's/);
 });
 
 Weights("loading into a model of another architecture is refused, naming both", () => {
