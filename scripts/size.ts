@@ -15,7 +15,9 @@ import * as fwdgrad from "../index.ts";
 // 3800 until threads under fault (issue 29: bounded waits, retiring a failed worker, the fault seam).
 // 3850 until tangents drawn where they are used (issue 26: the streams' one element-wise twin
 // engine/kernels-ref/draws.ts, the drawn-operand product and its split, drawn tensors).
-const ENGINE_BUDGET = 4100;
+// 4100 until convolutions (issue 27: the conv primitive and its two adjoints lowered through
+// im2col/col2im and their twin, conv1d, conv2d, their transposes and maxPool2d: 287 lines).
+const ENGINE_BUDGET = 4400;
 const FOLDERS = ["engine", "kernels-as", "models", "estimators", "data", "train", "platform", "cli", "web", "plot", "bench", "scripts", "tests"];
 
 function sourceLines(path: string): number {
