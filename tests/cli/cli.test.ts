@@ -144,6 +144,19 @@ Cli("train --model cnn: the MNIST-1D CNN trains, resumes to an uninterrupted run
   }
 });
 
+Cli("reproduce --model cnn: the table's methods on the CNN at --channels, into <out>/cnn/", () => {
+  const out = mkdtempSync(join(tmpdir(), "fwdgrad-cnn-table-"));
+  try {
+    const run = fwdgrad("reproduce", "table3", "--model", "cnn", "--channels", "4", "--epochs", "1", "--seeds", "1", "--batch", "1000", "--out", out, "--json", "--threads", "1");
+    assert.is(run.code, 0, run.err);
+    const report = JSON.parse(readFileSync(join(out, "cnn", "table3.json"), "utf8"));
+    assert.equal(report.cells.map((c: { width: number; method: string }) => `${c.method}@${c.width}`), ["forward-gradient@4", "activation-perturbation@4", "wt@4", "wperp@4", "backprop@4"]);
+    assert.ok(readdirSync(join(out, "cnn", "table3")).includes("wperp-w4-s0"), "its state is the CNN's own");
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
 Cli("--threads 1 and 3 give the same weights; the process ends after a run, an error or Ctrl-C", async () => {
   const hashes = ["1", "3"].map((threads) => {
     const run = fwdgrad("train", "--method", "wperp", "--width", "48", "--epochs", "2", "--batch", "128", "--json", "--threads", threads);
