@@ -24,7 +24,7 @@ import { maskedJacobians, rowSpaceBytes, rowSpacePairs } from "./orthogonal-gues
 import { leadingPairs } from "./wperp/pairs.ts";
 import { LANCZOS_BASIS_FLOATS } from "./wperp/subspace.ts";
 import { DEFAULT_WARM_START_BYTES, WarmStarts } from "./wperp/warm-starts.ts";
-import { linearMatrix, nextLinear } from "../models/sequential.ts";
+import { linearMatrix, linearShape, nextLinear } from "../models/sequential.ts";
 
 // Floats of per-example polynomial matrices held at once (64 MiB).
 const CHUNK_FLOATS = 16 * 1024 * 1024;
@@ -169,8 +169,7 @@ export const orthogonalGuessNs: EstimatorFactory<typeof ORTHOGONAL_GUESS_NS_OPTI
   });
 
   const findSpectrum = (input: StepInput, i: number) => {
-    const next = linearMatrix(nextLinear(input.model, i));
-    const [out, d] = next.shape;
+    const [out, d] = linearShape(nextLinear(input.model, i));
     const batch = input.x.shape[0];
     const thin = out <= pairs;
     const found = thin

@@ -14,7 +14,7 @@ import { stack } from "../engine/inplace.ts";
 import { LANCZOS_BASIS_FLOATS } from "./wperp/subspace.ts";
 import { leadingPairs } from "./wperp/pairs.ts";
 import { DEFAULT_OVERSAMPLE, DEFAULT_WARM_START_BYTES, WarmStarts } from "./wperp/warm-starts.ts";
-import { linearMatrix, nextLinear } from "../models/sequential.ts";
+import { linearMatrix, linearShape, nextLinear } from "../models/sequential.ts";
 
 export interface OrthogonalGuessOptions extends CommonOptions {
   /** Rank of the guess subspace. Default 10 (the paper's). */
@@ -121,9 +121,10 @@ export const orthogonalGuess: EstimatorFactory<typeof ORTHOGONAL_GUESS_OPTIONS> 
 
   /** Both routes end with LOBPCG's residual test (estimators/wperp/pairs.ts); a next layer of at most k rows takes the thin route. */
   const subspaceBasis = (input: StepInput, i: number): Tensor => {
-    const next = linearMatrix(nextLinear(input.model, i));
-    if (next.shape[0] <= k) return rowSpaceBasis(input, i, k);
-    const width = Math.min(next.shape[1], k + oversample);
+    // Only J's shape decides the route; a convolution's matrix is not formed for it.
+    const [out, d] = linearShape(nextLinear(input.model, i));
+    if (out <= k) return rowSpaceBasis(input, i, k);
+    const width = Math.min(d, k + oversample);
     const common = { k, width, tol, maxIter, warmStarts };
     return leadingPairs(input, i, route === "exact" ? { ...common, route, exactTol } : { ...common, route }).vectors;
   };

@@ -4,7 +4,7 @@
 // reads 5·c features (125 at ConvBase's 25 channels). Initialised as PyTorch initialises it.
 import { FwdgradError } from "../engine/errors.ts";
 import { rng as seeded } from "../engine/rng.ts";
-import { convOutput, conv1dLayer, type Conv } from "./conv.ts";
+import { conv1dLayer } from "./conv.ts";
 import { dense } from "./dense.ts";
 import type { Layer } from "./layer.ts";
 import { reluLayer } from "./relu.ts";
@@ -65,15 +65,14 @@ export function cnnSizes(options: CnnOptions = {}): number[] {
  */
 export function createCnn(options: CnnOptions = {}): Model {
   const sizes = cnnSizes(options);
-  const { length = 40, classes = 10, channels = 25, convs = 3, bias = true, seed = 0 } = options;
+  const { classes = 10, channels = 25, convs = 3, bias = true, seed = 0 } = options;
   const r = seeded(seed);
   const layers: Layer[] = [];
-  let positions = length;
   for (let i = 0; i < convs; i++) {
     const [kernel, stride, padding] = convShape(i);
-    const conv: Conv = conv1dLayer(i === 0 ? 1 : channels, channels, kernel, positions, r.split(i), { stride, padding, bias });
-    layers.push(conv, reluLayer());
-    positions = convOutput(conv)[0];
+    // Convolution i reads sizes[i] features: the signal, then `channels` channels of positions.
+    const [inChannels, positions] = i === 0 ? [1, sizes[0]] : [channels, sizes[i] / channels];
+    layers.push(conv1dLayer(inChannels, channels, kernel, positions, r.split(i), { stride, padding, bias }), reluLayer());
   }
   layers.push(dense(sizes[convs], classes, r.split(convs), { bias }));
   return sequential(layers);

@@ -107,6 +107,12 @@ export function linearMatrix(layer: Linear): Tensor {
   return kindOf(layer).map!.matrix(layer);
 }
 
+/** The shape [out, in] of linear layer `layer`'s map J, without forming it (`linearMatrix` forms it). */
+export function linearShape(layer: Linear): [out: number, inputs: number] {
+  const map = kindOf(layer).map!;
+  return [map.outputSize(layer), map.inputSize(layer)];
+}
+
 /** Runs `fn` in a memory scope of the caller's (e.g. the arena's `tidy`), keeping what it returns. */
 export type LayerScope = <R>(fn: () => R) => R;
 

@@ -155,7 +155,7 @@ function integers(value: unknown, count: number, least: number, what: string): n
 }
 
 /** The file's layers, built from its tensors and geometry after every check against its layer list. */
-function fileModelLayers(file: SafetensorsFile, kinds: string[]): { layers: Layer[]; linear: number } {
+function fileModelLayers(file: SafetensorsFile, kinds: string[]): Layer[] {
   const geometry = fileGeometry(file, kinds);
   const expected = new Set<string>();
   const layers: Layer[] = [];
@@ -210,14 +210,14 @@ function fileModelLayers(file: SafetensorsFile, kinds: string[]): { layers: Laye
     if (!expected.has(name)) throw new FwdgradError(`loadWeights: tensor ${JSON.stringify(name.slice(0, 60))} is not a parameter of the file's model (${kinds.join(",")})`);
   }
   if (!kinds.some((k) => k === "dense" || k.startsWith("conv")) || kinds[kinds.length - 1] !== "dense") throw new FwdgradError(`loadWeights: the file's model (${kinds.join(",")}) must end with a dense layer`);
-  return { layers, linear: layers.filter(isLinear).length };
+  return layers;
 }
 
 /** The model of a file's layers (sequential's checks, as loadWeights's errors), and its recorded sizes checked. */
 function fileModel(file: SafetensorsFile, kinds: string[]): Model {
   let model: Model;
   try {
-    model = sequential(fileModelLayers(file, kinds).layers);
+    model = sequential(fileModelLayers(file, kinds));
   } catch (error) {
     // A layer constructor's or sequential's refusal, named as the loader's.
     if (error instanceof FwdgradError && !error.message.startsWith("loadWeights:")) throw new FwdgradError(`loadWeights: ${error.message.replace(/^(sequential|maxPool2dLayer): /, "")}`);

@@ -122,6 +122,15 @@ const json = (value: unknown) => `${JSON.stringify(value, null, 1)}\n`;
 /** An array's bytes in place (little-endian, as WebAssembly memory holds them). */
 const bytesOf = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
+/** The settings' architecture and optimiser fields as a config holds them (absent where default). */
+function modelFields(settings: RunSettings): Pick<TrainConfig, "model" | "bias" | "weightDecay"> {
+  return {
+    ...(settings.model && settings.model !== "mlp" ? { model: settings.model } : {}),
+    ...(settings.bias ? { bias: true } : {}),
+    ...(settings.weightDecay !== undefined ? { weightDecay: settings.weightDecay } : {}),
+  };
+}
+
 /** A run's configuration: the spec's guesses and combination, else the settings' (where given; estimators only). */
 export function configFrom(settings: RunSettings, spec: MethodSpec, width: number, seed: number): TrainConfig {
   const guesses = spec.guesses ?? settings.guesses;
@@ -129,9 +138,7 @@ export function configFrom(settings: RunSettings, spec: MethodSpec, width: numbe
   const options = settings.options ? optionsTakenBy(spec.method, settings.options) : {};
   return {
     method: spec.method, width, depth: settings.depth, epochs: settings.epochs, batch: settings.batch, lr: settings.lr, seed,
-    ...(settings.model && settings.model !== "mlp" ? { model: settings.model } : {}),
-    ...(settings.bias ? { bias: true } : {}),
-    ...(settings.weightDecay !== undefined ? { weightDecay: settings.weightDecay } : {}),
+    ...modelFields(settings),
     ...(settings.k !== undefined ? { k: settings.k } : {}),
     ...(guesses !== undefined && isEstimatorId(spec.method) ? { guesses } : {}),
     ...(combine !== undefined && isEstimatorId(spec.method) ? { combine } : {}),
@@ -222,8 +229,7 @@ function pretrained(data: Dataset, settings: QualityWidthSettings, width: number
   const base = pretrainBase(files, stateDir, width, seed, epochs);
   const config: TrainConfig = {
     method: "backprop", width, depth: settings.depth, epochs, batch: settings.batch, lr: settings.lr, seed,
-    ...(settings.model && settings.model !== "mlp" ? { model: settings.model } : {}), ...(settings.bias ? { bias: true } : {}),
-    ...(settings.weightDecay !== undefined ? { weightDecay: settings.weightDecay } : {}),
+    ...modelFields(settings),
   };
   // Pretraining a wide layer takes long (about an hour at width 4096 on 2 cores), so it continues
   // from its own checkpoint; the checkpoint goes once the weights are saved.

@@ -2,13 +2,13 @@
 // example (A_b = M_b·JᵀJ·M_b). A layer that forms its Gram (dense: WᵀW) gives the matrix, whose
 // masked products skip inactive units (the masked_products kernel). A convolution applies J and Jᵀ
 // instead, a convolution and its transpose over every example's block rows at once, so J is never
-// formed. Where its input is small (d ≤ FORMED_GRAM_LIMIT) the Gram is formed from d of those
-// products once a step and the masked kernel used: on the MNIST-1D CNN (d = 475 and 250) a W̃⊥
-// step took 382 ms that way against 641 ms by convolutions (one thread, docs/results.md), the
-// kernel's d²/4 multiply-adds per product running far faster than the lowered convolution's fewer.
+// formed. Where its input is small (d ≤ FORMED_GRAM_LIMIT) the Gram is formed once a step from the
+// layer's matrix (built from the convolution's products) and the masked kernel used: on the
+// MNIST-1D CNN (d = 475 and 250) a masked product of 512×12 rows took 34–50 and 6.5–10 ms that
+// way against 81–114 and 42–53 ms by convolutions (one thread, docs/results.md).
 import { matmul, max, mul, neg, reshape, scale } from "../../engine/ops.ts";
 import { maskedProducts } from "../../engine/linalg/masked.ts";
-import { tensor, type Tensor } from "../../engine/tensor.ts";
+import type { Tensor } from "../../engine/tensor.ts";
 import { kindOf } from "../../models/index.ts";
 import type { Linear } from "../../models/sequential.ts";
 
@@ -48,8 +48,8 @@ export const FORMED_GRAM_LIMIT = 4096;
 
 /**
  * The Gram operator of `layer`, its weight scaled by a power of two (`powerOfTwoScaled`): the kind's
- * own Gram, or one formed from J and Jᵀ for an input of at most `formLimit` features, or products by
- * J and Jᵀ themselves.
+ * own Gram, or one formed from its matrix for an input of at most `formLimit` features, or products
+ * by J and Jᵀ themselves.
  */
 export function gramOperator(layer: Linear, formLimit = FORMED_GRAM_LIMIT): GramOperator {
   const map = kindOf(layer).map!;
@@ -57,11 +57,10 @@ export function gramOperator(layer: Linear, formLimit = FORMED_GRAM_LIMIT): Gram
   if (map.gram) return denseGram(map.gram(scaled));
   const size = map.inputSize(scaled);
   const times = (rows: Tensor) => map.transposeTimes(scaled, map.times(scaled, rows));
+  // JᵀJ from the layer's matrix (which a convolution builds from its products), as a dense layer's Gram.
   const formed = () => {
-    const identity = new Float32Array(size * size);
-    for (let i = 0; i < size; i++) identity[i * size + i] = 1;
-    // Rows of I·JᵀJ: JᵀJ itself, symmetric.
-    return times(tensor(identity, [size, size]));
+    const j = map.matrix(scaled);
+    return matmul(j, j, { transA: true });
   };
   if (size <= formLimit) return denseGram(formed());
   return {
